@@ -1,0 +1,247 @@
+/**
+ * Configuration: environment variables, optionally on top of a JSON config file
+ * (`TOLLGATE_CONFIG=path.json`, keys are the environment variable names). Validated once at
+ * start; every problem is reported on its own line and the start stops (O4).
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { GrantType } from './storage/types.js';
+
+export type KeyAlg = 'ES256' | 'RS256' | 'EdDSA';
+export type RegistrationMode = 'open' | 'token' | 'off';
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly issuer: string;
+  readonly dataDir: string;
+  /** `postgres://…` or null for the embedded SQLite database in `dataDir`. */
+  readonly databaseUrl: string | null;
+  readonly keyAlg: KeyAlg;
+  readonly accessTtl: number;
+  readonly refreshTtl: number;
+  readonly codeTtl: number;
+  readonly sessionTtl: number;
+  readonly registration: RegistrationMode;
+  /** Initial access token required by `registration=token` (compared by hash). */
+  readonly registrationToken: string | null;
+  /** Scopes a dynamically registered client may hold. */
+  readonly registrationScopes: readonly string[];
+  /** Scope given to a dynamically registered client that asks for none. */
+  readonly registrationDefaultScope: readonly string[];
+  /** Grant types a dynamically registered client may be given. */
+  readonly registrationGrantTypes: readonly GrantType[];
+  readonly adminEmail: string;
+  readonly adminPassword: string | null;
+  readonly allowPlainPkce: boolean;
+  readonly logLevel: string;
+  readonly corsOrigins: readonly string[];
+  readonly purgeIntervalSeconds: number;
+  readonly loginMaxFailures: number;
+  readonly lockoutSeconds: number;
+  readonly trustProxy: boolean;
+  /** How long a retired signing key stays in the JWKS beyond the longest access-token lifetime. */
+  readonly keyGraceSeconds: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+type Source = Readonly<Record<string, string | undefined>>;
+
+const KNOWN_KEYS = [
+  'PORT',
+  'HOST',
+  'TOLLGATE_ISSUER',
+  'TOLLGATE_DATA_DIR',
+  'TOLLGATE_DATABASE_URL',
+  'TOLLGATE_KEY_ALG',
+  'TOLLGATE_ACCESS_TTL',
+  'TOLLGATE_REFRESH_TTL',
+  'TOLLGATE_CODE_TTL',
+  'TOLLGATE_SESSION_TTL',
+  'TOLLGATE_REGISTRATION',
+  'TOLLGATE_REGISTRATION_TOKEN',
+  'TOLLGATE_REGISTRATION_SCOPES',
+  'TOLLGATE_REGISTRATION_DEFAULT_SCOPE',
+  'TOLLGATE_REGISTRATION_GRANT_TYPES',
+  'TOLLGATE_ADMIN_EMAIL',
+  'TOLLGATE_ADMIN_PASSWORD',
+  'TOLLGATE_ALLOW_PLAIN_PKCE',
+  'TOLLGATE_LOG_LEVEL',
+  'TOLLGATE_CORS_ORIGINS',
+  'TOLLGATE_PURGE_INTERVAL',
+  'TOLLGATE_LOGIN_MAX_FAILURES',
+  'TOLLGATE_LOCKOUT_SECONDS',
+  'TOLLGATE_TRUST_PROXY',
+  'TOLLGATE_KEY_GRACE',
+] as const;
+
+/** Reads the optional JSON config file named by TOLLGATE_CONFIG and overlays the environment. */
+function mergedSource(env: Source, problems: string[]): Source {
+  const file = env['TOLLGATE_CONFIG'];
+  if (!file) return env;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(resolve(file), 'utf8'));
+  } catch (err) {
+    problems.push(`TOLLGATE_CONFIG: cannot read ${file}: ${(err as Error).message}`);
+    return env;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    problems.push(`TOLLGATE_CONFIG: ${file} must hold a JSON object`);
+    return env;
+  }
+  const out: Record<string, string | undefined> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!(KNOWN_KEYS as readonly string[]).includes(key)) {
+      problems.push(`TOLLGATE_CONFIG: unknown key "${key}" in ${file}`);
+      continue;
+    }
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      out[key] = String(value);
+    } else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) {
+      out[key] = value.join(' ');
+    } else {
+      problems.push(`TOLLGATE_CONFIG: "${key}" must be a string, number, boolean or list of strings`);
+    }
+  }
+  for (const key of KNOWN_KEYS) if (env[key] !== undefined) out[key] = env[key];
+  return out;
+}
+
+export function loadConfig(env: Source = process.env): Config {
+  const problems: string[] = [];
+  const src = mergedSource(env, problems);
+
+  const int = (key: string, def: number, min: number, max: number): number => {
+    const raw = src[key];
+    if (raw === undefined || raw === '') return def;
+    if (!/^\d+$/.test(raw.trim())) {
+      problems.push(`${key}: expected a whole number, got "${raw}"`);
+      return def;
+    }
+    const n = Number(raw.trim());
+    if (n < min || n > max) {
+      problems.push(`${key}: must be between ${min} and ${max}, got ${n}`);
+      return def;
+    }
+    return n;
+  };
+  const bool = (key: string, def: boolean): boolean => {
+    const raw = src[key];
+    if (raw === undefined || raw === '') return def;
+    const v = raw.trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+    if (['0', 'false', 'no', 'off'].includes(v)) return false;
+    problems.push(`${key}: expected true or false, got "${raw}"`);
+    return def;
+  };
+  const oneOf = <T extends string>(key: string, def: T, allowed: readonly T[]): T => {
+    const raw = src[key];
+    if (raw === undefined || raw === '') return def;
+    if ((allowed as readonly string[]).includes(raw.trim())) return raw.trim() as T;
+    problems.push(`${key}: expected one of ${allowed.join(', ')}, got "${raw}"`);
+    return def;
+  };
+  const list = (key: string, def: readonly string[]): readonly string[] => {
+    const raw = src[key];
+    if (raw === undefined) return def;
+    return raw.split(/[\s,]+/).filter((s) => s.length > 0);
+  };
+
+  const port = int('PORT', 8080, 0, 65535);
+  const host = src['HOST']?.trim() || '127.0.0.1';
+
+  let issuer = src['TOLLGATE_ISSUER']?.trim() || `http://localhost:${port}`;
+  try {
+    const u = new URL(issuer);
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') {
+      problems.push(`TOLLGATE_ISSUER: must be an http(s) URL, got "${issuer}"`);
+    } else if (u.search || u.hash) {
+      problems.push(`TOLLGATE_ISSUER: must not contain a query or fragment (RFC 8414 §2)`);
+    } else if (
+      u.protocol === 'http:' &&
+      !['localhost', '127.0.0.1', '[::1]'].includes(u.hostname)
+    ) {
+      problems.push(`TOLLGATE_ISSUER: plain http is only allowed for localhost, got "${issuer}"`);
+    }
+    issuer = issuer.replace(/\/+$/, '');
+  } catch {
+    problems.push(`TOLLGATE_ISSUER: not a valid URL: "${issuer}"`);
+  }
+
+  const databaseUrl = src['TOLLGATE_DATABASE_URL']?.trim() || null;
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push(`TOLLGATE_DATABASE_URL: expected postgres://…, got a value of another scheme`);
+  }
+
+  const grantTypes = list('TOLLGATE_REGISTRATION_GRANT_TYPES', ['authorization_code', 'refresh_token']);
+  const allowedGrants = ['authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit'];
+  for (const g of grantTypes) {
+    if (!allowedGrants.includes(g)) problems.push(`TOLLGATE_REGISTRATION_GRANT_TYPES: unknown grant type "${g}"`);
+  }
+
+  const registration = oneOf<RegistrationMode>('TOLLGATE_REGISTRATION', 'open', ['open', 'token', 'off']);
+  const registrationToken = src['TOLLGATE_REGISTRATION_TOKEN']?.trim() || null;
+  if (registration === 'token' && registrationToken === null) {
+    problems.push('TOLLGATE_REGISTRATION_TOKEN: required when TOLLGATE_REGISTRATION=token');
+  }
+  if (registrationToken !== null && registrationToken.length < 16) {
+    problems.push('TOLLGATE_REGISTRATION_TOKEN: must be at least 16 characters');
+  }
+
+  const adminPassword = src['TOLLGATE_ADMIN_PASSWORD'] ?? null;
+  if (adminPassword !== null && adminPassword.length < 8) {
+    problems.push('TOLLGATE_ADMIN_PASSWORD: must be at least 8 characters');
+  }
+  const adminEmail = (src['TOLLGATE_ADMIN_EMAIL']?.trim() || 'admin@localhost').toLowerCase();
+  if (!/^[^\s@]+@[^\s@]+$/.test(adminEmail)) {
+    problems.push(`TOLLGATE_ADMIN_EMAIL: not an email address: "${adminEmail}"`);
+  }
+
+  const registrationScopes = list('TOLLGATE_REGISTRATION_SCOPES', ['profile', 'email']);
+  const registrationDefaultScope = list('TOLLGATE_REGISTRATION_DEFAULT_SCOPE', ['profile']);
+  for (const s of registrationDefaultScope) {
+    if (!registrationScopes.includes(s)) {
+      problems.push(`TOLLGATE_REGISTRATION_DEFAULT_SCOPE: "${s}" is not in TOLLGATE_REGISTRATION_SCOPES`);
+    }
+  }
+
+  const config: Config = {
+    port,
+    host,
+    issuer,
+    dataDir: resolve(src['TOLLGATE_DATA_DIR']?.trim() || 'data'),
+    databaseUrl,
+    keyAlg: oneOf<KeyAlg>('TOLLGATE_KEY_ALG', 'ES256', ['ES256', 'RS256', 'EdDSA']),
+    accessTtl: int('TOLLGATE_ACCESS_TTL', 3600, 1, 10 * 365 * 86400),
+    refreshTtl: int('TOLLGATE_REFRESH_TTL', 365 * 86400, 60, 20 * 365 * 86400),
+    codeTtl: int('TOLLGATE_CODE_TTL', 60, 5, 600),
+    sessionTtl: int('TOLLGATE_SESSION_TTL', 8 * 3600, 60, 90 * 86400),
+    registration,
+    registrationToken,
+    registrationScopes,
+    registrationDefaultScope,
+    registrationGrantTypes: grantTypes as GrantType[],
+    adminEmail,
+    adminPassword,
+    allowPlainPkce: bool('TOLLGATE_ALLOW_PLAIN_PKCE', false),
+    logLevel: oneOf('TOLLGATE_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    corsOrigins: list('TOLLGATE_CORS_ORIGINS', []),
+    purgeIntervalSeconds: int('TOLLGATE_PURGE_INTERVAL', 3600, 0, 7 * 86400),
+    loginMaxFailures: int('TOLLGATE_LOGIN_MAX_FAILURES', 5, 1, 1000),
+    lockoutSeconds: int('TOLLGATE_LOCKOUT_SECONDS', 900, 1, 86400),
+    trustProxy: bool('TOLLGATE_TRUST_PROXY', false),
+    keyGraceSeconds: int('TOLLGATE_KEY_GRACE', 300, 0, 86400),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** The configuration table the README documents, generated from one list. */
+export const CONFIG_KEYS = KNOWN_KEYS;

@@ -1,0 +1,87 @@
+/**
+ * Authorization code grant, token request (RFC 6749 §4.1.3) with PKCE (RFC 7636 §4.5–4.6).
+ * The code is consumed atomically together with issuing the tokens, so that a concurrent replay
+ * sees the winner's tokens and revokes them (RFC 6749 §4.1.2: "If an authorization code is used
+ * more than once, the authorization server MUST deny the request and SHOULD revoke (when
+ * possible) all tokens previously issued based on that authorization code.").
+ */
+import type { Grant } from './registry.js';
+import { invalidGrant } from '../errors.js';
+import { sha256 } from '../crypto.js';
+import { single } from '../params.js';
+import { verifyPkce } from '../pkce.js';
+import { parseScope } from '../scope.js';
+import { clientIssuesRefresh, issueTokens } from '../tokens/issue.js';
+
+export const authorizationCodeGrant: Grant = {
+  type: 'authorization_code',
+  parameters: ['code', 'redirect_uri', 'code_verifier', 'resource'],
+  publicClients: true,
+  async handle(ctx, { client, params, ip }) {
+    const code = single(params, 'code');
+    if (code === undefined) throw invalidGrant('Missing "code"');
+    const redirectUri = single(params, 'redirect_uri');
+    const verifier = single(params, 'code_verifier');
+    const resource = single(params, 'resource');
+    const codeHash = sha256(code);
+    const row = await ctx.storage.codes.byHash(codeHash);
+    const now = ctx.now();
+
+    // Validate (pure checks; nothing consumed yet).
+    if (!row) throw invalidGrant('The authorization code is invalid, expired or already used');
+    // RFC 6749 §4.1.3: "ensure that the authorization code was issued to the authenticated confidential client"
+    if (row.clientId !== client.clientId) {
+      throw invalidGrant('The authorization code is invalid, expired or already used', 'code of another client');
+    }
+    if (row.consumedAt !== null) {
+      await replayDetected();
+      throw invalidGrant('The authorization code is invalid, expired or already used', 'code replay');
+    }
+    if (row.expiresAt <= now) throw invalidGrant('The authorization code is invalid, expired or already used', 'expired code');
+    // RFC 6749 §4.1.3: redirect_uri "if included ... their values MUST be identical"
+    if (redirectUri !== undefined ? redirectUri !== row.redirectUri : client.redirectUris.length !== 1) {
+      throw invalidGrant('redirect_uri does not match the authorization request');
+    }
+    if (resource !== undefined && resource !== row.resource) {
+      throw invalidGrant('resource does not match the authorization request');
+    }
+    verifyPkce({ challenge: row.codeChallenge, method: row.codeChallengeMethod }, verifier);
+    const user = await ctx.accounts.byId(row.userId);
+    if (!user || user.disabled) throw invalidGrant('The user of this authorization code is no longer active');
+
+    // Issue: consume and insert the tokens in one transaction.
+    const response = await ctx.storage.transaction(async (tx) => {
+      if (!(await tx.codes.consume(codeHash, now))) return null;
+      return issueTokens(
+        ctx,
+        {
+          client,
+          userId: row.userId,
+          scope: parseScope(row.scope),
+          audience: row.resource ?? `${ctx.config.issuer}/api`,
+          familyId: row.familyId,
+          withRefresh: clientIssuesRefresh(client),
+          grantType: 'authorization_code',
+        },
+        tx.tokens,
+      );
+    });
+    if (response === null) {
+      await replayDetected();
+      throw invalidGrant('The authorization code is invalid, expired or already used', 'code replay (race)');
+    }
+    await ctx.storage.consents.touch(row.userId, client.clientId, now);
+    return response;
+
+    async function replayDetected(): Promise<void> {
+      if (!row) return;
+      const revoked = await ctx.storage.tokens.revokeFamily(row.familyId, ctx.now());
+      await ctx.audit.record('code.replay_detected', {
+        clientId: client.clientId,
+        actorUserId: row.userId,
+        ip,
+        details: { revoked },
+      });
+    }
+  },
+};

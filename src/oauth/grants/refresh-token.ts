@@ -1,0 +1,81 @@
+/**
+ * Refresh token grant (RFC 6749 §6) with rotation (RFC 9700 §4.14.2): every use returns a new
+ * refresh token in the same family; reusing a rotated one revokes the whole family (T3).
+ * "The requested scope MUST NOT include any scope not originally granted by the resource owner."
+ */
+import type { Grant } from './registry.js';
+import { invalidGrant, invalidScope, invalidTarget } from '../errors.js';
+import { sha256 } from '../crypto.js';
+import { single } from '../params.js';
+import { isSubset, parseScope } from '../scope.js';
+import { issueTokens } from '../tokens/issue.js';
+
+const INVALID = 'The refresh token is invalid, expired or revoked';
+
+export const refreshTokenGrant: Grant = {
+  type: 'refresh_token',
+  parameters: ['refresh_token', 'scope', 'resource'],
+  publicClients: true,
+  async handle(ctx, { client, params, ip }) {
+    const token = single(params, 'refresh_token');
+    if (token === undefined) throw invalidGrant('Missing "refresh_token"');
+    const hash = sha256(token);
+    const row = await ctx.storage.tokens.byHash(hash);
+    const now = ctx.now();
+    if (!row || row.kind !== 'refresh') throw invalidGrant(INVALID, 'unknown refresh token');
+    if (row.clientId !== client.clientId) throw invalidGrant(INVALID, 'refresh token of another client');
+    if (row.revokedAt !== null) throw invalidGrant(INVALID, 'revoked refresh token');
+    if (row.consumedAt !== null) {
+      await reuseDetected();
+      throw invalidGrant(INVALID, 'refresh token reuse');
+    }
+    if (row.expiresAt !== null && row.expiresAt <= now) throw invalidGrant(INVALID, 'expired refresh token');
+
+    const granted = parseScope(row.scope);
+    const requested = parseScope(single(params, 'scope'));
+    if (!isSubset(requested, granted)) throw invalidScope('The requested scope exceeds the scope originally granted');
+    // Scopes the application has since lost are dropped.
+    const scope = (requested.length > 0 ? requested : granted).filter((s) => client.scopes.includes(s));
+    const resource = single(params, 'resource');
+    if (resource !== undefined && resource !== row.audience) throw invalidTarget('The refresh token was not issued for this resource');
+
+    if (row.userId !== null) {
+      const user = await ctx.accounts.byId(row.userId);
+      if (!user || user.disabled) throw invalidGrant(INVALID, 'user disabled');
+    }
+
+    const response = await ctx.storage.transaction(async (tx) => {
+      if (!(await tx.tokens.consume(hash, now))) return null;
+      return issueTokens(
+        ctx,
+        {
+          client,
+          userId: row.userId,
+          scope,
+          audience: row.audience ?? `${ctx.config.issuer}/api`,
+          familyId: row.familyId,
+          withRefresh: true,
+          grantType: 'refresh_token',
+        },
+        tx.tokens,
+      );
+    });
+    if (response === null) {
+      await reuseDetected();
+      throw invalidGrant(INVALID, 'refresh token reuse (race)');
+    }
+    if (row.userId !== null) await ctx.storage.consents.touch(row.userId, client.clientId, now);
+    return response;
+
+    async function reuseDetected(): Promise<void> {
+      if (!row || row.familyId === null) return;
+      const revoked = await ctx.storage.tokens.revokeFamily(row.familyId, ctx.now());
+      await ctx.audit.record('refresh.reuse_detected', {
+        clientId: client.clientId,
+        actorUserId: row.userId,
+        ip,
+        details: { revoked },
+      });
+    }
+  },
+};

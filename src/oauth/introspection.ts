@@ -1,0 +1,51 @@
+/**
+ * Token introspection (RFC 7662). Requires client authentication (§2.1: "the endpoint MUST
+ * also require some form of authorization"); public clients cannot introspect. Anything not
+ * active returns only `{"active": false}` (§2.2). A storage failure propagates as a 5xx, never a
+ * false answer.
+ */
+import type { OAuthContext } from './context.js';
+import { authenticateClient } from './client-auth.js';
+import { invalidClient } from './errors.js';
+import { assertNoRepeats, required, type Params } from './params.js';
+import { lookupActiveToken } from './tokens/lookup.js';
+
+export type IntrospectionResponse =
+  | { readonly active: false }
+  | {
+      readonly active: true;
+      readonly scope: string;
+      readonly client_id: string;
+      readonly username?: string;
+      readonly token_type: 'Bearer' | 'refresh_token';
+      readonly exp?: number;
+      readonly iat: number;
+      readonly sub: string;
+      readonly aud?: string;
+      readonly iss: string;
+    };
+
+export async function handleIntrospection(
+  ctx: OAuthContext,
+  req: { params: Params; authorization: string | undefined },
+): Promise<IntrospectionResponse> {
+  assertNoRepeats(req.params);
+  const { client } = await authenticateClient(ctx, req.authorization, req.params);
+  if (client.clientType === 'public') throw invalidClient('Public clients cannot use introspection');
+  const token = required(req.params, 'token');
+  const active = await lookupActiveToken(ctx, token);
+  if (!active) return { active: false };
+  const { row } = active;
+  return {
+    active: true,
+    scope: row.scope,
+    client_id: row.clientId,
+    ...(active.userEmail !== null ? { username: active.userEmail } : {}),
+    token_type: row.kind === 'access' ? 'Bearer' : 'refresh_token',
+    ...(row.expiresAt !== null ? { exp: Math.floor(row.expiresAt / 1000) } : {}),
+    iat: Math.floor(row.createdAt / 1000),
+    sub: active.subject,
+    ...(row.audience !== null ? { aud: row.audience } : {}),
+    iss: ctx.config.issuer,
+  };
+}

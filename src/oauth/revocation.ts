@@ -1,0 +1,40 @@
+/**
+ * Token revocation (RFC 7009). Client authentication is required (§2.1). Revoking a refresh
+ * token also revokes the access tokens of the same grant (T9). "invalid tokens do not cause an
+ * error response since the client cannot handle such an error in a reasonable way" (§2.2).
+ */
+import type { OAuthContext } from './context.js';
+import { authenticateClient } from './client-auth.js';
+import { invalidRequest } from './errors.js';
+import { assertNoRepeats, required, single, type Params } from './params.js';
+import { findTokenRow } from './tokens/lookup.js';
+
+export async function handleRevocation(
+  ctx: OAuthContext,
+  req: { params: Params; authorization: string | undefined; ip: string | null },
+): Promise<void> {
+  assertNoRepeats(req.params);
+  const { client } = await authenticateClient(ctx, req.authorization, req.params);
+  const token = required(req.params, 'token');
+  const hint = single(req.params, 'token_type_hint');
+  if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token') {
+    // §2.2.1 lets us ignore an unknown hint and search everywhere; we do.
+  }
+  const row = await findTokenRow(ctx, token);
+  if (!row || row.revokedAt !== null) return;
+  // §2.1: the server "verifies whether the token was issued to the client making the revocation request"
+  if (row.clientId !== client.clientId) {
+    throw invalidRequest('This token was not issued to this client');
+  }
+  const now = ctx.now();
+  const revoked =
+    row.kind === 'refresh' && row.familyId !== null
+      ? await ctx.storage.tokens.revokeFamily(row.familyId, now)
+      : await ctx.storage.tokens.revoke(row.tokenHash, now);
+  await ctx.audit.record('token.revoked', {
+    clientId: client.clientId,
+    actorUserId: row.userId,
+    ip: req.ip,
+    details: { kind: row.kind, revoked, via: 'revocation_endpoint' },
+  });
+}

@@ -1,0 +1,44 @@
+/**
+ * Token endpoint (RFC 6749 §3.2, §5): picks the grant, authenticates the client, checks the
+ * client may use the grant, and hands over to the grant with only its declared parameters.
+ */
+import './grants/index.js';
+import type { OAuthContext } from './context.js';
+import { authenticateClient } from './client-auth.js';
+import { invalidRequest, unauthorizedClient, unsupportedGrantType } from './errors.js';
+import { findGrant } from './grants/registry.js';
+import { assertNoRepeats, required, type Params } from './params.js';
+import type { TokenResponse } from './tokens/issue.js';
+
+export interface TokenRequest {
+  readonly params: Params;
+  readonly query: Params;
+  readonly authorization: string | undefined;
+  readonly ip: string | null;
+}
+
+const AUTH_PARAMS = ['client_id', 'client_secret'];
+
+export async function handleTokenRequest(ctx: OAuthContext, req: TokenRequest): Promise<TokenResponse> {
+  // RFC 6749 §2.3.1: the secret "MUST NOT be included in the request URI".
+  if (req.query.has('client_secret') || req.query.has('password') || req.query.has('refresh_token') || req.query.has('code')) {
+    throw invalidRequest('Credentials must not be sent in the query string');
+  }
+  // RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than once."
+  assertNoRepeats(req.params);
+  const type = required(req.params, 'grant_type');
+  const grant = findGrant(type);
+  if (!grant) throw unsupportedGrantType(`Unsupported grant_type "${type.slice(0, 64)}"`);
+
+  const { client, method } = await authenticateClient(ctx, req.authorization, req.params);
+  if (!client.grantTypes.includes(type as never) || (!grant.publicClients && client.clientType === 'public')) {
+    throw unauthorizedClient(`This application is not allowed the ${type} grant`);
+  }
+
+  const declared = new Map<string, readonly string[]>();
+  for (const name of grant.parameters) {
+    const v = req.params.get(name);
+    if (v !== undefined && !AUTH_PARAMS.includes(name)) declared.set(name, v);
+  }
+  return grant.handle(ctx, { client, authMethod: method, params: declared, ip: req.ip });
+}

@@ -1,0 +1,120 @@
+/**
+ * Issuing access and refresh tokens (RFC 6749 §5.1) in the client's chosen format (T7) and
+ * lifetime policy (A7). Opaque tokens are random and stored hashed; JWT access tokens are
+ * RFC 9068 and their `jti` is stored hashed so they can be revoked and introspected.
+ */
+import type { ClientRow, NewToken, TokenRepo } from '../../storage/types.js';
+import type { OAuthContext } from '../context.js';
+import { PREFIX, randomId, randomToken, sha256 } from '../crypto.js';
+import { formatScope } from '../scope.js';
+import { signAccessToken } from './jwt.js';
+
+export interface TokenResponse {
+  readonly access_token: string;
+  readonly token_type: 'Bearer';
+  readonly expires_in?: number;
+  readonly refresh_token?: string;
+  readonly scope: string;
+}
+
+export interface IssueInput {
+  readonly client: ClientRow;
+  readonly userId: string | null;
+  readonly scope: readonly string[];
+  readonly audience: string;
+  /** Refresh-token family; a new one is created when a refresh token is issued without one. */
+  readonly familyId: string | null;
+  readonly withRefresh: boolean;
+  readonly grantType: string;
+  /** Absolute refresh expiry to keep across rotation (null = compute from the client policy). */
+  readonly refreshExpiresAt?: number | null;
+}
+
+/** Whether this client gets refresh tokens at all (A7: off, or long-lived access tokens). */
+export function clientIssuesRefresh(client: ClientRow): boolean {
+  return client.refreshEnabled && client.accessTtl !== null && client.grantTypes.includes('refresh_token');
+}
+
+export async function issueTokens(
+  ctx: OAuthContext,
+  input: IssueInput,
+  tokens: TokenRepo = ctx.storage.tokens,
+): Promise<TokenResponse> {
+  const now = ctx.now();
+  const { client } = input;
+  const scope = formatScope(input.scope);
+  const accessExpiresAt = client.accessTtl === null ? null : now + client.accessTtl * 1000;
+  const familyId = input.withRefresh ? (input.familyId ?? randomId()) : input.familyId;
+  const rows: NewToken[] = [];
+
+  let refreshToken: string | undefined;
+  let refreshHash: string | null = null;
+  if (input.withRefresh) {
+    refreshToken = randomToken(PREFIX.refreshToken);
+    refreshHash = sha256(refreshToken);
+    const refreshExpiresAt =
+      input.refreshExpiresAt !== undefined
+        ? input.refreshExpiresAt
+        : client.refreshTtl === null
+          ? null
+          : now + client.refreshTtl * 1000;
+    rows.push({
+      tokenHash: refreshHash,
+      kind: 'refresh',
+      format: 'opaque',
+      clientId: client.clientId,
+      userId: input.userId,
+      scope,
+      audience: input.audience,
+      familyId,
+      parentHash: null,
+      expiresAt: refreshExpiresAt,
+      createdAt: now,
+    });
+  }
+
+  let accessToken: string;
+  let accessHash: string;
+  if (client.tokenFormat === 'jwt') {
+    const jti = randomId();
+    accessToken = await signAccessToken(ctx.keys, {
+      iss: ctx.config.issuer,
+      sub: input.userId ?? client.clientId,
+      aud: input.audience,
+      client_id: client.clientId,
+      scope,
+      jti,
+      iat: Math.floor(now / 1000),
+      exp: accessExpiresAt === null ? null : Math.floor(accessExpiresAt / 1000),
+    });
+    accessHash = sha256(jti);
+  } else {
+    accessToken = randomToken(PREFIX.accessToken);
+    accessHash = sha256(accessToken);
+  }
+  rows.push({
+    tokenHash: accessHash,
+    kind: 'access',
+    format: client.tokenFormat,
+    clientId: client.clientId,
+    userId: input.userId,
+    scope,
+    audience: input.audience,
+    familyId,
+    parentHash: refreshHash,
+    expiresAt: accessExpiresAt,
+    createdAt: now,
+  });
+
+  await tokens.insertMany(rows);
+  ctx.events.tokenIssued(input.grantType, client.clientId);
+
+  const response: TokenResponse = {
+    access_token: accessToken,
+    token_type: 'Bearer',
+    ...(client.accessTtl === null ? {} : { expires_in: client.accessTtl }),
+    ...(refreshToken ? { refresh_token: refreshToken } : {}),
+    scope,
+  };
+  return response;
+}

@@ -1,0 +1,126 @@
+/**
+ * Signing keys (T8): created on first start if absent, published as a JWKS, rotated with the old
+ * key kept in the JWKS until every token it signed has expired.
+ *
+ * Keys live in the database so every process shares them; each process caches the key set and
+ * reloads it after a short interval, or at once when asked for a `kid` it does not know.
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { calculateJwkThumbprint, type JWK } from 'jose';
+import type { KeyAlg } from '../../config.js';
+import type { KeyRepo, SigningKeyRow } from '../../storage/types.js';
+
+export interface LoadedKey {
+  readonly kid: string;
+  readonly alg: KeyAlg;
+  readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
+  readonly publicJwk: JWK;
+  readonly active: boolean;
+}
+
+/** A key that never expires from the JWKS (used when long-lived JWT access tokens exist). */
+export const KEEP_FOREVER = Number.MAX_SAFE_INTEGER;
+
+const RELOAD_MS = 5_000;
+
+export function generateKeyRow(alg: KeyAlg, now: number): Promise<SigningKeyRow> {
+  const pair =
+    alg === 'ES256'
+      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      : alg === 'RS256'
+        ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+        : generateKeyPairSync('ed25519');
+  const publicJwk = pair.publicKey.export({ format: 'jwk' }) as JWK;
+  const privateJwk = pair.privateKey.export({ format: 'jwk' }) as JWK;
+  return calculateJwkThumbprint(publicJwk).then((kid) => ({
+    kid,
+    alg,
+    privateJwk: JSON.stringify({ ...privateJwk, kid, alg }),
+    publicJwk: JSON.stringify({ ...publicJwk, kid, alg, use: 'sig' }),
+    createdAt: now,
+    retiredAt: null,
+    expiresAt: null,
+  }));
+}
+
+function load(row: SigningKeyRow): LoadedKey {
+  const priv = JSON.parse(row.privateJwk) as JWK & { kid?: string; alg?: string };
+  const pub = JSON.parse(row.publicJwk) as JWK;
+  return {
+    kid: row.kid,
+    alg: row.alg as KeyAlg,
+    privateKey: createPrivateKey({ key: priv as import('node:crypto').JsonWebKey, format: 'jwk' }),
+    publicKey: createPublicKey({ key: pub as import('node:crypto').JsonWebKey, format: 'jwk' }),
+    publicJwk: pub,
+    active: row.retiredAt === null,
+  };
+}
+
+export class KeyManager {
+  private cache: { at: number; keys: LoadedKey[] } | null = null;
+  private loading: Promise<LoadedKey[]> | null = null;
+
+  constructor(
+    private readonly repo: KeyRepo,
+    private readonly defaultAlg: KeyAlg,
+    private readonly now: () => number,
+  ) {}
+
+  /** Creates a signing key when none is active; returns true if one was created. */
+  async ensureKey(): Promise<boolean> {
+    const keys = await this.repo.listPublished(this.now());
+    if (keys.some((k) => k.retiredAt === null)) return false;
+    await this.repo.insert(await generateKeyRow(this.defaultAlg, this.now()));
+    this.cache = null;
+    return true;
+  }
+
+  private async keys(force = false): Promise<LoadedKey[]> {
+    const now = this.now();
+    if (!force && this.cache && now - this.cache.at < RELOAD_MS) return this.cache.keys;
+    this.loading ??= this.repo
+      .listPublished(now)
+      .then((rows) => {
+        const keys = rows.map(load);
+        this.cache = { at: this.now(), keys };
+        return keys;
+      })
+      .finally(() => {
+        this.loading = null;
+      });
+    return this.loading;
+  }
+
+  /** The key that signs new tokens. */
+  async signingKey(): Promise<LoadedKey> {
+    let active = (await this.keys()).find((k) => k.active);
+    if (!active) active = (await this.keys(true)).find((k) => k.active);
+    if (!active) throw new Error('No active signing key: run `tollgate keys rotate` or restart to create one');
+    return active;
+  }
+
+  /** A published key by id; an unknown kid triggers one reload (another process may have rotated). */
+  async publicKey(kid: string): Promise<LoadedKey | null> {
+    const found = (await this.keys()).find((k) => k.kid === kid);
+    if (found) return found;
+    return (await this.keys(true)).find((k) => k.kid === kid) ?? null;
+  }
+
+  async jwks(): Promise<{ keys: JWK[] }> {
+    return { keys: (await this.keys()).map((k) => k.publicJwk) };
+  }
+
+  /** Creates a new signing key; the previous ones stop signing and stay published until `keepUntil`. */
+  async rotate(alg: KeyAlg, keepUntil: number): Promise<SigningKeyRow> {
+    const row = await generateKeyRow(alg, this.now());
+    await this.repo.insert(row);
+    await this.repo.retireAllExcept(row.kid, this.now(), keepUntil);
+    this.cache = null;
+    return row;
+  }
+
+  invalidate(): void {
+    this.cache = null;
+  }
+}

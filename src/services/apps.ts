@@ -1,0 +1,285 @@
+/**
+ * Application (client) management: A1–A7, shared by the CLI, the admin REST API and dynamic
+ * registration. Validation throws OAuthError (`invalid_client_metadata` / `invalid_redirect_uri`)
+ * so every caller reports it the same way.
+ */
+import type { ClientPatch, ClientRow, GrantType, TokenFormat } from '../storage/types.js';
+import { GRANT_TYPES } from '../storage/types.js';
+import type { OAuthContext } from '../oauth/context.js';
+import { invalidClientMetadata } from '../oauth/errors.js';
+import { PREFIX, randomId, randomToken, sha256 } from '../oauth/crypto.js';
+import { assertRegistrableRedirectUri } from '../oauth/redirect-uri.js';
+import { issueTokens } from '../oauth/tokens/issue.js';
+import { defaultAudience } from '../oauth/context.js';
+
+export interface AppInput {
+  readonly name: string;
+  readonly description?: string | null;
+  readonly website?: string | null;
+  readonly logoUri?: string | null;
+  readonly redirectUris?: readonly string[];
+  readonly scopes?: readonly string[];
+  readonly grantTypes?: readonly string[];
+  readonly public?: boolean;
+  readonly orgId?: string | null;
+  readonly ownerId?: string | null;
+  readonly actsAsUserId?: string | null;
+  readonly internal?: boolean;
+  readonly tokenFormat?: TokenFormat;
+  /** Seconds; null = long-lived access tokens (and then no refresh token, A7). */
+  readonly accessTtl?: number | null;
+  readonly refreshEnabled?: boolean;
+  readonly refreshTtl?: number | null;
+  readonly active?: boolean;
+}
+
+export interface CreatedApp {
+  readonly client: ClientRow;
+  /** Shown once (A2); null for public clients. */
+  readonly clientSecret: string | null;
+  /** A6: the internal app's long-lived refresh token for its owner, shown once. */
+  readonly refreshToken: string | null;
+  /** RFC 7592 registration access token, for dynamically registered clients. */
+  readonly registrationAccessToken: string | null;
+}
+
+function optionalUrl(field: string, value: string | null | undefined): string | null {
+  if (value === undefined || value === null || value === '') return null;
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw invalidClientMetadata(`${field} must be an absolute http(s) URL`);
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw invalidClientMetadata(`${field} must be an http(s) URL`);
+  if (value.length > 2000) throw invalidClientMetadata(`${field} is too long`);
+  return value;
+}
+
+function ttl(field: string, value: number | null | undefined, def: number | null): number | null {
+  if (value === undefined) return def;
+  if (value === null) return null;
+  if (!Number.isInteger(value) || value < 1 || value > 20 * 365 * 86400) {
+    throw invalidClientMetadata(`${field} must be a whole number of seconds between 1 and ${20 * 365 * 86400}`);
+  }
+  return value;
+}
+
+async function validateScopes(ctx: OAuthContext, scopes: readonly string[]): Promise<string[]> {
+  const unique = [...new Set(scopes)];
+  for (const s of unique) {
+    if (!(await ctx.storage.scopes.byName(s))) throw invalidClientMetadata(`Unknown scope "${s}"; create it first`);
+  }
+  return unique;
+}
+
+function validateGrantTypes(grantTypes: readonly string[]): GrantType[] {
+  const unique = [...new Set(grantTypes)];
+  for (const g of unique) {
+    if (!(GRANT_TYPES as readonly string[]).includes(g)) {
+      throw invalidClientMetadata(`Unknown grant type "${g}"; use ${GRANT_TYPES.join(', ')}`);
+    }
+  }
+  if (unique.length === 0) throw invalidClientMetadata('At least one grant type is required');
+  return unique as GrantType[];
+}
+
+/** Rules that involve several fields; applied on create and on every update. */
+async function checkCoherence(ctx: OAuthContext, c: Omit<ClientRow, 'createdAt' | 'updatedAt' | 'scopesVersion'>): Promise<void> {
+  if (c.name.trim().length === 0 || c.name.length > 200) throw invalidClientMetadata('name must be 1 to 200 characters');
+  if (c.description !== null && c.description.length > 2000) throw invalidClientMetadata('description is too long (2000 max)');
+  for (const uri of c.redirectUris) assertRegistrableRedirectUri(uri);
+  const needsRedirect = c.grantTypes.includes('authorization_code') || c.grantTypes.includes('implicit');
+  if (needsRedirect && c.redirectUris.length === 0) {
+    throw invalidClientMetadata('authorization_code and implicit need at least one redirect URI');
+  }
+  if (c.clientType === 'public' && (c.grantTypes.includes('client_credentials') || c.grantTypes.includes('password'))) {
+    throw invalidClientMetadata('Public applications cannot use the client_credentials or password grants');
+  }
+  if (c.actsAsUserId !== null) {
+    const u = await ctx.storage.users.byId(c.actsAsUserId);
+    if (!u) throw invalidClientMetadata('The acts-as user does not exist');
+    if (!c.grantTypes.includes('client_credentials')) throw invalidClientMetadata('acts-as only applies to the client_credentials grant');
+  }
+  if (c.ownerId !== null && !(await ctx.storage.users.byId(c.ownerId))) throw invalidClientMetadata('The owner does not exist');
+  if (c.orgId !== null && !(await ctx.storage.organizations.byId(c.orgId))) throw invalidClientMetadata('The organization does not exist');
+  if (c.internal) {
+    if (c.ownerId === null) throw invalidClientMetadata('An internal application needs an owner (the user its refresh token acts for)');
+    if (!c.grantTypes.includes('refresh_token') || !c.refreshEnabled || c.accessTtl === null) {
+      throw invalidClientMetadata('An internal application needs the refresh_token grant with refresh tokens enabled');
+    }
+  }
+}
+
+export async function createApp(
+  ctx: OAuthContext,
+  input: AppInput,
+  opts: { readonly dynamic?: boolean; readonly actorUserId?: string | null; readonly ip?: string | null } = {},
+): Promise<CreatedApp> {
+  const isPublic = input.public === true;
+  const grantTypes = validateGrantTypes(input.grantTypes ?? ['authorization_code', 'refresh_token']);
+  const clientSecret = isPublic ? null : randomToken(PREFIX.clientSecret);
+  const registrationAccessToken = opts.dynamic ? randomToken(PREFIX.registrationToken) : null;
+  const accessTtl = ttl('access_ttl', input.accessTtl, ctx.config.accessTtl);
+  const row = {
+    clientId: randomToken(PREFIX.clientId, 16),
+    name: input.name.trim(),
+    description: input.description?.trim() || null,
+    website: optionalUrl('website', input.website),
+    logoUri: optionalUrl('logo_uri', input.logoUri),
+    redirectUris: [...new Set(input.redirectUris ?? [])],
+    scopes: await validateScopes(ctx, input.scopes ?? []),
+    grantTypes,
+    clientType: isPublic ? ('public' as const) : ('confidential' as const),
+    orgId: input.orgId ?? null,
+    ownerId: input.ownerId ?? null,
+    actsAsUserId: input.actsAsUserId ?? null,
+    internal: input.internal === true,
+    active: input.active ?? true,
+    secretHash: clientSecret === null ? null : sha256(clientSecret),
+    tokenFormat: input.tokenFormat ?? 'opaque',
+    accessTtl,
+    refreshEnabled: input.refreshEnabled ?? true,
+    refreshTtl: ttl('refresh_ttl', input.refreshTtl, ctx.config.refreshTtl),
+    registrationTokenHash: registrationAccessToken === null ? null : sha256(registrationAccessToken),
+    dynamic: opts.dynamic === true,
+  };
+  await checkCoherence(ctx, row);
+  const client = await ctx.storage.clients.create(row, ctx.now());
+
+  let refreshToken: string | null = null;
+  if (client.internal && client.ownerId !== null) {
+    // A6: the owner receives a long-lived refresh token so a script can refresh right away.
+    const issued = await issueTokens(ctx, {
+      client,
+      userId: client.ownerId,
+      scope: client.scopes,
+      audience: defaultAudience(ctx.config),
+      familyId: randomId(),
+      withRefresh: true,
+      grantType: 'internal',
+      refreshExpiresAt: null,
+    });
+    refreshToken = issued.refresh_token ?? null;
+    await ctx.storage.consents.upsert(
+      { userId: client.ownerId, clientId: client.clientId, scope: client.scopes.join(' '), scopesVersion: client.scopesVersion },
+      ctx.now(),
+    );
+  }
+  await ctx.audit.record(opts.dynamic ? 'app.registered' : 'app.created', {
+    actorUserId: opts.actorUserId ?? null,
+    clientId: client.clientId,
+    ip: opts.ip ?? null,
+    details: { name: client.name, type: client.clientType, grants: client.grantTypes },
+  });
+  return { client, clientSecret, refreshToken, registrationAccessToken };
+}
+
+export async function updateApp(
+  ctx: OAuthContext,
+  clientId: string,
+  input: Partial<AppInput>,
+  opts: { readonly actorUserId?: string | null; readonly ip?: string | null } = {},
+): Promise<ClientRow | null> {
+  const current = await ctx.storage.clients.byId(clientId);
+  if (!current) return null;
+  const patch: { -readonly [K in keyof ClientPatch]: ClientPatch[K] } = {};
+  if (input.name !== undefined) patch.name = input.name.trim();
+  if (input.description !== undefined) patch.description = input.description?.trim() || null;
+  if (input.website !== undefined) patch.website = optionalUrl('website', input.website);
+  if (input.logoUri !== undefined) patch.logoUri = optionalUrl('logo_uri', input.logoUri);
+  if (input.redirectUris !== undefined) patch.redirectUris = [...new Set(input.redirectUris)];
+  if (input.scopes !== undefined) patch.scopes = await validateScopes(ctx, input.scopes);
+  if (input.grantTypes !== undefined) patch.grantTypes = validateGrantTypes(input.grantTypes);
+  if (input.orgId !== undefined) patch.orgId = input.orgId;
+  if (input.ownerId !== undefined) patch.ownerId = input.ownerId;
+  if (input.actsAsUserId !== undefined) patch.actsAsUserId = input.actsAsUserId;
+  if (input.tokenFormat !== undefined) patch.tokenFormat = input.tokenFormat;
+  if (input.accessTtl !== undefined) patch.accessTtl = ttl('access_ttl', input.accessTtl, null);
+  if (input.refreshEnabled !== undefined) patch.refreshEnabled = input.refreshEnabled;
+  if (input.refreshTtl !== undefined) patch.refreshTtl = ttl('refresh_ttl', input.refreshTtl, null);
+  if (input.internal !== undefined) patch.internal = input.internal;
+  if (input.public !== undefined && (input.public ? 'public' : 'confidential') !== current.clientType) {
+    throw invalidClientMetadata('The client type cannot be changed after creation');
+  }
+  await checkCoherence(ctx, { ...current, ...patch });
+  const updated = await ctx.storage.clients.update(clientId, patch, ctx.now());
+  await ctx.audit.record('app.updated', {
+    actorUserId: opts.actorUserId ?? null,
+    clientId,
+    ip: opts.ip ?? null,
+    details: { fields: Object.keys(patch) },
+  });
+  return updated;
+}
+
+/** A3: a deactivated application's tokens stop working at once (checked on every use) and it cannot get new ones. */
+export async function setAppActive(
+  ctx: OAuthContext,
+  clientId: string,
+  active: boolean,
+  opts: { readonly actorUserId?: string | null; readonly ip?: string | null } = {},
+): Promise<ClientRow | null> {
+  const updated = await ctx.storage.clients.update(clientId, { active }, ctx.now());
+  if (updated) {
+    await ctx.audit.record(active ? 'app.activated' : 'app.deactivated', {
+      actorUserId: opts.actorUserId ?? null,
+      clientId,
+      ip: opts.ip ?? null,
+    });
+  }
+  return updated;
+}
+
+/** A4: a new secret, shown once; the old one stops working at once. */
+export async function rotateSecret(
+  ctx: OAuthContext,
+  clientId: string,
+  opts: { readonly actorUserId?: string | null; readonly ip?: string | null } = {},
+): Promise<{ client: ClientRow; clientSecret: string } | null> {
+  const current = await ctx.storage.clients.byId(clientId);
+  if (!current) return null;
+  if (current.clientType === 'public') throw invalidClientMetadata('A public application has no secret to rotate');
+  const clientSecret = randomToken(PREFIX.clientSecret);
+  const client = await ctx.storage.clients.update(clientId, { secretHash: sha256(clientSecret) }, ctx.now());
+  if (!client) return null;
+  await ctx.audit.record('app.secret_rotated', { actorUserId: opts.actorUserId ?? null, clientId, ip: opts.ip ?? null });
+  return { client, clientSecret };
+}
+
+export async function deleteApp(
+  ctx: OAuthContext,
+  clientId: string,
+  opts: { readonly actorUserId?: string | null; readonly ip?: string | null } = {},
+): Promise<boolean> {
+  const ok = await ctx.storage.clients.delete(clientId);
+  if (ok) await ctx.audit.record('app.deleted', { actorUserId: opts.actorUserId ?? null, clientId, ip: opts.ip ?? null });
+  return ok;
+}
+
+/** The public view of an application (never the secret hash or registration token hash). */
+export function appView(c: ClientRow): Record<string, unknown> {
+  return {
+    client_id: c.clientId,
+    name: c.name,
+    description: c.description,
+    website: c.website,
+    logo_uri: c.logoUri,
+    redirect_uris: c.redirectUris,
+    scopes: c.scopes,
+    grant_types: c.grantTypes,
+    client_type: c.clientType,
+    org_id: c.orgId,
+    owner_id: c.ownerId,
+    acts_as_user_id: c.actsAsUserId,
+    internal: c.internal,
+    active: c.active,
+    token_format: c.tokenFormat,
+    access_ttl: c.accessTtl,
+    refresh_enabled: c.refreshEnabled,
+    refresh_ttl: c.refreshTtl,
+    dynamic: c.dynamic,
+    created_at: new Date(c.createdAt).toISOString(),
+    updated_at: new Date(c.updatedAt).toISOString(),
+  };
+}

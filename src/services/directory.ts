@@ -1,0 +1,118 @@
+/**
+ * Users, organizations, scopes and resource servers (U1, T12): the management operations shared
+ * by the CLI, the admin REST API and first start.
+ */
+import type { MembershipRole, OrganizationRow, ResourceServerRow, ScopeRow, UserRow } from '../storage/types.js';
+import type { OAuthContext } from '../oauth/context.js';
+import { invalidRequest } from '../oauth/errors.js';
+import { randomId } from '../oauth/crypto.js';
+import { assertValidScopeName } from '../oauth/scope.js';
+import { MIN_PASSWORD_LENGTH, hashPassword } from '../accounts/passwords.js';
+
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+
+export async function createUser(
+  ctx: OAuthContext,
+  input: { email: string; password: string; isAdmin?: boolean; orgName?: string | null; role?: MembershipRole },
+  opts: { actorUserId?: string | null } = {},
+): Promise<UserRow> {
+  const email = input.email.trim().toLowerCase();
+  if (!EMAIL.test(email)) throw invalidRequest(`Not an email address: "${input.email}"`);
+  if (input.password.length < MIN_PASSWORD_LENGTH) throw invalidRequest(`The password must be at least ${MIN_PASSWORD_LENGTH} characters`);
+  if (input.password.length > 1024) throw invalidRequest('The password is too long (1024 max)');
+  if (await ctx.storage.users.byEmail(email)) throw invalidRequest(`A user with the email ${email} already exists`);
+  const org = input.orgName ? await requireOrg(ctx, input.orgName) : null;
+  const user: UserRow = {
+    id: randomId(),
+    email,
+    passwordHash: await hashPassword(input.password),
+    isAdmin: input.isAdmin === true,
+    disabled: false,
+    failedLogins: 0,
+    lockedUntil: null,
+    createdAt: ctx.now(),
+  };
+  await ctx.storage.users.create(user);
+  if (org) await ctx.storage.users.addMembership({ userId: user.id, orgId: org.id, role: input.role ?? 'member' });
+  await ctx.audit.record('user.created', { actorUserId: opts.actorUserId ?? null, details: { userId: user.id, admin: user.isAdmin } });
+  return user;
+}
+
+export async function requireUserByEmail(ctx: OAuthContext, email: string): Promise<UserRow> {
+  const u = await ctx.storage.users.byEmail(email.trim());
+  if (!u) throw invalidRequest(`No user with the email ${email}`);
+  return u;
+}
+
+export async function createOrg(ctx: OAuthContext, name: string, opts: { actorUserId?: string | null } = {}): Promise<OrganizationRow> {
+  const clean = name.trim();
+  if (clean.length === 0 || clean.length > 200) throw invalidRequest('An organization name must be 1 to 200 characters');
+  if (await ctx.storage.organizations.byName(clean)) throw invalidRequest(`The organization "${clean}" already exists`);
+  const org: OrganizationRow = { id: randomId(), name: clean, createdAt: ctx.now() };
+  await ctx.storage.organizations.create(org);
+  await ctx.audit.record('org.created', { actorUserId: opts.actorUserId ?? null, details: { orgId: org.id, name: clean } });
+  return org;
+}
+
+/** An organization by name or id. */
+export async function requireOrg(ctx: OAuthContext, nameOrId: string): Promise<OrganizationRow> {
+  const org = (await ctx.storage.organizations.byName(nameOrId.trim())) ?? (await ctx.storage.organizations.byId(nameOrId));
+  if (!org) throw invalidRequest(`No organization named "${nameOrId}"`);
+  return org;
+}
+
+export async function createScope(
+  ctx: OAuthContext,
+  input: { name: string; description: string; resourceServer?: string | null; isDefault?: boolean },
+  opts: { actorUserId?: string | null } = {},
+): Promise<ScopeRow> {
+  assertValidScopeName(input.name);
+  if (input.resourceServer && !(await ctx.storage.resourceServers.byIdentifier(input.resourceServer))) {
+    throw invalidRequest(`No resource server with the identifier ${input.resourceServer}`);
+  }
+  const existing = await ctx.storage.scopes.byName(input.name);
+  const scope: ScopeRow = {
+    name: input.name,
+    description: input.description.trim() || input.name,
+    resourceServer: input.resourceServer ?? null,
+    isDefault: input.isDefault === true,
+    createdAt: existing?.createdAt ?? ctx.now(),
+  };
+  await ctx.storage.scopes.upsert(scope);
+  if (!existing) await ctx.audit.record('scope.created', { actorUserId: opts.actorUserId ?? null, details: { scope: scope.name } });
+  return scope;
+}
+
+export async function createResourceServer(
+  ctx: OAuthContext,
+  input: { identifier: string; name: string; scopes?: ReadonlyArray<{ name: string; description: string }> },
+  opts: { actorUserId?: string | null } = {},
+): Promise<ResourceServerRow> {
+  let u: URL;
+  try {
+    u = new URL(input.identifier);
+  } catch {
+    throw invalidRequest('A resource server identifier must be an absolute URI (RFC 8707)');
+  }
+  if (input.identifier.includes('#') || !u.protocol) throw invalidRequest('A resource server identifier must not contain a fragment');
+  if (await ctx.storage.resourceServers.byIdentifier(input.identifier)) {
+    throw invalidRequest(`The resource server ${input.identifier} already exists`);
+  }
+  const rs: ResourceServerRow = { identifier: input.identifier, name: input.name.trim() || input.identifier, createdAt: ctx.now() };
+  await ctx.storage.resourceServers.create(rs);
+  for (const s of input.scopes ?? []) {
+    await createScope(ctx, { name: s.name, description: s.description, resourceServer: rs.identifier }, opts);
+  }
+  await ctx.audit.record('resource_server.created', { actorUserId: opts.actorUserId ?? null, details: { identifier: rs.identifier } });
+  return rs;
+}
+
+export function userView(u: UserRow): Record<string, unknown> {
+  return {
+    id: u.id,
+    email: u.email,
+    is_admin: u.isAdmin,
+    disabled: u.disabled,
+    created_at: new Date(u.createdAt).toISOString(),
+  };
+}

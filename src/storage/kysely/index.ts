@@ -1,0 +1,165 @@
+/**
+ * Kysely-backed `Storage` for SQLite (better-sqlite3) and PostgreSQL (pg).
+ *
+ *   const storage = await createStorage({ kind: 'sqlite', file: 'data/tollgate.db' });
+ *   await storage.migrate();
+ *
+ * SQLite: WAL, synchronous=NORMAL, foreign keys on, 5 s busy timeout; the parent directory is
+ * created when missing. PostgreSQL: a `pg.Pool` whose int8 values parse to JS numbers, with a
+ * 5 s connection timeout and an idle-error handler; `schema` (created when missing) becomes the
+ * search_path of every pooled connection, which is how tests isolate themselves.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Storage } from '../types.js';
+import { InCodeMigrationProvider } from './migrations/index.js';
+import { buildRepositories, type Repositories } from './repositories/index.js';
+import type { Database } from './schema.js';
+import type { Db, SqlDialect } from './shared.js';
+
+export type { Database } from './schema.js';
+export type { SqlDialect } from './shared.js';
+
+export interface SqliteStorageOptions {
+  readonly kind: 'sqlite';
+  /** Database file path (its directory is created when missing), or `:memory:`. */
+  readonly file: string;
+}
+
+export interface PostgresStorageOptions {
+  readonly kind: 'postgres';
+  /** Connection string, e.g. `postgres://user@host:5432/db`. */
+  readonly url: string;
+  /** Schema to use (created when missing); every pooled connection gets it as its search_path. */
+  readonly schema?: string;
+  /** Maximum pooled connections (default 10). */
+  readonly poolSize?: number;
+  /** Called when an idle pooled connection fails (default: ignored; the pool replaces it). */
+  readonly onPoolError?: (err: Error) => void;
+}
+
+export type StorageOptions = SqliteStorageOptions | PostgresStorageOptions;
+
+const PG_CONNECT_TIMEOUT_MS = 5_000;
+const PG_IDLE_TIMEOUT_MS = 30_000;
+const PG_INT8_OID = 20;
+const SQL_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+export async function createStorage(options: StorageOptions): Promise<Storage> {
+  return options.kind === 'sqlite' ? openSqlite(options) : openPostgres(options);
+}
+
+async function openSqlite(options: SqliteStorageOptions): Promise<Storage> {
+  if (options.file !== ':memory:' && options.file !== '') {
+    mkdirSync(dirname(options.file), { recursive: true });
+  }
+  const database = new SQLite(options.file);
+  try {
+    database.pragma('journal_mode = WAL');
+    database.pragma('synchronous = NORMAL');
+    database.pragma('foreign_keys = ON');
+    database.pragma('busy_timeout = 5000');
+  } catch (err) {
+    database.close();
+    throw err;
+  }
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return makeStorage(db, 'sqlite', undefined);
+}
+
+async function openPostgres(options: PostgresStorageOptions): Promise<Storage> {
+  if (options.schema !== undefined && !SQL_IDENTIFIER.test(options.schema)) {
+    throw new Error(`Invalid PostgreSQL schema name "${options.schema}" (letters, digits and _ only)`);
+  }
+  const parseInt8 = (value: string): number => Number(value);
+  const types: pg.CustomTypesConfig = {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+      oid === PG_INT8_OID && format !== 'binary'
+        ? parseInt8
+        : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+  };
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
+    idleTimeoutMillis: PG_IDLE_TIMEOUT_MS,
+    types,
+    ...(options.schema !== undefined ? { options: `-c search_path=${options.schema}` } : {}),
+  });
+  // An idle client losing its connection emits 'error' on the pool; unhandled, that would crash
+  // the process. The pool discards the broken client, so reporting it is all there is to do.
+  const onPoolError = options.onPoolError ?? ((): void => {});
+  pool.on('error', (err) => onPoolError(err));
+
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  if (options.schema !== undefined) {
+    try {
+      await ensurePgSchema(db, options.schema);
+    } catch (err) {
+      await db.destroy();
+      throw err;
+    }
+  }
+  return makeStorage(db, 'postgres', options.schema);
+}
+
+/** `create schema if not exists`, tolerating the race where a concurrent session creates it. */
+async function ensurePgSchema(db: Db, schema: string): Promise<void> {
+  try {
+    await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code !== '23505' && code !== '42P06') throw err;
+  }
+}
+
+/** The `Storage` facade: repositories on the root handle plus lifecycle operations. */
+function makeStorage(db: Db, dialect: SqlDialect, pgSchema: string | undefined): Storage {
+  let closing: Promise<void> | undefined;
+  return {
+    ...buildRepositories(db, dialect),
+
+    async transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T> {
+      return db.transaction().execute((trx) => fn(buildRepositories(trx, dialect)));
+    },
+
+    migrate: () => runMigrations(db, dialect, pgSchema),
+
+    async ping(): Promise<void> {
+      await sql`select 1`.execute(db);
+    },
+
+    async close(): Promise<void> {
+      closing ??= db.destroy();
+      await closing;
+    },
+  };
+}
+
+/** Applies pending migrations; returns their names. Throws when one fails. */
+async function runMigrations(db: Db, dialect: SqlDialect, pgSchema: string | undefined): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: new InCodeMigrationProvider(dialect),
+    // On PostgreSQL, Kysely looks for its bookkeeping tables in every schema unless told which
+    // one; pin it to the schema the tables live in so isolated schemas never see each other.
+    ...(dialect === 'postgres' ? { migrationTableSchema: pgSchema ?? (await currentPgSchema(db)) } : {}),
+  });
+  const { error, results = [] } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results.find((r) => r.status === 'Error')?.migrationName ?? '(before any migration ran)';
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`Storage migration ${failed} failed: ${reason}`, { cause: error });
+  }
+  return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+async function currentPgSchema(db: Db): Promise<string> {
+  const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+  const schema = rows[0]?.schema;
+  if (!schema) throw new Error('PostgreSQL has no current schema: check the search_path of the connection');
+  return schema;
+}

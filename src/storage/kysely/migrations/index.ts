@@ -1,0 +1,26 @@
+/**
+ * In-code migration provider: the migrations are imported modules, not files discovered on
+ * disk, so the migrator works the same from `src/` (tsx, vitest) and from `dist/`.
+ * Add new migrations to `tollgateMigrations` with a name that sorts after the previous one.
+ */
+import type { Migration, MigrationProvider } from 'kysely';
+import type { SqlDialect } from '../shared.js';
+import { initialMigration } from './0001_initial.js';
+
+export function tollgateMigrations(dialect: SqlDialect): Record<string, Migration> {
+  return {
+    '0001_initial': initialMigration(dialect),
+  };
+}
+
+export class InCodeMigrationProvider implements MigrationProvider {
+  readonly #dialect: SqlDialect;
+
+  constructor(dialect: SqlDialect) {
+    this.#dialect = dialect;
+  }
+
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return tollgateMigrations(this.#dialect);
+  }
+}

@@ -1,0 +1,49 @@
+/** AuditRepo on Kysely: append-only audit trail; details are JSON text. */
+import type { Selectable } from 'kysely';
+import type { AuditEventRow, AuditFilter, AuditRepo, NewAuditEvent } from '../../types.js';
+import type { AuditEventsTable } from '../schema.js';
+import { fromJsonObject, type Db } from '../shared.js';
+
+export const DEFAULT_AUDIT_LIMIT = 100;
+
+function toRow(row: Selectable<AuditEventsTable>): AuditEventRow {
+  return {
+    id: Number(row.id),
+    at: row.at,
+    type: row.type,
+    actorUserId: row.actor_user_id,
+    clientId: row.client_id,
+    ip: row.ip,
+    details: fromJsonObject(row.details),
+  };
+}
+
+export class KyselyAuditRepo implements AuditRepo {
+  constructor(private readonly db: Db) {}
+
+  async append(event: NewAuditEvent): Promise<void> {
+    await this.db
+      .insertInto('audit_events')
+      .values({
+        at: event.at,
+        type: event.type,
+        actor_user_id: event.actorUserId,
+        client_id: event.clientId,
+        ip: event.ip,
+        details: JSON.stringify(event.details),
+      })
+      .execute();
+  }
+
+  /** Newest first (`at` desc, then id desc); `since` is inclusive; default limit 100. */
+  async list(filter: AuditFilter = {}): Promise<AuditEventRow[]> {
+    let query = this.db.selectFrom('audit_events').selectAll();
+    if (filter.type !== undefined) query = query.where('type', '=', filter.type);
+    if (filter.clientId !== undefined) query = query.where('client_id', '=', filter.clientId);
+    if (filter.actorUserId !== undefined) query = query.where('actor_user_id', '=', filter.actorUserId);
+    if (filter.since !== undefined) query = query.where('at', '>=', filter.since);
+    const limit = Math.max(0, Math.floor(filter.limit ?? DEFAULT_AUDIT_LIMIT));
+    const rows = await query.orderBy('at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    return rows.map(toRow);
+  }
+}

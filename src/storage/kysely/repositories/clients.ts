@@ -1,0 +1,173 @@
+/**
+ * ClientRepo on Kysely: registered OAuth clients. Lists are JSON text, booleans 0/1.
+ * `update` bumps `scopes_version` (in SQL, `+ 1`) when the patch's scopes differ from the stored
+ * set, so remembered consents for the old scope set can be invalidated.
+ */
+import { sql, type Selectable, type Updateable } from 'kysely';
+import type { ClientFilter, ClientPatch, ClientRepo, ClientRow, GrantType, NewClient } from '../../types.js';
+import type { ClientsTable } from '../schema.js';
+import {
+  affected,
+  escapeLike,
+  fromIntBool,
+  fromJsonList,
+  inTransaction,
+  sameSet,
+  toIntBool,
+  toJsonList,
+  type Db,
+  type SqlDialect,
+} from '../shared.js';
+
+function toRow(row: Selectable<ClientsTable>): ClientRow {
+  return {
+    clientId: row.client_id,
+    name: row.name,
+    description: row.description,
+    website: row.website,
+    logoUri: row.logo_uri,
+    redirectUris: fromJsonList(row.redirect_uris),
+    scopes: fromJsonList(row.scopes),
+    grantTypes: fromJsonList(row.grant_types) as GrantType[],
+    clientType: row.client_type,
+    orgId: row.org_id,
+    ownerId: row.owner_id,
+    actsAsUserId: row.acts_as_user_id,
+    internal: fromIntBool(row.internal),
+    active: fromIntBool(row.active),
+    secretHash: row.secret_hash,
+    tokenFormat: row.token_format,
+    accessTtl: row.access_ttl,
+    refreshEnabled: fromIntBool(row.refresh_enabled),
+    refreshTtl: row.refresh_ttl,
+    scopesVersion: row.scopes_version,
+    registrationTokenHash: row.registration_token_hash,
+    dynamic: fromIntBool(row.dynamic),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** Maps the keys present in the patch (undefined = not provided) to column values. */
+function patchToColumns(patch: ClientPatch): Updateable<ClientsTable> {
+  const out: Updateable<ClientsTable> = {};
+  if (patch.name !== undefined) out.name = patch.name;
+  if (patch.description !== undefined) out.description = patch.description;
+  if (patch.website !== undefined) out.website = patch.website;
+  if (patch.logoUri !== undefined) out.logo_uri = patch.logoUri;
+  if (patch.redirectUris !== undefined) out.redirect_uris = toJsonList(patch.redirectUris);
+  if (patch.scopes !== undefined) out.scopes = toJsonList(patch.scopes);
+  if (patch.grantTypes !== undefined) out.grant_types = toJsonList(patch.grantTypes);
+  if (patch.clientType !== undefined) out.client_type = patch.clientType;
+  if (patch.orgId !== undefined) out.org_id = patch.orgId;
+  if (patch.ownerId !== undefined) out.owner_id = patch.ownerId;
+  if (patch.actsAsUserId !== undefined) out.acts_as_user_id = patch.actsAsUserId;
+  if (patch.internal !== undefined) out.internal = toIntBool(patch.internal);
+  if (patch.active !== undefined) out.active = toIntBool(patch.active);
+  if (patch.secretHash !== undefined) out.secret_hash = patch.secretHash;
+  if (patch.tokenFormat !== undefined) out.token_format = patch.tokenFormat;
+  if (patch.accessTtl !== undefined) out.access_ttl = patch.accessTtl;
+  if (patch.refreshEnabled !== undefined) out.refresh_enabled = toIntBool(patch.refreshEnabled);
+  if (patch.refreshTtl !== undefined) out.refresh_ttl = patch.refreshTtl;
+  if (patch.registrationTokenHash !== undefined) out.registration_token_hash = patch.registrationTokenHash;
+  return out;
+}
+
+export class KyselyClientRepo implements ClientRepo {
+  constructor(
+    private readonly db: Db,
+    private readonly dialect: SqlDialect,
+  ) {}
+
+  /** New clients start at `scopesVersion` 1. */
+  async create(client: NewClient, now: number): Promise<ClientRow> {
+    const values: Selectable<ClientsTable> = {
+      client_id: client.clientId,
+      name: client.name,
+      description: client.description,
+      website: client.website,
+      logo_uri: client.logoUri,
+      redirect_uris: toJsonList(client.redirectUris),
+      scopes: toJsonList(client.scopes),
+      grant_types: toJsonList(client.grantTypes),
+      client_type: client.clientType,
+      org_id: client.orgId,
+      owner_id: client.ownerId,
+      acts_as_user_id: client.actsAsUserId,
+      internal: toIntBool(client.internal),
+      active: toIntBool(client.active),
+      secret_hash: client.secretHash,
+      token_format: client.tokenFormat,
+      access_ttl: client.accessTtl,
+      refresh_enabled: toIntBool(client.refreshEnabled),
+      refresh_ttl: client.refreshTtl,
+      scopes_version: 1,
+      registration_token_hash: client.registrationTokenHash,
+      dynamic: toIntBool(client.dynamic),
+      created_at: now,
+      updated_at: now,
+    };
+    await this.db.insertInto('clients').values(values).execute();
+    return toRow(values);
+  }
+
+  async byId(clientId: string): Promise<ClientRow | null> {
+    const row = await this.db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+    return row ? toRow(row) : null;
+  }
+
+  /**
+   * Filters: `name` (case-insensitive substring, wildcards matched literally), `orgId`, `active`,
+   * `ownerId`. Ordered by `created_at` desc, then `client_id`. `total` ignores limit/offset.
+   */
+  async list(filter: ClientFilter = {}): Promise<{ items: ClientRow[]; total: number }> {
+    let where = this.db.selectFrom('clients');
+    if (filter.name !== undefined && filter.name !== '') {
+      const pattern = `%${escapeLike(filter.name.toLowerCase())}%`;
+      where = where.where(sql<boolean>`lower(${sql.ref('name')}) like ${pattern} escape '\\'`);
+    }
+    if (filter.orgId !== undefined) where = where.where('org_id', '=', filter.orgId);
+    if (filter.active !== undefined) where = where.where('active', '=', toIntBool(filter.active));
+    if (filter.ownerId !== undefined) where = where.where('owner_id', '=', filter.ownerId);
+
+    const countRow = await where.select((eb) => eb.fn.countAll().as('total')).executeTakeFirstOrThrow();
+
+    let page = where.selectAll().orderBy('created_at', 'desc').orderBy('client_id');
+    const offset = Math.max(0, Math.floor(filter.offset ?? 0));
+    if (filter.limit !== undefined) {
+      page = page.limit(Math.max(0, Math.floor(filter.limit)));
+    } else if (offset > 0) {
+      page = page.limit(Number.MAX_SAFE_INTEGER); // SQLite needs LIMIT before OFFSET
+    }
+    if (offset > 0) page = page.offset(offset);
+    const rows = await page.execute();
+    return { items: rows.map(toRow), total: Number(countRow.total) };
+  }
+
+  async update(clientId: string, patch: ClientPatch, now: number): Promise<ClientRow | null> {
+    return inTransaction(this.db, async (trx) => {
+      const current = await trx
+        .selectFrom('clients')
+        .select('scopes')
+        .where('client_id', '=', clientId)
+        .$if(this.dialect === 'postgres', (qb) => qb.forUpdate())
+        .executeTakeFirst();
+      if (!current) return null;
+      const scopesChanged = patch.scopes !== undefined && !sameSet(fromJsonList(current.scopes), patch.scopes);
+      await trx
+        .updateTable('clients')
+        .set({ ...patchToColumns(patch), updated_at: now })
+        .$if(scopesChanged, (qb) => qb.set((eb) => ({ scopes_version: eb('scopes_version', '+', 1) })))
+        .where('client_id', '=', clientId)
+        .execute();
+      const row = await trx.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+      return row ? toRow(row) : null;
+    });
+  }
+
+  /** Codes, tokens and consents of the client go with it (ON DELETE CASCADE). */
+  async delete(clientId: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('clients').where('client_id', '=', clientId).executeTakeFirst();
+    return affected(result) > 0;
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * CodeRepo on Kysely: authorization codes (stored by hash). `consume` is one conditional UPDATE
+ * whose affected-row count picks the single winner, on both dialects.
+ */
+import type { Selectable } from 'kysely';
+import type { AuthorizationCodeRow, CodeRepo } from '../../types.js';
+import type { AuthorizationCodesTable } from '../schema.js';
+import { affected, type Db } from '../shared.js';
+
+function toRow(row: Selectable<AuthorizationCodesTable>): AuthorizationCodeRow {
+  return {
+    codeHash: row.code_hash,
+    clientId: row.client_id,
+    userId: row.user_id,
+    redirectUri: row.redirect_uri,
+    scope: row.scope,
+    resource: row.resource,
+    codeChallenge: row.code_challenge,
+    codeChallengeMethod: row.code_challenge_method,
+    familyId: row.family_id,
+    expiresAt: row.expires_at,
+    consumedAt: row.consumed_at,
+    createdAt: row.created_at,
+  };
+}
+
+export class KyselyCodeRepo implements CodeRepo {
+  constructor(private readonly db: Db) {}
+
+  async create(code: AuthorizationCodeRow): Promise<void> {
+    await this.db
+      .insertInto('authorization_codes')
+      .values({
+        code_hash: code.codeHash,
+        client_id: code.clientId,
+        user_id: code.userId,
+        redirect_uri: code.redirectUri,
+        scope: code.scope,
+        resource: code.resource,
+        code_challenge: code.codeChallenge,
+        code_challenge_method: code.codeChallengeMethod,
+        family_id: code.familyId,
+        expires_at: code.expiresAt,
+        consumed_at: code.consumedAt,
+        created_at: code.createdAt,
+      })
+      .execute();
+  }
+
+  async byHash(codeHash: string): Promise<AuthorizationCodeRow | null> {
+    const row = await this.db
+      .selectFrom('authorization_codes')
+      .selectAll()
+      .where('code_hash', '=', codeHash)
+      .executeTakeFirst();
+    return row ? toRow(row) : null;
+  }
+
+  async consume(codeHash: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('authorization_codes')
+      .set({ consumed_at: now })
+      .where('code_hash', '=', codeHash)
+      .where('consumed_at', 'is', null)
+      .executeTakeFirst();
+    return affected(result) === 1;
+  }
+
+  async purgeExpired(before: number): Promise<number> {
+    const result = await this.db.deleteFrom('authorization_codes').where('expires_at', '<', before).executeTakeFirst();
+    return affected(result);
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * Builds the full set of repositories on one Kysely handle. The same classes serve the root
+ * instance and a transaction, which is how `Storage.transaction` binds them.
+ */
+import type { Storage } from '../../types.js';
+import type { Db, SqlDialect } from '../shared.js';
+import { KyselyAuditRepo } from './audit.js';
+import { KyselyClientRepo } from './clients.js';
+import { KyselyCodeRepo } from './codes.js';
+import { KyselyConsentRepo } from './consents.js';
+import { KyselyKeyRepo } from './keys.js';
+import { KyselyOrganizationRepo } from './organizations.js';
+import { KyselyResourceServerRepo } from './resource-servers.js';
+import { KyselyScopeRepo } from './scopes.js';
+import { KyselySessionRepo } from './sessions.js';
+import { KyselyTokenRepo } from './tokens.js';
+import { KyselyUserRepo } from './users.js';
+
+export type Repositories = Omit<Storage, 'transaction' | 'close' | 'migrate' | 'ping'>;
+
+export function buildRepositories(db: Db, dialect: SqlDialect): Repositories {
+  return {
+    dialect,
+    organizations: new KyselyOrganizationRepo(db),
+    users: new KyselyUserRepo(db),
+    clients: new KyselyClientRepo(db, dialect),
+    codes: new KyselyCodeRepo(db),
+    tokens: new KyselyTokenRepo(db, dialect),
+    consents: new KyselyConsentRepo(db),
+    sessions: new KyselySessionRepo(db),
+    keys: new KyselyKeyRepo(db),
+    scopes: new KyselyScopeRepo(db),
+    resourceServers: new KyselyResourceServerRepo(db),
+    audit: new KyselyAuditRepo(db),
+  };
+}

@@ -1,0 +1,40 @@
+/** ResourceServerRepo on Kysely: RFC 8707 resource identifiers (token audiences). */
+import type { Selectable } from 'kysely';
+import type { ResourceServerRepo, ResourceServerRow } from '../../types.js';
+import type { ResourceServersTable } from '../schema.js';
+import { affected, type Db } from '../shared.js';
+
+function toRow(row: Selectable<ResourceServersTable>): ResourceServerRow {
+  return { identifier: row.identifier, name: row.name, createdAt: row.created_at };
+}
+
+export class KyselyResourceServerRepo implements ResourceServerRepo {
+  constructor(private readonly db: Db) {}
+
+  async create(rs: ResourceServerRow): Promise<void> {
+    await this.db
+      .insertInto('resource_servers')
+      .values({ identifier: rs.identifier, name: rs.name, created_at: rs.createdAt })
+      .execute();
+  }
+
+  async byIdentifier(identifier: string): Promise<ResourceServerRow | null> {
+    const row = await this.db
+      .selectFrom('resource_servers')
+      .selectAll()
+      .where('identifier', '=', identifier)
+      .executeTakeFirst();
+    return row ? toRow(row) : null;
+  }
+
+  /** Ordered by identifier. */
+  async list(): Promise<ResourceServerRow[]> {
+    const rows = await this.db.selectFrom('resource_servers').selectAll().orderBy('identifier').execute();
+    return rows.map(toRow);
+  }
+
+  async delete(identifier: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('resource_servers').where('identifier', '=', identifier).executeTakeFirst();
+    return affected(result) > 0;
+  }
+}

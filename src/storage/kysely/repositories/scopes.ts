@@ -1,0 +1,56 @@
+/** ScopeRepo on Kysely: the scope catalogue. */
+import type { Selectable } from 'kysely';
+import type { ScopeRepo, ScopeRow } from '../../types.js';
+import type { ScopesTable } from '../schema.js';
+import { affected, fromIntBool, toIntBool, type Db } from '../shared.js';
+
+function toRow(row: Selectable<ScopesTable>): ScopeRow {
+  return {
+    name: row.name,
+    description: row.description,
+    resourceServer: row.resource_server,
+    isDefault: fromIntBool(row.is_default),
+    createdAt: row.created_at,
+  };
+}
+
+export class KyselyScopeRepo implements ScopeRepo {
+  constructor(private readonly db: Db) {}
+
+  /** Insert, or update description/resourceServer/isDefault (the original createdAt is kept). */
+  async upsert(scope: ScopeRow): Promise<void> {
+    await this.db
+      .insertInto('scopes')
+      .values({
+        name: scope.name,
+        description: scope.description,
+        resource_server: scope.resourceServer,
+        is_default: toIntBool(scope.isDefault),
+        created_at: scope.createdAt,
+      })
+      .onConflict((oc) =>
+        oc.column('name').doUpdateSet({
+          description: scope.description,
+          resource_server: scope.resourceServer,
+          is_default: toIntBool(scope.isDefault),
+        }),
+      )
+      .execute();
+  }
+
+  async byName(name: string): Promise<ScopeRow | null> {
+    const row = await this.db.selectFrom('scopes').selectAll().where('name', '=', name).executeTakeFirst();
+    return row ? toRow(row) : null;
+  }
+
+  /** Ordered by name. */
+  async list(): Promise<ScopeRow[]> {
+    const rows = await this.db.selectFrom('scopes').selectAll().orderBy('name').execute();
+    return rows.map(toRow);
+  }
+
+  async delete(name: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('scopes').where('name', '=', name).executeTakeFirst();
+    return affected(result) > 0;
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * TokenRepo on Kysely: access and refresh tokens (stored by hash).
+ * - `consume` (refresh rotation) is one conditional UPDATE; the affected-row count decides.
+ * - every revoke* sets `revoked_at` only where it is still null and returns rows changed.
+ */
+import type { Insertable, Selectable } from 'kysely';
+import type { NewToken, TokenRepo, TokenRow } from '../../types.js';
+import type { TokensTable } from '../schema.js';
+import { affected, utcDayOf, type Db, type SqlDialect } from '../shared.js';
+
+function toRow(row: Selectable<TokensTable>): TokenRow {
+  return {
+    tokenHash: row.token_hash,
+    kind: row.kind,
+    format: row.format,
+    clientId: row.client_id,
+    userId: row.user_id,
+    scope: row.scope,
+    audience: row.audience,
+    familyId: row.family_id,
+    parentHash: row.parent_hash,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    consumedAt: row.consumed_at,
+    createdAt: row.created_at,
+  };
+}
+
+function toColumns(token: NewToken): Insertable<TokensTable> {
+  return {
+    token_hash: token.tokenHash,
+    kind: token.kind,
+    format: token.format,
+    client_id: token.clientId,
+    user_id: token.userId,
+    scope: token.scope,
+    audience: token.audience,
+    family_id: token.familyId,
+    parent_hash: token.parentHash,
+    expires_at: token.expiresAt,
+    revoked_at: null,
+    consumed_at: null,
+    created_at: token.createdAt,
+  };
+}
+
+export class KyselyTokenRepo implements TokenRepo {
+  constructor(
+    private readonly db: Db,
+    private readonly dialect: SqlDialect,
+  ) {}
+
+  async insert(token: NewToken): Promise<void> {
+    await this.db.insertInto('tokens').values(toColumns(token)).execute();
+  }
+
+  /** One multi-row INSERT (all or nothing); a no-op for an empty list. */
+  async insertMany(tokens: readonly NewToken[]): Promise<void> {
+    if (tokens.length === 0) return;
+    await this.db.insertInto('tokens').values(tokens.map(toColumns)).execute();
+  }
+
+  async byHash(tokenHash: string): Promise<TokenRow | null> {
+    const row = await this.db.selectFrom('tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+    return row ? toRow(row) : null;
+  }
+
+  async consume(tokenHash: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('tokens')
+      .set({ consumed_at: now })
+      .where('token_hash', '=', tokenHash)
+      .where('consumed_at', 'is', null)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return affected(result) === 1;
+  }
+
+  /** The token itself plus, for a refresh token, the access tokens whose parent it is. */
+  async revoke(tokenHash: string, now: number): Promise<number> {
+    const result = await this.db
+      .updateTable('tokens')
+      .set({ revoked_at: now })
+      .where('revoked_at', 'is', null)
+      .where((eb) =>
+        eb.or([
+          eb('token_hash', '=', tokenHash),
+          eb.and([eb('parent_hash', '=', tokenHash), eb('kind', '=', 'access')]),
+        ]),
+      )
+      .executeTakeFirst();
+    return affected(result);
+  }
+
+  async revokeFamily(familyId: string, now: number): Promise<number> {
+    const result = await this.db
+      .updateTable('tokens')
+      .set({ revoked_at: now })
+      .where('family_id', '=', familyId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return affected(result);
+  }
+
+  async revokeByClient(clientId: string, now: number): Promise<number> {
+    const result = await this.db
+      .updateTable('tokens')
+      .set({ revoked_at: now })
+      .where('client_id', '=', clientId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return affected(result);
+  }
+
+  async revokeByUserAndClient(userId: string, clientId: string, now: number): Promise<number> {
+    const result = await this.db
+      .updateTable('tokens')
+      .set({ revoked_at: now })
+      .where('user_id', '=', userId)
+      .where('client_id', '=', clientId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return affected(result);
+  }
+
+  /** Expired before `before`, or revoked before `before`; long-lived (null expiry) tokens stay unless revoked. */
+  async purgeExpired(before: number): Promise<number> {
+    const result = await this.db
+      .deleteFrom('tokens')
+      .where((eb) => eb.or([eb('expires_at', '<', before), eb('revoked_at', '<', before)]))
+      .executeTakeFirst();
+    return affected(result);
+  }
+
+  /** Tokens created at or after `since`, per client and UTC day; ordered by day, then client. */
+  async countIssuedSince(since: number): Promise<Array<{ clientId: string; day: string; count: number }>> {
+    const day = utcDayOf(this.dialect, 'created_at');
+    const rows = await this.db
+      .selectFrom('tokens')
+      .select((eb) => ['client_id', day.as('day'), eb.fn.countAll().as('count')])
+      .where('created_at', '>=', since)
+      .groupBy(['client_id', day])
+      .orderBy(day)
+      .orderBy('client_id')
+      .execute();
+    return rows.map((row) => ({ clientId: row.client_id, day: row.day, count: Number(row.count) }));
+  }
+}

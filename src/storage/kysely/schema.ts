@@ -1,0 +1,164 @@
+/**
+ * Kysely table definitions for Tollgate's storage (snake_case, identical on SQLite and PostgreSQL).
+ *
+ * Column conventions (see migrations/0001_initial.ts):
+ * - times are epoch milliseconds in `bigint` columns; the PostgreSQL pool parses int8 as a JS
+ *   number, SQLite returns integers as numbers, so they are typed `number` here;
+ * - booleans are `integer` 0/1 on both dialects;
+ * - lists (redirect URIs, scopes, grant types) and audit details are JSON text.
+ */
+import type { Generated } from 'kysely';
+import type { ClientType, MembershipRole, TokenFormat, TokenKind } from '../types.js';
+
+/** 0 or 1. */
+export type IntBool = number;
+/** JSON text (an array of strings, or an object for audit details). */
+export type JsonText = string;
+
+export interface OrganizationsTable {
+  id: string;
+  name: string;
+  created_at: number;
+}
+
+export interface UsersTable {
+  id: string;
+  /** Always stored lower-cased. */
+  email: string;
+  password_hash: string;
+  is_admin: IntBool;
+  disabled: IntBool;
+  failed_logins: number;
+  locked_until: number | null;
+  created_at: number;
+}
+
+export interface MembershipsTable {
+  user_id: string;
+  org_id: string;
+  role: MembershipRole;
+}
+
+export interface ClientsTable {
+  client_id: string;
+  name: string;
+  description: string | null;
+  website: string | null;
+  logo_uri: string | null;
+  redirect_uris: JsonText;
+  scopes: JsonText;
+  grant_types: JsonText;
+  client_type: ClientType;
+  org_id: string | null;
+  owner_id: string | null;
+  acts_as_user_id: string | null;
+  internal: IntBool;
+  active: IntBool;
+  secret_hash: string | null;
+  token_format: TokenFormat;
+  access_ttl: number | null;
+  refresh_enabled: IntBool;
+  refresh_ttl: number | null;
+  scopes_version: number;
+  registration_token_hash: string | null;
+  dynamic: IntBool;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AuthorizationCodesTable {
+  code_hash: string;
+  client_id: string;
+  user_id: string;
+  redirect_uri: string;
+  scope: string;
+  resource: string | null;
+  code_challenge: string | null;
+  code_challenge_method: string | null;
+  family_id: string;
+  expires_at: number;
+  consumed_at: number | null;
+  created_at: number;
+}
+
+export interface TokensTable {
+  token_hash: string;
+  kind: TokenKind;
+  format: TokenFormat;
+  client_id: string;
+  user_id: string | null;
+  scope: string;
+  audience: string | null;
+  family_id: string | null;
+  parent_hash: string | null;
+  expires_at: number | null;
+  revoked_at: number | null;
+  consumed_at: number | null;
+  created_at: number;
+}
+
+export interface ConsentsTable {
+  user_id: string;
+  client_id: string;
+  scope: string;
+  scopes_version: number;
+  created_at: number;
+  updated_at: number;
+  last_used_at: number | null;
+}
+
+export interface SessionsTable {
+  id_hash: string;
+  user_id: string;
+  expires_at: number;
+  created_at: number;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  private_jwk: string;
+  public_jwk: string;
+  created_at: number;
+  retired_at: number | null;
+  expires_at: number | null;
+}
+
+export interface ScopesTable {
+  name: string;
+  description: string;
+  resource_server: string | null;
+  is_default: IntBool;
+  created_at: number;
+}
+
+export interface ResourceServersTable {
+  identifier: string;
+  name: string;
+  created_at: number;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  at: number;
+  type: string;
+  actor_user_id: string | null;
+  client_id: string | null;
+  ip: string | null;
+  details: JsonText;
+}
+
+export interface Database {
+  organizations: OrganizationsTable;
+  users: UsersTable;
+  memberships: MembershipsTable;
+  clients: ClientsTable;
+  authorization_codes: AuthorizationCodesTable;
+  tokens: TokensTable;
+  consents: ConsentsTable;
+  sessions: SessionsTable;
+  signing_keys: SigningKeysTable;
+  scopes: ScopesTable;
+  resource_servers: ResourceServersTable;
+  audit_events: AuditEventsTable;
+}

@@ -1,0 +1,323 @@
+/**
+ * Storage contracts. Every aggregate has a narrow repository interface; the protocol core and
+ * the services depend on these interfaces only, never on Kysely or a driver.
+ *
+ * Conventions:
+ * - times are epoch milliseconds (number); `null` means "never" / "absent";
+ * - lists (redirect URIs, scopes, grant types) are arrays of strings;
+ * - every secret, code and token is stored only as its SHA-256 hash (`*_hash`, base64url).
+ * - "atomic consume" operations (codes, refresh tokens) are a single conditional UPDATE whose
+ *   affected-row count decides the winner (DESIGN.md habit 4).
+ */
+
+export type ClientType = 'confidential' | 'public';
+export type TokenFormat = 'opaque' | 'jwt';
+export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'password' | 'implicit';
+export const GRANT_TYPES: readonly GrantType[] = [
+  'authorization_code',
+  'refresh_token',
+  'client_credentials',
+  'password',
+  'implicit',
+];
+export type MembershipRole = 'admin' | 'member';
+export type TokenKind = 'access' | 'refresh';
+
+export interface OrganizationRow {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: number;
+}
+
+export interface UserRow {
+  readonly id: string;
+  readonly email: string;
+  readonly passwordHash: string;
+  readonly isAdmin: boolean;
+  readonly disabled: boolean;
+  readonly failedLogins: number;
+  readonly lockedUntil: number | null;
+  readonly createdAt: number;
+}
+
+export interface MembershipRow {
+  readonly userId: string;
+  readonly orgId: string;
+  readonly role: MembershipRole;
+}
+
+export interface ClientRow {
+  readonly clientId: string;
+  readonly name: string;
+  readonly description: string | null;
+  readonly website: string | null;
+  readonly logoUri: string | null;
+  readonly redirectUris: readonly string[];
+  readonly scopes: readonly string[];
+  readonly grantTypes: readonly GrantType[];
+  readonly clientType: ClientType;
+  readonly orgId: string | null;
+  readonly ownerId: string | null;
+  /** A5: client-credentials tokens are issued on behalf of this user; null = the app itself. */
+  readonly actsAsUserId: string | null;
+  readonly internal: boolean;
+  readonly active: boolean;
+  /** SHA-256 of the client secret; null for public clients. */
+  readonly secretHash: string | null;
+  readonly tokenFormat: TokenFormat;
+  /** Access-token lifetime in seconds; null = long-lived (never expires, A7). */
+  readonly accessTtl: number | null;
+  readonly refreshEnabled: boolean;
+  /** Refresh-token lifetime in seconds; null = never expires. */
+  readonly refreshTtl: number | null;
+  /** Bumped whenever `scopes` changes, so remembered consents can be invalidated (Z5). */
+  readonly scopesVersion: number;
+  /** RFC 7592 registration access token hash; null when not dynamically registered. */
+  readonly registrationTokenHash: string | null;
+  readonly dynamic: boolean;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export type NewClient = Omit<ClientRow, 'createdAt' | 'updatedAt' | 'scopesVersion'>;
+export type ClientPatch = Partial<
+  Omit<ClientRow, 'clientId' | 'createdAt' | 'updatedAt' | 'scopesVersion' | 'dynamic'>
+>;
+
+export interface ClientFilter {
+  readonly name?: string; // substring, case-insensitive
+  readonly orgId?: string;
+  readonly active?: boolean;
+  readonly ownerId?: string;
+  readonly limit?: number;
+  readonly offset?: number;
+}
+
+export interface AuthorizationCodeRow {
+  readonly codeHash: string;
+  readonly clientId: string;
+  readonly userId: string;
+  readonly redirectUri: string;
+  readonly scope: string;
+  readonly resource: string | null;
+  readonly codeChallenge: string | null;
+  readonly codeChallengeMethod: string | null;
+  /** Tokens issued from this code share this family id; a replay revokes the family (Z10). */
+  readonly familyId: string;
+  readonly expiresAt: number;
+  readonly consumedAt: number | null;
+  readonly createdAt: number;
+}
+
+export interface TokenRow {
+  /** SHA-256 of the opaque token, or of the JWT's `jti`. */
+  readonly tokenHash: string;
+  readonly kind: TokenKind;
+  readonly format: TokenFormat;
+  readonly clientId: string;
+  readonly userId: string | null;
+  readonly scope: string;
+  readonly audience: string | null;
+  /** Refresh-token family (and the access tokens issued with it); null for client credentials. */
+  readonly familyId: string | null;
+  /** For an access token: the hash of the refresh token issued with it (null otherwise). */
+  readonly parentHash: string | null;
+  readonly expiresAt: number | null;
+  readonly revokedAt: number | null;
+  /** For refresh tokens: set when rotated (used once). */
+  readonly consumedAt: number | null;
+  readonly createdAt: number;
+}
+
+export type NewToken = Omit<TokenRow, 'revokedAt' | 'consumedAt'>;
+
+export interface ConsentRow {
+  readonly userId: string;
+  readonly clientId: string;
+  readonly scope: string;
+  readonly scopesVersion: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly lastUsedAt: number | null;
+}
+
+export interface SessionRow {
+  readonly idHash: string;
+  readonly userId: string;
+  readonly expiresAt: number;
+  readonly createdAt: number;
+}
+
+export interface SigningKeyRow {
+  readonly kid: string;
+  readonly alg: string;
+  /** Private key as a JWK (JSON text). */
+  readonly privateJwk: string;
+  /** Public key as a JWK (JSON text). */
+  readonly publicJwk: string;
+  readonly createdAt: number;
+  /** Set when the key stops signing (rotated); it stays published until `expiresAt`. */
+  readonly retiredAt: number | null;
+  /** After this time the key is removed from the JWKS; null while active. */
+  readonly expiresAt: number | null;
+}
+
+export interface ScopeRow {
+  readonly name: string;
+  readonly description: string;
+  /** Identifier of the resource server this scope belongs to, or null for Tollgate's own. */
+  readonly resourceServer: string | null;
+  /** Granted to dynamically registered clients that ask for no scope (A8). */
+  readonly isDefault: boolean;
+  readonly createdAt: number;
+}
+
+export interface ResourceServerRow {
+  /** RFC 8707 resource identifier (absolute URI), used as the token audience. */
+  readonly identifier: string;
+  readonly name: string;
+  readonly createdAt: number;
+}
+
+export interface AuditEventRow {
+  readonly id: number;
+  readonly at: number;
+  readonly type: string;
+  readonly actorUserId: string | null;
+  readonly clientId: string | null;
+  readonly ip: string | null;
+  /** Free-form, never contains secrets (the audit writer strips them). */
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+export type NewAuditEvent = Omit<AuditEventRow, 'id'>;
+
+export interface AuditFilter {
+  readonly type?: string;
+  readonly clientId?: string;
+  readonly actorUserId?: string;
+  readonly since?: number;
+  readonly limit?: number;
+}
+
+export interface OrganizationRepo {
+  create(org: OrganizationRow): Promise<void>;
+  byId(id: string): Promise<OrganizationRow | null>;
+  byName(name: string): Promise<OrganizationRow | null>;
+  list(): Promise<OrganizationRow[]>;
+}
+
+export interface UserRepo {
+  create(user: UserRow): Promise<void>;
+  byId(id: string): Promise<UserRow | null>;
+  byEmail(email: string): Promise<UserRow | null>;
+  list(): Promise<UserRow[]>;
+  update(id: string, patch: Partial<Pick<UserRow, 'passwordHash' | 'isAdmin' | 'disabled'>>): Promise<boolean>;
+  /** Atomically increments the failure counter and returns the new count. */
+  recordLoginFailure(id: string, now: number): Promise<number>;
+  setLockedUntil(id: string, until: number | null): Promise<void>;
+  resetLoginFailures(id: string): Promise<void>;
+  addMembership(m: MembershipRow): Promise<void>;
+  memberships(userId: string): Promise<MembershipRow[]>;
+}
+
+export interface ClientRepo {
+  create(client: NewClient, now: number): Promise<ClientRow>;
+  byId(clientId: string): Promise<ClientRow | null>;
+  list(filter?: ClientFilter): Promise<{ items: ClientRow[]; total: number }>;
+  /** Applies the patch; bumps `scopesVersion` when `scopes` changes. Returns null when absent. */
+  update(clientId: string, patch: ClientPatch, now: number): Promise<ClientRow | null>;
+  delete(clientId: string): Promise<boolean>;
+}
+
+export interface CodeRepo {
+  create(code: AuthorizationCodeRow): Promise<void>;
+  byHash(codeHash: string): Promise<AuthorizationCodeRow | null>;
+  /** `UPDATE … SET consumed_at = now WHERE code_hash = ? AND consumed_at IS NULL`; true for the winner. */
+  consume(codeHash: string, now: number): Promise<boolean>;
+  /** Deletes codes that expired before `before`; returns how many. */
+  purgeExpired(before: number): Promise<number>;
+}
+
+export interface TokenRepo {
+  insert(token: NewToken): Promise<void>;
+  insertMany(tokens: readonly NewToken[]): Promise<void>;
+  byHash(tokenHash: string): Promise<TokenRow | null>;
+  /** Refresh-token rotation: marks consumed iff not yet consumed nor revoked; true for the winner. */
+  consume(tokenHash: string, now: number): Promise<boolean>;
+  /** Revokes one token; for a refresh token also the access tokens issued with it. Returns rows changed. */
+  revoke(tokenHash: string, now: number): Promise<number>;
+  revokeFamily(familyId: string, now: number): Promise<number>;
+  revokeByClient(clientId: string, now: number): Promise<number>;
+  revokeByUserAndClient(userId: string, clientId: string, now: number): Promise<number>;
+  /** Deletes tokens that expired (or were revoked) before `before`; returns how many. */
+  purgeExpired(before: number): Promise<number>;
+  /** Count of tokens issued per client per UTC day since `since` (for dashboards). */
+  countIssuedSince(since: number): Promise<Array<{ clientId: string; day: string; count: number }>>;
+}
+
+export interface ConsentRepo {
+  get(userId: string, clientId: string): Promise<ConsentRow | null>;
+  upsert(consent: Omit<ConsentRow, 'createdAt' | 'updatedAt' | 'lastUsedAt'>, now: number): Promise<void>;
+  touch(userId: string, clientId: string, now: number): Promise<void>;
+  listByUser(userId: string): Promise<ConsentRow[]>;
+  delete(userId: string, clientId: string): Promise<boolean>;
+}
+
+export interface SessionRepo {
+  create(session: SessionRow): Promise<void>;
+  byHash(idHash: string): Promise<SessionRow | null>;
+  delete(idHash: string): Promise<void>;
+  deleteByUser(userId: string): Promise<void>;
+  purgeExpired(before: number): Promise<number>;
+}
+
+export interface KeyRepo {
+  insert(key: SigningKeyRow): Promise<void>;
+  /** All keys not yet expired at `now` (active first, newest first). */
+  listPublished(now: number): Promise<SigningKeyRow[]>;
+  listAll(): Promise<SigningKeyRow[]>;
+  /** Retires every active key except `exceptKid`: sets retiredAt and expiresAt. */
+  retireAllExcept(exceptKid: string, now: number, expiresAt: number): Promise<void>;
+}
+
+export interface ScopeRepo {
+  upsert(scope: ScopeRow): Promise<void>;
+  byName(name: string): Promise<ScopeRow | null>;
+  list(): Promise<ScopeRow[]>;
+  delete(name: string): Promise<boolean>;
+}
+
+export interface ResourceServerRepo {
+  create(rs: ResourceServerRow): Promise<void>;
+  byIdentifier(identifier: string): Promise<ResourceServerRow | null>;
+  list(): Promise<ResourceServerRow[]>;
+  delete(identifier: string): Promise<boolean>;
+}
+
+export interface AuditRepo {
+  append(event: NewAuditEvent): Promise<void>;
+  list(filter?: AuditFilter): Promise<AuditEventRow[]>;
+}
+
+export interface Storage {
+  readonly dialect: 'sqlite' | 'postgres';
+  readonly organizations: OrganizationRepo;
+  readonly users: UserRepo;
+  readonly clients: ClientRepo;
+  readonly codes: CodeRepo;
+  readonly tokens: TokenRepo;
+  readonly consents: ConsentRepo;
+  readonly sessions: SessionRepo;
+  readonly keys: KeyRepo;
+  readonly scopes: ScopeRepo;
+  readonly resourceServers: ResourceServerRepo;
+  readonly audit: AuditRepo;
+  /** Runs `fn` in one database transaction, with repositories bound to it. */
+  transaction<T>(fn: (tx: Omit<Storage, 'transaction' | 'close' | 'migrate' | 'ping'>) => Promise<T>): Promise<T>;
+  /** Applies pending migrations; returns the names applied. */
+  migrate(): Promise<string[]>;
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
