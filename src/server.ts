@@ -1,16 +1,88 @@
 /**
  * `tollgate serve`: opens the database, runs first-start bootstrap, builds the HTTP app and
- * listens; the purge job runs in the background; SIGTERM/SIGINT close gracefully.
+ * listens; the purge job (O8) runs in the background; SIGTERM/SIGINT close gracefully
+ * (in-flight requests complete, new connections are refused).
  */
+import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
+import { createRuntime, type Runtime } from './runtime.js';
+import { bootstrap } from './services/bootstrap.js';
+import { createMetrics } from './http/metrics.js';
+import { buildApp } from './app.js';
+import { startPurgeJob } from './services/purge.js';
 
 export interface RunningServer {
   readonly url: string;
+  readonly app: FastifyInstance;
+  readonly runtime: Runtime;
   close(): Promise<void>;
 }
 
-export async function startServer(config: Config, out: (line: string) => void = console.log): Promise<RunningServer> {
-  void config;
-  void out;
-  throw new Error('not yet assembled');
+export interface StartOptions {
+  readonly out?: (line: string) => void;
+  /** Install SIGTERM/SIGINT handlers (the CLI does; tests don't). */
+  readonly handleSignals?: boolean;
+  readonly logger?: Parameters<typeof buildApp>[0]['logger'];
+  /** PostgreSQL schema to use (tests isolate themselves in a throwaway schema). */
+  readonly pgSchema?: string;
+}
+
+export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
+  const out = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const metrics = createMetrics();
+  const runtime = await createRuntime(config, {
+    events: { tokenIssued: (grant) => metrics.tokensIssued.inc({ grant_type: grant }) },
+    onAuditError: (err) => out(`audit write failed: ${(err as Error).message}`),
+    ...(opts.pgSchema !== undefined ? { pgSchema: opts.pgSchema } : {}),
+  });
+  const boot = await bootstrap(runtime.ctx);
+  const app = await buildApp({ ctx: runtime.ctx, metrics, ...(opts.logger !== undefined ? { logger: opts.logger } : {}) });
+  await app.listen({ port: config.port, host: config.host });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+
+  if (boot.keyCreated) out(`Created a ${config.keyAlg} signing key.`);
+  if (boot.scopesCreated.length > 0) out(`Created the scopes: ${boot.scopesCreated.join(', ')}.`);
+  if (boot.admin) {
+    if (boot.admin.generatedPassword !== null) {
+      out(`Created the admin user ${boot.admin.email} with the password: ${boot.admin.generatedPassword}`);
+      out('  (shown once; set TOLLGATE_ADMIN_PASSWORD to choose it)');
+    } else {
+      out(`Created the admin user ${boot.admin.email} (password from TOLLGATE_ADMIN_PASSWORD).`);
+    }
+  }
+  const issuer = config.issuer;
+  out(`Tollgate is serving on ${url} (issuer ${issuer}, database ${runtime.storage.dialect === 'sqlite' ? `${config.dataDir}/tollgate.db` : 'PostgreSQL'})`);
+  out(`  metadata      ${issuer}/.well-known/oauth-authorization-server`);
+  out(`  authorize     ${issuer}/oauth/authorize`);
+  out(`  token         ${issuer}/oauth/token`);
+  out(`  login         ${issuer}/login`);
+  out(`  API reference ${issuer}/docs`);
+
+  const purge = startPurgeJob(runtime.ctx, config.purgeIntervalSeconds, (line) => app.log.info(line));
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      purge.stop();
+      await app.close();
+      await runtime.close();
+    })();
+    return closing;
+  };
+  if (opts.handleSignals) {
+    const onSignal = (signal: string) => {
+      out(`${signal} received: finishing in-flight requests, then exiting.`);
+      const timer = setTimeout(() => process.exit(1), 10_000);
+      timer.unref();
+      close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+    process.once('SIGINT', () => onSignal('SIGINT'));
+  }
+  return { url, app, runtime, close };
 }

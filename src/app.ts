@@ -1,0 +1,74 @@
+/**
+ * buildApp(deps): assembles the Fastify application from its plugins and routes. No logic here.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import cookie from '@fastify/cookie';
+import type { OAuthContext } from './oauth/context.js';
+import type { Metrics } from './http/metrics.js';
+import { installErrorHandler } from './http/plugins/errors.js';
+import { installSecurityHeaders } from './http/plugins/security-headers.js';
+import { BODY_LIMIT, installBodyParsers } from './http/plugins/body.js';
+import { loggerOptions } from './http/logging.js';
+import { errorPage } from './http/views/pages.js';
+import { oauthRoutes } from './http/routes/oauth.js';
+import { authorizeRoutes } from './http/routes/authorize.js';
+import { apiRoutes } from './http/routes/api.js';
+import { opsRoutes } from './http/routes/ops.js';
+import { adminApiRoutes } from './http/routes/admin-api.js';
+
+export interface AppDeps {
+  readonly ctx: OAuthContext;
+  readonly metrics: Metrics;
+  /** Pino options or false; defaults to the configured level with redaction. */
+  readonly logger?: FastifyServerOptions['logger'];
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { ctx, metrics } = deps;
+  const app = Fastify({
+    logger: deps.logger ?? loggerOptions(ctx.config.logLevel),
+    bodyLimit: BODY_LIMIT,
+    trustProxy: ctx.config.trustProxy,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { maxParamLength: 200 },
+  });
+
+  await app.register(cookie);
+  installBodyParsers(app);
+  installSecurityHeaders(app, { https: ctx.config.issuer.startsWith('https:') });
+  installErrorHandler(app, { onOAuthError: (e) => metrics.errors.inc({ error: e }) }, errorPage);
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+
+  const corsOrigins = ctx.config.corsOrigins;
+  // CORS only where configured, and never on the authorization endpoint (SECURITY.md).
+  const cors = (reply: FastifyReply, origin: string | undefined): void => {
+    if (origin && (corsOrigins.includes(origin) || corsOrigins.includes('*'))) {
+      reply.header('Access-Control-Allow-Origin', origin).header('Vary', 'Origin');
+    }
+  };
+  for (const path of ['/oauth/token', '/oauth/revoke', '/.well-known/oauth-authorization-server', '/.well-known/jwks.json']) {
+    app.options(path, async (request, reply) => {
+      cors(reply, request.headers.origin);
+      return reply
+        .code(204)
+        .header('Access-Control-Allow-Methods', 'GET, POST')
+        .header('Access-Control-Allow-Headers', 'Authorization, Content-Type')
+        .header('Access-Control-Max-Age', '600')
+        .send();
+    });
+  }
+
+  oauthRoutes(app, ctx, { cors });
+  authorizeRoutes(app, ctx);
+  apiRoutes(app, ctx);
+  adminApiRoutes(app, ctx);
+  opsRoutes(app, ctx, metrics);
+  app.get('/', async (_request, reply) => reply.redirect('/docs'));
+  return app;
+}

@@ -1,0 +1,416 @@
+/** `tollgate apps …`: create, list, show, update, delete, (de)activate, rotate-secret (A1–A7). */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { OAuthContext } from '../oauth/context.js';
+import {
+  appView,
+  createApp,
+  deleteApp,
+  rotateSecret,
+  setAppActive,
+  updateApp,
+  type AppInput,
+} from '../services/apps.js';
+import type { ClientRow, TokenFormat } from '../storage/types.js';
+import {
+  action,
+  CliError,
+  collectList,
+  emit,
+  formatRecord,
+  formatTable,
+  orgIdByName,
+  requireApp,
+  seconds,
+  userIdByEmail,
+  wholeNumber,
+  withJson,
+  withRuntime,
+  type JsonOption,
+} from './shared.js';
+
+/**
+ * Redirect URIs: repeatable, and several in one value separated by whitespace, or by a comma
+ * directly followed by the next URI's scheme (so a comma inside a query string survives).
+ */
+function collectUris(value: string, previous: string[] | undefined): string[] {
+  const parts = value.split(/\s+|,(?=\s*[A-Za-z][A-Za-z0-9+.-]*:)/).map((s) => s.trim());
+  return [...(previous ?? []), ...parts.filter((s) => s.length > 0)];
+}
+
+/** `--refresh-ttl`: seconds, or `never`. */
+function refreshTtl(value: string): number | null {
+  if (value.trim().toLowerCase() === 'never') return null;
+  try {
+    return seconds(value);
+  } catch {
+    throw new InvalidArgumentError('Expected a whole number of seconds, or "never".');
+  }
+}
+
+interface AppOptions extends JsonOption {
+  name?: string;
+  redirectUri?: string[];
+  scope?: string[];
+  grantType?: string[];
+  public?: boolean;
+  org?: string;
+  owner?: string;
+  actsAs?: string;
+  internal?: boolean;
+  tokenFormat?: TokenFormat;
+  accessTtl?: number;
+  longLived?: boolean;
+  refresh?: boolean;
+  refreshTtl?: number | null;
+  description?: string;
+  website?: string;
+  logoUri?: string;
+  inactive?: boolean;
+}
+
+interface UpdateOptions extends AppOptions {
+  addRedirectUri?: string[];
+  removeRedirectUri?: string[];
+  addScope?: string[];
+  removeScope?: string[];
+  active?: boolean;
+}
+
+interface ListOptions extends JsonOption {
+  name?: string;
+  org?: string;
+  status?: 'active' | 'inactive';
+  owner?: string;
+  limit?: number;
+  offset?: number;
+}
+
+/** The options `create` and `update` share; on update every one is optional. */
+function addAppOptions(cmd: Command, mode: 'create' | 'update'): Command {
+  if (mode === 'create') cmd.requiredOption('--name <name>', 'display name shown on the consent screen');
+  else cmd.option('--name <name>', 'new display name');
+  const replace = mode === 'update' ? ' (replaces the list)' : '';
+  cmd
+    .option('--redirect-uri <uri>', `redirect URI, repeatable${replace}`, collectUris)
+    .option('--scope <scope>', `scope the app may request, repeatable or space/comma-separated${replace}`, collectList)
+    .addOption(
+      new Option(
+        '--grant-type <grant>',
+        `grant type, repeatable: authorization_code, refresh_token, client_credentials, password, implicit${
+          mode === 'create' ? ' (default: authorization_code refresh_token)' : replace
+        }`,
+      ).argParser(collectList),
+    )
+    .option('--public', mode === 'create' ? 'public client: no secret (native and browser apps; PKCE required)' : 'assert a public client (the type cannot change)')
+    .option('--org <name>', `organization the app belongs to${mode === 'update' ? ' ("" to clear)' : ''}`)
+    .option('--owner <email>', `user who owns the app${mode === 'update' ? ' ("" to clear)' : ''}`)
+    .option('--acts-as <email>', `client_credentials tokens act on behalf of this user${mode === 'update' ? ' ("" to clear)' : ''}`)
+    .option('--internal', 'internal app: its owner gets a long-lived refresh token at creation (needs --owner)');
+  if (mode === 'update') cmd.option('--no-internal', 'no longer an internal app');
+  cmd
+    .addOption(new Option('--token-format <format>', 'access token format').choices(['opaque', 'jwt']))
+    .option('--access-ttl <seconds>', 'access token lifetime in seconds', seconds)
+    .option('--long-lived', 'access tokens never expire (and no refresh tokens are issued)');
+  if (mode === 'update') cmd.option('--refresh', 'issue refresh tokens again');
+  cmd
+    .option('--no-refresh', 'do not issue refresh tokens')
+    .option('--refresh-ttl <seconds>', 'refresh token lifetime in seconds, or "never"', refreshTtl)
+    .option('--description <text>', 'description shown on the consent screen')
+    .option('--website <url>', 'home page of the app')
+    .option('--logo-uri <url>', 'logo shown on the consent screen');
+  if (mode === 'create') {
+    cmd.option('--inactive', 'create the app deactivated');
+  } else {
+    cmd
+      .option('--active', 'activate the app')
+      .option('--inactive', 'deactivate the app (its tokens stop working at once)')
+      .option('--add-redirect-uri <uri>', 'add a redirect URI, repeatable', collectUris)
+      .option('--remove-redirect-uri <uri>', 'remove a redirect URI, repeatable', collectUris)
+      .option('--add-scope <scope>', 'add a scope, repeatable', collectList)
+      .option('--remove-scope <scope>', 'remove a scope, repeatable', collectList);
+  }
+  return withJson(cmd);
+}
+
+/** An empty value clears an optional reference on update. */
+async function resolveRef(
+  value: string | undefined,
+  resolve: (v: string) => Promise<string>,
+): Promise<string | null | undefined> {
+  if (value === undefined) return undefined;
+  if (value.trim() === '') return null;
+  return resolve(value);
+}
+
+/** The human form of an application: the view, with ids resolved to names where it helps. */
+async function appHuman(ctx: OAuthContext, c: ClientRow): Promise<Record<string, unknown>> {
+  const view = appView(c);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(view)) {
+    if (k === 'org_id' && c.orgId !== null) {
+      const org = await ctx.storage.organizations.byId(c.orgId);
+      out['org'] = org ? `${org.name} (${c.orgId})` : c.orgId;
+    } else if ((k === 'owner_id' && c.ownerId !== null) || (k === 'acts_as_user_id' && c.actsAsUserId !== null)) {
+      const id = k === 'owner_id' ? c.ownerId : c.actsAsUserId;
+      const user = id === null ? null : await ctx.storage.users.byId(id);
+      out[k === 'owner_id' ? 'owner' : 'acts_as'] = user ? `${user.email} (${id})` : id;
+    } else if (k === 'access_ttl') {
+      out[k] = v === null ? 'long-lived (never expires)' : v;
+    } else if (k === 'refresh_ttl') {
+      out[k] = v === null ? 'never expires' : v;
+    } else {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+async function create(opts: AppOptions): Promise<void> {
+  if (opts.longLived && opts.accessTtl !== undefined) throw new CliError('Use either --access-ttl or --long-lived, not both');
+  await withRuntime(async ({ ctx }) => {
+    const input: AppInput = {
+      name: opts.name ?? '',
+      description: opts.description ?? null,
+      website: opts.website ?? null,
+      logoUri: opts.logoUri ?? null,
+      redirectUris: opts.redirectUri ?? [],
+      scopes: opts.scope ?? [],
+      grantTypes: opts.grantType ?? ['authorization_code', 'refresh_token'],
+      public: opts.public === true,
+      orgId: opts.org === undefined ? null : await orgIdByName(ctx, opts.org),
+      ownerId: opts.owner === undefined ? null : await userIdByEmail(ctx, opts.owner),
+      actsAsUserId: opts.actsAs === undefined ? null : await userIdByEmail(ctx, opts.actsAs),
+      internal: opts.internal === true,
+      tokenFormat: opts.tokenFormat ?? 'opaque',
+      ...(opts.longLived ? { accessTtl: null } : opts.accessTtl !== undefined ? { accessTtl: opts.accessTtl } : {}),
+      refreshEnabled: opts.longLived ? false : opts.refresh !== false,
+      ...(opts.refreshTtl !== undefined ? { refreshTtl: opts.refreshTtl } : {}),
+      active: opts.inactive !== true,
+    };
+    const created = await createApp(ctx, input);
+    const c = created.client;
+    const doc = {
+      client_id: c.clientId,
+      ...(created.clientSecret !== null ? { client_secret: created.clientSecret } : {}),
+      ...(created.refreshToken !== null ? { refresh_token: created.refreshToken } : {}),
+      ...appView(c),
+    };
+    const human = {
+      ...(created.clientSecret !== null ? { client_secret: created.clientSecret } : {}),
+      ...(created.refreshToken !== null ? { refresh_token: created.refreshToken } : {}),
+      ...(await appHuman(ctx, c)),
+    };
+    emit(opts, doc, () => {
+      const lines = [`Created application "${c.name}"`, '', formatRecord({ client_id: c.clientId, ...human })];
+      const shown = [created.clientSecret !== null ? 'client secret' : null, created.refreshToken !== null ? 'refresh token' : null]
+        .filter((s) => s !== null)
+        .join(' and ');
+      if (shown) lines.push('', `Store the ${shown} now: ${shown.includes(' and ') ? 'they are' : 'it is'} shown only once.`);
+      return lines.join('\n');
+    });
+  });
+}
+
+async function list(opts: ListOptions): Promise<void> {
+  await withRuntime(async ({ ctx }) => {
+    const page = await ctx.storage.clients.list({
+      ...(opts.name !== undefined ? { name: opts.name } : {}),
+      ...(opts.org !== undefined ? { orgId: await orgIdByName(ctx, opts.org) } : {}),
+      ...(opts.owner !== undefined ? { ownerId: await userIdByEmail(ctx, opts.owner) } : {}),
+      ...(opts.status !== undefined ? { active: opts.status === 'active' } : {}),
+      ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+      ...(opts.offset !== undefined ? { offset: opts.offset } : {}),
+    });
+    const items = page.items.map(appView);
+    emit(opts, { items, total: page.total }, () => {
+      if (page.total === 0) return 'No applications.';
+      const rows = page.items.map((c) => ({
+        client_id: c.clientId,
+        name: c.name,
+        type: c.clientType,
+        status: c.active ? 'active' : 'inactive',
+        grants: c.grantTypes,
+        scopes: c.scopes,
+      }));
+      const table = formatTable(rows, [
+        ['CLIENT_ID', 'client_id'],
+        ['NAME', 'name'],
+        ['TYPE', 'type'],
+        ['STATUS', 'status'],
+        ['GRANTS', 'grants'],
+        ['SCOPES', 'scopes'],
+      ]);
+      const shown = page.items.length === page.total ? `${page.total}` : `${page.items.length} of ${page.total}`;
+      return `${table}\n\n${shown} application${page.total === 1 ? '' : 's'}`;
+    });
+  });
+}
+
+async function show(clientId: string, opts: JsonOption): Promise<void> {
+  await withRuntime(async ({ ctx }) => {
+    const c = await requireApp(ctx, clientId);
+    const human = await appHuman(ctx, c);
+    emit(opts, appView(c), () => formatRecord(human));
+  });
+}
+
+function removeAll(from: readonly string[], remove: readonly string[], what: string, clientId: string): string[] {
+  for (const r of remove) {
+    if (!from.includes(r)) throw new CliError(`${what} ${r} is not registered for ${clientId}`);
+  }
+  return from.filter((v) => !remove.includes(v));
+}
+
+async function update(clientId: string, opts: UpdateOptions): Promise<void> {
+  if (opts.longLived && opts.accessTtl !== undefined) throw new CliError('Use either --access-ttl or --long-lived, not both');
+  if (opts.longLived && opts.refresh === true) throw new CliError('Use either --refresh or --long-lived, not both');
+  if (opts.active && opts.inactive) throw new CliError('Use either --active or --inactive, not both');
+  if (opts.redirectUri && (opts.addRedirectUri || opts.removeRedirectUri)) {
+    throw new CliError('Use either --redirect-uri or --add-redirect-uri/--remove-redirect-uri, not both');
+  }
+  if (opts.scope && (opts.addScope || opts.removeScope)) {
+    throw new CliError('Use either --scope or --add-scope/--remove-scope, not both');
+  }
+  await withRuntime(async ({ ctx }) => {
+    const current = await requireApp(ctx, clientId);
+
+    let redirectUris = opts.redirectUri;
+    if (opts.addRedirectUri || opts.removeRedirectUri) {
+      const kept = removeAll(current.redirectUris, opts.removeRedirectUri ?? [], 'The redirect URI', clientId);
+      redirectUris = [...kept, ...(opts.addRedirectUri ?? []).filter((u) => !kept.includes(u))];
+    }
+    let scopes = opts.scope;
+    if (opts.addScope || opts.removeScope) {
+      const kept = removeAll(current.scopes, opts.removeScope ?? [], 'The scope', clientId);
+      scopes = [...kept, ...(opts.addScope ?? []).filter((s) => !kept.includes(s))];
+    }
+
+    const patch: { -readonly [K in keyof AppInput]?: AppInput[K] } = {};
+    if (opts.name !== undefined) patch.name = opts.name;
+    if (opts.description !== undefined) patch.description = opts.description;
+    if (opts.website !== undefined) patch.website = opts.website;
+    if (opts.logoUri !== undefined) patch.logoUri = opts.logoUri;
+    if (redirectUris !== undefined) patch.redirectUris = redirectUris;
+    if (scopes !== undefined) patch.scopes = scopes;
+    if (opts.grantType !== undefined) patch.grantTypes = opts.grantType;
+    if (opts.public !== undefined) patch.public = opts.public;
+    const orgId = await resolveRef(opts.org, (v) => orgIdByName(ctx, v));
+    if (orgId !== undefined) patch.orgId = orgId;
+    const ownerId = await resolveRef(opts.owner, (v) => userIdByEmail(ctx, v));
+    if (ownerId !== undefined) patch.ownerId = ownerId;
+    const actsAs = await resolveRef(opts.actsAs, (v) => userIdByEmail(ctx, v));
+    if (actsAs !== undefined) patch.actsAsUserId = actsAs;
+    if (opts.internal !== undefined) patch.internal = opts.internal;
+    if (opts.tokenFormat !== undefined) patch.tokenFormat = opts.tokenFormat;
+    if (opts.longLived) {
+      patch.accessTtl = null;
+      patch.refreshEnabled = false;
+    }
+    if (opts.accessTtl !== undefined) patch.accessTtl = opts.accessTtl;
+    if (opts.refresh !== undefined) patch.refreshEnabled = opts.refresh;
+    if (opts.refreshTtl !== undefined) patch.refreshTtl = opts.refreshTtl;
+
+    const activate = opts.active ? true : opts.inactive ? false : undefined;
+    if (Object.keys(patch).length === 0 && activate === undefined) {
+      throw new CliError(`Nothing to update: give at least one option (see tollgate apps update --help)`);
+    }
+    let c: ClientRow | null = current;
+    if (Object.keys(patch).length > 0) c = await updateApp(ctx, clientId, patch);
+    if (c && activate !== undefined && c.active !== activate) c = await setAppActive(ctx, clientId, activate);
+    if (!c) throw new CliError(`No application with the client_id ${clientId}`);
+    const updated = c;
+    const human = await appHuman(ctx, updated);
+    emit(opts, appView(updated), () => `Updated application "${updated.name}"\n\n${formatRecord(human)}`);
+  });
+}
+
+async function remove(clientId: string, opts: JsonOption & { yes?: boolean }): Promise<void> {
+  await withRuntime(async ({ ctx }) => {
+    const c = await requireApp(ctx, clientId);
+    if (!opts.yes) {
+      throw new CliError(
+        `Refusing to delete ${clientId} ("${c.name}") without --yes: this deletes the application with its tokens and consents`,
+      );
+    }
+    if (!(await deleteApp(ctx, clientId))) throw new CliError(`No application with the client_id ${clientId}`);
+    emit(opts, { deleted: true, client_id: clientId }, () => `Deleted application ${clientId} ("${c.name}")`);
+  });
+}
+
+async function setActive(clientId: string, active: boolean, opts: JsonOption): Promise<void> {
+  await withRuntime(async ({ ctx }) => {
+    await requireApp(ctx, clientId);
+    const c = await setAppActive(ctx, clientId, active);
+    if (!c) throw new CliError(`No application with the client_id ${clientId}`);
+    emit(opts, appView(c), () =>
+      active
+        ? `Activated application ${clientId} ("${c.name}")`
+        : `Deactivated application ${clientId} ("${c.name}"): its tokens stop working at once`,
+    );
+  });
+}
+
+async function rotate(clientId: string, opts: JsonOption): Promise<void> {
+  await withRuntime(async ({ ctx }) => {
+    await requireApp(ctx, clientId);
+    const r = await rotateSecret(ctx, clientId);
+    if (!r) throw new CliError(`No application with the client_id ${clientId}`);
+    emit(opts, { client_id: clientId, client_secret: r.clientSecret }, () =>
+      [
+        `New secret for ${clientId} ("${r.client.name}"); the old one stopped working.`,
+        '',
+        formatRecord({ client_id: clientId, client_secret: r.clientSecret }),
+        '',
+        'Store the client secret now: it is shown only once.',
+      ].join('\n'),
+    );
+  });
+}
+
+export function appsCommand(): Command {
+  const apps = new Command('apps').description('manage applications (OAuth clients)');
+
+  addAppOptions(apps.command('create').description('register an application; prints its credentials once'), 'create').action(
+    action(create),
+  );
+
+  withJson(
+    apps
+      .command('list')
+      .description('list applications, newest first')
+      .option('--name <text>', 'only names containing this text (case-insensitive)')
+      .option('--org <name>', 'only apps of this organization')
+      .option('--owner <email>', 'only apps owned by this user')
+      .addOption(new Option('--status <status>', 'only active or inactive apps').choices(['active', 'inactive']))
+      .option('--limit <n>', 'at most this many', wholeNumber)
+      .option('--offset <n>', 'skip this many', wholeNumber),
+  ).action(action(list));
+
+  withJson(apps.command('show').description('show one application').argument('<client_id>')).action(action(show));
+
+  addAppOptions(
+    apps.command('update').description('change an application; only the options given change').argument('<client_id>'),
+    'update',
+  ).action(action(update));
+
+  withJson(
+    apps
+      .command('delete')
+      .description('delete an application with its tokens and consents')
+      .argument('<client_id>')
+      .option('--yes', 'confirm the deletion'),
+  ).action(action(remove));
+
+  withJson(apps.command('activate').description('activate an application').argument('<client_id>')).action(
+    action((id: string, opts: JsonOption) => setActive(id, true, opts)),
+  );
+  withJson(
+    apps.command('deactivate').description('deactivate an application: its tokens stop working at once').argument('<client_id>'),
+  ).action(action((id: string, opts: JsonOption) => setActive(id, false, opts)));
+
+  withJson(
+    apps.command('rotate-secret').description('issue a new client secret (shown once); the old one stops working').argument('<client_id>'),
+  ).action(action(rotate));
+
+  return apps;
+}

@@ -1,0 +1,125 @@
+/** `tollgate users …`: create, list, disable, enable (U1). */
+import { Command, Option } from 'commander';
+import type { OAuthContext } from '../oauth/context.js';
+import { createUser, requireUserByEmail, userView } from '../services/directory.js';
+import type { MembershipRole, UserRow } from '../storage/types.js';
+import { action, CliError, emit, formatRecord, formatTable, readStdin, withJson, withRuntime, type JsonOption } from './shared.js';
+
+interface CreateOptions extends JsonOption {
+  email: string;
+  password: string;
+  admin?: boolean;
+  org?: string;
+  role?: MembershipRole;
+}
+
+async function organizations(ctx: OAuthContext, u: UserRow): Promise<Array<{ id: string; name: string; role: MembershipRole }>> {
+  const out: Array<{ id: string; name: string; role: MembershipRole }> = [];
+  for (const m of await ctx.storage.users.memberships(u.id)) {
+    const org = await ctx.storage.organizations.byId(m.orgId);
+    out.push({ id: m.orgId, name: org?.name ?? m.orgId, role: m.role });
+  }
+  return out;
+}
+
+async function fullView(ctx: OAuthContext, u: UserRow): Promise<Record<string, unknown>> {
+  return { ...userView(u), organizations: await organizations(ctx, u) };
+}
+
+function humanUser(view: Record<string, unknown>): string {
+  const orgs = (view['organizations'] as Array<{ name: string; role: string }> | undefined) ?? [];
+  return formatRecord({ ...view, organizations: orgs.map((o) => `${o.name} (${o.role})`) });
+}
+
+async function create(opts: CreateOptions): Promise<void> {
+  if (opts.role !== undefined && opts.org === undefined) throw new CliError('--role needs --org (the organization the role is in)');
+  const password = opts.password === '-' ? await readStdin() : opts.password;
+  await withRuntime(async ({ ctx }) => {
+    const u = await createUser(ctx, {
+      email: opts.email,
+      password,
+      isAdmin: opts.admin === true,
+      orgName: opts.org ?? null,
+      ...(opts.role !== undefined ? { role: opts.role } : {}),
+    });
+    const view = await fullView(ctx, u);
+    emit(opts, view, () => `Created user ${u.email}\n\n${humanUser(view)}`);
+  });
+}
+
+async function list(opts: JsonOption): Promise<void> {
+  await withRuntime(async ({ ctx }) => {
+    const users = await ctx.storage.users.list();
+    const items: Array<Record<string, unknown>> = [];
+    for (const u of users) items.push(await fullView(ctx, u));
+    emit(opts, { items }, () => {
+      if (users.length === 0) return 'No users.';
+      const rows = items.map((v) => ({
+        ...v,
+        admin: v['is_admin'] ? 'yes' : 'no',
+        status: v['disabled'] ? 'disabled' : 'enabled',
+        orgs: ((v['organizations'] as Array<{ name: string; role: string }>) ?? []).map((o) => `${o.name}(${o.role})`),
+      }));
+      return formatTable(rows, [
+        ['EMAIL', 'email'],
+        ['ID', 'id'],
+        ['ADMIN', 'admin'],
+        ['STATUS', 'status'],
+        ['ORGANIZATIONS', 'orgs'],
+      ]);
+    });
+  });
+}
+
+async function setDisabled(opts: JsonOption & { email: string }, disabled: boolean): Promise<void> {
+  await withRuntime(async ({ ctx }) => {
+    const u = await requireUserByEmail(ctx, opts.email);
+    await ctx.storage.users.update(u.id, { disabled });
+    if (disabled) {
+      // Sign them out everywhere; their tokens stop working because every use checks `disabled`.
+      await ctx.storage.sessions.deleteByUser(u.id);
+    } else {
+      // Enabling also lifts a login lockout.
+      await ctx.storage.users.resetLoginFailures(u.id);
+      await ctx.storage.users.setLockedUntil(u.id, null);
+    }
+    await ctx.audit.record('user.updated', { details: { userId: u.id, disabled } });
+    const updated = (await ctx.storage.users.byId(u.id)) ?? { ...u, disabled };
+    const view = await fullView(ctx, updated);
+    emit(opts, view, () =>
+      disabled
+        ? `Disabled user ${u.email}: they cannot sign in and their tokens stop working`
+        : `Enabled user ${u.email}`,
+    );
+  });
+}
+
+export function usersCommand(): Command {
+  const users = new Command('users').description('manage user accounts');
+
+  withJson(
+    users
+      .command('create')
+      .description('create a user account')
+      .requiredOption('--email <email>', 'email address (the login name)')
+      .requiredOption('--password <password>', 'initial password, at least 8 characters ("-" reads it from stdin)')
+      .option('--admin', 'make the user an administrator')
+      .option('--org <name>', 'add the user to this organization')
+      .addOption(new Option('--role <role>', 'role in the organization (default: member)').choices(['admin', 'member'])),
+  ).action(action(create));
+
+  withJson(users.command('list').description('list users')).action(action(list));
+
+  withJson(
+    users
+      .command('disable')
+      .description('disable a user: no sign-in, and their tokens stop working at once')
+      .requiredOption('--email <email>', 'the user'),
+  ).action(action((opts: JsonOption & { email: string }) => setDisabled(opts, true)));
+
+  withJson(
+    users.command('enable').description('enable a disabled (or locked-out) user').requiredOption('--email <email>', 'the user'),
+  ).action(action((opts: JsonOption & { email: string }) => setDisabled(opts, false)));
+
+  return users;
+}

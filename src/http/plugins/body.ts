@@ -1,0 +1,45 @@
+/**
+ * Body parsing for the protocol endpoints. Form bodies are kept as the raw string and parsed by
+ * the core's one strict parameter reader (src/oauth/params.ts), so repeated parameters are
+ * detected rather than silently merged. JSON uses Fastify's parser. Bodies are capped.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { paramsFromForm, paramsFromJson, paramsFromSearch, type Params } from '../../oauth/params.js';
+
+export const BODY_LIMIT = 64 * 1024;
+
+export function installBodyParsers(app: FastifyInstance): void {
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) => {
+    done(null, { __form: body as string });
+  });
+}
+
+function isForm(body: unknown): body is { __form: string } {
+  return typeof body === 'object' && body !== null && typeof (body as { __form?: unknown }).__form === 'string';
+}
+
+/** The body's parameters (form or JSON); an absent body is empty. */
+export function bodyParams(request: FastifyRequest): Params {
+  const body = request.body;
+  if (body === undefined || body === null) return new Map();
+  if (isForm(body)) return paramsFromForm(body.__form);
+  return paramsFromJson(body);
+}
+
+/** The body as a plain object (JSON as is; form fields as strings, repeated ones as arrays). */
+export function bodyObject(request: FastifyRequest): Record<string, unknown> {
+  const body = request.body;
+  if (body === undefined || body === null) return {};
+  if (isForm(body)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of paramsFromForm(body.__form)) out[k] = v.length === 1 ? v[0] : [...v];
+    return out;
+  }
+  if (typeof body === 'object' && !Array.isArray(body)) return body as Record<string, unknown>;
+  return {};
+}
+
+export function queryParams(request: FastifyRequest): Params {
+  const i = request.url.indexOf('?');
+  return paramsFromSearch(new URLSearchParams(i < 0 ? '' : request.url.slice(i + 1)));
+}

@@ -1,0 +1,98 @@
+/**
+ * The one error handler (DESIGN.md habit 3): OAuthError → RFC 6749 §5.2 JSON (or RFC 6750
+ * `WWW-Authenticate` for bearer errors); framework errors (bad JSON, unsupported media type,
+ * body too large) → `invalid_request` with their status; anything else → `server_error`,
+ * leaking nothing. Storage outages → 503 `temporarily_unavailable`.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { OAuthError, serverError, temporarilyUnavailable } from '../../oauth/errors.js';
+
+export interface ErrorHooks {
+  onOAuthError(error: string): void;
+}
+
+function isStorageOutage(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  const msg = typeof e.message === 'string' ? e.message : '';
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001', '08003', 'SQLITE_BUSY'].includes(code) ||
+    /Connection terminated|timeout exceeded when trying to connect|database is locked/i.test(msg)
+  );
+}
+
+/** Maps any thrown value to the OAuthError that will be sent. */
+export function toOAuthError(err: unknown): OAuthError {
+  if (err instanceof OAuthError) return err;
+  const fe = err as Partial<FastifyError> & { statusCode?: number };
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    const status = fe.statusCode;
+    const description =
+      status === 413
+        ? 'The request body is too large'
+        : status === 415
+          ? 'Unsupported Content-Type; use application/x-www-form-urlencoded or application/json'
+          : fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || /JSON/.test(fe.message ?? '')
+            ? 'The request body is not valid JSON'
+            : fe.validation
+              ? `Invalid request: ${fe.message ?? ''}`.slice(0, 300)
+              : 'The request could not be understood';
+    return new OAuthError('invalid_request', description, status);
+  }
+  if (isStorageOutage(err)) return temporarilyUnavailable(String((err as Error).message));
+  return serverError(err instanceof Error ? err.message : String(err));
+}
+
+export function sendOAuthError(reply: FastifyReply, err: OAuthError): FastifyReply {
+  if (err.error === 'invalid_client' && err.status === 401) {
+    reply.header('WWW-Authenticate', 'Basic realm="tollgate", charset="UTF-8"');
+  }
+  if (reply.request.routeOptions.config?.bearer === true || err.error === 'invalid_token' || err.error === 'insufficient_scope') {
+    // RFC 6750 §3: a request without credentials gets the challenge alone, without an error code.
+    const challenge =
+      err.status === 401 && err.error === 'invalid_request'
+        ? 'Bearer realm="tollgate"'
+        : `Bearer realm="tollgate", error="${err.error}", error_description="${err.description.replace(/["\\]/g, '')}"`;
+    reply.header('WWW-Authenticate', challenge);
+  }
+  reply.header('Cache-Control', 'no-store');
+  return reply.code(err.status).type('application/json; charset=utf-8').send(err.toJSON());
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Routes protected by a bearer token (RFC 6750 error shape). */
+    bearer?: boolean;
+    /** Routes for people: errors render as an HTML page. */
+    page?: boolean;
+  }
+}
+
+export function installErrorHandler(app: FastifyInstance, hooks: ErrorHooks, renderPage: (title: string, message: string, code: string) => string): void {
+  app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const oauth = toOAuthError(err);
+    hooks.onOAuthError(oauth.error);
+    if (oauth.status >= 500) {
+      request.log.error({ err: { type: (err as Error)?.name, message: oauth.detail ?? (err as Error)?.message, stack: (err as Error)?.stack } }, 'request failed');
+    } else if (oauth.detail) {
+      request.log.info({ oauthError: oauth.error, detail: oauth.detail }, 'oauth error');
+    }
+    if (request.routeOptions.config?.page === true) {
+      const title = oauth.status >= 500 ? 'Something went wrong' : 'The request could not be completed';
+      return reply
+        .code(oauth.status)
+        .header('Cache-Control', 'no-store')
+        .type('text/html; charset=utf-8')
+        .send(renderPage(title, oauth.description, oauth.error));
+    }
+    return sendOAuthError(reply, oauth);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    hooks.onOAuthError('not_found');
+    const accept = request.headers.accept ?? '';
+    if (request.method === 'GET' && accept.includes('text/html')) {
+      return reply.code(404).type('text/html; charset=utf-8').send(renderPage('Not found', 'There is no page at this address.', 'not_found'));
+    }
+    return reply.code(404).send({ error: 'not_found', error_description: `No route for ${request.method} ${request.url.split('?')[0]}` });
+  });
+}

@@ -1,0 +1,294 @@
+/**
+ * Authorization endpoint (RFC 6749 §3.1, §4.1.1, §4.2.1; RFC 7636; RFC 9207; SPEC Z1–Z11).
+ *
+ * Order matters (RFC 9700 §4.2.4, RFC 6749 §4.1.2.1): `client_id` and `redirect_uri` are
+ * validated first, and until both are valid an error is shown on a page, never redirected.
+ * Every other error is redirected to the client with `error`, `error_description`, `state`
+ * and `iss`.
+ *
+ * The HTTP layer owns sessions and pages; this module only decides.
+ */
+import type { ClientRow } from '../storage/types.js';
+import type { OAuthContext } from './context.js';
+import { AuthorizePageError, OAuthError, invalidRequest, unauthorizedClient, unsupportedResponseType } from './errors.js';
+import { PREFIX, randomId, randomToken, sha256 } from './crypto.js';
+import { single, type Params } from './params.js';
+import { validateChallenge, type ChallengeMethod } from './pkce.js';
+import { redirectUriMatches } from './redirect-uri.js';
+import { formatScope, isSubset, parseScope, resolveScopes } from './scope.js';
+import { resolveAudience } from './audience.js';
+import { issueTokens } from './tokens/issue.js';
+
+export type ResponseType = 'code' | 'token';
+
+export interface AuthorizeRequest {
+  readonly client: ClientRow;
+  readonly redirectUri: string;
+  readonly responseType: ResponseType;
+  readonly scopes: readonly string[];
+  readonly state: string | undefined;
+  /** Z7: passed back to the redirect URI unchanged. */
+  readonly returnTo: string | undefined;
+  readonly pkce: { readonly challenge: string; readonly method: ChallengeMethod } | null;
+  readonly resource: string | null;
+  readonly audience: string;
+  /** prompt=consent or approval_prompt=true|force (Z5). */
+  readonly forceConsent: boolean;
+  readonly promptNone: boolean;
+  readonly promptLogin: boolean;
+  /** Z6 */
+  readonly replaceExisting: boolean;
+}
+
+/** An error to send back to the client's redirect URI (RFC 6749 §4.1.2.1, §4.2.2.1). */
+export class AuthorizeRedirectError extends Error {
+  constructor(
+    readonly oauth: OAuthError,
+    readonly location: string,
+  ) {
+    super(oauth.message);
+    this.name = 'AuthorizeRedirectError';
+  }
+}
+
+const KNOWN = new Set([
+  'response_type',
+  'client_id',
+  'redirect_uri',
+  'scope',
+  'state',
+  'code_challenge',
+  'code_challenge_method',
+  'resource',
+  'prompt',
+  'approval_prompt',
+  'replace_existing_token',
+  'return_to',
+  'response_mode',
+  'nonce',
+  'login_hint',
+]);
+
+/**
+ * Builds the redirect: the registered URI untouched, with the response parameters appended to its
+ * query (code) or put in the fragment (implicit, RFC 6749 §4.2.2).
+ */
+export function buildRedirect(redirectUri: string, mode: 'query' | 'fragment', values: Record<string, string | undefined>): string {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(values)) if (v !== undefined) qs.append(k, v);
+  if (mode === 'fragment') return `${redirectUri}#${qs.toString()}`;
+  return `${redirectUri}${redirectUri.includes('?') ? '&' : '?'}${qs.toString()}`;
+}
+
+function errorLocation(ctx: OAuthContext, redirectUri: string, mode: 'query' | 'fragment', err: OAuthError, state: string | undefined): string {
+  return buildRedirect(redirectUri, mode, {
+    error: err.error,
+    error_description: err.description,
+    state,
+    // RFC 9207 §2
+    iss: ctx.config.issuer,
+  });
+}
+
+function pageParam(params: Params, name: string): string | undefined {
+  const values = params.get(name);
+  if (values && values.length > 1) throw new AuthorizePageError('invalid_request', `The parameter "${name}" must not be repeated`);
+  const v = values?.[0];
+  return v === '' ? undefined : v;
+}
+
+/** Step 1: validate the request. Throws AuthorizePageError (no redirect) or AuthorizeRedirectError. */
+export async function validateAuthorizeRequest(ctx: OAuthContext, params: Params): Promise<AuthorizeRequest> {
+  const clientId = pageParam(params, 'client_id');
+  if (clientId === undefined) throw new AuthorizePageError('invalid_request', 'The request has no client_id.');
+  if (clientId.length > 256) throw new AuthorizePageError('invalid_client', 'Unknown application.');
+  const client = await ctx.storage.clients.byId(clientId);
+  if (!client) throw new AuthorizePageError('invalid_client', 'Unknown application: no application has this client_id.');
+  if (!client.active) throw new AuthorizePageError('invalid_client', 'This application has been deactivated.');
+
+  const requestedRedirect = pageParam(params, 'redirect_uri');
+  let redirectUri: string;
+  if (requestedRedirect === undefined) {
+    // RFC 6749 §3.1.2.3: with several registered URIs the request must name one.
+    if (client.redirectUris.length !== 1) {
+      throw new AuthorizePageError('invalid_request', 'The request must include a redirect_uri registered for this application.');
+    }
+    redirectUri = client.redirectUris[0] as string;
+  } else if (redirectUriMatches(requestedRedirect, client.redirectUris)) {
+    redirectUri = requestedRedirect;
+  } else {
+    throw new AuthorizePageError('invalid_request', 'The redirect_uri is not registered for this application.');
+  }
+
+  // From here on errors go back to the (now trusted) redirect URI.
+  const rawResponseType = params.get('response_type');
+  const mode: 'query' | 'fragment' = rawResponseType?.length === 1 && rawResponseType[0] === 'token' ? 'fragment' : 'query';
+  const stateValues = params.get('state');
+  const state = stateValues && stateValues.length === 1 && stateValues[0] !== '' ? stateValues[0] : undefined;
+  const fail = (err: OAuthError): AuthorizeRedirectError =>
+    new AuthorizeRedirectError(err, errorLocation(ctx, redirectUri, mode, err, state));
+
+  try {
+    for (const [key, values] of params) {
+      // RFC 6749 §3.1: "Request and response parameters MUST NOT be included more than once."
+      if (values.length > 1) throw invalidRequest(`The parameter "${key}" must not be repeated`);
+      if (!KNOWN.has(key) && key.length > 64) throw invalidRequest('Unexpected parameter');
+    }
+    const responseType = single(params, 'response_type');
+    if (responseType === undefined) throw invalidRequest('Missing response_type');
+    if (responseType !== 'code' && responseType !== 'token') {
+      throw unsupportedResponseType('response_type must be code (or token for applications allowed the implicit grant)');
+    }
+    if (responseType === 'token' && !client.grantTypes.includes('implicit')) {
+      // Z8: implicit only for applications explicitly allowed it.
+      throw unsupportedResponseType('This application is not allowed response_type=token');
+    }
+    if (responseType === 'code' && !client.grantTypes.includes('authorization_code')) {
+      throw unauthorizedClient('This application is not allowed the authorization code grant');
+    }
+    const responseMode = single(params, 'response_mode');
+    if (responseMode !== undefined && responseMode !== (responseType === 'code' ? 'query' : 'fragment')) {
+      throw invalidRequest(`response_mode=${responseMode.slice(0, 32)} is not supported for this response_type`);
+    }
+    const scopes = resolveScopes(parseScope(single(params, 'scope')), client.scopes);
+    const pkce =
+      responseType === 'code'
+        ? validateChallenge(single(params, 'code_challenge'), single(params, 'code_challenge_method'), {
+            // RFC 9700 §2.1.1: PKCE required for public clients.
+            required: client.clientType === 'public',
+            allowPlain: ctx.config.allowPlainPkce,
+          })
+        : null;
+    const resource = single(params, 'resource') ?? null;
+    const audience = await resolveAudience(ctx, resource ?? undefined, scopes);
+    const prompt = (single(params, 'prompt') ?? '').split(' ').filter((p) => p.length > 0);
+    for (const p of prompt) {
+      if (!['none', 'login', 'consent'].includes(p)) throw invalidRequest(`Unsupported prompt value "${p.slice(0, 32)}"`);
+    }
+    if (prompt.includes('none') && prompt.length > 1) throw invalidRequest('prompt=none cannot be combined with other values');
+    const approval = single(params, 'approval_prompt');
+    const state = single(params, 'state');
+    if (state !== undefined && state.length > 2048) throw invalidRequest('state is too long (2048 max)');
+    const returnTo = single(params, 'return_to');
+    if (returnTo !== undefined && returnTo.length > 2048) throw invalidRequest('return_to is too long (2048 max)');
+    return {
+      client,
+      redirectUri,
+      responseType,
+      scopes,
+      state,
+      returnTo,
+      pkce,
+      resource,
+      audience,
+      forceConsent: prompt.includes('consent') || approval === 'true' || approval === 'force',
+      promptNone: prompt.includes('none'),
+      promptLogin: prompt.includes('login'),
+      replaceExisting: single(params, 'replace_existing_token') === 'true',
+    };
+  } catch (err) {
+    if (err instanceof OAuthError) throw fail(err);
+    throw err;
+  }
+}
+
+/** The redirect for an error found after validation (e.g. the user denied, or prompt=none failed). */
+export function errorRedirect(ctx: OAuthContext, req: AuthorizeRequest, err: OAuthError): string {
+  return errorLocation(ctx, req.redirectUri, req.responseType === 'token' ? 'fragment' : 'query', err, req.state);
+}
+
+export type AuthorizeDecision =
+  | { readonly kind: 'redirect'; readonly location: string }
+  | { readonly kind: 'consent'; readonly request: AuthorizeRequest };
+
+/**
+ * Step 2, for a signed-in user: skip the consent page when the user already granted these
+ * scopes to this version of the application's scopes (Z5), honour replace_existing_token (Z6),
+ * otherwise ask.
+ */
+export async function decide(ctx: OAuthContext, req: AuthorizeRequest, userId: string, ip: string | null): Promise<AuthorizeDecision> {
+  const consent = await ctx.storage.consents.get(userId, req.client.clientId);
+  const remembered =
+    consent !== null &&
+    consent.scopesVersion === req.client.scopesVersion &&
+    isSubset(req.scopes, parseScope(consent.scope));
+  if (req.replaceExisting && consent !== null) {
+    // Z6: "when the user is accessing your application for the first time, this parameter is ignored"
+    const revoked = await ctx.storage.tokens.revokeByUserAndClient(userId, req.client.clientId, ctx.now());
+    await ctx.audit.record('tokens.replaced', { actorUserId: userId, clientId: req.client.clientId, ip, details: { revoked } });
+  }
+  if (remembered && !req.forceConsent) {
+    return { kind: 'redirect', location: await approve(ctx, req, userId, req.scopes, ip) };
+  }
+  if (req.promptNone) {
+    return { kind: 'redirect', location: errorRedirect(ctx, req, new OAuthError('consent_required', 'The user must grant access')) };
+  }
+  return { kind: 'consent', request: req };
+}
+
+/** The user allowed (Z4, Z11): record the consent and send a code (or, for implicit, a token). */
+export async function approve(
+  ctx: OAuthContext,
+  req: AuthorizeRequest,
+  userId: string,
+  granted: readonly string[],
+  ip: string | null,
+): Promise<string> {
+  const now = ctx.now();
+  const scope = formatScope(granted);
+  await ctx.storage.consents.upsert(
+    { userId, clientId: req.client.clientId, scope, scopesVersion: req.client.scopesVersion },
+    now,
+  );
+  await ctx.audit.record('consent.granted', { actorUserId: userId, clientId: req.client.clientId, ip, details: { scope } });
+
+  if (req.responseType === 'token') {
+    // RFC 6749 §4.2.2: "The authorization server MUST NOT issue a refresh token."
+    const issued = await issueTokens(ctx, {
+      client: req.client,
+      userId,
+      scope: granted,
+      audience: req.audience,
+      familyId: null,
+      withRefresh: false,
+      grantType: 'implicit',
+    });
+    return buildRedirect(req.redirectUri, 'fragment', {
+      access_token: issued.access_token,
+      token_type: issued.token_type,
+      expires_in: issued.expires_in === undefined ? undefined : String(issued.expires_in),
+      scope: issued.scope,
+      state: req.state,
+      iss: ctx.config.issuer,
+      return_to: req.returnTo,
+    });
+  }
+
+  const code = randomToken(PREFIX.code);
+  await ctx.storage.codes.create({
+    codeHash: sha256(code),
+    clientId: req.client.clientId,
+    userId,
+    redirectUri: req.redirectUri,
+    scope,
+    resource: req.audience,
+    codeChallenge: req.pkce?.challenge ?? null,
+    codeChallengeMethod: req.pkce?.method ?? null,
+    familyId: randomId(),
+    expiresAt: now + ctx.config.codeTtl * 1000,
+    consumedAt: null,
+    createdAt: now,
+  });
+  return buildRedirect(req.redirectUri, 'query', {
+    code,
+    state: req.state,
+    iss: ctx.config.issuer,
+    return_to: req.returnTo,
+  });
+}
+
+/** The user denied (Z4): `error=access_denied` with the state. */
+export async function deny(ctx: OAuthContext, req: AuthorizeRequest, userId: string, ip: string | null): Promise<string> {
+  await ctx.audit.record('consent.denied', { actorUserId: userId, clientId: req.client.clientId, ip });
+  return errorRedirect(ctx, req, new OAuthError('access_denied', 'The user denied the request', 403));
+}

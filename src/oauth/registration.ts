@@ -1,0 +1,168 @@
+/**
+ * Dynamic client registration (RFC 7591) and management (RFC 7592), A8.
+ *
+ * Accepts JSON or form-encoded metadata, `scope` or `scopes`, `client_uri` or `website`
+ * (Gancio's shape). The registrant never chooses its client_id; URIs are validated like every
+ * other redirect URI; nothing registered (logo, website) is fetched server-side. Registered
+ * applications get only the scopes configuration allows, a default scope when none is asked,
+ * and only the grant types configuration allows.
+ */
+import type { ClientRow, GrantType } from '../storage/types.js';
+import type { OAuthContext } from './context.js';
+import { OAuthError, invalidClientMetadata, invalidRequest, invalidToken } from './errors.js';
+import { secretMatchesHash, sha256 } from './crypto.js';
+import { createApp, deleteApp, updateApp, type AppInput } from '../services/apps.js';
+
+/** Metadata as received: values are strings or lists of strings. */
+export type RawMetadata = Readonly<Record<string, unknown>>;
+
+function str(meta: RawMetadata, ...names: string[]): string | undefined {
+  for (const n of names) {
+    const v = meta[n];
+    if (v === undefined || v === null || v === '') continue;
+    if (typeof v !== 'string') throw invalidClientMetadata(`${n} must be a string`);
+    return v;
+  }
+  return undefined;
+}
+
+function list(meta: RawMetadata, name: string): string[] | undefined {
+  const v = meta[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') return v.split(/[\s,]+/).filter((s) => s.length > 0);
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  throw invalidClientMetadata(`${name} must be a list of strings`);
+}
+
+/** Turns registration metadata into an application input under the configured policy. */
+function toAppInput(ctx: OAuthContext, meta: RawMetadata): AppInput {
+  if ('client_id' in meta || 'client_secret' in meta) {
+    // RFC 7591 §3.1: the server issues the identifier; the registrant never chooses it.
+  }
+  const name = str(meta, 'client_name', 'name');
+  if (name === undefined) throw invalidClientMetadata('client_name is required');
+  const redirectUris = list(meta, 'redirect_uris') ?? [];
+  const asked = list(meta, 'scope') ?? list(meta, 'scopes') ?? [];
+  const allowed = ctx.config.registrationScopes;
+  const refused = asked.filter((s) => !allowed.includes(s));
+  if (refused.length > 0) throw invalidClientMetadata(`Scope not available to registered applications: ${refused.join(' ')}`);
+  const scopes = asked.length > 0 ? asked : [...ctx.config.registrationDefaultScope];
+
+  const grantTypes = (list(meta, 'grant_types') ?? ['authorization_code', 'refresh_token']) as GrantType[];
+  const badGrant = grantTypes.filter((g) => !ctx.config.registrationGrantTypes.includes(g));
+  if (badGrant.length > 0) throw invalidClientMetadata(`Grant type not available to registered applications: ${badGrant.join(' ')}`);
+  const responseTypes = list(meta, 'response_types') ?? (grantTypes.includes('implicit') ? ['token'] : ['code']);
+  for (const rt of responseTypes) {
+    if (rt === 'code' && !grantTypes.includes('authorization_code')) throw invalidClientMetadata('response_type code needs the authorization_code grant');
+    if (rt === 'token' && !grantTypes.includes('implicit')) throw invalidClientMetadata('response_type token needs the implicit grant');
+    if (rt !== 'code' && rt !== 'token') throw invalidClientMetadata(`Unsupported response_type "${rt}"`);
+  }
+  const authMethod = str(meta, 'token_endpoint_auth_method') ?? 'client_secret_basic';
+  if (!['client_secret_basic', 'client_secret_post', 'none'].includes(authMethod)) {
+    throw invalidClientMetadata(`Unsupported token_endpoint_auth_method "${authMethod}"`);
+  }
+  return {
+    name,
+    description: str(meta, 'description') ?? null,
+    website: str(meta, 'client_uri', 'website') ?? null,
+    logoUri: str(meta, 'logo_uri') ?? null,
+    redirectUris,
+    scopes,
+    grantTypes,
+    public: authMethod === 'none',
+  };
+}
+
+export interface RegistrationResponse {
+  readonly [key: string]: unknown;
+}
+
+function response(ctx: OAuthContext, c: ClientRow, secrets: { clientSecret?: string | null; registrationAccessToken?: string | null }): RegistrationResponse {
+  return {
+    client_id: c.clientId,
+    ...(secrets.clientSecret ? { client_secret: secrets.clientSecret, client_secret_expires_at: 0 } : {}),
+    client_id_issued_at: Math.floor(c.createdAt / 1000),
+    client_name: c.name,
+    redirect_uris: c.redirectUris,
+    grant_types: c.grantTypes,
+    response_types: [
+      ...(c.grantTypes.includes('authorization_code') ? ['code'] : []),
+      ...(c.grantTypes.includes('implicit') ? ['token'] : []),
+    ],
+    token_endpoint_auth_method: c.clientType === 'public' ? 'none' : 'client_secret_basic',
+    scope: c.scopes.join(' '),
+    ...(c.website ? { client_uri: c.website } : {}),
+    ...(c.logoUri ? { logo_uri: c.logoUri } : {}),
+    ...(secrets.registrationAccessToken ? { registration_access_token: secrets.registrationAccessToken } : {}),
+    registration_client_uri: `${ctx.config.issuer}/oauth/register/${encodeURIComponent(c.clientId)}`,
+  };
+}
+
+function bearer(authorization: string | undefined): string | undefined {
+  const m = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/.exec(authorization?.trim() ?? '');
+  return m?.[1];
+}
+
+/** RFC 7591 §3: POST /oauth/register. */
+export async function register(
+  ctx: OAuthContext,
+  meta: RawMetadata,
+  authorization: string | undefined,
+  ip: string | null,
+): Promise<RegistrationResponse> {
+  const mode = ctx.config.registration;
+  if (mode === 'off') throw new OAuthError('access_denied', 'Dynamic registration is disabled on this server', 403);
+  if (mode === 'token') {
+    // RFC 7591 §3: protected by an initial access token.
+    const token = bearer(authorization);
+    if (token === undefined || ctx.config.registrationToken === null || !secretMatchesHash(token, sha256(ctx.config.registrationToken))) {
+      throw invalidToken('A valid initial access token is required to register');
+    }
+  }
+  const created = await createApp(ctx, toAppInput(ctx, meta), { dynamic: true, ip });
+  return response(ctx, created.client, created);
+}
+
+/** RFC 7592 §2: the registration access token authorizes read, update and delete of one client. */
+async function authorizeManagement(ctx: OAuthContext, clientId: string, authorization: string | undefined): Promise<ClientRow> {
+  const token = bearer(authorization);
+  if (token === undefined) throw invalidToken('The registration access token is required');
+  const client = await ctx.storage.clients.byId(clientId);
+  // RFC 7592 §2.1: unknown client and wrong token alike get 401.
+  if (!client || client.registrationTokenHash === null || !secretMatchesHash(token, client.registrationTokenHash)) {
+    throw invalidToken('The registration access token is invalid');
+  }
+  return client;
+}
+
+export async function readRegistration(ctx: OAuthContext, clientId: string, authorization: string | undefined): Promise<RegistrationResponse> {
+  const client = await authorizeManagement(ctx, clientId, authorization);
+  return response(ctx, client, {});
+}
+
+export async function updateRegistration(
+  ctx: OAuthContext,
+  clientId: string,
+  meta: RawMetadata,
+  authorization: string | undefined,
+  ip: string | null,
+): Promise<RegistrationResponse> {
+  const client = await authorizeManagement(ctx, clientId, authorization);
+  // RFC 7592 §2.2: the request carries client_id and must match; secrets may not be set.
+  if (meta['client_id'] !== undefined && meta['client_id'] !== clientId) throw invalidRequest('client_id does not match');
+  if (meta['client_secret'] !== undefined) throw invalidClientMetadata('client_secret cannot be chosen by the client');
+  const input = toAppInput(ctx, meta);
+  if ((input.public ?? false) !== (client.clientType === 'public')) {
+    throw invalidClientMetadata('token_endpoint_auth_method cannot change between none and a secret');
+  }
+  const { public: _ignored, ...changes } = input;
+  void _ignored;
+  const updated = await updateApp(ctx, clientId, changes, { ip });
+  if (!updated) throw invalidToken('The registration access token is invalid');
+  return response(ctx, updated, {});
+}
+
+export async function deleteRegistration(ctx: OAuthContext, clientId: string, authorization: string | undefined, ip: string | null): Promise<void> {
+  await authorizeManagement(ctx, clientId, authorization);
+  await deleteApp(ctx, clientId, { ip });
+}

@@ -1,0 +1,1025 @@
+/**
+ * Storage contract: one suite, run against every backend `createStorage` supports (SQLite in a
+ * temp file; PostgreSQL in a throwaway schema when TOLLGATE_TEST_PG_URL is set). Each test gets
+ * a fresh, migrated database, so counts and orderings are exact.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createStorage } from '../src/storage/kysely/index.js';
+import type {
+  AuthorizationCodeRow,
+  NewClient,
+  NewToken,
+  SigningKeyRow,
+  Storage,
+  UserRow,
+} from '../src/storage/types.js';
+import { describePg, freshPgSchema } from './helpers/pg.js';
+
+interface Harness {
+  readonly storage: Storage;
+  dispose(): Promise<void>;
+}
+type Factory = () => Promise<Harness>;
+
+/** 2024-01-15T12:00:00Z: a fixed "now" keeps day buckets and orderings deterministic. */
+const T0 = Date.UTC(2024, 0, 15, 12, 0, 0);
+const DAY = 86_400_000;
+
+function aUser(id: string, overrides: Partial<UserRow> = {}): UserRow {
+  return {
+    id,
+    email: `${id}@example.com`,
+    passwordHash: `argon2-${id}`,
+    isAdmin: false,
+    disabled: false,
+    failedLogins: 0,
+    lockedUntil: null,
+    createdAt: T0,
+    ...overrides,
+  };
+}
+
+function aClient(clientId: string, overrides: Partial<NewClient> = {}): NewClient {
+  return {
+    clientId,
+    name: `App ${clientId}`,
+    description: null,
+    website: null,
+    logoUri: null,
+    redirectUris: ['https://app.example/cb'],
+    scopes: ['read'],
+    grantTypes: ['authorization_code', 'refresh_token'],
+    clientType: 'confidential',
+    orgId: null,
+    ownerId: null,
+    actsAsUserId: null,
+    internal: false,
+    active: true,
+    secretHash: `secret-${clientId}`,
+    tokenFormat: 'opaque',
+    accessTtl: 3600,
+    refreshEnabled: true,
+    refreshTtl: null,
+    registrationTokenHash: null,
+    dynamic: false,
+    ...overrides,
+  };
+}
+
+function aCode(codeHash: string, overrides: Partial<AuthorizationCodeRow> = {}): AuthorizationCodeRow {
+  return {
+    codeHash,
+    clientId: 'c1',
+    userId: 'u1',
+    redirectUri: 'https://app.example/cb',
+    scope: 'read',
+    resource: null,
+    codeChallenge: null,
+    codeChallengeMethod: null,
+    familyId: `fam-${codeHash}`,
+    expiresAt: T0 + 60_000,
+    consumedAt: null,
+    createdAt: T0,
+    ...overrides,
+  };
+}
+
+function aToken(tokenHash: string, overrides: Partial<NewToken> = {}): NewToken {
+  return {
+    tokenHash,
+    kind: 'access',
+    format: 'opaque',
+    clientId: 'c1',
+    userId: 'u1',
+    scope: 'read',
+    audience: null,
+    familyId: null,
+    parentHash: null,
+    expiresAt: T0 + 3_600_000,
+    createdAt: T0,
+    ...overrides,
+  };
+}
+
+function aKey(kid: string, overrides: Partial<SigningKeyRow> = {}): SigningKeyRow {
+  return {
+    kid,
+    alg: 'ES256',
+    privateJwk: `{"kid":"${kid}","d":"x"}`,
+    publicJwk: `{"kid":"${kid}"}`,
+    createdAt: T0,
+    retiredAt: null,
+    expiresAt: null,
+    ...overrides,
+  };
+}
+
+function storageContract(expectedDialect: Storage['dialect'], factory: Factory): void {
+  let harness: Harness;
+  let storage: Storage;
+  let appliedOnSetup: string[];
+
+  beforeEach(async () => {
+    harness = await factory();
+    storage = harness.storage;
+    appliedOnSetup = await storage.migrate();
+  });
+
+  afterEach(async () => {
+    await harness.dispose();
+  });
+
+  /** A user u1 and a client c1 that most token/code/consent tests hang off. */
+  async function seedUserAndClient(): Promise<void> {
+    await storage.users.create(aUser('u1'));
+    await storage.clients.create(aClient('c1'), T0);
+  }
+
+  describe('lifecycle', () => {
+    it('reports its dialect', () => {
+      expect(storage.dialect).toBe(expectedDialect);
+    });
+
+    it('migrate() applies 0001_initial once and is idempotent', async () => {
+      expect(appliedOnSetup).toEqual(['0001_initial']);
+      expect(await storage.migrate()).toEqual([]);
+      expect(await storage.migrate()).toEqual([]);
+    });
+
+    it('ping() resolves', async () => {
+      await expect(storage.ping()).resolves.toBeUndefined();
+    });
+
+    it('close() can be called twice', async () => {
+      await storage.close();
+      await expect(storage.close()).resolves.toBeUndefined();
+    });
+
+    it('enforces foreign keys (token for an unknown client is rejected)', async () => {
+      await expect(storage.tokens.insert(aToken('t1', { clientId: 'nope' }))).rejects.toThrow();
+      expect(await storage.tokens.byHash('t1')).toBeNull();
+    });
+  });
+
+  describe('organizations', () => {
+    it('creates, finds by id and name, lists by name', async () => {
+      await storage.organizations.create({ id: 'o2', name: 'Zeta', createdAt: T0 });
+      await storage.organizations.create({ id: 'o1', name: 'Acme', createdAt: T0 + 1 });
+      expect(await storage.organizations.byId('o2')).toEqual({ id: 'o2', name: 'Zeta', createdAt: T0 });
+      expect(await storage.organizations.byName('Acme')).toEqual({ id: 'o1', name: 'Acme', createdAt: T0 + 1 });
+      expect(await storage.organizations.byId('missing')).toBeNull();
+      expect(await storage.organizations.byName('missing')).toBeNull();
+      expect((await storage.organizations.list()).map((o) => o.id)).toEqual(['o1', 'o2']);
+    });
+
+    it('rejects a duplicate name', async () => {
+      await storage.organizations.create({ id: 'o1', name: 'Acme', createdAt: T0 });
+      await expect(storage.organizations.create({ id: 'o2', name: 'Acme', createdAt: T0 })).rejects.toThrow();
+    });
+  });
+
+  describe('users', () => {
+    it('round-trips every field', async () => {
+      const user = aUser('u1', { isAdmin: true, disabled: true, failedLogins: 2, lockedUntil: T0 + 5 });
+      await storage.users.create(user);
+      expect(await storage.users.byId('u1')).toEqual(user);
+      expect(await storage.users.byId('missing')).toBeNull();
+    });
+
+    it('stores emails lower-cased and finds them case-insensitively', async () => {
+      await storage.users.create(aUser('u1', { email: 'Alice.Smith@Example.COM' }));
+      expect((await storage.users.byId('u1'))?.email).toBe('alice.smith@example.com');
+      expect((await storage.users.byEmail('alice.smith@example.com'))?.id).toBe('u1');
+      expect((await storage.users.byEmail('ALICE.SMITH@EXAMPLE.COM'))?.id).toBe('u1');
+      expect(await storage.users.byEmail('bob@example.com')).toBeNull();
+      await expect(storage.users.create(aUser('u2', { email: 'alice.smith@EXAMPLE.com' }))).rejects.toThrow();
+    });
+
+    it('lists by creation time', async () => {
+      await storage.users.create(aUser('u2', { createdAt: T0 + 1 }));
+      await storage.users.create(aUser('u1', { createdAt: T0 + 2 }));
+      await storage.users.create(aUser('u0', { createdAt: T0 + 1 }));
+      expect((await storage.users.list()).map((u) => u.id)).toEqual(['u0', 'u2', 'u1']);
+    });
+
+    it('updates password hash and flags; false for an unknown user', async () => {
+      await storage.users.create(aUser('u1'));
+      expect(await storage.users.update('u1', { passwordHash: 'new', isAdmin: true })).toBe(true);
+      expect(await storage.users.byId('u1')).toMatchObject({ passwordHash: 'new', isAdmin: true, disabled: false });
+      expect(await storage.users.update('u1', { disabled: true })).toBe(true);
+      expect(await storage.users.byId('u1')).toMatchObject({ passwordHash: 'new', isAdmin: true, disabled: true });
+      expect(await storage.users.update('u1', {})).toBe(true);
+      expect(await storage.users.update('missing', { isAdmin: true })).toBe(false);
+      expect(await storage.users.update('missing', {})).toBe(false);
+    });
+
+    it('counts login failures atomically, locks and resets', async () => {
+      await storage.users.create(aUser('u1'));
+      expect(await storage.users.recordLoginFailure('u1', T0)).toBe(1);
+      expect(await storage.users.recordLoginFailure('u1', T0)).toBe(2);
+      const concurrent = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => storage.users.recordLoginFailure('u1', T0 + i)),
+      );
+      expect([...concurrent].sort((a, b) => a - b)).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+      expect((await storage.users.byId('u1'))?.failedLogins).toBe(12);
+      expect(await storage.users.recordLoginFailure('missing', T0)).toBe(0);
+
+      await storage.users.setLockedUntil('u1', T0 + 900_000);
+      expect((await storage.users.byId('u1'))?.lockedUntil).toBe(T0 + 900_000);
+      await storage.users.resetLoginFailures('u1');
+      expect(await storage.users.byId('u1')).toMatchObject({ failedLogins: 0, lockedUntil: T0 + 900_000 });
+      await storage.users.setLockedUntil('u1', null);
+      expect((await storage.users.byId('u1'))?.lockedUntil).toBeNull();
+    });
+
+    it('adds memberships (re-adding changes the role) and lists them', async () => {
+      await storage.users.create(aUser('u1'));
+      await storage.organizations.create({ id: 'o2', name: 'Two', createdAt: T0 });
+      await storage.organizations.create({ id: 'o1', name: 'One', createdAt: T0 });
+      await storage.users.addMembership({ userId: 'u1', orgId: 'o2', role: 'member' });
+      await storage.users.addMembership({ userId: 'u1', orgId: 'o1', role: 'member' });
+      await storage.users.addMembership({ userId: 'u1', orgId: 'o1', role: 'admin' });
+      expect(await storage.users.memberships('u1')).toEqual([
+        { userId: 'u1', orgId: 'o1', role: 'admin' },
+        { userId: 'u1', orgId: 'o2', role: 'member' },
+      ]);
+      expect(await storage.users.memberships('nobody')).toEqual([]);
+      await expect(storage.users.addMembership({ userId: 'u1', orgId: 'missing', role: 'member' })).rejects.toThrow();
+    });
+  });
+
+  describe('clients', () => {
+    it('creates with scopesVersion 1 and round-trips every field', async () => {
+      const input = aClient('c1', {
+        description: 'desc',
+        website: 'https://app.example',
+        logoUri: 'https://app.example/logo.png',
+        redirectUris: ['https://app.example/cb', 'http://127.0.0.1/cb'],
+        scopes: ['read', 'write'],
+        grantTypes: ['client_credentials'],
+        clientType: 'public',
+        orgId: 'o1',
+        ownerId: 'u1',
+        actsAsUserId: 'u9',
+        internal: true,
+        active: false,
+        secretHash: null,
+        tokenFormat: 'jwt',
+        accessTtl: null,
+        refreshEnabled: false,
+        refreshTtl: 86_400,
+        registrationTokenHash: 'rat-hash',
+        dynamic: true,
+      });
+      const created = await storage.clients.create(input, T0);
+      const expected = { ...input, scopesVersion: 1, createdAt: T0, updatedAt: T0 };
+      expect(created).toEqual(expected);
+      expect(await storage.clients.byId('c1')).toEqual(expected);
+      expect(await storage.clients.byId('missing')).toBeNull();
+    });
+
+    it('update applies the patch, sets updatedAt, bumps scopesVersion only when the scope set changes', async () => {
+      await storage.clients.create(aClient('c1', { scopes: ['a', 'b'] }), T0);
+
+      const renamed = await storage.clients.update('c1', { name: 'Renamed', description: 'd' }, T0 + 1);
+      expect(renamed).toMatchObject({ name: 'Renamed', description: 'd', scopesVersion: 1, createdAt: T0, updatedAt: T0 + 1 });
+
+      const reordered = await storage.clients.update('c1', { scopes: ['b', 'a'] }, T0 + 2);
+      expect(reordered).toMatchObject({ scopes: ['b', 'a'], scopesVersion: 1, updatedAt: T0 + 2 });
+
+      const widened = await storage.clients.update('c1', { scopes: ['a', 'b', 'c'] }, T0 + 3);
+      expect(widened).toMatchObject({ scopes: ['a', 'b', 'c'], scopesVersion: 2, updatedAt: T0 + 3 });
+
+      const same = await storage.clients.update('c1', { scopes: ['a', 'b', 'c'], description: null }, T0 + 4);
+      expect(same).toMatchObject({ scopesVersion: 2, description: null, updatedAt: T0 + 4 });
+
+      const narrowed = await storage.clients.update('c1', { scopes: ['a'] }, T0 + 5);
+      expect(narrowed?.scopesVersion).toBe(3);
+
+      const everything = await storage.clients.update(
+        'c1',
+        {
+          website: 'https://w',
+          logoUri: 'https://l',
+          redirectUris: ['https://x/cb'],
+          grantTypes: ['client_credentials', 'refresh_token'],
+          clientType: 'public',
+          orgId: 'o9',
+          ownerId: 'u9',
+          actsAsUserId: 'u8',
+          internal: true,
+          active: false,
+          secretHash: null,
+          tokenFormat: 'jwt',
+          accessTtl: null,
+          refreshEnabled: false,
+          refreshTtl: 60,
+          registrationTokenHash: 'rat',
+        },
+        T0 + 6,
+      );
+      const expected = {
+        ...aClient('c1'),
+        name: 'Renamed',
+        description: null,
+        scopes: ['a'],
+        website: 'https://w',
+        logoUri: 'https://l',
+        redirectUris: ['https://x/cb'],
+        grantTypes: ['client_credentials', 'refresh_token'],
+        clientType: 'public',
+        orgId: 'o9',
+        ownerId: 'u9',
+        actsAsUserId: 'u8',
+        internal: true,
+        active: false,
+        secretHash: null,
+        tokenFormat: 'jwt',
+        accessTtl: null,
+        refreshEnabled: false,
+        refreshTtl: 60,
+        registrationTokenHash: 'rat',
+        scopesVersion: 3,
+        createdAt: T0,
+        updatedAt: T0 + 6,
+      };
+      expect(everything).toEqual(expected);
+      expect(await storage.clients.byId('c1')).toEqual(expected);
+    });
+
+    it('update returns null for an unknown client', async () => {
+      expect(await storage.clients.update('missing', { name: 'x' }, T0)).toBeNull();
+    });
+
+    it('list filters by name (case-insensitive, literal wildcards), org, active, owner; orders and paginates', async () => {
+      await storage.clients.create(aClient('c1', { name: 'Alpha App', orgId: 'o1', ownerId: 'u1' }), T0 + 1000);
+      await storage.clients.create(aClient('c2', { name: 'alphabet', orgId: 'o2', active: false }), T0 + 2000);
+      await storage.clients.create(aClient('c3', { name: 'Beta', orgId: 'o1', ownerId: 'u1' }), T0 + 3000);
+      await storage.clients.create(aClient('c4', { name: 'ALPHA 100%', ownerId: 'u2' }), T0 + 2000);
+      await storage.clients.create(aClient('c5', { name: 'Gamma_Ray', orgId: 'o1', active: false }), T0 + 500);
+
+      const ids = async (filter?: Parameters<Storage['clients']['list']>[0]): Promise<[string[], number]> => {
+        const { items, total } = await storage.clients.list(filter);
+        return [items.map((c) => c.clientId), total];
+      };
+      expect(await ids()).toEqual([['c3', 'c2', 'c4', 'c1', 'c5'], 5]);
+      expect(await ids({ name: 'alpha' })).toEqual([['c2', 'c4', 'c1'], 3]);
+      expect(await ids({ name: 'PHA A' })).toEqual([['c1'], 1]);
+      expect(await ids({ name: '%' })).toEqual([['c4'], 1]);
+      expect(await ids({ name: '_' })).toEqual([['c5'], 1]);
+      expect(await ids({ name: 'a_r' })).toEqual([['c5'], 1]);
+      expect(await ids({ name: 'zzz' })).toEqual([[], 0]);
+      expect(await ids({ orgId: 'o1' })).toEqual([['c3', 'c1', 'c5'], 3]);
+      expect(await ids({ active: false })).toEqual([['c2', 'c5'], 2]);
+      expect(await ids({ active: true })).toEqual([['c3', 'c4', 'c1'], 3]);
+      expect(await ids({ ownerId: 'u1' })).toEqual([['c3', 'c1'], 2]);
+      expect(await ids({ orgId: 'o1', active: true, name: 'a' })).toEqual([['c3', 'c1'], 2]);
+
+      expect(await ids({ limit: 2 })).toEqual([['c3', 'c2'], 5]);
+      expect(await ids({ limit: 2, offset: 2 })).toEqual([['c4', 'c1'], 5]);
+      expect(await ids({ limit: 2, offset: 4 })).toEqual([['c5'], 5]);
+      expect(await ids({ limit: 2, offset: 10 })).toEqual([[], 5]);
+      expect(await ids({ offset: 3 })).toEqual([['c1', 'c5'], 5]);
+      expect(await ids({ name: 'alpha', limit: 1, offset: 1 })).toEqual([['c4'], 3]);
+    });
+
+    it('delete returns whether a row went, and cascades to codes, tokens and consents', async () => {
+      await storage.users.create(aUser('u1'));
+      await storage.clients.create(aClient('c1'), T0);
+      await storage.clients.create(aClient('c2'), T0);
+      await storage.codes.create(aCode('code1', { clientId: 'c1' }));
+      await storage.codes.create(aCode('code2', { clientId: 'c2' }));
+      await storage.tokens.insertMany([
+        aToken('r1', { clientId: 'c1', kind: 'refresh', familyId: 'f1' }),
+        aToken('a1', { clientId: 'c1', familyId: 'f1', parentHash: 'r1' }),
+        aToken('a2', { clientId: 'c2' }),
+      ]);
+      await storage.consents.upsert({ userId: 'u1', clientId: 'c1', scope: 'read', scopesVersion: 1 }, T0);
+      await storage.consents.upsert({ userId: 'u1', clientId: 'c2', scope: 'read', scopesVersion: 1 }, T0);
+
+      expect(await storage.clients.delete('c1')).toBe(true);
+      expect(await storage.clients.delete('c1')).toBe(false);
+      expect(await storage.clients.byId('c1')).toBeNull();
+      expect(await storage.codes.byHash('code1')).toBeNull();
+      expect(await storage.tokens.byHash('r1')).toBeNull();
+      expect(await storage.tokens.byHash('a1')).toBeNull();
+      expect(await storage.consents.get('u1', 'c1')).toBeNull();
+
+      expect(await storage.codes.byHash('code2')).not.toBeNull();
+      expect(await storage.tokens.byHash('a2')).not.toBeNull();
+      expect(await storage.consents.get('u1', 'c2')).not.toBeNull();
+      expect(await storage.users.byId('u1')).not.toBeNull();
+    });
+  });
+
+  describe('authorization codes', () => {
+    beforeEach(seedUserAndClient);
+
+    it('creates and reads back every field', async () => {
+      const code = aCode('h1', {
+        resource: 'https://api.example',
+        codeChallenge: 'challenge',
+        codeChallengeMethod: 'S256',
+        familyId: 'fam',
+      });
+      await storage.codes.create(code);
+      expect(await storage.codes.byHash('h1')).toEqual(code);
+      expect(await storage.codes.byHash('missing')).toBeNull();
+      await expect(storage.codes.create(code)).rejects.toThrow();
+    });
+
+    it('consume succeeds once', async () => {
+      await storage.codes.create(aCode('h1'));
+      expect(await storage.codes.consume('h1', T0 + 1)).toBe(true);
+      expect(await storage.codes.consume('h1', T0 + 2)).toBe(false);
+      expect((await storage.codes.byHash('h1'))?.consumedAt).toBe(T0 + 1);
+      expect(await storage.codes.consume('missing', T0)).toBe(false);
+    });
+
+    it('20 concurrent consumes of one code: exactly one winner', async () => {
+      await storage.codes.create(aCode('h1'));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => storage.codes.consume('h1', T0 + 1 + i)),
+      );
+      expect(results.filter((won) => won)).toHaveLength(1);
+      const winner = results.indexOf(true);
+      expect((await storage.codes.byHash('h1'))?.consumedAt).toBe(T0 + 1 + winner);
+    });
+
+    it('purgeExpired deletes codes that expired strictly before the cut-off', async () => {
+      await storage.codes.create(aCode('old', { expiresAt: T0 - 1 }));
+      await storage.codes.create(aCode('old-consumed', { expiresAt: T0 - 100, consumedAt: T0 - 200 }));
+      await storage.codes.create(aCode('edge', { expiresAt: T0 }));
+      await storage.codes.create(aCode('fresh', { expiresAt: T0 + 1 }));
+      expect(await storage.codes.purgeExpired(T0)).toBe(2);
+      expect(await storage.codes.byHash('old')).toBeNull();
+      expect(await storage.codes.byHash('old-consumed')).toBeNull();
+      expect(await storage.codes.byHash('edge')).not.toBeNull();
+      expect(await storage.codes.byHash('fresh')).not.toBeNull();
+      expect(await storage.codes.purgeExpired(T0)).toBe(0);
+    });
+  });
+
+  describe('tokens', () => {
+    beforeEach(async () => {
+      await seedUserAndClient();
+      await storage.users.create(aUser('u2'));
+      await storage.clients.create(aClient('c2'), T0);
+    });
+
+    it('inserts and reads back every field (revokedAt/consumedAt start null)', async () => {
+      const token = aToken('t1', {
+        kind: 'refresh',
+        format: 'jwt',
+        audience: 'https://api.example',
+        familyId: 'f1',
+        parentHash: 'p1',
+        expiresAt: null,
+      });
+      await storage.tokens.insert(token);
+      expect(await storage.tokens.byHash('t1')).toEqual({ ...token, revokedAt: null, consumedAt: null });
+      expect(await storage.tokens.byHash('missing')).toBeNull();
+      const cc = aToken('t2', { userId: null, scope: '' });
+      await storage.tokens.insert(cc);
+      expect(await storage.tokens.byHash('t2')).toEqual({ ...cc, revokedAt: null, consumedAt: null });
+    });
+
+    it('insertMany inserts all, accepts an empty list, and is all-or-nothing', async () => {
+      await storage.tokens.insertMany([]);
+      await storage.tokens.insertMany([aToken('a'), aToken('b', { kind: 'refresh' })]);
+      expect((await storage.tokens.byHash('a'))?.kind).toBe('access');
+      expect((await storage.tokens.byHash('b'))?.kind).toBe('refresh');
+      await expect(storage.tokens.insertMany([aToken('c'), aToken('a')])).rejects.toThrow();
+      expect(await storage.tokens.byHash('c')).toBeNull();
+    });
+
+    it('consume succeeds once, never on a revoked token', async () => {
+      await storage.tokens.insertMany([aToken('r1', { kind: 'refresh' }), aToken('r2', { kind: 'refresh' })]);
+      expect(await storage.tokens.consume('r1', T0 + 1)).toBe(true);
+      expect(await storage.tokens.consume('r1', T0 + 2)).toBe(false);
+      expect((await storage.tokens.byHash('r1'))?.consumedAt).toBe(T0 + 1);
+      expect(await storage.tokens.revoke('r2', T0 + 1)).toBe(1);
+      expect(await storage.tokens.consume('r2', T0 + 2)).toBe(false);
+      expect((await storage.tokens.byHash('r2'))?.consumedAt).toBeNull();
+      expect(await storage.tokens.consume('missing', T0)).toBe(false);
+    });
+
+    it('20 concurrent consumes of one refresh token: exactly one winner', async () => {
+      await storage.tokens.insert(aToken('r1', { kind: 'refresh', familyId: 'f1' }));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => storage.tokens.consume('r1', T0 + 1 + i)),
+      );
+      expect(results.filter((won) => won)).toHaveLength(1);
+      const winner = results.indexOf(true);
+      expect((await storage.tokens.byHash('r1'))?.consumedAt).toBe(T0 + 1 + winner);
+    });
+
+    it('revoke of a refresh token cascades to its access tokens only; already-revoked rows keep their time', async () => {
+      await storage.tokens.insertMany([
+        aToken('r1', { kind: 'refresh', familyId: 'f1' }),
+        aToken('a1', { familyId: 'f1', parentHash: 'r1' }),
+        aToken('a2', { familyId: 'f1', parentHash: 'r1' }),
+        aToken('r0', { kind: 'refresh', familyId: 'f1' }),
+        aToken('a0', { familyId: 'f1', parentHash: 'r0' }),
+        aToken('x', { familyId: 'f2' }),
+      ]);
+      expect(await storage.tokens.revoke('a2', T0 - 10)).toBe(1);
+
+      expect(await storage.tokens.revoke('r1', T0)).toBe(2);
+      expect((await storage.tokens.byHash('r1'))?.revokedAt).toBe(T0);
+      expect((await storage.tokens.byHash('a1'))?.revokedAt).toBe(T0);
+      expect((await storage.tokens.byHash('a2'))?.revokedAt).toBe(T0 - 10);
+      expect((await storage.tokens.byHash('r0'))?.revokedAt).toBeNull();
+      expect((await storage.tokens.byHash('a0'))?.revokedAt).toBeNull();
+      expect((await storage.tokens.byHash('x'))?.revokedAt).toBeNull();
+
+      expect(await storage.tokens.revoke('r1', T0 + 1)).toBe(0);
+      expect((await storage.tokens.byHash('r1'))?.revokedAt).toBe(T0);
+      expect(await storage.tokens.revoke('a0', T0 + 2)).toBe(1);
+      expect((await storage.tokens.byHash('r0'))?.revokedAt).toBeNull();
+      expect(await storage.tokens.revoke('missing', T0)).toBe(0);
+    });
+
+    it('revokeFamily revokes the not-yet-revoked tokens of that family', async () => {
+      await storage.tokens.insertMany([
+        aToken('r1', { kind: 'refresh', familyId: 'f1' }),
+        aToken('a1', { familyId: 'f1', parentHash: 'r1' }),
+        aToken('a2', { familyId: 'f1' }),
+        aToken('b1', { familyId: 'f2' }),
+        aToken('n1'),
+      ]);
+      await storage.tokens.revoke('a2', T0 - 5);
+      expect(await storage.tokens.revokeFamily('f1', T0)).toBe(2);
+      expect((await storage.tokens.byHash('r1'))?.revokedAt).toBe(T0);
+      expect((await storage.tokens.byHash('a1'))?.revokedAt).toBe(T0);
+      expect((await storage.tokens.byHash('a2'))?.revokedAt).toBe(T0 - 5);
+      expect((await storage.tokens.byHash('b1'))?.revokedAt).toBeNull();
+      expect((await storage.tokens.byHash('n1'))?.revokedAt).toBeNull();
+      expect(await storage.tokens.revokeFamily('f1', T0 + 1)).toBe(0);
+      expect(await storage.tokens.revokeFamily('nope', T0)).toBe(0);
+    });
+
+    it('revokeByClient and revokeByUserAndClient', async () => {
+      await storage.tokens.insertMany([
+        aToken('u1c1a', { userId: 'u1', clientId: 'c1' }),
+        aToken('u1c1b', { userId: 'u1', clientId: 'c1', kind: 'refresh' }),
+        aToken('u2c1', { userId: 'u2', clientId: 'c1' }),
+        aToken('u1c2', { userId: 'u1', clientId: 'c2' }),
+        aToken('ccc2', { userId: null, clientId: 'c2' }),
+      ]);
+      expect(await storage.tokens.revokeByUserAndClient('u1', 'c1', T0)).toBe(2);
+      expect((await storage.tokens.byHash('u2c1'))?.revokedAt).toBeNull();
+      expect((await storage.tokens.byHash('u1c2'))?.revokedAt).toBeNull();
+      expect(await storage.tokens.revokeByUserAndClient('u1', 'c1', T0 + 1)).toBe(0);
+
+      expect(await storage.tokens.revokeByClient('c1', T0 + 2)).toBe(1);
+      expect((await storage.tokens.byHash('u1c1a'))?.revokedAt).toBe(T0);
+      expect((await storage.tokens.byHash('u2c1'))?.revokedAt).toBe(T0 + 2);
+      expect(await storage.tokens.revokeByClient('c2', T0 + 3)).toBe(2);
+      expect(await storage.tokens.revokeByClient('c2', T0 + 4)).toBe(0);
+    });
+
+    it('purgeExpired deletes expired or revoked-before tokens, keeps long-lived unrevoked ones', async () => {
+      await storage.tokens.insertMany([
+        aToken('expired', { expiresAt: T0 - 1 }),
+        aToken('edge', { expiresAt: T0 }),
+        aToken('fresh', { expiresAt: T0 + 1000 }),
+        aToken('forever', { expiresAt: null }),
+        aToken('forever-revoked', { expiresAt: null }),
+        aToken('fresh-revoked', { expiresAt: T0 + 1000 }),
+        aToken('fresh-revoked-later', { expiresAt: T0 + 1000 }),
+        aToken('consumed', { kind: 'refresh', expiresAt: T0 + 1000 }),
+      ]);
+      await storage.tokens.revoke('forever-revoked', T0 - 5);
+      await storage.tokens.revoke('fresh-revoked', T0 - 1);
+      await storage.tokens.revoke('fresh-revoked-later', T0 + 1);
+      await storage.tokens.consume('consumed', T0 - 50);
+
+      expect(await storage.tokens.purgeExpired(T0)).toBe(3);
+      for (const gone of ['expired', 'forever-revoked', 'fresh-revoked']) {
+        expect(await storage.tokens.byHash(gone)).toBeNull();
+      }
+      for (const kept of ['edge', 'fresh', 'forever', 'fresh-revoked-later', 'consumed']) {
+        expect(await storage.tokens.byHash(kept)).not.toBeNull();
+      }
+      expect(await storage.tokens.purgeExpired(T0)).toBe(0);
+    });
+
+    it('countIssuedSince groups by client and UTC day', async () => {
+      const day1 = Date.UTC(2024, 0, 14);
+      const day2 = Date.UTC(2024, 0, 15);
+      await storage.tokens.insertMany([
+        aToken('before', { clientId: 'c1', createdAt: day1 - 1 }),
+        aToken('d1-start', { clientId: 'c1', createdAt: day1 }),
+        aToken('d1-end', { clientId: 'c1', createdAt: day2 - 1 }),
+        aToken('d2-start', { clientId: 'c1', createdAt: day2 }),
+        aToken('d2-noon', { clientId: 'c1', createdAt: day2 + DAY / 2, kind: 'refresh' }),
+        aToken('c2-d2', { clientId: 'c2', createdAt: day2 + 1 }),
+      ]);
+      expect(await storage.tokens.countIssuedSince(day1)).toEqual([
+        { clientId: 'c1', day: '2024-01-14', count: 2 },
+        { clientId: 'c1', day: '2024-01-15', count: 2 },
+        { clientId: 'c2', day: '2024-01-15', count: 1 },
+      ]);
+      expect(await storage.tokens.countIssuedSince(day2 + 1)).toEqual([
+        { clientId: 'c1', day: '2024-01-15', count: 1 },
+        { clientId: 'c2', day: '2024-01-15', count: 1 },
+      ]);
+      expect(await storage.tokens.countIssuedSince(day2 + DAY)).toEqual([]);
+    });
+  });
+
+  describe('consents', () => {
+    beforeEach(async () => {
+      await seedUserAndClient();
+      await storage.clients.create(aClient('c2'), T0);
+    });
+
+    it('upsert inserts, then updates scope and version keeping createdAt and lastUsedAt', async () => {
+      expect(await storage.consents.get('u1', 'c1')).toBeNull();
+      await storage.consents.upsert({ userId: 'u1', clientId: 'c1', scope: 'read', scopesVersion: 1 }, T0);
+      expect(await storage.consents.get('u1', 'c1')).toEqual({
+        userId: 'u1',
+        clientId: 'c1',
+        scope: 'read',
+        scopesVersion: 1,
+        createdAt: T0,
+        updatedAt: T0,
+        lastUsedAt: null,
+      });
+      await storage.consents.touch('u1', 'c1', T0 + 5);
+      expect((await storage.consents.get('u1', 'c1'))?.lastUsedAt).toBe(T0 + 5);
+
+      await storage.consents.upsert({ userId: 'u1', clientId: 'c1', scope: 'read write', scopesVersion: 2 }, T0 + 10);
+      expect(await storage.consents.get('u1', 'c1')).toEqual({
+        userId: 'u1',
+        clientId: 'c1',
+        scope: 'read write',
+        scopesVersion: 2,
+        createdAt: T0,
+        updatedAt: T0 + 10,
+        lastUsedAt: T0 + 5,
+      });
+    });
+
+    it('touch on a missing consent is a no-op', async () => {
+      await storage.consents.touch('u1', 'c1', T0);
+      expect(await storage.consents.get('u1', 'c1')).toBeNull();
+    });
+
+    it('listByUser and delete', async () => {
+      await storage.users.create(aUser('u2'));
+      await storage.consents.upsert({ userId: 'u1', clientId: 'c2', scope: 'a', scopesVersion: 1 }, T0 + 1);
+      await storage.consents.upsert({ userId: 'u1', clientId: 'c1', scope: 'b', scopesVersion: 1 }, T0 + 2);
+      await storage.consents.upsert({ userId: 'u2', clientId: 'c1', scope: 'c', scopesVersion: 1 }, T0);
+      expect((await storage.consents.listByUser('u1')).map((c) => [c.clientId, c.scope])).toEqual([
+        ['c2', 'a'],
+        ['c1', 'b'],
+      ]);
+      expect(await storage.consents.listByUser('nobody')).toEqual([]);
+      expect(await storage.consents.delete('u1', 'c2')).toBe(true);
+      expect(await storage.consents.delete('u1', 'c2')).toBe(false);
+      expect((await storage.consents.listByUser('u1')).map((c) => c.clientId)).toEqual(['c1']);
+      expect((await storage.consents.listByUser('u2')).map((c) => c.clientId)).toEqual(['c1']);
+    });
+
+    it('rejects a consent for an unknown user or client', async () => {
+      await expect(
+        storage.consents.upsert({ userId: 'ghost', clientId: 'c1', scope: 'a', scopesVersion: 1 }, T0),
+      ).rejects.toThrow();
+      await expect(
+        storage.consents.upsert({ userId: 'u1', clientId: 'ghost', scope: 'a', scopesVersion: 1 }, T0),
+      ).rejects.toThrow();
+    });
+  });
+
+  describe('sessions', () => {
+    it('create, byHash, delete, deleteByUser, purgeExpired', async () => {
+      const s1 = { idHash: 's1', userId: 'u1', expiresAt: T0 + 1000, createdAt: T0 };
+      await storage.sessions.create(s1);
+      await storage.sessions.create({ idHash: 's2', userId: 'u1', expiresAt: T0 + 1000, createdAt: T0 });
+      await storage.sessions.create({ idHash: 's3', userId: 'u2', expiresAt: T0 + 1000, createdAt: T0 });
+      expect(await storage.sessions.byHash('s1')).toEqual(s1);
+      expect(await storage.sessions.byHash('missing')).toBeNull();
+
+      await storage.sessions.delete('s1');
+      expect(await storage.sessions.byHash('s1')).toBeNull();
+      await storage.sessions.delete('s1');
+
+      await storage.sessions.deleteByUser('u1');
+      expect(await storage.sessions.byHash('s2')).toBeNull();
+      expect(await storage.sessions.byHash('s3')).not.toBeNull();
+
+      await storage.sessions.create({ idHash: 'old', userId: 'u1', expiresAt: T0 - 1, createdAt: T0 - 10 });
+      await storage.sessions.create({ idHash: 'edge', userId: 'u1', expiresAt: T0, createdAt: T0 - 10 });
+      expect(await storage.sessions.purgeExpired(T0)).toBe(1);
+      expect(await storage.sessions.byHash('old')).toBeNull();
+      expect(await storage.sessions.byHash('edge')).not.toBeNull();
+      expect(await storage.sessions.purgeExpired(T0 + 1001)).toBe(2);
+    });
+  });
+
+  describe('signing keys', () => {
+    beforeEach(async () => {
+      await storage.keys.insert(aKey('k1', { createdAt: 3000 }));
+      await storage.keys.insert(aKey('k2', { createdAt: 2000, retiredAt: 2500, expiresAt: 10_000 }));
+      await storage.keys.insert(aKey('k3', { createdAt: 2500, retiredAt: 2600, expiresAt: 5000 }));
+      await storage.keys.insert(aKey('k4', { createdAt: 1000 }));
+      await storage.keys.insert(aKey('k5', { createdAt: 1500, retiredAt: 1600, expiresAt: 6000 }));
+    });
+
+    it('round-trips a key', async () => {
+      const all = await storage.keys.listAll();
+      expect(all.find((k) => k.kid === 'k2')).toEqual(aKey('k2', { createdAt: 2000, retiredAt: 2500, expiresAt: 10_000 }));
+    });
+
+    it('listPublished: unexpired only (expiry must be after now), active first, newest first', async () => {
+      expect((await storage.keys.listPublished(6000)).map((k) => k.kid)).toEqual(['k1', 'k4', 'k2']);
+      expect((await storage.keys.listPublished(4999)).map((k) => k.kid)).toEqual(['k1', 'k4', 'k3', 'k2', 'k5']);
+      expect((await storage.keys.listPublished(20_000)).map((k) => k.kid)).toEqual(['k1', 'k4']);
+    });
+
+    it('listAll: every key, newest first', async () => {
+      expect((await storage.keys.listAll()).map((k) => k.kid)).toEqual(['k1', 'k3', 'k2', 'k5', 'k4']);
+    });
+
+    it('retireAllExcept retires only the other active keys', async () => {
+      await storage.keys.retireAllExcept('k1', 7000, 9000);
+      const byKid = new Map((await storage.keys.listAll()).map((k) => [k.kid, k]));
+      expect(byKid.get('k1')).toMatchObject({ retiredAt: null, expiresAt: null });
+      expect(byKid.get('k4')).toMatchObject({ retiredAt: 7000, expiresAt: 9000 });
+      expect(byKid.get('k2')).toMatchObject({ retiredAt: 2500, expiresAt: 10_000 });
+      expect((await storage.keys.listPublished(7000)).map((k) => k.kid)).toEqual(['k1', 'k2', 'k4']);
+    });
+  });
+
+  describe('scopes', () => {
+    it('upsert inserts then updates (keeping createdAt); byName, list, delete', async () => {
+      await storage.scopes.upsert({ name: 'write', description: 'Write', resourceServer: null, isDefault: false, createdAt: T0 });
+      await storage.scopes.upsert({ name: 'read', description: 'Read', resourceServer: 'https://api', isDefault: true, createdAt: T0 });
+      expect(await storage.scopes.byName('read')).toEqual({
+        name: 'read',
+        description: 'Read',
+        resourceServer: 'https://api',
+        isDefault: true,
+        createdAt: T0,
+      });
+      await storage.scopes.upsert({ name: 'read', description: 'Read all', resourceServer: null, isDefault: false, createdAt: T0 + 99 });
+      expect(await storage.scopes.byName('read')).toEqual({
+        name: 'read',
+        description: 'Read all',
+        resourceServer: null,
+        isDefault: false,
+        createdAt: T0,
+      });
+      expect(await storage.scopes.byName('missing')).toBeNull();
+      expect((await storage.scopes.list()).map((s) => s.name)).toEqual(['read', 'write']);
+      expect(await storage.scopes.delete('read')).toBe(true);
+      expect(await storage.scopes.delete('read')).toBe(false);
+      expect((await storage.scopes.list()).map((s) => s.name)).toEqual(['write']);
+    });
+  });
+
+  describe('resource servers', () => {
+    it('create, byIdentifier, list, delete', async () => {
+      await storage.resourceServers.create({ identifier: 'https://b.example', name: 'B', createdAt: T0 });
+      await storage.resourceServers.create({ identifier: 'https://a.example', name: 'A', createdAt: T0 + 1 });
+      expect(await storage.resourceServers.byIdentifier('https://b.example')).toEqual({
+        identifier: 'https://b.example',
+        name: 'B',
+        createdAt: T0,
+      });
+      expect(await storage.resourceServers.byIdentifier('https://c.example')).toBeNull();
+      expect((await storage.resourceServers.list()).map((r) => r.identifier)).toEqual([
+        'https://a.example',
+        'https://b.example',
+      ]);
+      await expect(
+        storage.resourceServers.create({ identifier: 'https://a.example', name: 'dup', createdAt: T0 }),
+      ).rejects.toThrow();
+      expect(await storage.resourceServers.delete('https://a.example')).toBe(true);
+      expect(await storage.resourceServers.delete('https://a.example')).toBe(false);
+      expect((await storage.resourceServers.list()).map((r) => r.identifier)).toEqual(['https://b.example']);
+    });
+  });
+
+  describe('audit', () => {
+    it('appends and lists newest first with numeric ids and round-tripped details', async () => {
+      await storage.audit.append({ at: T0, type: 'login', actorUserId: 'u1', clientId: null, ip: '10.0.0.1', details: {} });
+      await storage.audit.append({
+        at: T0 + 2,
+        type: 'client.update',
+        actorUserId: 'u1',
+        clientId: 'c1',
+        ip: null,
+        details: { changed: ['name'], nested: { n: 1, ok: true } },
+      });
+      await storage.audit.append({ at: T0 + 1, type: 'login', actorUserId: 'u2', clientId: 'c1', ip: null, details: { a: 1 } });
+      const events = await storage.audit.list();
+      expect(events.map((e) => e.at)).toEqual([T0 + 2, T0 + 1, T0]);
+      expect(events[0]).toEqual({
+        id: expect.any(Number),
+        at: T0 + 2,
+        type: 'client.update',
+        actorUserId: 'u1',
+        clientId: 'c1',
+        ip: null,
+        details: { changed: ['name'], nested: { n: 1, ok: true } },
+      });
+      expect(events[2]).toMatchObject({ type: 'login', ip: '10.0.0.1', details: {} });
+      const ids = events.map((e) => e.id);
+      expect(new Set(ids).size).toBe(3);
+      expect(ids[1]).toBeGreaterThan(ids[0] ?? Infinity);
+    });
+
+    it('filters by type, client, actor, since (inclusive) and limit', async () => {
+      const base = { actorUserId: null, clientId: null, ip: null, details: {} };
+      await storage.audit.append({ ...base, at: T0, type: 'a', clientId: 'c1', actorUserId: 'u1' });
+      await storage.audit.append({ ...base, at: T0 + 1, type: 'b', clientId: 'c1' });
+      await storage.audit.append({ ...base, at: T0 + 2, type: 'a', clientId: 'c2', actorUserId: 'u1' });
+      await storage.audit.append({ ...base, at: T0 + 3, type: 'a' });
+      const ats = async (filter: Parameters<Storage['audit']['list']>[0]): Promise<number[]> =>
+        (await storage.audit.list(filter)).map((e) => e.at - T0);
+      expect(await ats({ type: 'a' })).toEqual([3, 2, 0]);
+      expect(await ats({ clientId: 'c1' })).toEqual([1, 0]);
+      expect(await ats({ actorUserId: 'u1' })).toEqual([2, 0]);
+      expect(await ats({ since: T0 + 2 })).toEqual([3, 2]);
+      expect(await ats({ type: 'a', since: T0 + 1, actorUserId: 'u1' })).toEqual([2]);
+      expect(await ats({ limit: 2 })).toEqual([3, 2]);
+      expect(await ats({ type: 'zzz' })).toEqual([]);
+    });
+
+    it('defaults to the newest 100 events', async () => {
+      await storage.transaction(async (tx) => {
+        for (let i = 0; i < 105; i++) {
+          await tx.audit.append({ at: T0 + i, type: 't', actorUserId: null, clientId: null, ip: null, details: { i } });
+        }
+      });
+      const events = await storage.audit.list();
+      expect(events).toHaveLength(100);
+      expect(events[0]?.details).toEqual({ i: 104 });
+      expect(events[99]?.details).toEqual({ i: 5 });
+      expect(await storage.audit.list({ limit: 500 })).toHaveLength(105);
+    });
+  });
+
+  describe('transactions', () => {
+    it('commits and returns the callback result; the tx sees its own writes', async () => {
+      const result = await storage.transaction(async (tx) => {
+        expect(tx.dialect).toBe(expectedDialect);
+        await tx.users.create(aUser('u1'));
+        await tx.clients.create(aClient('c1'), T0);
+        await tx.tokens.insert(aToken('t1'));
+        expect((await tx.clients.byId('c1'))?.clientId).toBe('c1');
+        return 42;
+      });
+      expect(result).toBe(42);
+      expect(await storage.users.byId('u1')).not.toBeNull();
+      expect(await storage.tokens.byHash('t1')).not.toBeNull();
+    });
+
+    it('rolls everything back when the callback throws', async () => {
+      await storage.clients.create(aClient('c0', { scopes: ['a'] }), T0);
+      const boom = new Error('boom');
+      await expect(
+        storage.transaction(async (tx) => {
+          await tx.users.create(aUser('u1'));
+          await tx.clients.create(aClient('c1'), T0);
+          await tx.tokens.insert(aToken('t1'));
+          await tx.codes.create(aCode('code1'));
+          const updated = await tx.clients.update('c0', { scopes: ['a', 'b'], name: 'Changed' }, T0 + 1);
+          expect(updated?.scopesVersion).toBe(2);
+          await tx.audit.append({ at: T0, type: 'x', actorUserId: null, clientId: null, ip: null, details: {} });
+          throw boom;
+        }),
+      ).rejects.toBe(boom);
+      expect(await storage.users.byId('u1')).toBeNull();
+      expect(await storage.clients.byId('c1')).toBeNull();
+      expect(await storage.tokens.byHash('t1')).toBeNull();
+      expect(await storage.codes.byHash('code1')).toBeNull();
+      expect(await storage.audit.list()).toEqual([]);
+      expect(await storage.clients.byId('c0')).toMatchObject({ name: 'App c0', scopes: ['a'], scopesVersion: 1 });
+    });
+
+    it('rolls back when a statement inside fails', async () => {
+      await storage.users.create(aUser('u1'));
+      await expect(
+        storage.transaction(async (tx) => {
+          await tx.sessions.create({ idHash: 's1', userId: 'u1', expiresAt: T0, createdAt: T0 });
+          await tx.users.create(aUser('u1'));
+        }),
+      ).rejects.toThrow();
+      expect(await storage.sessions.byHash('s1')).toBeNull();
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backends
+// ---------------------------------------------------------------------------------------------
+
+describe('storage contract: SQLite', () => {
+  const root = mkdtempSync(join(tmpdir(), 'tollgate-storage-'));
+  let n = 0;
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  storageContract('sqlite', async () => {
+    const dir = join(root, `case-${++n}`);
+    const storage = await createStorage({ kind: 'sqlite', file: join(dir, 'nested', 'tollgate.db') });
+    return {
+      storage,
+      dispose: async () => {
+        await storage.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  });
+
+  it('creates the parent directory and opens the file in WAL mode', async () => {
+    const file = join(root, 'fresh', 'deeper', 'db.sqlite');
+    expect(existsSync(join(root, 'fresh'))).toBe(false);
+    const storage = await createStorage({ kind: 'sqlite', file });
+    try {
+      await storage.migrate();
+      expect(existsSync(file)).toBe(true);
+    } finally {
+      await storage.close();
+    }
+    const raw = new SQLite(file, { readonly: true });
+    try {
+      expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('supports :memory:', async () => {
+    const storage = await createStorage({ kind: 'sqlite', file: ':memory:' });
+    try {
+      expect(await storage.migrate()).toEqual(['0001_initial']);
+      await storage.ping();
+    } finally {
+      await storage.close();
+    }
+  });
+});
+
+describePg('storage contract: PostgreSQL', (url) => {
+  storageContract('postgres', async () => {
+    const pgSchema = await freshPgSchema(url);
+    const storage = await createStorage({ kind: 'postgres', url, schema: pgSchema.schema, poolSize: 10 });
+    return {
+      storage,
+      dispose: async () => {
+        await storage.close();
+        await pgSchema.drop();
+      },
+    };
+  });
+
+  it('creates a missing schema and keeps schemas isolated', async () => {
+    const a = await freshPgSchema(url);
+    const b = await freshPgSchema(url);
+    await b.drop(); // createStorage must re-create it
+    const sa = await createStorage({ kind: 'postgres', url, schema: a.schema });
+    const sb = await createStorage({ kind: 'postgres', url, schema: b.schema });
+    try {
+      expect(await sa.migrate()).toEqual(['0001_initial']);
+      expect(await sb.migrate()).toEqual(['0001_initial']);
+      await sa.organizations.create({ id: 'o1', name: 'Only in A', createdAt: T0 });
+      expect(await sb.organizations.list()).toEqual([]);
+      expect((await sa.organizations.list()).map((o) => o.id)).toEqual(['o1']);
+    } finally {
+      await sa.close();
+      await sb.close();
+      await a.drop();
+      await b.drop();
+    }
+  });
+});
+
+describe('createStorage: PostgreSQL option handling (no server needed)', () => {
+  it('rejects an unsafe schema name before connecting', async () => {
+    await expect(
+      createStorage({ kind: 'postgres', url: 'postgres://postgres@127.0.0.1:1/none', schema: 'x; drop table y' }),
+    ).rejects.toThrow(/Invalid PostgreSQL schema name/);
+  });
+
+  it('fails fast when the server is unreachable', async () => {
+    const started = Date.now();
+    const storage = await createStorage({ kind: 'postgres', url: 'postgres://postgres@127.0.0.1:1/none' });
+    try {
+      await expect(storage.ping()).rejects.toThrow();
+      expect(Date.now() - started).toBeLessThan(6_000);
+    } finally {
+      await storage.close();
+    }
+    await expect(
+      createStorage({ kind: 'postgres', url: 'postgres://postgres@127.0.0.1:1/none', schema: 't_x' }),
+    ).rejects.toThrow();
+  });
+});
