@@ -195,7 +195,7 @@ export function loadConfig(env: Source = process.env): Config {
     problems.push('TOLLGATE_REGISTRATION_TOKEN: must be at least 16 characters');
   }
 
-  const adminPassword = src['TOLLGATE_ADMIN_PASSWORD'] ?? null;
+  const adminPassword = src['TOLLGATE_ADMIN_PASSWORD'] || null;
   if (adminPassword !== null && adminPassword.length < 8) {
     problems.push('TOLLGATE_ADMIN_PASSWORD: must be at least 8 characters');
   }

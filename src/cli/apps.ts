@@ -37,9 +37,12 @@ function collectUris(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), ...parts.filter((s) => s.length > 0)];
 }
 
-/** `--refresh-ttl`: seconds, or `never`. */
-function refreshTtl(value: string): number | null {
-  if (value.trim().toLowerCase() === 'never') return null;
+/**
+ * `--refresh-ttl`: seconds, or `never` (kept as the string: commander turns a parser's `null`
+ * into an empty string).
+ */
+function refreshTtl(value: string): number | 'never' {
+  if (value.trim().toLowerCase() === 'never') return 'never';
   try {
     return seconds(value);
   } catch {
@@ -61,7 +64,7 @@ interface AppOptions extends JsonOption {
   accessTtl?: number;
   longLived?: boolean;
   refresh?: boolean;
-  refreshTtl?: number | null;
+  refreshTtl?: number | 'never';
   description?: string;
   website?: string;
   logoUri?: string;
@@ -184,7 +187,7 @@ async function create(opts: AppOptions): Promise<void> {
       tokenFormat: opts.tokenFormat ?? 'opaque',
       ...(opts.longLived ? { accessTtl: null } : opts.accessTtl !== undefined ? { accessTtl: opts.accessTtl } : {}),
       refreshEnabled: opts.longLived ? false : opts.refresh !== false,
-      ...(opts.refreshTtl !== undefined ? { refreshTtl: opts.refreshTtl } : {}),
+      ...(opts.refreshTtl !== undefined ? { refreshTtl: opts.refreshTtl === 'never' ? null : opts.refreshTtl } : {}),
       active: opts.inactive !== true,
     };
     const created = await createApp(ctx, input);
@@ -308,7 +311,7 @@ async function update(clientId: string, opts: UpdateOptions): Promise<void> {
     }
     if (opts.accessTtl !== undefined) patch.accessTtl = opts.accessTtl;
     if (opts.refresh !== undefined) patch.refreshEnabled = opts.refresh;
-    if (opts.refreshTtl !== undefined) patch.refreshTtl = opts.refreshTtl;
+    if (opts.refreshTtl !== undefined) patch.refreshTtl = opts.refreshTtl === 'never' ? null : opts.refreshTtl;
 
     const activate = opts.active ? true : opts.inactive ? false : undefined;
     if (Object.keys(patch).length === 0 && activate === undefined) {

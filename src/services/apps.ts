@@ -199,6 +199,7 @@ export async function updateApp(
   if (input.refreshEnabled !== undefined) patch.refreshEnabled = input.refreshEnabled;
   if (input.refreshTtl !== undefined) patch.refreshTtl = ttl('refresh_ttl', input.refreshTtl, null);
   if (input.internal !== undefined) patch.internal = input.internal;
+  if (input.active !== undefined) patch.active = input.active;
   if (input.public !== undefined && (input.public ? 'public' : 'confidential') !== current.clientType) {
     throw invalidClientMetadata('The client type cannot be changed after creation');
   }

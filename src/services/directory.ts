@@ -94,7 +94,8 @@ export async function createResourceServer(
   } catch {
     throw invalidRequest('A resource server identifier must be an absolute URI (RFC 8707)');
   }
-  if (input.identifier.includes('#') || !u.protocol) throw invalidRequest('A resource server identifier must not contain a fragment');
+  void u;
+  if (input.identifier.includes('#')) throw invalidRequest('A resource server identifier must not contain a fragment');
   if (await ctx.storage.resourceServers.byIdentifier(input.identifier)) {
     throw invalidRequest(`The resource server ${input.identifier} already exists`);
   }
@@ -105,6 +106,23 @@ export async function createResourceServer(
   }
   await ctx.audit.record('resource_server.created', { actorUserId: opts.actorUserId ?? null, details: { identifier: rs.identifier } });
   return rs;
+}
+
+/** Disables or re-enables a user. Disabling ends their sessions; their tokens fail at once (lookup checks the user). */
+export async function setUserDisabled(
+  ctx: OAuthContext,
+  userId: string,
+  disabled: boolean,
+  opts: { actorUserId?: string | null } = {},
+): Promise<UserRow | null> {
+  if (!(await ctx.storage.users.update(userId, { disabled }))) return null;
+  if (disabled) await ctx.storage.sessions.deleteByUser(userId);
+  else {
+    await ctx.storage.users.resetLoginFailures(userId);
+    await ctx.storage.users.setLockedUntil(userId, null);
+  }
+  await ctx.audit.record('user.updated', { actorUserId: opts.actorUserId ?? null, details: { userId, disabled } });
+  return ctx.storage.users.byId(userId);
 }
 
 export function userView(u: UserRow): Record<string, unknown> {

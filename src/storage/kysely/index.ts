@@ -12,7 +12,27 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql } from 'kysely';
+import type { DatabaseConnection, Driver, SqliteDialectConfig } from 'kysely';
+
+/**
+ * SQLite transactions start with BEGIN IMMEDIATE: they take the write lock up front (waiting up
+ * to busy_timeout), so a read-then-write transaction cannot fail with "database is locked" when
+ * another process (the CLI, a second server) writes to the same file at the same time.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly cfg: SqliteDialectConfig) {
+    super(cfg);
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.cfg);
+  }
+}
 import pg from 'pg';
 import type { Storage } from '../types.js';
 import { InCodeMigrationProvider } from './migrations/index.js';
@@ -66,7 +86,7 @@ async function openSqlite(options: SqliteStorageOptions): Promise<Storage> {
     database.close();
     throw err;
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }) });
   return makeStorage(db, 'sqlite', undefined);
 }
 
