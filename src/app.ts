@@ -25,8 +25,17 @@ export interface AppDeps {
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { ctx, metrics } = deps;
+  // A caller's logger options (a stream, a level) never replace the redaction and the safe
+  // request serializer: no token, code or secret may reach a log line (O5).
+  const base = loggerOptions(ctx.config.logLevel);
+  const logger =
+    deps.logger === undefined
+      ? base
+      : typeof deps.logger === 'object' && deps.logger !== null
+        ? { ...base, ...deps.logger, redact: base.redact, serializers: { ...(deps.logger as { serializers?: object }).serializers, ...base.serializers } }
+        : deps.logger;
   const app = Fastify({
-    logger: deps.logger ?? loggerOptions(ctx.config.logLevel),
+    logger,
     bodyLimit: BODY_LIMIT,
     trustProxy: ctx.config.trustProxy,
     return503OnClosing: true,

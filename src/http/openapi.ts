@@ -1,8 +1,307 @@
 /**
  * The OpenAPI 3.1 document (O6, R4): every endpoint, with the scope each protected operation
- * requires (`security: [{ bearer: [scope] }]`).
+ * requires (`security: [{ bearer: [scope] }]`, repeated as `x-required-scopes`).
  */
 import type { Config } from '../config.js';
+
+type Schema = Record<string, unknown>;
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: Schema): Schema => ({ content: { 'application/json': { schema } } });
+const nullable = (type: string, extra: Schema = {}): Schema => ({ type: [type, 'null'], ...extra });
+const stringList: Schema = { type: 'array', items: { type: 'string' } };
+const dateTime: Schema = { type: 'string', format: 'date-time' };
+const listOf = (item: string): Schema => ({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref(item) } } });
+
+/** Fields an application accepts on create and update (snake_case, like RFC 7591). */
+const appFields: Record<string, Schema> = {
+  name: { type: 'string', minLength: 1, maxLength: 200, description: 'Display name shown on the consent screen' },
+  description: nullable('string', { maxLength: 2000 }),
+  website: nullable('string', { format: 'uri' }),
+  logo_uri: nullable('string', { format: 'uri' }),
+  redirect_uris: stringList,
+  scopes: { ...stringList, description: 'Scopes the app may request (each must exist)' },
+  scope: { type: 'string', description: 'Alternative to `scopes`: space-separated' },
+  grant_types: { type: 'array', items: { type: 'string', enum: ['authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit'] } },
+  client_type: { type: 'string', enum: ['confidential', 'public'], description: 'Cannot change after creation' },
+  org: nullable('string', { description: 'Organization name or id; null clears' }),
+  owner: nullable('string', { description: 'Owner email (or user id); null clears' }),
+  acts_as: nullable('string', { description: 'client_credentials tokens act for this user (email or id); null clears' }),
+  internal: { type: 'boolean', description: 'The owner receives a long-lived refresh token at creation' },
+  token_format: { type: 'string', enum: ['opaque', 'jwt'] },
+  access_ttl: nullable('integer', { minimum: 1, description: 'Seconds; null = long-lived access tokens' }),
+  refresh_enabled: { type: 'boolean' },
+  refresh_ttl: nullable('integer', { minimum: 1, description: 'Seconds; null = never expires' }),
+  active: { type: 'boolean' },
+};
+
+const adminSchemas: Record<string, Schema> = {
+  App: {
+    type: 'object',
+    properties: {
+      client_id: { type: 'string' },
+      name: { type: 'string' },
+      description: nullable('string'),
+      website: nullable('string'),
+      logo_uri: nullable('string'),
+      redirect_uris: stringList,
+      scopes: stringList,
+      grant_types: stringList,
+      client_type: { type: 'string', enum: ['confidential', 'public'] },
+      org_id: nullable('string'),
+      owner_id: nullable('string'),
+      acts_as_user_id: nullable('string'),
+      internal: { type: 'boolean' },
+      active: { type: 'boolean' },
+      token_format: { type: 'string', enum: ['opaque', 'jwt'] },
+      access_ttl: nullable('integer'),
+      refresh_enabled: { type: 'boolean' },
+      refresh_ttl: nullable('integer'),
+      dynamic: { type: 'boolean' },
+      created_at: dateTime,
+      updated_at: dateTime,
+    },
+  },
+  CreatedApp: {
+    allOf: [
+      ref('App'),
+      {
+        type: 'object',
+        properties: {
+          client_secret: { type: 'string', description: 'Shown only once; absent for public clients' },
+          refresh_token: { type: 'string', description: 'Internal apps: the owner’s long-lived refresh token, shown only once' },
+        },
+      },
+    ],
+  },
+  AppCreate: { type: 'object', required: ['name'], additionalProperties: false, properties: appFields },
+  AppUpdate: { type: 'object', additionalProperties: false, properties: appFields },
+  AppPage: {
+    type: 'object',
+    required: ['items', 'total', 'limit', 'offset'],
+    properties: { items: { type: 'array', items: ref('App') }, total: { type: 'integer' }, limit: { type: 'integer' }, offset: { type: 'integer' } },
+  },
+  ClientSecret: { type: 'object', required: ['client_id', 'client_secret'], properties: { client_id: { type: 'string' }, client_secret: { type: 'string' } } },
+  User: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      email: { type: 'string' },
+      is_admin: { type: 'boolean' },
+      disabled: { type: 'boolean' },
+      created_at: dateTime,
+      organizations: {
+        type: 'array',
+        items: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, role: { type: 'string', enum: ['admin', 'member'] } } },
+      },
+    },
+  },
+  UserCreate: {
+    type: 'object',
+    required: ['email', 'password'],
+    additionalProperties: false,
+    properties: {
+      email: { type: 'string', format: 'email' },
+      password: { type: 'string', minLength: 8, maxLength: 1024 },
+      is_admin: { type: 'boolean' },
+      org: nullable('string', { description: 'Organization name or id to add the user to' }),
+      role: { type: 'string', enum: ['admin', 'member'], description: 'Role in `org` (default member)' },
+    },
+  },
+  UserUpdate: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      disabled: { type: 'boolean', description: 'A disabled user cannot sign in and their tokens stop working at once' },
+      is_admin: { type: 'boolean' },
+    },
+  },
+  Organization: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, created_at: dateTime } },
+  OrganizationCreate: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string', minLength: 1, maxLength: 200 } } },
+  Scope: {
+    type: 'object',
+    properties: { name: { type: 'string' }, description: { type: 'string' }, resource_server: nullable('string'), is_default: { type: 'boolean' }, created_at: dateTime },
+  },
+  ScopeCreate: {
+    type: 'object',
+    required: ['name'],
+    additionalProperties: false,
+    properties: {
+      name: { type: 'string', maxLength: 128 },
+      description: { type: 'string' },
+      resource_server: nullable('string', { description: 'Identifier of an existing resource server' }),
+      is_default: { type: 'boolean', description: 'Granted to dynamically registered clients that ask for no scope' },
+    },
+  },
+  ResourceServer: {
+    type: 'object',
+    properties: { identifier: { type: 'string', format: 'uri' }, name: { type: 'string' }, scopes: stringList, created_at: dateTime },
+  },
+  ResourceServerCreate: {
+    type: 'object',
+    required: ['identifier'],
+    additionalProperties: false,
+    properties: {
+      identifier: { type: 'string', format: 'uri', description: 'RFC 8707 resource indicator, used as the token audience' },
+      name: { type: 'string' },
+      scopes: {
+        type: 'array',
+        items: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string' }, description: { type: 'string' } } },
+      },
+    },
+  },
+  SigningKey: {
+    type: 'object',
+    properties: {
+      kid: { type: 'string' },
+      alg: { type: 'string' },
+      status: { type: 'string', enum: ['active', 'retired (published)', 'expired'] },
+      created_at: dateTime,
+      retired_at: nullable('string', { format: 'date-time' }),
+      published_until: nullable('string', { description: 'date-time, or "forever"' }),
+    },
+  },
+  KeyRotate: { type: 'object', additionalProperties: false, properties: { alg: { type: 'string', enum: ['ES256', 'RS256', 'EdDSA'] } } },
+  AuditEvent: {
+    type: 'object',
+    properties: {
+      id: { type: 'integer' },
+      at: dateTime,
+      type: { type: 'string' },
+      actor_user_id: nullable('string'),
+      client_id: nullable('string'),
+      ip: nullable('string'),
+      details: { type: 'object', description: 'Never contains secrets' },
+    },
+  },
+  TokenRevoke: {
+    type: 'object',
+    additionalProperties: false,
+    description: 'Exactly one of: `token`; `client_id`; `client_id` with `user_email`',
+    properties: {
+      token: { type: 'string', description: 'An access or refresh token; a refresh token revokes its family' },
+      client_id: { type: 'string', description: 'Every token of this application' },
+      user_email: { type: 'string', description: 'With client_id: only this user’s tokens for that application' },
+    },
+  },
+  Revoked: { type: 'object', required: ['revoked'], properties: { revoked: { type: 'integer', description: 'Tokens revoked' } } },
+};
+
+interface AdminOp {
+  readonly summary: string;
+  /** [status, description, schema?] of the success response. */
+  readonly ok: readonly [string, string, Schema?];
+  readonly body?: Schema;
+  readonly query?: ReadonlyArray<readonly [string, Schema, string]>;
+  readonly path?: string;
+  /** The operation can answer 404 `not_found`. */
+  readonly notFound?: boolean;
+}
+
+/** An /admin/api operation: Bearer token with scope `admin`, acting for an administrator (A10). */
+function adminOperation(op: AdminOp, jsonError: (description: string) => Schema): Schema {
+  const [status, description, schema] = op.ok;
+  const parameters = [
+    ...(op.path ? [{ name: op.path, in: 'path', required: true, schema: { type: 'string' } }] : []),
+    ...(op.query ?? []).map(([name, sch, desc]) => ({ name, in: 'query', required: false, schema: sch, description: desc })),
+  ];
+  return {
+    summary: op.summary,
+    tags: ['admin'],
+    security: [{ bearer: ['admin'] }],
+    'x-required-scopes': ['admin'],
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(op.body
+      ? {
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: op.body }, 'application/x-www-form-urlencoded': { schema: op.body } },
+          },
+        }
+      : {}),
+    responses: {
+      [status]: schema ? { description, ...json(schema) } : { description },
+      '400': jsonError('invalid_request, invalid_client_metadata or invalid_redirect_uri (unknown fields are refused)'),
+      '401': jsonError('No token (challenge only), or invalid_token: unknown, expired, revoked, or for another audience'),
+      '403': jsonError('insufficient_scope: the token lacks the admin scope, or acts for no user or a user who is not an administrator'),
+      ...(op.notFound ? { '404': jsonError('not_found: no such resource') } : {}),
+    },
+  };
+}
+
+function adminPaths(jsonError: (description: string) => Schema): Record<string, Record<string, Schema>> {
+  const op = (o: AdminOp): Schema => adminOperation(o, jsonError);
+  const limit = (max: number, def: number): readonly [string, Schema, string] => ['limit', { type: 'integer', minimum: 1, maximum: max, default: def }, 'Page size'];
+  const appAction = (summary: string, ok: AdminOp['ok']): Schema => op({ summary, path: 'clientId', ok, notFound: true });
+  return {
+    '/admin/api/apps': {
+      get: op({
+        summary: 'List applications, newest first',
+        query: [
+          ['name', { type: 'string' }, 'Names containing this text (case-insensitive)'],
+          ['org', { type: 'string' }, 'Organization name or id'],
+          ['status', { type: 'string', enum: ['active', 'inactive'] }, 'Active or deactivated apps'],
+          ['owner', { type: 'string' }, 'Owner email or id'],
+          limit(200, 50),
+          ['offset', { type: 'integer', minimum: 0, default: 0 }, 'Items to skip'],
+        ],
+        ok: ['200', 'A page of applications', ref('AppPage')],
+      }),
+      post: op({ summary: 'Create an application; the secret is shown only once', body: ref('AppCreate'), ok: ['201', 'Created', ref('CreatedApp')] }),
+    },
+    '/admin/api/apps/{clientId}': {
+      get: appAction('Show an application', ['200', 'The application', ref('App')]),
+      patch: op({ summary: 'Update an application (only the fields given change)', path: 'clientId', body: ref('AppUpdate'), ok: ['200', 'Updated', ref('App')], notFound: true }),
+      delete: appAction('Delete an application with its tokens and consents', ['204', 'Deleted']),
+    },
+    '/admin/api/apps/{clientId}/activate': { post: appAction('Activate an application', ['200', 'Activated', ref('App')]) },
+    '/admin/api/apps/{clientId}/deactivate': {
+      post: appAction('Deactivate an application: its tokens stop working at once', ['200', 'Deactivated', ref('App')]),
+    },
+    '/admin/api/apps/{clientId}/rotate-secret': {
+      post: appAction('New client secret, shown once; the old one stops working at once', ['200', 'The new secret', ref('ClientSecret')]),
+    },
+    '/admin/api/users': {
+      get: op({ summary: 'List users', ok: ['200', 'Users', listOf('User')] }),
+      post: op({ summary: 'Create a user', body: ref('UserCreate'), ok: ['201', 'Created', ref('User')] }),
+    },
+    '/admin/api/users/{id}': {
+      patch: op({
+        summary: 'Disable/enable a user or change admin rights (not your own)',
+        path: 'id',
+        body: ref('UserUpdate'),
+        ok: ['200', 'Updated', ref('User')],
+        notFound: true,
+      }),
+    },
+    '/admin/api/orgs': {
+      get: op({ summary: 'List organizations', ok: ['200', 'Organizations', listOf('Organization')] }),
+      post: op({ summary: 'Create an organization', body: ref('OrganizationCreate'), ok: ['201', 'Created', ref('Organization')] }),
+    },
+    '/admin/api/scopes': {
+      get: op({ summary: 'List scopes', ok: ['200', 'Scopes', listOf('Scope')] }),
+      post: op({ summary: 'Create a scope (201), or update an existing one (200)', body: ref('ScopeCreate'), ok: ['201', 'Created', ref('Scope')] }),
+    },
+    '/admin/api/resource-servers': {
+      get: op({ summary: 'List resource servers (token audiences)', ok: ['200', 'Resource servers', listOf('ResourceServer')] }),
+      post: op({ summary: 'Register a resource server with its scopes', body: ref('ResourceServerCreate'), ok: ['201', 'Created', ref('ResourceServer')] }),
+    },
+    '/admin/api/keys': { get: op({ summary: 'List signing keys', ok: ['200', 'Keys', listOf('SigningKey')] }) },
+    '/admin/api/keys/rotate': {
+      post: op({ summary: 'Rotate the signing key; the old one stays published until its tokens expire', body: ref('KeyRotate'), ok: ['201', 'The new key', ref('SigningKey')] }),
+    },
+    '/admin/api/audit': {
+      get: op({
+        summary: 'Audit events, newest first',
+        query: [['type', { type: 'string' }, 'Event type, e.g. app.created'], ['client_id', { type: 'string' }, 'Events about this application'], limit(1000, 100)],
+        ok: ['200', 'Events', listOf('AuditEvent')],
+      }),
+    },
+    '/admin/api/tokens/revoke': {
+      post: op({ summary: 'Revoke one token, every token of an app, or one user’s tokens for an app', body: ref('TokenRevoke'), ok: ['200', 'How many were revoked', ref('Revoked')], notFound: true }),
+    },
+  };
+}
 
 export function openApiDocument(config: Config): Record<string, unknown> {
   const err = { $ref: '#/components/schemas/Error' };
@@ -22,6 +321,7 @@ export function openApiDocument(config: Config): Record<string, unknown> {
           required: ['error'],
           properties: { error: { type: 'string' }, error_description: { type: 'string' } },
         },
+        ...adminSchemas,
       },
     },
     paths: {
@@ -54,6 +354,7 @@ export function openApiDocument(config: Config): Record<string, unknown> {
       '/healthz': { get: { summary: 'Liveness', responses: { '200': { description: 'ok' } } } },
       '/readyz': { get: { summary: 'Readiness (database reachable)', responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format' } } } },
+      ...adminPaths(jsonError),
     },
   };
 }

@@ -51,7 +51,11 @@ function toAppInput(ctx: OAuthContext, meta: RawMetadata): AppInput {
   const grantTypes = (list(meta, 'grant_types') ?? ['authorization_code', 'refresh_token']) as GrantType[];
   const badGrant = grantTypes.filter((g) => !ctx.config.registrationGrantTypes.includes(g));
   if (badGrant.length > 0) throw invalidClientMetadata(`Grant type not available to registered applications: ${badGrant.join(' ')}`);
-  const responseTypes = list(meta, 'response_types') ?? (grantTypes.includes('implicit') ? ['token'] : ['code']);
+  // RFC 7591 §2.1: omitted response_types follow the grant types (none for a machine-only client).
+  const responseTypes = list(meta, 'response_types') ?? [
+    ...(grantTypes.includes('authorization_code') ? ['code'] : []),
+    ...(grantTypes.includes('implicit') ? ['token'] : []),
+  ];
   for (const rt of responseTypes) {
     if (rt === 'code' && !grantTypes.includes('authorization_code')) throw invalidClientMetadata('response_type code needs the authorization_code grant');
     if (rt === 'token' && !grantTypes.includes('implicit')) throw invalidClientMetadata('response_type token needs the implicit grant');
@@ -99,7 +103,8 @@ function response(ctx: OAuthContext, c: ClientRow, secrets: { clientSecret?: str
 }
 
 function bearer(authorization: string | undefined): string | undefined {
-  const m = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/.exec(authorization?.trim() ?? '');
+  // RFC 6750 §2.1 b64token; the scheme name is case-insensitive (RFC 7235 §2.1).
+  const m = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(authorization?.trim() ?? '');
   return m?.[1];
 }
 

@@ -5,7 +5,7 @@
  */
 import type { OAuthContext } from './context.js';
 import { authenticateClient } from './client-auth.js';
-import { invalidRequest } from './errors.js';
+import { unauthorizedClient } from './errors.js';
 import { assertNoRepeats, required, single, type Params } from './params.js';
 import { findTokenRow } from './tokens/lookup.js';
 
@@ -24,7 +24,8 @@ export async function handleRevocation(
   if (!row || row.revokedAt !== null) return;
   // §2.1: the server "verifies whether the token was issued to the client making the revocation request"
   if (row.clientId !== client.clientId) {
-    throw invalidRequest('This token was not issued to this client');
+    // The token stays valid; `unauthorized_client`, not `invalid_request`: the request is well formed.
+    throw unauthorizedClient('This token was not issued to this client');
   }
   const now = ctx.now();
   const revoked =

@@ -14,7 +14,7 @@ const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 export async function createUser(
   ctx: OAuthContext,
   input: { email: string; password: string; isAdmin?: boolean; orgName?: string | null; role?: MembershipRole },
-  opts: { actorUserId?: string | null } = {},
+  opts: { actorUserId?: string | null; ip?: string | null } = {},
 ): Promise<UserRow> {
   const email = input.email.trim().toLowerCase();
   if (!EMAIL.test(email)) throw invalidRequest(`Not an email address: "${input.email}"`);
@@ -34,7 +34,7 @@ export async function createUser(
   };
   await ctx.storage.users.create(user);
   if (org) await ctx.storage.users.addMembership({ userId: user.id, orgId: org.id, role: input.role ?? 'member' });
-  await ctx.audit.record('user.created', { actorUserId: opts.actorUserId ?? null, details: { userId: user.id, admin: user.isAdmin } });
+  await ctx.audit.record('user.created', { actorUserId: opts.actorUserId ?? null, ip: opts.ip ?? null, details: { userId: user.id, admin: user.isAdmin } });
   return user;
 }
 
@@ -44,13 +44,13 @@ export async function requireUserByEmail(ctx: OAuthContext, email: string): Prom
   return u;
 }
 
-export async function createOrg(ctx: OAuthContext, name: string, opts: { actorUserId?: string | null } = {}): Promise<OrganizationRow> {
+export async function createOrg(ctx: OAuthContext, name: string, opts: { actorUserId?: string | null; ip?: string | null } = {}): Promise<OrganizationRow> {
   const clean = name.trim();
   if (clean.length === 0 || clean.length > 200) throw invalidRequest('An organization name must be 1 to 200 characters');
   if (await ctx.storage.organizations.byName(clean)) throw invalidRequest(`The organization "${clean}" already exists`);
   const org: OrganizationRow = { id: randomId(), name: clean, createdAt: ctx.now() };
   await ctx.storage.organizations.create(org);
-  await ctx.audit.record('org.created', { actorUserId: opts.actorUserId ?? null, details: { orgId: org.id, name: clean } });
+  await ctx.audit.record('org.created', { actorUserId: opts.actorUserId ?? null, ip: opts.ip ?? null, details: { orgId: org.id, name: clean } });
   return org;
 }
 
@@ -64,7 +64,7 @@ export async function requireOrg(ctx: OAuthContext, nameOrId: string): Promise<O
 export async function createScope(
   ctx: OAuthContext,
   input: { name: string; description: string; resourceServer?: string | null; isDefault?: boolean },
-  opts: { actorUserId?: string | null } = {},
+  opts: { actorUserId?: string | null; ip?: string | null } = {},
 ): Promise<ScopeRow> {
   assertValidScopeName(input.name);
   if (input.resourceServer && !(await ctx.storage.resourceServers.byIdentifier(input.resourceServer))) {
@@ -79,14 +79,14 @@ export async function createScope(
     createdAt: existing?.createdAt ?? ctx.now(),
   };
   await ctx.storage.scopes.upsert(scope);
-  if (!existing) await ctx.audit.record('scope.created', { actorUserId: opts.actorUserId ?? null, details: { scope: scope.name } });
+  if (!existing) await ctx.audit.record('scope.created', { actorUserId: opts.actorUserId ?? null, ip: opts.ip ?? null, details: { scope: scope.name } });
   return scope;
 }
 
 export async function createResourceServer(
   ctx: OAuthContext,
   input: { identifier: string; name: string; scopes?: ReadonlyArray<{ name: string; description: string }> },
-  opts: { actorUserId?: string | null } = {},
+  opts: { actorUserId?: string | null; ip?: string | null } = {},
 ): Promise<ResourceServerRow> {
   let u: URL;
   try {
@@ -104,7 +104,7 @@ export async function createResourceServer(
   for (const s of input.scopes ?? []) {
     await createScope(ctx, { name: s.name, description: s.description, resourceServer: rs.identifier }, opts);
   }
-  await ctx.audit.record('resource_server.created', { actorUserId: opts.actorUserId ?? null, details: { identifier: rs.identifier } });
+  await ctx.audit.record('resource_server.created', { actorUserId: opts.actorUserId ?? null, ip: opts.ip ?? null, details: { identifier: rs.identifier } });
   return rs;
 }
 
@@ -113,7 +113,7 @@ export async function setUserDisabled(
   ctx: OAuthContext,
   userId: string,
   disabled: boolean,
-  opts: { actorUserId?: string | null } = {},
+  opts: { actorUserId?: string | null; ip?: string | null } = {},
 ): Promise<UserRow | null> {
   if (!(await ctx.storage.users.update(userId, { disabled }))) return null;
   if (disabled) await ctx.storage.sessions.deleteByUser(userId);
@@ -121,7 +121,7 @@ export async function setUserDisabled(
     await ctx.storage.users.resetLoginFailures(userId);
     await ctx.storage.users.setLockedUntil(userId, null);
   }
-  await ctx.audit.record('user.updated', { actorUserId: opts.actorUserId ?? null, details: { userId, disabled } });
+  await ctx.audit.record('user.updated', { actorUserId: opts.actorUserId ?? null, ip: opts.ip ?? null, details: { userId, disabled } });
   return ctx.storage.users.byId(userId);
 }
 

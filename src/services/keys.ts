@@ -4,7 +4,11 @@ import type { OAuthContext } from '../oauth/context.js';
 import { KEEP_FOREVER } from '../oauth/tokens/keys.js';
 import type { SigningKeyRow } from '../storage/types.js';
 
-export async function rotateSigningKey(ctx: OAuthContext, alg: KeyAlg = ctx.config.keyAlg): Promise<SigningKeyRow> {
+export async function rotateSigningKey(
+  ctx: OAuthContext,
+  alg: KeyAlg = ctx.config.keyAlg,
+  opts: { actorUserId?: string | null; ip?: string | null } = {},
+): Promise<SigningKeyRow> {
   // The longest lifetime any JWT access token can have decides how long the old key stays published.
   let maxTtl = ctx.config.accessTtl;
   let offset = 0;
@@ -20,7 +24,7 @@ export async function rotateSigningKey(ctx: OAuthContext, alg: KeyAlg = ctx.conf
   }
   const keepUntil = maxTtl === Infinity ? KEEP_FOREVER : ctx.now() + (maxTtl + ctx.config.keyGraceSeconds) * 1000;
   const row = await ctx.keys.rotate(alg, keepUntil);
-  await ctx.audit.record('key.rotated', { details: { kid: row.kid, alg } });
+  await ctx.audit.record('key.rotated', { actorUserId: opts.actorUserId ?? null, ip: opts.ip ?? null, details: { kid: row.kid, alg } });
   return row;
 }
 

@@ -9,15 +9,19 @@ import { OAuthError, insufficientScope, invalidRequest, invalidToken } from '../
 import { lookupActiveToken, type ActiveToken } from '../../oauth/tokens/lookup.js';
 
 // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/;
+// The scheme name is case-insensitive (RFC 7235 §2.1); exactly one space, exactly one token.
+const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
 
 export function extractBearer(request: FastifyRequest): string {
-  const url = request.url;
-  if (/[?&]access_token=/.test(url)) {
+  const i = request.url.indexOf('?');
+  // RFC 6750 §2.3 is not supported: a token in the URI ends up in logs and Referer headers.
+  // Parsed (not pattern-matched), so `access%5Ftoken=` is caught too.
+  if (i >= 0 && new URLSearchParams(request.url.slice(i + 1)).has('access_token')) {
     throw invalidRequest('Send the access token in the Authorization header, not in the query string');
   }
   const header = request.headers.authorization;
-  if (header === undefined || header === '') throw new OAuthError('invalid_request', 'An access token is required', 401);
+  // RFC 6750 §3.1: a request without any authentication information gets the bare challenge.
+  if (header === undefined) throw new OAuthError('invalid_request', 'An access token is required', 401);
   if (header.length > 8192) throw invalidRequest('The Authorization header is too large');
   const m = BEARER.exec(header);
   if (!m) throw invalidRequest('Malformed Authorization header: expected "Bearer <token>"');

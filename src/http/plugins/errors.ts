@@ -17,7 +17,7 @@ function isStorageOutage(err: unknown): boolean {
   const msg = typeof e.message === 'string' ? e.message : '';
   return (
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001', '08003', 'SQLITE_BUSY'].includes(code) ||
-    /Connection terminated|timeout exceeded when trying to connect|database is locked/i.test(msg)
+    /Connection terminated|timeout exceeded when trying to connect|database is locked|database connection is not open|Cannot use a pool after calling end|driver has already been destroyed/i.test(msg)
   );
 }
 
@@ -47,7 +47,11 @@ export function sendOAuthError(reply: FastifyReply, err: OAuthError): FastifyRep
   if (err.error === 'invalid_client' && err.status === 401) {
     reply.header('WWW-Authenticate', 'Basic realm="tollgate", charset="UTF-8"');
   }
-  if (reply.request.routeOptions.config?.bearer === true || err.error === 'invalid_token' || err.error === 'insufficient_scope') {
+  if (
+    (reply.request.routeOptions.config?.bearer === true && err.error === 'invalid_request') ||
+    err.error === 'invalid_token' ||
+    err.error === 'insufficient_scope'
+  ) {
     // RFC 6750 §3: a request without credentials gets the challenge alone, without an error code.
     const challenge =
       err.status === 401 && err.error === 'invalid_request'

@@ -1,8 +1,570 @@
-/** Admin REST API under /admin/api/ (A10). Filled in by the admin-API work. */
-import type { FastifyInstance } from 'fastify';
+/**
+ * Admin REST API under /admin/api/ (A10): the same management operations as the CLI, for
+ * Bearer access tokens issued for Tollgate's own audience with the scope `admin`, acting for a
+ * user who is an administrator and not disabled. A token with the scope but no such user (a
+ * client_credentials token acting as the app itself, or acting as a non-admin) gets 403
+ * `insufficient_scope` (RFC 6750 §3.1: "the request requires higher privileges").
+ *
+ * Handlers are thin: parse → service → serialise. Bodies are JSON (or form-encoded), with
+ * snake_case fields; unknown fields and query parameters are refused with 400 `invalid_request`
+ * so a typo never silently does nothing. Unknown ids in the path → 404 `not_found`. Every
+ * response is `Cache-Control: no-store`.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { KeyAlg } from '../../config.js';
 import type { OAuthContext } from '../../oauth/context.js';
+import { defaultAudience } from '../../oauth/context.js';
+import { insufficientScope, invalidClientMetadata, invalidRequest } from '../../oauth/errors.js';
+import { single, type Params } from '../../oauth/params.js';
+import { findTokenRow } from '../../oauth/tokens/lookup.js';
+import { appView, createApp, deleteApp, rotateSecret, setAppActive, updateApp, type AppInput } from '../../services/apps.js';
+import { createOrg, createResourceServer, createScope, createUser, requireOrg, userView } from '../../services/directory.js';
+import { keyView, rotateSigningKey } from '../../services/keys.js';
+import type {
+  AuditEventRow,
+  MembershipRole,
+  OrganizationRow,
+  ScopeRow,
+  TokenFormat,
+  UserRow,
+} from '../../storage/types.js';
+import { requireBearer } from '../plugins/bearer.js';
+import { bodyObject, queryParams } from '../plugins/body.js';
+
+export const ADMIN_API_PREFIX = '/admin/api';
+export const ADMIN_SCOPE = 'admin';
+
+// ---------------------------------------------------------------------------------------------
+// Authentication: who is acting
+
+/** The administrator behind the request, for audit records. */
+interface Actor {
+  readonly actorUserId: string;
+  readonly ip: string;
+}
+
+const actors = new WeakMap<FastifyRequest, Actor>();
+
+async function authenticateAdmin(ctx: OAuthContext, request: FastifyRequest): Promise<Actor> {
+  const token = await requireBearer(ctx, request, { audience: defaultAudience(ctx.config), scopes: [ADMIN_SCOPE] });
+  if (token.row.userId === null) {
+    throw insufficientScope('The admin API needs a token acting for an administrator; this token acts for no user');
+  }
+  const user = await ctx.accounts.byId(token.row.userId);
+  if (!user || user.disabled || !user.isAdmin) throw insufficientScope('The user this token acts for is not an administrator');
+  return { actorUserId: user.id, ip: request.ip };
+}
+
+/** The actor set by the onRequest hook; every admin route runs behind it. */
+function actorOf(request: FastifyRequest): Actor {
+  const actor = actors.get(request);
+  if (!actor) throw new Error('admin API route reached without authentication');
+  return actor;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request parsing
+
+type Body = Readonly<Record<string, unknown>>;
+type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
+
+/** The body as an object holding only `allowed` fields. */
+function readBody(request: FastifyRequest, allowed: readonly string[]): Body {
+  const raw = request.body;
+  if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
+    throw invalidRequest('The request body must be a JSON object');
+  }
+  const body = bodyObject(request);
+  for (const key of Object.keys(body)) {
+    if (!allowed.includes(key)) throw invalidRequest(`Unknown field "${key}"; expected ${allowed.join(', ')}`);
+  }
+  return body;
+}
+
+/** The query parameters, refusing unknown and repeated ones. */
+function readQuery(request: FastifyRequest, allowed: readonly string[]): Params {
+  const params = queryParams(request);
+  for (const key of params.keys()) {
+    if (!allowed.includes(key)) throw invalidRequest(`Unknown query parameter "${key}"; expected ${allowed.join(', ') || 'none'}`);
+  }
+  return params;
+}
+
+function str(body: Body, key: string): string | undefined {
+  const v = body[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw invalidRequest(`"${key}" must be a string`);
+  return v;
+}
+
+function requiredStr(body: Body, key: string): string {
+  const v = str(body, key);
+  if (v === undefined || v.trim() === '') throw invalidRequest(`"${key}" is required`);
+  return v;
+}
+
+/** A string, or null (JSON null or an empty string) to clear the value. */
+function nullableStr(body: Body, key: string): string | null | undefined {
+  const v = body[key];
+  if (v === null) return null;
+  const s = str(body, key);
+  return s === '' ? null : s;
+}
+
+/** A boolean; form bodies may send "true" / "false". */
+function bool(body: Body, key: string): boolean | undefined {
+  const v = body[key];
+  if (v === undefined || typeof v === 'boolean') return v;
+  if (v === 'true' || v === 'false') return v === 'true';
+  throw invalidRequest(`"${key}" must be true or false`);
+}
+
+/** A number of seconds or null; form bodies may send digits, or "" for null. The service checks the range. */
+function secondsOrNull(body: Body, key: string): number | null | undefined {
+  const v = body[key];
+  if (v === undefined || v === null || typeof v === 'number') return v;
+  if (v === '') return null;
+  if (typeof v === 'string' && /^\d{1,12}$/.test(v)) return Number(v);
+  throw invalidClientMetadata(`${key} must be a whole number of seconds, or null`);
+}
+
+/** A list of strings; a single string (one form field) counts as a list of one. */
+function strList(body: Body, key: string): string[] | undefined {
+  const v = body[key];
+  if (v === undefined) return undefined;
+  if (typeof v === 'string') return v === '' ? [] : [v];
+  if (Array.isArray(v) && v.every((x): x is string => typeof x === 'string')) return v;
+  throw invalidRequest(`"${key}" must be an array of strings`);
+}
+
+function oneOf<T extends string>(body: Body, key: string, values: readonly T[]): T | undefined {
+  const v = str(body, key);
+  if (v === undefined) return undefined;
+  if (!(values as readonly string[]).includes(v)) throw invalidRequest(`"${key}" must be one of: ${values.join(', ')}`);
+  return v as T;
+}
+
+/** `scopes` (array) or `scope` (space-separated string, RFC 6749 style), not both. */
+function scopeList(body: Body): string[] | undefined {
+  if (body['scopes'] !== undefined && body['scope'] !== undefined) throw invalidRequest('Give either "scopes" or "scope", not both');
+  const scope = str(body, 'scope');
+  if (scope !== undefined) return scope.split(' ').filter((s) => s.length > 0);
+  return strList(body, 'scopes');
+}
+
+/** A whole number query parameter within [min, max], or `def` when absent. */
+function intParam(params: Params, name: string, def: number, min: number, max: number): number {
+  const raw = single(params, name);
+  if (raw === undefined) return def;
+  const n = /^\d{1,9}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) throw invalidRequest(`"${name}" must be a whole number from ${min} to ${max}`);
+  return n;
+}
+
+function pagination(params: Params): { limit: number; offset: number } {
+  return { limit: intParam(params, 'limit', 50, 1, 200), offset: intParam(params, 'offset', 0, 0, 1_000_000_000) };
+}
+
+/** A user by email or id (400 when unknown: it is a field of the request, not the resource). */
+async function userRef(ctx: OAuthContext, field: string, value: string): Promise<UserRow> {
+  const user = (await ctx.storage.users.byEmail(value.trim().toLowerCase())) ?? (await ctx.storage.users.byId(value));
+  if (!user) throw invalidRequest(`${field}: no user with the email or id "${value}"`);
+  return user;
+}
+
+/** A reference field of an app (org, owner, acts_as): absent, null to clear, or resolved to an id. */
+async function refField(body: Body, key: string, resolve: (value: string) => Promise<string>): Promise<string | null | undefined> {
+  const v = nullableStr(body, key);
+  return v === undefined || v === null ? v : resolve(v);
+}
+
+const APP_FIELDS = [
+  'name',
+  'description',
+  'website',
+  'logo_uri',
+  'redirect_uris',
+  'scopes',
+  'scope',
+  'grant_types',
+  'client_type',
+  'org',
+  'owner',
+  'acts_as',
+  'internal',
+  'token_format',
+  'access_ttl',
+  'refresh_enabled',
+  'refresh_ttl',
+  'active',
+] as const;
+
+/** The snake_case app body → AppInput fields; only the fields present are set. */
+async function appInput(ctx: OAuthContext, body: Body): Promise<Mutable<AppInput>> {
+  const input: Mutable<AppInput> = {};
+  const set = <K extends keyof AppInput>(key: K, value: AppInput[K] | undefined): void => {
+    if (value !== undefined) input[key] = value;
+  };
+  set('name', str(body, 'name'));
+  set('description', nullableStr(body, 'description'));
+  set('website', nullableStr(body, 'website'));
+  set('logoUri', nullableStr(body, 'logo_uri'));
+  set('redirectUris', strList(body, 'redirect_uris'));
+  set('scopes', scopeList(body));
+  set('grantTypes', strList(body, 'grant_types'));
+  const clientType = oneOf(body, 'client_type', ['confidential', 'public'] as const);
+  set('public', clientType === undefined ? undefined : clientType === 'public');
+  set('orgId', await refField(body, 'org', async (v) => (await requireOrg(ctx, v)).id));
+  set('ownerId', await refField(body, 'owner', async (v) => (await userRef(ctx, 'owner', v)).id));
+  set('actsAsUserId', await refField(body, 'acts_as', async (v) => (await userRef(ctx, 'acts_as', v)).id));
+  set('internal', bool(body, 'internal'));
+  set('tokenFormat', oneOf<TokenFormat>(body, 'token_format', ['opaque', 'jwt']));
+  set('accessTtl', secondsOrNull(body, 'access_ttl'));
+  set('refreshEnabled', bool(body, 'refresh_enabled'));
+  set('refreshTtl', secondsOrNull(body, 'refresh_ttl'));
+  set('active', bool(body, 'active'));
+  return input;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Serialisation
+
+function notFound(reply: FastifyReply, description: string): FastifyReply {
+  return reply.code(404).send({ error: 'not_found', error_description: description });
+}
+
+const noApp = (clientId: string): string => `No application with the client_id ${clientId}`;
+
+function orgView(o: OrganizationRow): Record<string, unknown> {
+  return { id: o.id, name: o.name, created_at: new Date(o.createdAt).toISOString() };
+}
+
+function scopeView(s: ScopeRow): Record<string, unknown> {
+  return {
+    name: s.name,
+    description: s.description,
+    resource_server: s.resourceServer,
+    is_default: s.isDefault,
+    created_at: new Date(s.createdAt).toISOString(),
+  };
+}
+
+function auditView(e: AuditEventRow): Record<string, unknown> {
+  return {
+    id: e.id,
+    at: new Date(e.at).toISOString(),
+    type: e.type,
+    actor_user_id: e.actorUserId,
+    client_id: e.clientId,
+    ip: e.ip,
+    details: e.details,
+  };
+}
+
+/** userView plus the organizations the user belongs to. */
+async function userWithOrgs(ctx: OAuthContext, u: UserRow): Promise<Record<string, unknown>> {
+  const organizations: Array<{ id: string; name: string; role: MembershipRole }> = [];
+  for (const m of await ctx.storage.users.memberships(u.id)) {
+    const org = await ctx.storage.organizations.byId(m.orgId);
+    organizations.push({ id: m.orgId, name: org?.name ?? m.orgId, role: m.role });
+  }
+  return { ...userView(u), organizations };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routes
+
+type WithClientId = { Params: { clientId: string } };
 
 export function adminApiRoutes(app: FastifyInstance, ctx: OAuthContext): void {
-  void app;
-  void ctx;
+  void app.register(
+    async (api) => {
+      api.addHook('onRequest', async (request) => {
+        actors.set(request, await authenticateAdmin(ctx, request));
+      });
+      api.addHook('onSend', async (_request, reply, payload) => {
+        reply.header('Cache-Control', 'no-store');
+        return payload;
+      });
+      appRoutes(api, ctx);
+      directoryRoutes(api, ctx);
+      keyAuditTokenRoutes(api, ctx);
+    },
+    { prefix: ADMIN_API_PREFIX },
+  );
+}
+
+const bearer = { config: { bearer: true } } as const;
+
+function appRoutes(api: FastifyInstance, ctx: OAuthContext): void {
+  api.get('/apps', bearer, async (request) => {
+    const q = readQuery(request, ['name', 'org', 'status', 'owner', 'limit', 'offset']);
+    const status = single(q, 'status');
+    if (status !== undefined && status !== 'active' && status !== 'inactive') throw invalidRequest('"status" must be active or inactive');
+    const { limit, offset } = pagination(q);
+    const name = single(q, 'name');
+    const org = single(q, 'org');
+    const owner = single(q, 'owner');
+    const page = await ctx.storage.clients.list({
+      ...(name !== undefined ? { name } : {}),
+      ...(org !== undefined ? { orgId: (await requireOrg(ctx, org)).id } : {}),
+      ...(owner !== undefined ? { ownerId: (await userRef(ctx, 'owner', owner)).id } : {}),
+      ...(status !== undefined ? { active: status === 'active' } : {}),
+      limit,
+      offset,
+    });
+    return { items: page.items.map(appView), total: page.total, limit, offset };
+  });
+
+  api.post('/apps', bearer, async (request, reply) => {
+    const input = await appInput(ctx, readBody(request, APP_FIELDS));
+    if (input.name === undefined) throw invalidClientMetadata('name is required');
+    const created = await createApp(ctx, { ...input, name: input.name }, actorOf(request));
+    return reply.code(201).send({
+      ...appView(created.client),
+      ...(created.clientSecret !== null ? { client_secret: created.clientSecret } : {}),
+      ...(created.refreshToken !== null ? { refresh_token: created.refreshToken } : {}),
+    });
+  });
+
+  api.get<WithClientId>('/apps/:clientId', bearer, async (request, reply) => {
+    const c = await ctx.storage.clients.byId(request.params.clientId);
+    return c ? appView(c) : notFound(reply, noApp(request.params.clientId));
+  });
+
+  api.patch<WithClientId>('/apps/:clientId', bearer, async (request, reply) => {
+    const { clientId } = request.params;
+    const current = await ctx.storage.clients.byId(clientId);
+    if (!current) return notFound(reply, noApp(clientId));
+    const { active, ...patch } = await appInput(ctx, readBody(request, APP_FIELDS));
+    let c = Object.keys(patch).length > 0 ? await updateApp(ctx, clientId, patch, actorOf(request)) : current;
+    if (c && active !== undefined && active !== c.active) c = await setAppActive(ctx, clientId, active, actorOf(request));
+    return c ? appView(c) : notFound(reply, noApp(clientId));
+  });
+
+  api.delete<WithClientId>('/apps/:clientId', bearer, async (request, reply) => {
+    const ok = await deleteApp(ctx, request.params.clientId, actorOf(request));
+    return ok ? reply.code(204).send() : notFound(reply, noApp(request.params.clientId));
+  });
+
+  for (const [action, active] of [['activate', true], ['deactivate', false]] as const) {
+    api.post<WithClientId>(`/apps/:clientId/${action}`, bearer, async (request, reply) => {
+      readBody(request, []);
+      const c = await setAppActive(ctx, request.params.clientId, active, actorOf(request));
+      return c ? appView(c) : notFound(reply, noApp(request.params.clientId));
+    });
+  }
+
+  api.post<WithClientId>('/apps/:clientId/rotate-secret', bearer, async (request, reply) => {
+    readBody(request, []);
+    const r = await rotateSecret(ctx, request.params.clientId, actorOf(request));
+    return r ? { client_id: r.client.clientId, client_secret: r.clientSecret } : notFound(reply, noApp(request.params.clientId));
+  });
+}
+
+function directoryRoutes(api: FastifyInstance, ctx: OAuthContext): void {
+  api.get('/users', bearer, async (request) => {
+    readQuery(request, []);
+    const items: Array<Record<string, unknown>> = [];
+    for (const u of await ctx.storage.users.list()) items.push(await userWithOrgs(ctx, u));
+    return { items };
+  });
+
+  api.post('/users', bearer, async (request, reply) => {
+    const body = readBody(request, ['email', 'password', 'is_admin', 'org', 'role']);
+    const role = oneOf<MembershipRole>(body, 'role', ['admin', 'member']);
+    const org = nullableStr(body, 'org') ?? null;
+    if (role !== undefined && org === null) throw invalidRequest('"role" needs "org" (the organization the role is in)');
+    const input = {
+      email: requiredStr(body, 'email'),
+      password: requiredStr(body, 'password'),
+      isAdmin: bool(body, 'is_admin') === true,
+      orgName: org,
+      ...(role ? { role } : {}),
+    };
+    const user = await createUser(ctx, input, actorOf(request));
+    return reply.code(201).send(await userWithOrgs(ctx, user));
+  });
+
+  api.patch<{ Params: { id: string } }>('/users/:id', bearer, async (request, reply) => {
+    const user = await ctx.storage.users.byId(request.params.id);
+    if (!user) return notFound(reply, `No user with the id ${request.params.id}`);
+    const body = readBody(request, ['disabled', 'is_admin']);
+    const patch = { disabled: bool(body, 'disabled'), isAdmin: bool(body, 'is_admin') };
+    const actor = actorOf(request);
+    if (user.id === actor.actorUserId && (patch.disabled === true || patch.isAdmin === false)) {
+      throw invalidRequest('You cannot disable yourself or remove your own admin rights (ask another administrator)');
+    }
+    return userWithOrgs(ctx, await updateUser(ctx, user, patch, actor));
+  });
+
+  api.get('/orgs', bearer, async (request) => {
+    readQuery(request, []);
+    return { items: (await ctx.storage.organizations.list()).map(orgView) };
+  });
+
+  api.post('/orgs', bearer, async (request, reply) => {
+    const body = readBody(request, ['name']);
+    return reply.code(201).send(orgView(await createOrg(ctx, requiredStr(body, 'name'), actorOf(request))));
+  });
+
+  api.get('/scopes', bearer, async (request) => {
+    readQuery(request, []);
+    return { items: (await ctx.storage.scopes.list()).map(scopeView) };
+  });
+
+  api.post('/scopes', bearer, async (request, reply) => {
+    const body = readBody(request, ['name', 'description', 'resource_server', 'is_default']);
+    const name = requiredStr(body, 'name');
+    const existed = (await ctx.storage.scopes.byName(name)) !== null;
+    const input = {
+      name,
+      description: str(body, 'description') ?? '',
+      resourceServer: nullableStr(body, 'resource_server') ?? null,
+      isDefault: bool(body, 'is_default') === true,
+    };
+    const scope = await createScope(ctx, input, actorOf(request));
+    // POST upserts: 201 when the scope is new, 200 when an existing one was updated.
+    return reply.code(existed ? 200 : 201).send(scopeView(scope));
+  });
+
+  api.get('/resource-servers', bearer, async (request) => {
+    readQuery(request, []);
+    const scopes = await ctx.storage.scopes.list();
+    const items = (await ctx.storage.resourceServers.list()).map((rs) => ({
+      identifier: rs.identifier,
+      name: rs.name,
+      scopes: scopes.filter((s) => s.resourceServer === rs.identifier).map((s) => s.name),
+      created_at: new Date(rs.createdAt).toISOString(),
+    }));
+    return { items };
+  });
+
+  api.post('/resource-servers', bearer, async (request, reply) => {
+    const body = readBody(request, ['identifier', 'name', 'scopes']);
+    const scopes = resourceServerScopes(body['scopes']);
+    const rs = await createResourceServer(ctx, { identifier: requiredStr(body, 'identifier'), name: str(body, 'name') ?? '', scopes }, actorOf(request));
+    return reply.code(201).send({
+      identifier: rs.identifier,
+      name: rs.name,
+      scopes: scopes.map((s) => s.name),
+      created_at: new Date(rs.createdAt).toISOString(),
+    });
+  });
+}
+
+/** `scopes: [{ name, description? }]` of a new resource server. */
+function resourceServerScopes(value: unknown): Array<{ name: string; description: string }> {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw invalidRequest('"scopes" must be an array of { name, description }');
+  return value.map((item: unknown, i) => {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw invalidRequest(`scopes[${i}] must be an object { name, description }`);
+    const s = item as Body;
+    for (const key of Object.keys(s)) {
+      if (key !== 'name' && key !== 'description') throw invalidRequest(`scopes[${i}]: unknown field "${key}"`);
+    }
+    return { name: requiredStr(s, 'name'), description: str(s, 'description') ?? '' };
+  });
+}
+
+/** U1: disable/enable, grant/remove admin. Disabling also ends their sessions; their tokens fail on next use. */
+async function updateUser(
+  ctx: OAuthContext,
+  user: UserRow,
+  patch: { readonly disabled: boolean | undefined; readonly isAdmin: boolean | undefined },
+  actor: Actor,
+): Promise<UserRow> {
+  const changes = {
+    ...(patch.disabled !== undefined ? { disabled: patch.disabled } : {}),
+    ...(patch.isAdmin !== undefined ? { isAdmin: patch.isAdmin } : {}),
+  };
+  if (Object.keys(changes).length === 0) return user;
+  await ctx.storage.users.update(user.id, changes);
+  if (patch.disabled === true) await ctx.storage.sessions.deleteByUser(user.id);
+  if (patch.disabled === false) {
+    // Enabling also lifts a login lockout, as `tollgate users enable` does.
+    await ctx.storage.users.resetLoginFailures(user.id);
+    await ctx.storage.users.setLockedUntil(user.id, null);
+  }
+  await ctx.audit.record('user.updated', { actorUserId: actor.actorUserId, ip: actor.ip, details: { userId: user.id, ...changes } });
+  return (await ctx.storage.users.byId(user.id)) ?? { ...user, ...changes };
+}
+
+const KEY_ALGS: readonly KeyAlg[] = ['ES256', 'RS256', 'EdDSA'];
+
+function keyAuditTokenRoutes(api: FastifyInstance, ctx: OAuthContext): void {
+  api.get('/keys', bearer, async (request) => {
+    readQuery(request, []);
+    const now = ctx.now();
+    return { items: (await ctx.storage.keys.listAll()).map((k) => keyView(k, now)) };
+  });
+
+  api.post('/keys/rotate', bearer, async (request, reply) => {
+    const alg = oneOf(readBody(request, ['alg']), 'alg', KEY_ALGS);
+    const key = await rotateSigningKey(ctx, alg ?? ctx.config.keyAlg, actorOf(request));
+    return reply.code(201).send(keyView(key, ctx.now()));
+  });
+
+  api.get('/audit', bearer, async (request) => {
+    const q = readQuery(request, ['type', 'client_id', 'limit']);
+    const type = single(q, 'type');
+    const clientId = single(q, 'client_id');
+    const events = await ctx.storage.audit.list({
+      ...(type !== undefined ? { type } : {}),
+      ...(clientId !== undefined ? { clientId } : {}),
+      limit: intParam(q, 'limit', 100, 1, 1000),
+    });
+    return { items: events.map(auditView) };
+  });
+
+  api.post('/tokens/revoke', bearer, async (request, reply) => {
+    const body = readBody(request, ['token', 'client_id', 'user_email']);
+    const target = { token: str(body, 'token'), clientId: str(body, 'client_id'), userEmail: str(body, 'user_email') };
+    const result = await revokeTokens(ctx, target, actorOf(request));
+    return 'notFound' in result ? notFound(reply, result.notFound) : result;
+  });
+}
+
+/** T9: one token (a refresh token takes its family along), every token of an app, or one user's tokens for an app. */
+async function revokeTokens(
+  ctx: OAuthContext,
+  target: { readonly token: string | undefined; readonly clientId: string | undefined; readonly userEmail: string | undefined },
+  actor: Actor,
+): Promise<{ revoked: number } | { notFound: string }> {
+  const { token, clientId, userEmail } = target;
+  if (token !== undefined && (clientId !== undefined || userEmail !== undefined)) {
+    throw invalidRequest('"token" cannot be combined with "client_id" or "user_email"');
+  }
+  const now = ctx.now();
+  if (token !== undefined) {
+    const row = await findTokenRow(ctx, token);
+    if (!row) return { notFound: 'Unknown token: not issued by this server, or expired and purged' };
+    const revoked =
+      row.kind === 'refresh' && row.familyId !== null
+        ? await ctx.storage.tokens.revokeFamily(row.familyId, now)
+        : await ctx.storage.tokens.revoke(row.tokenHash, now);
+    await ctx.audit.record('token.revoked', {
+      ...actor,
+      clientId: row.clientId,
+      details: { kind: row.kind, revoked, via: 'admin_api', userId: row.userId },
+    });
+    return { revoked };
+  }
+  if (clientId === undefined) throw invalidRequest('Give "token", "client_id", or "client_id" with "user_email"');
+  const client = await ctx.storage.clients.byId(clientId);
+  if (!client) return { notFound: noApp(clientId) };
+  if (userEmail === undefined) {
+    const revoked = await ctx.storage.tokens.revokeByClient(client.clientId, now);
+    await ctx.audit.record('token.revoked', { ...actor, clientId: client.clientId, details: { revoked, via: 'admin_api', scope: 'client' } });
+    return { revoked };
+  }
+  const user = await ctx.storage.users.byEmail(userEmail.trim().toLowerCase());
+  if (!user) return { notFound: `No user with the email ${userEmail}` };
+  const revoked = await ctx.storage.tokens.revokeByUserAndClient(user.id, client.clientId, now);
+  await ctx.audit.record('token.revoked', {
+    ...actor,
+    clientId: client.clientId,
+    details: { revoked, via: 'admin_api', scope: 'user_and_client', userId: user.id },
+  });
+  return { revoked };
 }

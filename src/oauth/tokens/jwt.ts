@@ -40,11 +40,19 @@ export async function verifyAccessToken(
   token: string,
   issuer: string,
 ): Promise<(AccessTokenClaims & Record<string, unknown>) | null> {
+  let kid: string;
   try {
     const header = decodeProtectedHeader(token);
     if (typeof header.kid !== 'string' || header.typ !== 'at+jwt') return null;
-    const key = await keys.publicKey(header.kid);
-    if (!key) return null;
+    kid = header.kid;
+  } catch (err) {
+    if (err instanceof joseErrors.JOSEError || err instanceof TypeError || err instanceof SyntaxError) return null;
+    throw err;
+  }
+  // Outside the try: a storage failure while loading keys must not read as "invalid token".
+  const key = await keys.publicKey(kid);
+  if (!key) return null;
+  try {
     const { payload } = await jwtVerify(token, key.publicKey, {
       issuer,
       typ: 'at+jwt',

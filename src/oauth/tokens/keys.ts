@@ -60,6 +60,8 @@ function load(row: SigningKeyRow): LoadedKey {
 export class KeyManager {
   private cache: { at: number; keys: LoadedKey[] } | null = null;
   private loading: Promise<LoadedKey[]> | null = null;
+  private generation = 0;
+  private loaded = 0;
 
   constructor(
     private readonly repo: KeyRepo,
@@ -70,30 +72,47 @@ export class KeyManager {
   /** Creates a signing key when none is active; returns true if one was created. */
   async ensureKey(): Promise<boolean> {
     const keys = await this.repo.listPublished(this.now());
-    if (keys.some((k) => k.retiredAt === null)) return false;
-    await this.repo.insert(await generateKeyRow(this.defaultAlg, this.now()));
-    this.cache = null;
-    return true;
+    const created = !keys.some((k) => k.retiredAt === null);
+    if (created) await this.repo.insert(await generateKeyRow(this.defaultAlg, this.now()));
+    // Warm the cache now, so signing never has to wait for the database (see signingKey).
+    await this.reload();
+    return created;
   }
 
   private async keys(force = false): Promise<LoadedKey[]> {
-    const now = this.now();
-    if (!force && this.cache && now - this.cache.at < RELOAD_MS) return this.cache.keys;
-    this.loading ??= this.repo
-      .listPublished(now)
-      .then((rows) => {
-        const keys = rows.map(load);
-        this.cache = { at: this.now(), keys };
-        return keys;
-      })
-      .finally(() => {
-        this.loading = null;
-      });
+    if (!force && this.cache && this.now() - this.cache.at < RELOAD_MS) return this.cache.keys;
+    this.loading ??= this.reload().finally(() => {
+      this.loading = null;
+    });
     return this.loading;
   }
 
-  /** The key that signs new tokens. */
+  /** Reads the key set afresh; a slower, older read never overwrites a newer one. */
+  private async reload(): Promise<LoadedKey[]> {
+    const generation = ++this.generation;
+    const rows = await this.repo.listPublished(this.now());
+    const keys = rows.map(load);
+    if (generation > this.loaded) {
+      this.loaded = generation;
+      this.cache = { at: this.now(), keys };
+    }
+    return keys;
+  }
+
+  /**
+   * The key that signs new tokens. Served from the cache without waiting for the database when a
+   * cache exists (a stale one is refreshed in the background): grants sign inside a storage
+   * transaction, and on SQLite's single connection a query awaited there would deadlock.
+   */
   async signingKey(): Promise<LoadedKey> {
+    const cached = this.cache;
+    if (cached) {
+      const current = cached.keys.find((k) => k.active);
+      if (current) {
+        if (this.now() - cached.at >= RELOAD_MS) void this.keys(true).catch(() => {});
+        return current;
+      }
+    }
     let active = (await this.keys()).find((k) => k.active);
     if (!active) active = (await this.keys(true)).find((k) => k.active);
     if (!active) throw new Error('No active signing key: run `tollgate keys rotate` or restart to create one');
@@ -116,11 +135,12 @@ export class KeyManager {
     const row = await generateKeyRow(alg, this.now());
     await this.repo.insert(row);
     await this.repo.retireAllExcept(row.kid, this.now(), keepUntil);
-    this.cache = null;
+    await this.reload();
     return row;
   }
 
+  /** Marks the cache stale: the next use reloads it (signing keeps using it meanwhile). */
   invalidate(): void {
-    this.cache = null;
+    if (this.cache) this.cache = { at: 0, keys: this.cache.keys };
   }
 }

@@ -20,7 +20,9 @@ export interface ActiveToken {
 export async function findTokenRow(ctx: OAuthContext, token: string): Promise<TokenRow | null> {
   if (token.length > 8192) return null;
   if (looksLikeJwt(token)) {
-    const claims = await verifyAccessToken(ctx.keys, token, ctx.config.issuer).catch(() => null);
+    // verifyAccessToken returns null for a bad token; anything it throws (a storage failure while
+    // loading keys) must surface as a 5xx, never as an inactive answer.
+    const claims = await verifyAccessToken(ctx.keys, token, ctx.config.issuer);
     if (!claims) return null;
     const row = await ctx.storage.tokens.byHash(sha256(claims.jti));
     return row && row.format === 'jwt' && row.clientId === claims.client_id ? row : null;

@@ -1,0 +1,128 @@
+/**
+ * O3: several server processes on one PostgreSQL database agree at once on revocations and
+ * deactivations. Two real processes (test/fixtures/serve.ts) share one throwaway schema; the test
+ * process works on the same database directly, as the CLI or an admin would.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { createRuntime, type Runtime } from '../src/runtime.js';
+import { createApp, setAppActive, type CreatedApp } from '../src/services/apps.js';
+import { describePg, freshPgSchema, type PgSchema } from './helpers/pg.js';
+import { basic, freePort, postForm } from './helpers/server.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+interface Proc {
+  readonly url: string;
+  readonly child: ChildProcess;
+  readonly output: string[];
+}
+
+async function spawnServer(port: number, env: Record<string, string>): Promise<Proc> {
+  const output: string[] = [];
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/fixtures/serve.ts')], {
+    cwd: ROOT,
+    env: { PATH: process.env['PATH'] ?? '', ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
+  child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output.join('')}`);
+    const ok = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
+    if (ok) return { url, child, output };
+    if (Date.now() > deadline) throw new Error(`server did not start:\n${output.join('')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function stop(p: Proc | undefined): Promise<void> {
+  if (!p || p.child.exitCode !== null || p.child.pid === undefined) return;
+  const exited = new Promise<void>((resolve) => p.child.once('exit', () => resolve()));
+  p.child.kill('SIGTERM');
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+describePg('O3 two processes on one PostgreSQL schema', (pgUrl) => {
+  let schema: PgSchema;
+  let runtime: Runtime;
+  let a: Proc | undefined;
+  let b: Proc | undefined;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    schema = await freshPgSchema(pgUrl);
+    dataDir = mkdtempSync(join(tmpdir(), 'tollgate-mp-'));
+    const [portA, portB] = [await freePort(), await freePort()];
+    // One deployment: one issuer (and so one audience) whichever process answers.
+    const env: Record<string, string> = {
+      HOST: '127.0.0.1',
+      TOLLGATE_ISSUER: `http://127.0.0.1:${portA}`,
+      TOLLGATE_DATABASE_URL: pgUrl,
+      TOLLGATE_PG_SCHEMA: schema.schema,
+      TOLLGATE_DATA_DIR: dataDir,
+      TOLLGATE_ADMIN_PASSWORD: 'admin-password-123',
+      TOLLGATE_LOG_LEVEL: 'silent',
+      TOLLGATE_PURGE_INTERVAL: '0',
+    };
+    // A first (it migrates and bootstraps), then B on the same schema.
+    a = await spawnServer(portA, env);
+    b = await spawnServer(portB, env);
+    runtime = await createRuntime(loadConfig({ ...env, PORT: String(portA) }), { pgSchema: schema.schema });
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all([stop(a), stop(b)]);
+    await runtime?.close();
+    await schema?.drop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function token(p: Proc, app: CreatedApp): Promise<string> {
+    const r = await postForm(`${p.url}/oauth/token`, { grant_type: 'client_credentials', scope: 'profile' }, { authorization: basic(app.client.clientId, app.clientSecret ?? '') });
+    expect(r.status).toBe(200);
+    return String(r.json['access_token']);
+  }
+
+  const apiStatus = async (p: Proc, at: string): Promise<number> =>
+    (await fetch(`${p.url}/api/`, { headers: { authorization: `Bearer ${at}` } })).status;
+
+  it('a token revoked through B is refused by A on the very next request', async () => {
+    for (const tokenFormat of ['opaque', 'jwt'] as const) {
+      const app = await createApp(runtime.ctx, { name: `Shared ${tokenFormat}`, grantTypes: ['client_credentials'], scopes: ['profile'], tokenFormat });
+      const at = await token(a as Proc, app);
+      expect(await apiStatus(a as Proc, at)).toBe(200);
+      expect(await apiStatus(b as Proc, at)).toBe(200);
+      const rev = await postForm(`${(b as Proc).url}/oauth/revoke`, { token: at }, { authorization: basic(app.client.clientId, app.clientSecret ?? '') });
+      expect(rev.status).toBe(200);
+      expect(await apiStatus(a as Proc, at)).toBe(401);
+      expect(await apiStatus(b as Proc, at)).toBe(401);
+      const intro = await postForm(`${(a as Proc).url}/oauth/introspect`, { token: at }, { authorization: basic(app.client.clientId, app.clientSecret ?? '') });
+      expect(intro.json).toEqual({ active: false });
+    }
+  });
+
+  it('an application deactivated in the database is refused by both processes at once', async () => {
+    const app = await createApp(runtime.ctx, { name: 'Deactivate me', grantTypes: ['client_credentials'], scopes: ['profile'] });
+    const at = await token(a as Proc, app);
+    expect(await apiStatus(a as Proc, at)).toBe(200);
+    await setAppActive(runtime.ctx, app.client.clientId, false);
+    expect(await apiStatus(a as Proc, at)).toBe(401);
+    expect(await apiStatus(b as Proc, at)).toBe(401);
+    // And it cannot obtain new tokens from either.
+    const denied = await postForm(`${(b as Proc).url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basic(app.client.clientId, app.clientSecret ?? '') });
+    expect(denied.status).toBe(401);
+    expect(denied.json).toEqual({ error: 'invalid_client', error_description: 'This application is deactivated' });
+    await setAppActive(runtime.ctx, app.client.clientId, true);
+    expect(await apiStatus(a as Proc, at)).toBe(200);
+  });
+});
