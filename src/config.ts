@@ -42,6 +42,8 @@ export interface Config {
   readonly trustProxy: boolean;
   /** How long a retired signing key stays in the JWKS beyond the longest access-token lifetime. */
   readonly keyGraceSeconds: number;
+  /** PEM private key to sign with (P-256, RSA ≥2048 or Ed25519); null = keys generated and kept in the database. */
+  readonly signingKeyFile: string | null;
 }
 
 export class ConfigError extends Error {
@@ -79,6 +81,7 @@ const KNOWN_KEYS = [
   'TOLLGATE_LOCKOUT_SECONDS',
   'TOLLGATE_TRUST_PROXY',
   'TOLLGATE_KEY_GRACE',
+  'TOLLGATE_SIGNING_KEY_FILE',
 ] as const;
 
 /** Reads the optional JSON config file named by TOLLGATE_CONFIG and overlays the environment. */
@@ -238,6 +241,7 @@ export function loadConfig(env: Source = process.env): Config {
     lockoutSeconds: int('TOLLGATE_LOCKOUT_SECONDS', 900, 1, 86400),
     trustProxy: bool('TOLLGATE_TRUST_PROXY', false),
     keyGraceSeconds: int('TOLLGATE_KEY_GRACE', 300, 0, 86400),
+    signingKeyFile: src['TOLLGATE_SIGNING_KEY_FILE']?.trim() ? resolve(src['TOLLGATE_SIGNING_KEY_FILE'].trim()) : null,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -42,6 +42,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 
+  for (const w of boot.warnings) out(`WARNING: ${w}`);
   if (boot.keyCreated) out(`Created a ${config.keyAlg} signing key.`);
   if (boot.scopesCreated.length > 0) out(`Created the scopes: ${boot.scopesCreated.join(', ')}.`);
   if (boot.admin) {

@@ -83,6 +83,7 @@ export async function withRuntime<T>(fn: (rt: CliRuntime) => Promise<T>): Promis
   const runtime = await createRuntime(config);
   try {
     const result = await bootstrap(runtime.ctx);
+    for (const w of result.warnings) writeErr(`warning: ${w}`);
     if (result.admin?.generatedPassword) {
       writeErr(
         [

@@ -3,7 +3,10 @@
  * `email` and `admin`, and an admin user whose password comes from TOLLGATE_ADMIN_PASSWORD or
  * is generated and printed once.
  */
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { algForKey, keyRowFromPrivateKey } from '../oauth/tokens/keys.js';
+import { rotateSigningKey } from './keys.js';
 import type { OAuthContext } from '../oauth/context.js';
 import { createScope, createUser } from './directory.js';
 
@@ -12,6 +15,8 @@ export interface BootstrapResult {
   readonly scopesCreated: readonly string[];
   /** Set when the admin user was created. `generatedPassword` only when it was generated. */
   readonly admin: { readonly email: string; readonly generatedPassword: string | null } | null;
+  /** Problems worth a clear warning at start (e.g. a configured key file that is missing). */
+  readonly warnings: readonly string[];
 }
 
 export const BUILTIN_SCOPES = [
@@ -20,8 +25,42 @@ export const BUILTIN_SCOPES = [
   { name: 'admin', description: 'Administer Tollgate: manage applications, users and keys' },
 ] as const;
 
+/**
+ * T8: a configured key file becomes the signing key (the previous key stays published until its
+ * tokens expire). A missing or unusable file is a clear warning, and Tollgate signs with the key
+ * it keeps in its database instead.
+ */
+async function importKeyFile(ctx: OAuthContext, file: string): Promise<string | null> {
+  if (!existsSync(file)) {
+    return `TOLLGATE_SIGNING_KEY_FILE: ${file} does not exist; signing with the key kept in the database instead`;
+  }
+  let key;
+  try {
+    key = createPrivateKey(readFileSync(file));
+  } catch (err) {
+    return `TOLLGATE_SIGNING_KEY_FILE: ${file} is not a PEM private key (${(err as Error).message}); signing with the key kept in the database instead`;
+  }
+  const alg = algForKey(key);
+  if (alg === null) {
+    return `TOLLGATE_SIGNING_KEY_FILE: ${file} must hold a P-256, RSA (2048 bits or more) or Ed25519 key; signing with the key kept in the database instead`;
+  }
+  const current = await ctx.keys.signingKey().catch(() => null);
+  const { kid } = await keyRowFromPrivateKey(key, alg, ctx.now());
+  if (current?.kid === kid) return null;
+  if ((await ctx.storage.keys.listAll()).some((k) => k.kid === kid)) {
+    return `TOLLGATE_SIGNING_KEY_FILE: the key in ${file} was used before and retired; generate a new one`;
+  }
+  await rotateSigningKey(ctx, alg, {}, key);
+  return null;
+}
+
 export async function bootstrap(ctx: OAuthContext): Promise<BootstrapResult> {
   const keyCreated = await ctx.keys.ensureKey();
+  const warnings: string[] = [];
+  if (ctx.config.signingKeyFile !== null) {
+    const warning = await importKeyFile(ctx, ctx.config.signingKeyFile);
+    if (warning) warnings.push(warning);
+  }
   const scopesCreated: string[] = [];
   for (const s of BUILTIN_SCOPES) {
     if (!(await ctx.storage.scopes.byName(s.name))) {
@@ -36,5 +75,5 @@ export async function bootstrap(ctx: OAuthContext): Promise<BootstrapResult> {
     await createUser(ctx, { email: ctx.config.adminEmail, password: ctx.config.adminPassword ?? (generated as string), isAdmin: true });
     admin = { email: ctx.config.adminEmail, generatedPassword: generated };
   }
-  return { keyCreated, scopesCreated, admin };
+  return { keyCreated, scopesCreated, admin, warnings };
 }

@@ -1,4 +1,5 @@
 /** Signing-key rotation (T8): the old key stays in the JWKS until the tokens it signed expire. */
+import type { KeyObject } from 'node:crypto';
 import type { KeyAlg } from '../config.js';
 import type { OAuthContext } from '../oauth/context.js';
 import { KEEP_FOREVER } from '../oauth/tokens/keys.js';
@@ -8,6 +9,7 @@ export async function rotateSigningKey(
   ctx: OAuthContext,
   alg: KeyAlg = ctx.config.keyAlg,
   opts: { actorUserId?: string | null; ip?: string | null } = {},
+  privateKey?: KeyObject,
 ): Promise<SigningKeyRow> {
   // The longest lifetime any JWT access token can have decides how long the old key stays published.
   let maxTtl = ctx.config.accessTtl;
@@ -23,7 +25,7 @@ export async function rotateSigningKey(
     if (page.items.length === 0 || offset >= page.total) break;
   }
   const keepUntil = maxTtl === Infinity ? KEEP_FOREVER : ctx.now() + (maxTtl + ctx.config.keyGraceSeconds) * 1000;
-  const row = await ctx.keys.rotate(alg, keepUntil);
+  const row = await ctx.keys.rotate(alg, keepUntil, privateKey);
   await ctx.audit.record('key.rotated', { actorUserId: opts.actorUserId ?? null, ip: opts.ip ?? null, details: { kid: row.kid, alg } });
   return row;
 }

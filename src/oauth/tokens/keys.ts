@@ -23,6 +23,31 @@ export interface LoadedKey {
 export const KEEP_FOREVER = Number.MAX_SAFE_INTEGER;
 
 const RELOAD_MS = 5_000;
+const FORCED_RELOAD_MIN_MS = 1_000;
+
+/** The JOSE algorithm for a private key, or null when Tollgate cannot sign with that key type. */
+export function algForKey(key: KeyObject): KeyAlg | null {
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256';
+  if (key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048) return 'RS256';
+  if (key.asymmetricKeyType === 'ed25519') return 'EdDSA';
+  return null;
+}
+
+/** A storable key row for a private key; the kid is the RFC 7638 thumbprint of its public key. */
+export async function keyRowFromPrivateKey(privateKey: KeyObject, alg: KeyAlg, now: number): Promise<SigningKeyRow> {
+  const publicJwk = createPublicKey(privateKey).export({ format: 'jwk' }) as JWK;
+  const privateJwk = privateKey.export({ format: 'jwk' }) as JWK;
+  const kid = await calculateJwkThumbprint(publicJwk);
+  return {
+    kid,
+    alg,
+    privateJwk: JSON.stringify({ ...privateJwk, kid, alg }),
+    publicJwk: JSON.stringify({ ...publicJwk, kid, alg, use: 'sig' }),
+    createdAt: now,
+    retiredAt: null,
+    expiresAt: null,
+  };
+}
 
 export function generateKeyRow(alg: KeyAlg, now: number): Promise<SigningKeyRow> {
   const pair =
@@ -31,17 +56,7 @@ export function generateKeyRow(alg: KeyAlg, now: number): Promise<SigningKeyRow>
       : alg === 'RS256'
         ? generateKeyPairSync('rsa', { modulusLength: 2048 })
         : generateKeyPairSync('ed25519');
-  const publicJwk = pair.publicKey.export({ format: 'jwk' }) as JWK;
-  const privateJwk = pair.privateKey.export({ format: 'jwk' }) as JWK;
-  return calculateJwkThumbprint(publicJwk).then((kid) => ({
-    kid,
-    alg,
-    privateJwk: JSON.stringify({ ...privateJwk, kid, alg }),
-    publicJwk: JSON.stringify({ ...publicJwk, kid, alg, use: 'sig' }),
-    createdAt: now,
-    retiredAt: null,
-    expiresAt: null,
-  }));
+  return keyRowFromPrivateKey(pair.privateKey, alg, now);
 }
 
 function load(row: SigningKeyRow): LoadedKey {
@@ -62,6 +77,7 @@ export class KeyManager {
   private loading: Promise<LoadedKey[]> | null = null;
   private generation = 0;
   private loaded = 0;
+  private lastForced = 0;
 
   constructor(
     private readonly repo: KeyRepo,
@@ -119,10 +135,15 @@ export class KeyManager {
     return active;
   }
 
-  /** A published key by id; an unknown kid triggers one reload (another process may have rotated). */
+  /**
+   * A published key by id. An unknown kid triggers a reload (another process may have rotated),
+   * at most once a second, so tokens with made-up kids cannot hammer the database.
+   */
   async publicKey(kid: string): Promise<LoadedKey | null> {
     const found = (await this.keys()).find((k) => k.kid === kid);
     if (found) return found;
+    if (this.now() - this.lastForced < FORCED_RELOAD_MIN_MS) return null;
+    this.lastForced = this.now();
     return (await this.keys(true)).find((k) => k.kid === kid) ?? null;
   }
 
@@ -131,8 +152,8 @@ export class KeyManager {
   }
 
   /** Creates a new signing key; the previous ones stop signing and stay published until `keepUntil`. */
-  async rotate(alg: KeyAlg, keepUntil: number): Promise<SigningKeyRow> {
-    const row = await generateKeyRow(alg, this.now());
+  async rotate(alg: KeyAlg, keepUntil: number, privateKey?: KeyObject): Promise<SigningKeyRow> {
+    const row = privateKey ? await keyRowFromPrivateKey(privateKey, alg, this.now()) : await generateKeyRow(alg, this.now());
     await this.repo.insert(row);
     await this.repo.retireAllExcept(row.kid, this.now(), keepUntil);
     await this.reload();
