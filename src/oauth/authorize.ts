@@ -203,8 +203,7 @@ export type AuthorizeDecision =
 
 /**
  * Step 2, for a signed-in user: skip the consent page when the user already granted these
- * scopes to this version of the application's scopes (Z5), honour replace_existing_token (Z6),
- * otherwise ask.
+ * scopes to this version of the application's scopes (Z5, and so Z6 skips it too), otherwise ask.
  */
 export async function decide(ctx: OAuthContext, req: AuthorizeRequest, userId: string, ip: string | null): Promise<AuthorizeDecision> {
   const consent = await ctx.storage.consents.get(userId, req.client.clientId);
@@ -212,11 +211,8 @@ export async function decide(ctx: OAuthContext, req: AuthorizeRequest, userId: s
     consent !== null &&
     consent.scopesVersion === req.client.scopesVersion &&
     isSubset(req.scopes, parseScope(consent.scope));
-  if (req.replaceExisting && consent !== null) {
-    // Z6: "when the user is accessing your application for the first time, this parameter is ignored"
-    const revoked = await ctx.storage.tokens.revokeByUserAndClient(userId, req.client.clientId, ctx.now());
-    await ctx.audit.record('tokens.replaced', { actorUserId: userId, clientId: req.client.clientId, ip, details: { revoked } });
-  }
+  // Z6 (replace_existing_token) is applied in approve(), once a new code is actually sent: a GET
+  // that ends on the consent page (or a Deny) must not revoke anything.
   if (remembered && !req.forceConsent) {
     return { kind: 'redirect', location: await approve(ctx, req, userId, req.scopes, ip) };
   }
@@ -236,8 +232,22 @@ export async function approve(
 ): Promise<string> {
   const now = ctx.now();
   const scope = formatScope(granted);
+  const previous = await ctx.storage.consents.get(userId, req.client.clientId);
+  if (req.replaceExisting && previous !== null) {
+    // Z6: "when the user is accessing your application for the first time, this parameter is ignored"
+    const revoked = await ctx.storage.tokens.revokeByUserAndClient(userId, req.client.clientId, now);
+    await ctx.audit.record('tokens.replaced', { actorUserId: userId, clientId: req.client.clientId, ip, details: { revoked } });
+  }
+  // Z5: remember what the user granted before and was not asked about now, plus what they granted
+  // now. A silent approval for fewer scopes therefore never shrinks the consent, while a scope the
+  // user unticked on the page is forgotten. Consent given to older app scopes does not carry over.
+  const kept =
+    previous !== null && previous.scopesVersion === req.client.scopesVersion
+      ? parseScope(previous.scope).filter((s) => !req.scopes.includes(s) && req.client.scopes.includes(s))
+      : [];
+  const remembered = formatScope([...kept, ...granted]);
   await ctx.storage.consents.upsert(
-    { userId, clientId: req.client.clientId, scope, scopesVersion: req.client.scopesVersion },
+    { userId, clientId: req.client.clientId, scope: remembered, scopesVersion: req.client.scopesVersion },
     now,
   );
   await ctx.audit.record('consent.granted', { actorUserId: userId, clientId: req.client.clientId, ip, details: { scope } });

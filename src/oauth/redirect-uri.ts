@@ -7,6 +7,21 @@
  */
 import { invalidRedirectUri } from './errors.js';
 
+/** Parameters Tollgate adds to the redirect URI (RFC 6749 §4.1.2, §4.2.2, §4.1.2.1; RFC 9207; Z7). */
+const RESPONSE_PARAMETERS = new Set([
+  'code',
+  'state',
+  'iss',
+  'error',
+  'error_description',
+  'error_uri',
+  'access_token',
+  'token_type',
+  'expires_in',
+  'scope',
+  'return_to',
+]);
+
 const LOOPBACK = /^http:\/\/(127\.0\.0\.1|\[::1\])(:\d{1,5})?(\/.*)?$/s;
 
 function stripLoopbackPort(uri: string): string | null {
@@ -40,6 +55,13 @@ export function assertRegistrableRedirectUri(uri: string): void {
   if (uri.includes('#')) throw invalidRedirectUri('A redirect URI must not contain a fragment');
   if (u.username || u.password || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(uri)) {
     throw invalidRedirectUri('A redirect URI must not contain user information');
+  }
+  for (const key of u.searchParams.keys()) {
+    // RFC 6749 §3.1: "Request and response parameters MUST NOT be included more than once." The
+    // response parameters are appended to this query, so it must not already carry one of them.
+    if (RESPONSE_PARAMETERS.has(key)) {
+      throw invalidRedirectUri(`A redirect URI must not carry the response parameter "${key}" in its query`);
+    }
   }
   const scheme = u.protocol.toLowerCase();
   if (['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:'].includes(scheme)) {

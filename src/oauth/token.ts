@@ -18,10 +18,12 @@ export interface TokenRequest {
 }
 
 const AUTH_PARAMS = ['client_id', 'client_secret'];
+/** Secrets that must never travel in a URL (they end up in logs, history and Referer headers). */
+const CREDENTIAL_PARAMS = ['client_secret', 'password', 'refresh_token', 'code', 'code_verifier', 'client_assertion', 'assertion'];
 
 export async function handleTokenRequest(ctx: OAuthContext, req: TokenRequest): Promise<TokenResponse> {
   // RFC 6749 §2.3.1: the secret "MUST NOT be included in the request URI".
-  if (req.query.has('client_secret') || req.query.has('password') || req.query.has('refresh_token') || req.query.has('code')) {
+  if (CREDENTIAL_PARAMS.some((name) => req.query.has(name))) {
     throw invalidRequest('Credentials must not be sent in the query string');
   }
   // RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than once."

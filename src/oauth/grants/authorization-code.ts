@@ -38,8 +38,13 @@ export const authorizationCodeGrant: Grant = {
       throw invalidGrant('The authorization code is invalid, expired or already used', 'code replay');
     }
     if (row.expiresAt <= now) throw invalidGrant('The authorization code is invalid, expired or already used', 'expired code');
-    // RFC 6749 §4.1.3: redirect_uri "if included ... their values MUST be identical"
-    if (redirectUri !== undefined ? redirectUri !== row.redirectUri : client.redirectUris.length !== 1) {
+    // RFC 6749 §4.1.3: "ensure that the "redirect_uri" parameter is present if the "redirect_uri"
+    // parameter was included in the initial authorization request ..., and if included ensure
+    // that their values are identical." The code row does not record whether it was included, so
+    // omitting it is accepted only when the code was issued for the client's one registered URI,
+    // exactly (not a loopback port variant, not a URI registered since).
+    const omissionAllowed = client.redirectUris.length === 1 && client.redirectUris[0] === row.redirectUri;
+    if (redirectUri !== undefined ? redirectUri !== row.redirectUri : !omissionAllowed) {
       throw invalidGrant('redirect_uri does not match the authorization request');
     }
     if (resource !== undefined && resource !== row.resource) {

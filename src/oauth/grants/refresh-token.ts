@@ -8,7 +8,7 @@ import { invalidGrant, invalidScope, invalidTarget } from '../errors.js';
 import { sha256 } from '../crypto.js';
 import { single } from '../params.js';
 import { isSubset, parseScope } from '../scope.js';
-import { issueTokens } from '../tokens/issue.js';
+import { clientIssuesRefresh, issueTokens } from '../tokens/issue.js';
 
 const INVALID = 'The refresh token is invalid, expired or revoked';
 
@@ -54,7 +54,12 @@ export const refreshTokenGrant: Grant = {
           scope,
           audience: row.audience ?? `${ctx.config.issuer}/api`,
           familyId: row.familyId,
-          withRefresh: true,
+          // A7: rotation issues a new refresh token only while the application's policy still
+          // grants them (refresh tokens on, access tokens not long-lived); otherwise the family ends.
+          withRefresh: clientIssuesRefresh(client),
+          // Lifetime slides with each rotation, except that a never-expiring refresh token (an
+          // internal app's, A6) stays never-expiring.
+          ...(row.expiresAt === null ? { refreshExpiresAt: null } : {}),
           grantType: 'refresh_token',
         },
         tx.tokens,

@@ -26,7 +26,7 @@ export interface IssueInput {
   readonly familyId: string | null;
   readonly withRefresh: boolean;
   readonly grantType: string;
-  /** Absolute refresh expiry to keep across rotation (null = compute from the client policy). */
+  /** Absolute refresh-token expiry: a time, null for never, or absent to apply the client's `refreshTtl`. */
   readonly refreshExpiresAt?: number | null;
 }
 
