@@ -1,5 +1,6 @@
 /** `tollgate tokens revoke …`: one token, all tokens of an app, or a user's tokens for one app (T9). */
 import { Command } from 'commander';
+import { revokeStoredToken } from '../oauth/revocation.js';
 import { findTokenRow } from '../oauth/tokens/lookup.js';
 import { requireUserByEmail } from '../services/directory.js';
 import { action, CliError, emit, requireApp, readStdin, withJson, withRuntime, type JsonOption } from './shared.js';
@@ -30,15 +31,7 @@ async function revoke(opts: RevokeOptions): Promise<void> {
       const row = await findTokenRow(ctx, token);
       if (!row) throw new CliError('Unknown token: it was not issued by this server, or it has expired and been purged');
       // Revoking a refresh token revokes its whole family (the access tokens issued with it too).
-      revoked =
-        row.kind === 'refresh' && row.familyId !== null
-          ? await ctx.storage.tokens.revokeFamily(row.familyId, now)
-          : await ctx.storage.tokens.revoke(row.tokenHash, now);
-      await ctx.audit.record('token.revoked', {
-        clientId: row.clientId,
-        actorUserId: row.userId,
-        details: { kind: row.kind, revoked, via: 'cli' },
-      });
+      revoked = await revokeStoredToken(ctx, row, { via: 'cli' });
       what = `the ${row.kind} token${row.kind === 'refresh' ? ' and its family' : ''}`;
     } else {
       const client = await requireApp(ctx, opts.client as string);
