@@ -15,6 +15,7 @@ import { authorizeRoutes } from './http/routes/authorize.js';
 import { apiRoutes } from './http/routes/api.js';
 import { opsRoutes } from './http/routes/ops.js';
 import { adminApiRoutes } from './http/routes/admin-api.js';
+import { pageRoutes } from './http/routes/pages.js';
 
 export interface AppDeps {
   readonly ctx: OAuthContext;
@@ -78,6 +79,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   apiRoutes(app, ctx);
   adminApiRoutes(app, ctx);
   opsRoutes(app, ctx, metrics);
+  pageRoutes(app, ctx);
   app.get('/', async (_request, reply) => reply.redirect('/docs'));
   return app;
 }

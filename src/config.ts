@@ -44,6 +44,8 @@ export interface Config {
   readonly keyGraceSeconds: number;
   /** PEM private key to sign with (P-256, RSA ≥2048 or Ed25519); null = keys generated and kept in the database. */
   readonly signingKeyFile: string | null;
+  /** Email (A9) and branding settings, as given: TOLLGATE_SMTP_URL, TOLLGATE_MAIL_*, TOLLGATE_BRAND_*. */
+  readonly mailAndBranding: Readonly<Record<string, string | undefined>>;
 }
 
 export class ConfigError extends Error {
@@ -54,6 +56,16 @@ export class ConfigError extends Error {
 }
 
 type Source = Readonly<Record<string, string | undefined>>;
+
+const MAIL_AND_BRANDING_KEYS = [
+  'TOLLGATE_SMTP_URL',
+  'TOLLGATE_MAIL_FROM',
+  'TOLLGATE_MAIL_TO',
+  'TOLLGATE_MAIL_TEMPLATES',
+  'TOLLGATE_BRAND_NAME',
+  'TOLLGATE_BRAND_LOGO_URL',
+  'TOLLGATE_BRAND_COLOR',
+] as const;
 
 const KNOWN_KEYS = [
   'PORT',
@@ -82,6 +94,7 @@ const KNOWN_KEYS = [
   'TOLLGATE_TRUST_PROXY',
   'TOLLGATE_KEY_GRACE',
   'TOLLGATE_SIGNING_KEY_FILE',
+  ...MAIL_AND_BRANDING_KEYS,
 ] as const;
 
 /** Reads the optional JSON config file named by TOLLGATE_CONFIG and overlays the environment. */
@@ -178,6 +191,11 @@ export function loadConfig(env: Source = process.env): Config {
     problems.push(`TOLLGATE_ISSUER: not a valid URL: "${issuer}"`);
   }
 
+  const smtp = src['TOLLGATE_SMTP_URL']?.trim();
+  if (smtp && !/^smtps?:\/\//.test(smtp)) problems.push('TOLLGATE_SMTP_URL: expected smtp://… or smtps://…');
+  const color = src['TOLLGATE_BRAND_COLOR']?.trim();
+  if (color && !/^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/.test(color)) problems.push(`TOLLGATE_BRAND_COLOR: expected a #rgb or #rrggbb colour, got "${color}"`);
+
   const databaseUrl = src['TOLLGATE_DATABASE_URL']?.trim() || null;
   if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push(`TOLLGATE_DATABASE_URL: expected postgres://…, got a value of another scheme`);
@@ -241,6 +259,7 @@ export function loadConfig(env: Source = process.env): Config {
     lockoutSeconds: int('TOLLGATE_LOCKOUT_SECONDS', 900, 1, 86400),
     trustProxy: bool('TOLLGATE_TRUST_PROXY', false),
     keyGraceSeconds: int('TOLLGATE_KEY_GRACE', 300, 0, 86400),
+    mailAndBranding: Object.fromEntries(MAIL_AND_BRANDING_KEYS.map((k) => [k, src[k]])),
     signingKeyFile: src['TOLLGATE_SIGNING_KEY_FILE']?.trim() ? resolve(src['TOLLGATE_SIGNING_KEY_FILE'].trim()) : null,
   };
   if (problems.length > 0) throw new ConfigError(problems);

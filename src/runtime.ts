@@ -10,6 +10,8 @@ import { BuiltinAccounts } from './accounts/builtin.js';
 import { createAuditLog } from './oauth/audit.js';
 import type { OAuthContext, OAuthEvents } from './oauth/context.js';
 import { KeyManager } from './oauth/tokens/keys.js';
+import { createMailer, mailOptionsFromEnv, notifyAppCreated, type Mailer } from './mail/index.js';
+import type { ClientRow } from './storage/types.js';
 
 export interface Runtime {
   readonly ctx: OAuthContext;
@@ -35,14 +37,30 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   const storage = await openStorage(config, opts.pgSchema ?? process.env['TOLLGATE_PG_SCHEMA']);
   await storage.migrate();
   const now = opts.now ?? Date.now;
+  const mailer = createMailer(mailOptionsFromEnv(config.mailAndBranding, config.dataDir, config.issuer));
   const ctx: OAuthContext = {
     config,
     storage,
     keys: new KeyManager(storage.keys, config.keyAlg, now),
     accounts: new BuiltinAccounts(storage.users, { maxFailures: config.loginMaxFailures, lockoutSeconds: config.lockoutSeconds }),
     audit: createAuditLog(storage.audit, now, opts.onAuditError ?? (() => {})),
-    events: opts.events ?? { tokenIssued: () => {} },
+    events: { tokenIssued: () => {}, appCreated: (client, actor) => notifyOwner(storage, config, mailer, client, actor), ...opts.events },
     now,
   };
   return { ctx, storage, close: () => storage.close() };
+}
+
+/** A9: tells the application's owner (or TOLLGATE_MAIL_TO) that it was created. */
+async function notifyOwner(storage: Storage, config: Config, mailer: Mailer, client: ClientRow, actorUserId: string | null): Promise<void> {
+  const owner = client.ownerId === null ? null : await storage.users.byId(client.ownerId);
+  const actor = actorUserId === null ? null : await storage.users.byId(actorUserId);
+  await notifyAppCreated(mailer, {
+    appName: client.name,
+    clientId: client.clientId,
+    clientType: client.clientType,
+    ownerEmail: owner?.email ?? null,
+    createdBy: actor?.email ?? (client.dynamic ? 'dynamic registration' : 'an administrator'),
+    portalUrl: `${config.issuer}/developers/apps/${encodeURIComponent(client.clientId)}`,
+    product: config.mailAndBranding['TOLLGATE_BRAND_NAME']?.trim() || 'Tollgate',
+  });
 }

@@ -3,12 +3,14 @@
  */
 import type { Config } from '../config.js';
 import type { Accounts } from '../accounts/types.js';
-import type { Storage } from '../storage/types.js';
+import type { ClientRow, Storage } from '../storage/types.js';
 import type { AuditLog } from './audit.js';
 import type { KeyManager } from './tokens/keys.js';
 
 export interface OAuthEvents {
   tokenIssued(grantType: string, clientId: string): void;
+  /** A9: an application was created (by the portal, the CLI, the admin API or registration). */
+  appCreated?(client: ClientRow, actorUserId: string | null): Promise<void>;
 }
 
 export interface OAuthContext {

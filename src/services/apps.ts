@@ -172,6 +172,10 @@ export async function createApp(
     ip: opts.ip ?? null,
     details: { name: client.name, type: client.clientType, grants: client.grantTypes },
   });
+  if (ctx.events.appCreated) {
+    // A9: a failed notification never undoes the creation.
+    await ctx.events.appCreated(client, opts.actorUserId ?? null).catch(() => {});
+  }
   return { client, clientSecret, refreshToken, registrationAccessToken };
 }
 
@@ -283,4 +287,23 @@ export function appView(c: ClientRow): Record<string, unknown> {
     created_at: new Date(c.createdAt).toISOString(),
     updated_at: new Date(c.updatedAt).toISOString(),
   };
+}
+
+/**
+ * U3: a user withdraws an application's access: the remembered consent is forgotten and every
+ * token the application holds for this user is revoked at once. Returns the tokens revoked, or
+ * null when the user had neither a consent nor a token for it.
+ */
+export async function revokeUserAuthorization(
+  ctx: OAuthContext,
+  userId: string,
+  clientId: string,
+  opts: { readonly ip?: string | null } = {},
+): Promise<number | null> {
+  const now = ctx.now();
+  const hadConsent = await ctx.storage.consents.delete(userId, clientId);
+  const revoked = await ctx.storage.tokens.revokeByUserAndClient(userId, clientId, now);
+  if (!hadConsent && revoked === 0) return null;
+  await ctx.audit.record('consent.revoked', { actorUserId: userId, clientId, ip: opts.ip ?? null, details: { tokens: revoked } });
+  return revoked;
 }

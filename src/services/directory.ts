@@ -134,3 +134,31 @@ export function userView(u: UserRow): Record<string, unknown> {
     created_at: new Date(u.createdAt).toISOString(),
   };
 }
+
+/** Grants or removes administrator rights (U1). */
+export async function setUserAdmin(
+  ctx: OAuthContext,
+  userId: string,
+  isAdmin: boolean,
+  opts: { actorUserId?: string | null; ip?: string | null } = {},
+): Promise<UserRow | null> {
+  if (!(await ctx.storage.users.update(userId, { isAdmin }))) return null;
+  await ctx.audit.record('user.updated', { actorUserId: opts.actorUserId ?? null, ip: opts.ip ?? null, details: { userId, admin: isAdmin } });
+  return ctx.storage.users.byId(userId);
+}
+
+/** Adds a user to an organization, or changes their role there (U1). */
+export async function addMember(
+  ctx: OAuthContext,
+  input: { userId: string; orgId: string; role: MembershipRole },
+  opts: { actorUserId?: string | null; ip?: string | null } = {},
+): Promise<void> {
+  if (!(await ctx.storage.users.byId(input.userId))) throw invalidRequest('No such user');
+  if (!(await ctx.storage.organizations.byId(input.orgId))) throw invalidRequest('No such organization');
+  await ctx.storage.users.addMembership({ userId: input.userId, orgId: input.orgId, role: input.role });
+  await ctx.audit.record('user.updated', {
+    actorUserId: opts.actorUserId ?? null,
+    ip: opts.ip ?? null,
+    details: { userId: input.userId, orgId: input.orgId, role: input.role },
+  });
+}

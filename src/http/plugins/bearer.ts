@@ -1,43 +1,101 @@
 /**
- * Bearer-token checks for Tollgate's own protected routes (RFC 6750, R2): the token comes only
- * from the Authorization header (§2.1; query-string tokens are refused), must be active, issued
- * for this API's audience (T12), and carry the route's scopes.
+ * Bearer-token checks for Tollgate's own protected routes (RFC 6750, R2), on the resource-server
+ * toolkit (`src/resource`, one implementation of bearer checks): the same header parsing,
+ * query-string refusal, audience and scope checks as any resource server. The token source is
+ * local: the toolkit's `resolveToken` reads the database (`lookupActiveToken`) on every request,
+ * with no cache, so revocation, a deactivated application and a disabled user stop a token at
+ * once, in every process.
  */
 import type { FastifyRequest } from 'fastify';
 import type { OAuthContext } from '../../oauth/context.js';
-import { OAuthError, insufficientScope, invalidRequest, invalidToken } from '../../oauth/errors.js';
-import { lookupActiveToken, type ActiveToken } from '../../oauth/tokens/lookup.js';
+import { OAuthError } from '../../oauth/errors.js';
+import { lookupActiveToken } from '../../oauth/tokens/lookup.js';
+import {
+  BearerError,
+  createVerifier,
+  type IntrospectionResponse,
+  type Verifier,
+} from '../../resource/index.js';
 
-// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-// The scheme name is case-insensitive (RFC 7235 §2.1); exactly one space, exactly one token.
-const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
+/** Who a verified token is for, in Tollgate's terms. */
+export interface BearerToken {
+  /** `sub`: the user, or the application acting as itself. */
+  readonly subject: string;
+  readonly clientId: string;
+  /** The user the token acts for; null for an application acting as itself. */
+  readonly userId: string | null;
+  readonly userEmail: string | null;
+  /** The granted scopes, space-separated, as issued. */
+  readonly scope: string;
+  readonly scopes: readonly string[];
+}
 
-export function extractBearer(request: FastifyRequest): string {
-  const i = request.url.indexOf('?');
-  // RFC 6750 §2.3 is not supported: a token in the URI ends up in logs and Referer headers.
-  // Parsed (not pattern-matched), so `access%5Ftoken=` is caught too.
-  if (i >= 0 && new URLSearchParams(request.url.slice(i + 1)).has('access_token')) {
-    throw invalidRequest('Send the access token in the Authorization header, not in the query string');
+/** An RFC 7662 answer from the database, plus Tollgate's own `user_id` (null for an app as itself). */
+async function resolveLocally(ctx: OAuthContext, token: string): Promise<IntrospectionResponse> {
+  const active = await lookupActiveToken(ctx, token);
+  if (!active || active.row.kind !== 'access') return { active: false };
+  const { row } = active;
+  return {
+    active: true,
+    token_type: 'Bearer',
+    iss: ctx.config.issuer,
+    sub: active.subject,
+    client_id: row.clientId,
+    scope: row.scope,
+    ...(row.audience !== null ? { aud: row.audience } : {}),
+    ...(row.expiresAt !== null ? { exp: Math.floor(row.expiresAt / 1000) } : {}),
+    iat: Math.floor(row.createdAt / 1000),
+    ...(active.userEmail !== null ? { username: active.userEmail } : {}),
+    user_id: row.userId,
+  };
+}
+
+const verifiers = new WeakMap<OAuthContext, Map<string, Verifier>>();
+
+function verifierFor(ctx: OAuthContext, audience: string): Verifier {
+  let byAudience = verifiers.get(ctx);
+  if (!byAudience) verifiers.set(ctx, (byAudience = new Map()));
+  let v = byAudience.get(audience);
+  if (!v) {
+    v = createVerifier({
+      issuer: ctx.config.issuer,
+      audience,
+      realm: 'tollgate',
+      // The database answers with the stored expiry; no caching: every check is current (O3).
+      cacheTtl: 0,
+      // The database already refused expired rows; a second of slack covers `exp` being rounded down.
+      clockSkew: 1,
+      now: () => ctx.now(),
+      resolveToken: (token) => resolveLocally(ctx, token),
+    });
+    byAudience.set(audience, v);
   }
-  const header = request.headers.authorization;
-  // RFC 6750 §3.1: a request without any authentication information gets the bare challenge.
-  if (header === undefined) throw new OAuthError('invalid_request', 'An access token is required', 401);
-  if (header.length > 8192) throw invalidRequest('The Authorization header is too large');
-  const m = BEARER.exec(header);
-  if (!m) throw invalidRequest('Malformed Authorization header: expected "Bearer <token>"');
-  return m[1] as string;
+  return v;
+}
+
+/** The toolkit's typed errors as Tollgate's OAuthError, for the one HTTP error handler. */
+function toOAuthError(err: BearerError): OAuthError {
+  return new OAuthError(err.error, err.description, err.status, err.detail);
 }
 
 export async function requireBearer(
   ctx: OAuthContext,
   request: FastifyRequest,
   opts: { readonly audience: string; readonly scopes: readonly string[] },
-): Promise<ActiveToken> {
-  const token = extractBearer(request);
-  const active = await lookupActiveToken(ctx, token);
-  if (!active || active.row.kind !== 'access') throw invalidToken();
-  if (active.row.audience !== opts.audience) throw invalidToken('The access token was issued for another audience');
-  const missing = opts.scopes.filter((s) => !active.scopes.includes(s));
-  if (missing.length > 0) throw insufficientScope(`This endpoint requires the scope: ${opts.scopes.join(' ')}`);
-  return active;
+): Promise<BearerToken> {
+  try {
+    const token = await verifierFor(ctx, opts.audience).verify(request.headers.authorization, { scopes: opts.scopes, url: request.url });
+    const userId = token.claims['user_id'];
+    const username = token.claims['username'];
+    return {
+      subject: token.subject,
+      clientId: token.clientId,
+      userId: typeof userId === 'string' ? userId : null,
+      userEmail: typeof username === 'string' ? username : null,
+      scope: typeof token.claims['scope'] === 'string' ? token.claims['scope'] : '',
+      scopes: token.scopes,
+    };
+  } catch (err) {
+    throw err instanceof BearerError ? toOAuthError(err) : err;
+  }
 }

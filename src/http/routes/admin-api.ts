@@ -47,10 +47,10 @@ const actors = new WeakMap<FastifyRequest, Actor>();
 
 async function authenticateAdmin(ctx: OAuthContext, request: FastifyRequest): Promise<Actor> {
   const token = await requireBearer(ctx, request, { audience: defaultAudience(ctx.config), scopes: [ADMIN_SCOPE] });
-  if (token.row.userId === null) {
+  if (token.userId === null) {
     throw insufficientScope('The admin API needs a token acting for an administrator; this token acts for no user');
   }
-  const user = await ctx.accounts.byId(token.row.userId);
+  const user = await ctx.accounts.byId(token.userId);
   if (!user || user.disabled || !user.isAdmin) throw insufficientScope('The user this token acts for is not an administrator');
   return { actorUserId: user.id, ip: request.ip };
 }

@@ -8,7 +8,7 @@ import { AuthorizePageError, OAuthError } from '../../oauth/errors.js';
 import { AuthorizeRedirectError, approve, decide, deny, errorRedirect, validateAuthorizeRequest, type AuthorizeRequest } from '../../oauth/authorize.js';
 import { paramsFromForm, type Params } from '../../oauth/params.js';
 import { bodyObject, queryParams } from '../plugins/body.js';
-import { consentPage, errorPage, loginPage } from '../views/pages.js';
+import { consentPage, errorPage, loginPage, logoutPage } from '../views/pages.js';
 import { csrfToken, csrfValid, currentUser, endSession, safeReturnTo, startSession } from '../session.js';
 import type { Account } from '../../accounts/types.js';
 
@@ -50,6 +50,8 @@ async function showConsent(ctx: OAuthContext, request: FastifyRequest, reply: Fa
       appName: req.client.name,
       appDescription: req.client.description,
       appWebsite: req.client.website,
+      appLogo: req.client.logoUri,
+      orgName: req.client.orgId ? ((await ctx.storage.organizations.byId(req.client.orgId))?.name ?? null) : null,
       userEmail: user.email,
       scopes,
     }),
@@ -123,6 +125,11 @@ export function authorizeRoutes(app: FastifyInstance, ctx: OAuthContext): void {
     await startSession(ctx, reply, result.account.id);
     await ctx.audit.record('login.succeeded', { actorUserId: result.account.id, ip: request.ip });
     return redirect303(reply, returnTo);
+  });
+
+  app.get('/logout', { config: { page: true } }, async (request, reply) => {
+    const user = await currentUser(ctx, request);
+    return sendPage(reply, 200, logoutPage({ csrf: csrfToken(ctx, request, reply), email: user?.email ?? null }));
   });
 
   app.post('/logout', { config: { page: true } }, async (request, reply) => {

@@ -1,46 +1,114 @@
 /**
- * The plain built-in pages: login, consent and error. Automated clients rely on the form
- * contract: login fields `username` and `password`; consent checkboxes `scope` (one per requested
- * scope) and submit buttons `decision=allow|deny`; every form carries `csrf`.
- * The polished pages (issue #3) replace these views, not the contract.
+ * The built-in pages for people: sign-in, consent and error (Z3, Z4, Z9, Z11), and the shared
+ * stylesheet. Automated clients rely on the form contract: login fields `username` and
+ * `password`; consent checkboxes `scope` (one per requested scope) and submit buttons
+ * `decision=allow|deny`; every form carries `csrf`, each hidden input on its own line
+ * (`name` before `value`), so `sed` and simple regexes can read them.
  */
 import { html, type SafeHtml } from './html.js';
+import { getBranding, layout, type Viewer } from './layout.js';
+
+export { layout } from './layout.js';
 
 export const STYLESHEET = `
-:root{--fg:#1d2330;--muted:#5b6475;--bg:#f5f6f8;--card:#fff;--accent:#2454d6;--danger:#b3261e;--border:#d5d9e0}
-*{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
-main{max-width:28rem;margin:3rem auto;padding:2rem;background:var(--card);border:1px solid var(--border);border-radius:.75rem}
-h1{font-size:1.4rem;margin:0 0 1rem}label{display:block;margin:.75rem 0 .25rem;font-weight:600}
-input[type=email],input[type=password],input[type=text]{width:100%;padding:.6rem;border:1px solid var(--border);border-radius:.4rem;font:inherit}
-button{font:inherit;padding:.6rem 1.2rem;border-radius:.4rem;border:1px solid var(--accent);background:var(--accent);color:#fff;cursor:pointer;margin-top:1rem}
-button.secondary{background:#fff;color:var(--accent)}
-:focus-visible{outline:3px solid #f0b429;outline-offset:2px}
-.error{color:var(--danger);background:#fdecea;padding:.6rem;border-radius:.4rem}
-.muted{color:var(--muted)}ul.scopes{list-style:none;padding:0}ul.scopes li{margin:.5rem 0}
-.actions{display:flex;gap:.75rem}
+:root{--fg:#1b2130;--muted:#4f5869;--bg:#f4f5f8;--card:#fff;--accent:#1f4fd1;--accent-strong:#163da6;--danger:#a4221b;--danger-bg:#fdecea;
+--ok:#13623a;--ok-bg:#e6f4ea;--warn-bg:#fff6dd;--warn:#6b4a00;--border:#cfd5df;--focus:#f0b429;--radius:.6rem}
+*{box-sizing:border-box}
+html{-webkit-text-size-adjust:100%}
+body{margin:0;font:16px/1.55 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",sans-serif;color:var(--fg);background:var(--bg)}
+a{color:var(--accent-strong)}a:hover{text-decoration-thickness:2px}
+:focus-visible{outline:3px solid var(--focus);outline-offset:2px;border-radius:2px}
+.skip{position:absolute;left:-999px;top:0;background:var(--card);padding:.5rem 1rem;z-index:10}.skip:focus{left:.5rem;top:.5rem}
+.site-header{background:var(--card);border-bottom:1px solid var(--border)}
+.site-header .bar{max-width:72rem;margin:0 auto;padding:.6rem 1rem;display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:center}
+.brand{display:flex;align-items:center;gap:.5rem;font-weight:700;color:var(--fg);text-decoration:none;font-size:1.1rem}
+.brand img{border-radius:.3rem}
+.mark{display:inline-grid;place-items:center;width:1.75rem;height:1.75rem;border-radius:.4rem;background:var(--accent);color:#fff;font-size:1rem}
+.site-nav{display:flex;flex-wrap:wrap;gap:.25rem 1rem;flex:1}
+.site-nav a{text-decoration:none;padding:.25rem .1rem;color:var(--muted);font-weight:600}
+.site-nav a[aria-current=page]{color:var(--fg);border-bottom:3px solid var(--accent)}
+.who{display:flex;align-items:center;gap:.75rem;font-size:.9rem}
+main{margin:2rem auto;padding:0 1rem}
+body.narrow main{max-width:32rem}body.wide main{max-width:72rem}
+main:focus{outline:none}
+.card{background:var(--card);border:1px solid var(--border);border-radius:var(--radius);padding:1.5rem;margin-bottom:1.25rem}
+body.narrow main>.card{padding:2rem}
+h1{font-size:1.45rem;line-height:1.25;margin:0 0 1rem}h2{font-size:1.15rem;margin:1.5rem 0 .75rem}h2:first-child{margin-top:0}
+label,.label{display:block;margin:.9rem 0 .3rem;font-weight:600}
+.hint{display:block;font-weight:400;color:var(--muted);font-size:.9rem}
+input[type=email],input[type=password],input[type=text],input[type=url],input[type=number],input[type=date],input[type=search],select,textarea{
+width:100%;padding:.55rem .65rem;border:1px solid #8a93a3;border-radius:.4rem;font:inherit;background:#fff;color:var(--fg)}
+textarea{min-height:5.5rem;resize:vertical}
+fieldset{border:1px solid var(--border);border-radius:.4rem;margin:1rem 0;padding:.5rem 1rem 1rem}legend{font-weight:600;padding:0 .3rem}
+.check{display:flex;gap:.6rem;align-items:flex-start;font-weight:400;margin:.5rem 0}.check input{margin-top:.3rem;width:1.1rem;height:1.1rem;flex:none}
+button,.button{display:inline-block;font:inherit;font-weight:600;padding:.55rem 1.15rem;border-radius:.4rem;border:2px solid var(--accent);background:var(--accent);color:#fff;cursor:pointer;text-decoration:none;line-height:1.3}
+button:hover,.button:hover{background:var(--accent-strong);border-color:var(--accent-strong)}
+button.secondary,.button.secondary{background:#fff;color:var(--accent-strong)}
+button.danger,.button.danger{background:var(--danger);border-color:var(--danger);color:#fff}
+button.link{background:none;border:none;color:var(--accent-strong);padding:0;text-decoration:underline;font-weight:600}
+button.small,.button.small{padding:.25rem .6rem;font-size:.875rem}
+form.inline{display:inline}
+.actions{display:flex;flex-wrap:wrap;gap:.75rem;margin-top:1.25rem;align-items:center}
+.error{color:var(--danger);background:var(--danger-bg);padding:.65rem .8rem;border-radius:.4rem;border-left:4px solid var(--danger)}
+.notice{color:var(--ok);background:var(--ok-bg);padding:.65rem .8rem;border-radius:.4rem;border-left:4px solid var(--ok)}
+.warning{color:var(--warn);background:var(--warn-bg);padding:.65rem .8rem;border-radius:.4rem;border-left:4px solid #d19b00}
+.muted{color:var(--muted)}small.muted{font-size:.85rem}
+.app-head{display:flex;gap:1rem;align-items:center;margin-bottom:1rem}
+.app-logo{width:56px;height:56px;border-radius:.6rem;border:1px solid var(--border);object-fit:cover;flex:none;background:#fff}
+.app-logo.placeholder{display:grid;place-items:center;background:var(--accent);color:#fff;font-weight:700;font-size:1.5rem}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1rem;margin:0 0 1rem}dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;overflow-wrap:anywhere}
+ul.scopes{list-style:none;padding:0;margin:.5rem 0}ul.scopes li{border:1px solid var(--border);border-radius:.4rem;margin:.5rem 0;padding:.4rem .75rem}
+ul.scopes code{font-size:.8rem;color:var(--muted)}
+.secret{display:flex;gap:.5rem;align-items:center;flex-wrap:wrap}
+.secret code{flex:1;min-width:12rem;padding:.55rem .65rem;background:#f0f2f6;border:1px solid var(--border);border-radius:.4rem;overflow-wrap:anywhere;font-size:.95rem}
+.table-wrap{overflow-x:auto}
+table{width:100%;border-collapse:collapse;background:var(--card)}
+th,td{text-align:left;padding:.55rem .6rem;border-bottom:1px solid var(--border);vertical-align:top}
+th{font-size:.85rem;text-transform:uppercase;letter-spacing:.03em;color:var(--muted)}
+th a{color:inherit}
+.badge{display:inline-block;padding:.05rem .5rem;border-radius:1rem;font-size:.8rem;font-weight:600;border:1px solid}
+.badge.on{color:var(--ok);background:var(--ok-bg)}.badge.off{color:var(--danger);background:var(--danger-bg)}.badge.neutral{color:var(--muted);background:#eef0f4}
+.filters{display:grid;grid-template-columns:repeat(auto-fit,minmax(11rem,1fr));gap:.5rem 1rem;align-items:end}
+.filters label{margin-top:0}
+details.more{position:relative;display:inline-block}
+details.more summary{cursor:pointer;list-style:none;padding:.25rem .6rem;border:1px solid var(--border);border-radius:.4rem;font-weight:600;background:#fff}
+details.more summary::-webkit-details-marker{display:none}
+details.more[open] .menu{position:absolute;right:0;z-index:5;min-width:11rem;background:#fff;border:1px solid var(--border);border-radius:.4rem;box-shadow:0 4px 16px rgba(0,0,0,.12);padding:.35rem 0}
+.menu a,.menu button{display:block;width:100%;text-align:left;padding:.4rem .9rem;background:none;border:none;color:var(--fg);font-weight:400;text-decoration:none;margin:0;border-radius:0}
+.menu a:hover,.menu button:hover{background:#eef1f8}.menu .danger-text{color:var(--danger)}
+.admin-nav{margin:0 0 1.25rem;padding-bottom:.5rem;border-bottom:1px solid var(--border)}
+@media (min-width:60rem){.table-wrap{overflow:visible}}
+@media (max-width:59.99rem){details.more[open] .menu{position:static;box-shadow:none}}
+.pager{display:flex;gap:1rem;align-items:center;margin-top:1rem}
+.grid-cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));gap:1rem}
+.stat{font-size:1.8rem;font-weight:700}
+.chart svg{max-width:100%;height:auto}
+.legend{display:flex;flex-wrap:wrap;gap:.5rem 1rem;list-style:none;padding:0;font-size:.9rem}
+.swatch{display:inline-block;width:.9rem;height:.9rem;border-radius:.2rem;vertical-align:middle;margin-right:.3rem}
+.s0{background:#1f4fd1}.s1{background:#d1731f}.s2{background:#1f9d6b}.s3{background:#a8329e}.s4{background:#6b6f7a}.s5{background:#b8a11c}
+pre.details{margin:0;white-space:pre-wrap;font-size:.8rem;max-width:28rem;overflow-wrap:anywhere}
+@media (max-width:40rem){main{margin:1rem auto}.card,body.narrow main>.card{padding:1rem}th,td{padding:.45rem .4rem}.hide-sm{display:none}}
+@media (prefers-reduced-motion:reduce){*{scroll-behavior:auto!important;transition:none!important}}
 `;
 
-function layout(title: string, body: SafeHtml): string {
-  return html`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${title} · Tollgate</title><link rel="stylesheet" href="/assets/tollgate.css"></head>
-<body><main>${body}</main></body></html>`.value;
-}
-
 export function loginPage(opts: { csrf: string; returnTo: string; error?: string; email?: string }): string {
+  const brand = getBranding();
   return layout(
     'Sign in',
-    html`<h1>Sign in</h1>
+    html`<div class="card">
+<h1>Sign in to ${brand.name}</h1>
 ${opts.error ? html`<p class="error" role="alert">${opts.error}</p>` : ''}
 <form method="post" action="/login">
 <input type="hidden" name="csrf" value="${opts.csrf}">
 <input type="hidden" name="return_to" value="${opts.returnTo}">
 <label for="username">Email</label>
-<input id="username" name="username" type="email" autocomplete="username" required value="${opts.email ?? ''}">
+<input id="username" name="username" type="email" autocomplete="username" required autofocus value="${opts.email ?? ''}">
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">Sign in</button>
-</form>`,
+<div class="actions"><button type="submit">Sign in</button></div>
+</form>
+${opts.returnTo.startsWith('/oauth/authorize') ? html`<p class="muted">After signing in you will return to the application that sent you here.</p>` : ''}
+</div>`,
   );
 }
 
@@ -50,38 +118,71 @@ export interface ConsentView {
   readonly appName: string;
   readonly appDescription: string | null;
   readonly appWebsite: string | null;
+  readonly appLogo?: string | null;
+  readonly orgName?: string | null;
   readonly userEmail: string;
   readonly scopes: ReadonlyArray<{ readonly name: string; readonly description: string }>;
+}
+
+function appLogo(name: string, logo: string | null | undefined): SafeHtml {
+  return logo
+    ? html`<img class="app-logo" src="${logo}" alt="${name} logo" width="56" height="56">`
+    : html`<span class="app-logo placeholder" aria-hidden="true">${name.slice(0, 1).toUpperCase()}</span>`;
 }
 
 export function consentPage(v: ConsentView): string {
   return layout(
     'Authorize',
-    html`<h1>${v.appName} wants to access your account</h1>
+    html`<div class="card">
+<div class="app-head">${appLogo(v.appName, v.appLogo)}<h1>${v.appName} wants to access your account</h1></div>
 ${v.appDescription ? html`<p>${v.appDescription}</p>` : ''}
-${v.appWebsite ? html`<p class="muted">Website: ${v.appWebsite}</p>` : ''}
-<p class="muted">Signed in as ${v.userEmail}</p>
+${v.appWebsite || v.orgName
+  ? html`<ul class="muted">
+${v.appWebsite ? html`<li><a href="${v.appWebsite}" rel="noopener noreferrer" target="_blank">Website: ${v.appWebsite}</a></li>` : ''}
+${v.orgName ? html`<li>Published by ${v.orgName}</li>` : ''}
+</ul>`
+  : ''}
+<p class="muted">Signed in as ${v.userEmail}. <a href="/logout">Not you?</a></p>
 <form method="post" action="/oauth/authorize">
 <input type="hidden" name="csrf" value="${v.csrf}">
 <input type="hidden" name="authorization_request" value="${v.request}">
-${v.scopes.length > 0 ? html`<p>It will be able to:</p>` : html`<p>It asks for no specific permission.</p>`}
+${v.scopes.length > 0
+  ? html`<fieldset><legend>It will be able to:</legend>
+<p class="hint">Untick anything you do not want to share.</p>
 <ul class="scopes">
 ${v.scopes.map(
   (s) =>
-    html`<li><label><input type="checkbox" name="scope" value="${s.name}" checked> ${s.description} <span class="muted">(${s.name})</span></label></li>`,
+    html`<li><label class="check"><input type="checkbox" name="scope" value="${s.name}" checked> <span>${s.description} <code>${s.name}</code></span></label></li>`,
 )}
-</ul>
+</ul></fieldset>`
+  : html`<p>It asks for no specific permission.</p>`}
 <div class="actions">
 <button type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny" class="secondary">Deny</button>
 </div>
-</form>`,
+</form>
+<p class="muted"><small>You can revoke this access at any time under Connected applications.</small></p>
+</div>`,
   );
 }
 
-export function errorPage(title: string, message: string, code?: string): string {
+export function errorPage(title: string, message: string, code?: string, viewer?: Viewer | null): string {
   return layout(
     title,
-    html`<h1>${title}</h1><p class="error" role="alert">${message}</p>${code ? html`<p class="muted">Error code: ${code}</p>` : ''}`,
+    html`<div class="card"><h1>${title}</h1><p class="error" role="alert">${message}</p>${code ? html`<p class="muted">Error code: ${code}</p>` : ''}</div>`,
+    { viewer: viewer ?? null },
+  );
+}
+
+/** GET /logout: a confirmation form (sign-out is a POST with the CSRF field). */
+export function logoutPage(opts: { csrf: string; email: string | null }): string {
+  return layout(
+    'Sign out',
+    html`<div class="card"><h1>Sign out</h1>
+${opts.email ? html`<p>You are signed in as ${opts.email}.</p>` : html`<p>You are not signed in.</p>`}
+<form method="post" action="/logout">
+<input type="hidden" name="csrf" value="${opts.csrf}">
+<div class="actions"><button type="submit">Sign out</button><a class="button secondary" href="/developers">Stay signed in</a></div>
+</form></div>`,
   );
 }

@@ -1,0 +1,177 @@
+/**
+ * A Tollgate instance for the benchmark: a fresh data directory (or PostgreSQL schema), the apps
+ * and user created with the CLI, the server started, a browser session signed in with consent
+ * given once, and tokens to present.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { runCli, startServer, type Server } from './proc.js';
+
+const CLI = 'dist/cli/main.js';
+export const REDIRECT = 'http://127.0.0.1:9000/callback';
+export const USER = { email: 'alice@example.com', password: 'alice-password-1' };
+
+export interface App {
+  readonly clientId: string;
+  readonly secret: string;
+  readonly basic: string;
+}
+
+export interface Instance {
+  readonly label: string;
+  readonly env: Record<string, string>;
+  readonly dataDir: string;
+  readonly apps: { cc: App; ccJwt: App; code: App; codeJwt: App; pw: App };
+  server: Server;
+  cookie: string;
+  extra: Server[];
+}
+
+export function basicOf(id: string, secret: string): string {
+  return Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64');
+}
+
+function createApp(env: Record<string, string>, name: string, args: readonly string[]): App {
+  const out = JSON.parse(runCli([CLI, 'apps', 'create', '--name', name, ...args, '--json'], env)) as {
+    client_id: string;
+    client_secret: string;
+  };
+  return { clientId: out.client_id, secret: out.client_secret, basic: basicOf(out.client_id, out.client_secret) };
+}
+
+export async function startTollgate(label: string, extraEnv: Record<string, string>, serve = true): Promise<Instance> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-bench-'));
+  const env: Record<string, string> = {
+    TOLLGATE_DATA_DIR: dataDir,
+    TOLLGATE_LOG_LEVEL: 'silent',
+    TOLLGATE_PURGE_INTERVAL: '0',
+    TOLLGATE_ADMIN_PASSWORD: 'bench-admin-password',
+    ...extraEnv,
+  };
+  runCli([CLI, 'users', 'create', '--email', USER.email, '--password', USER.password, '--json'], env);
+  const apps = {
+    cc: createApp(env, 'bench cc opaque', ['--grant-type', 'client_credentials', '--scope', 'profile']),
+    ccJwt: createApp(env, 'bench cc jwt', ['--grant-type', 'client_credentials', '--scope', 'profile', '--token-format', 'jwt']),
+    code: createApp(env, 'bench code opaque', ['--redirect-uri', REDIRECT, '--scope', 'profile']),
+    codeJwt: createApp(env, 'bench code jwt', ['--redirect-uri', REDIRECT, '--scope', 'profile', '--token-format', 'jwt']),
+    pw: createApp(env, 'bench password', ['--grant-type', 'password', '--grant-type', 'refresh_token', '--scope', 'profile']),
+  };
+  const inst: Instance = { label, env, dataDir, apps, server: undefined as unknown as Server, cookie: '', extra: [] };
+  if (serve) await serveInstance(inst);
+  return inst;
+}
+
+export async function serveInstance(inst: Instance, env: Record<string, string> = {}): Promise<Server> {
+  inst.server = await startServer(`tollgate ${inst.label}`, [CLI, 'serve'], { ...inst.env, ...env }, '/.well-known/oauth-authorization-server');
+  return inst.server;
+}
+
+export function cleanup(inst: Instance): void {
+  rmSync(inst.dataDir, { recursive: true, force: true });
+}
+
+// --- browser part: sign in, consent once -------------------------------------------------------
+
+class Jar {
+  private readonly cookies = new Map<string, string>();
+  take(res: Response): void {
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const i = (pair ?? '').indexOf('=');
+      if (i > 0) this.cookies.set(pair!.slice(0, i).trim(), pair!.slice(i + 1).trim());
+    }
+  }
+  header(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+}
+
+function field(html: string, name: string): string {
+  const m = new RegExp(`name="${name}" value="([^"]*)"`).exec(html);
+  if (!m) throw new Error(`no ${name} field in page`);
+  return (m[1] ?? '').replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+}
+
+function authorizePath(clientId: string, challenge: string): string {
+  return (
+    `/oauth/authorize?response_type=code&client_id=${clientId}&redirect_uri=${encodeURIComponent(REDIRECT)}` +
+    `&scope=profile&state=s${randomBytes(4).toString('hex')}&code_challenge=${challenge}&code_challenge_method=S256`
+  );
+}
+
+function pkce(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+/** Signs alice in and gives consent once to both code apps; the cookie is kept on the instance. */
+export async function signIn(inst: Instance): Promise<void> {
+  const base = inst.server.base;
+  const jar = new Jar();
+  let res = await fetch(`${base}/login`);
+  jar.take(res);
+  const csrf = field(await res.text(), 'csrf');
+  res = await fetch(`${base}/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { cookie: jar.header(), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ csrf, return_to: '/', username: USER.email, password: USER.password }).toString(),
+  });
+  jar.take(res);
+  await res.arrayBuffer();
+  if (res.status !== 302 && res.status !== 303) throw new Error(`login failed: ${res.status}`);
+  for (const app of [inst.apps.code, inst.apps.codeJwt]) {
+    res = await fetch(base + authorizePath(app.clientId, pkce().challenge), { headers: { cookie: jar.header() }, redirect: 'manual' });
+    jar.take(res);
+    const page = await res.text();
+    if (res.status !== 200) throw new Error(`consent page: ${res.status} ${page.slice(0, 200)}`);
+    const form = new URLSearchParams({ csrf: field(page, 'csrf'), authorization_request: field(page, 'authorization_request'), scope: 'profile', decision: 'allow' });
+    res = await fetch(`${base}/oauth/authorize`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: jar.header(), 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    });
+    jar.take(res);
+    await res.arrayBuffer();
+    if (res.status !== 302 && res.status !== 303) throw new Error(`consent failed: ${res.status}`);
+  }
+  inst.cookie = jar.header();
+}
+
+export interface TokenSet {
+  readonly access_token: string;
+  readonly refresh_token?: string;
+}
+
+/** One authorization-code flow with the signed-in cookie (consent remembered): the token response. */
+export async function codeFlow(inst: Instance, app: App): Promise<TokenSet> {
+  const base = inst.server.base;
+  const { verifier, challenge } = pkce();
+  const r1 = await fetch(base + authorizePath(app.clientId, challenge), { headers: { cookie: inst.cookie }, redirect: 'manual' });
+  await r1.arrayBuffer();
+  const loc = r1.headers.get('location');
+  const code = loc ? new URL(loc).searchParams.get('code') : null;
+  if ((r1.status !== 302 && r1.status !== 303) || !code) throw new Error(`authorize did not redirect with a code: ${r1.status} ${loc}`);
+  const r2 = await fetch(`${base}/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${app.basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier }).toString(),
+  });
+  const body = (await r2.json()) as TokenSet;
+  if (r2.status !== 200) throw new Error(`token: ${r2.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+export async function clientCredentials(base: string, app: App, extra: Record<string, string> = {}, path = '/oauth/token'): Promise<string> {
+  const r = await fetch(base + path, {
+    method: 'POST',
+    headers: { authorization: `Basic ${app.basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', ...extra }).toString(),
+  });
+  const body = (await r.json()) as { access_token?: string };
+  if (r.status !== 200 || !body.access_token) throw new Error(`client_credentials: ${r.status} ${JSON.stringify(body)}`);
+  return body.access_token;
+}

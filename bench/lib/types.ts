@@ -1,0 +1,72 @@
+/** Messages between the driver (bench/run.ts) and the load generator process (bench/load.ts). */
+
+export interface StaticSpec {
+  readonly kind: 'static';
+  readonly url: string;
+  readonly method: 'GET' | 'POST';
+  readonly headers: Record<string, string>;
+  readonly body?: string;
+  readonly connections: number;
+  readonly duration: number;
+  /** overall request rate cap (req/s), for latency probes */
+  readonly rate?: number;
+}
+
+/** Refresh grant: a shared pool of refresh tokens, each response's new token goes back in. */
+export interface RefreshSpec {
+  readonly kind: 'refresh';
+  readonly url: string;
+  readonly basic: string;
+  readonly poolName: string;
+  /** seeds the pool the first time this poolName is seen */
+  readonly pool: readonly string[];
+  readonly connections: number;
+  readonly duration: number;
+}
+
+/** authorize (signed-in, remembered consent) -> 302 with code -> token with PKCE verifier. */
+export interface AuthCodeSpec {
+  readonly kind: 'authcode';
+  readonly base: string;
+  readonly clientId: string;
+  readonly basic: string;
+  readonly redirectUri: string;
+  readonly scope: string;
+  readonly cookie: string;
+  readonly connections: number;
+  readonly duration: number;
+}
+
+export interface ParallelSpec {
+  readonly kind: 'parallel';
+  readonly specs: readonly LoadSpec[];
+}
+
+export type LoadSpec = StaticSpec | RefreshSpec | AuthCodeSpec;
+
+export interface LoadResult {
+  readonly requests: number;
+  /** completed units: requests, or flows for authcode */
+  readonly units: number;
+  readonly seconds: number;
+  readonly rps: number;
+  readonly unitsPerSec: number;
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly errors: number;
+  readonly timeouts: number;
+  readonly non2xx: number;
+  /** responses whose status was not the one the scenario expects (flows) */
+  readonly bad: number;
+  readonly statusCodes: Record<string, number>;
+}
+
+export type Request =
+  | { readonly id: number; readonly spec: LoadSpec }
+  | { readonly id: number; readonly parallel: readonly LoadSpec[] };
+
+export type Reply =
+  | { readonly id: number; readonly results: readonly LoadResult[] }
+  | { readonly id: number; readonly error: string };

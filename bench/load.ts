@@ -1,0 +1,183 @@
+/**
+ * The load generator: a separate process (forked by bench/run.ts) that runs autocannon on request.
+ * It never shares a process with a server, so its CPU is not the server's. Latencies are recorded
+ * per response in microseconds (autocannon's own histogram is whole milliseconds and skips 3xx).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createHistogram } from 'node:perf_hooks';
+import autocannon from 'autocannon';
+import type { AuthCodeSpec, LoadResult, LoadSpec, RefreshSpec, Reply, Request, StaticSpec } from './lib/types.js';
+
+type Instance = autocannon.Instance;
+type AcOptions = Parameters<typeof autocannon>[0];
+// autocannon's request objects are shared by all connections unless each gets its own copy.
+type AcRequest = NonNullable<AcOptions['requests']>[number];
+interface AcClient {
+  setRequests(requests: AcRequest[]): void;
+}
+
+const pools = new Map<string, string[]>();
+
+function finish(opts: AcOptions, unitsOf: (ok: Record<string, number>) => number, counters: { bad: number }): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const hist = createHistogram();
+    let inst: Instance;
+    try {
+      inst = autocannon(opts, (err, res) => {
+        if (err) return reject(err);
+        const statusCodes: Record<string, number> = {};
+        for (const [code, v] of Object.entries(res.statusCodeStats ?? {})) statusCodes[code] = (v as { count: number }).count;
+        const seconds = res.duration;
+        const requests = res.requests.total;
+        const units = unitsOf(statusCodes);
+        const q = (p: number) => (hist.count > 0 ? hist.percentile(p) / 1000 : 0);
+        resolve({
+          requests,
+          units,
+          seconds,
+          rps: requests / seconds,
+          unitsPerSec: units / seconds,
+          p50: q(50),
+          p90: q(90),
+          p99: q(99),
+          max: hist.count > 0 ? hist.max / 1000 : 0,
+          errors: res.errors,
+          timeouts: res.timeouts,
+          non2xx: res.non2xx,
+          bad: counters.bad,
+          statusCodes,
+        });
+      });
+    } catch (err) {
+      reject(err);
+      return;
+    }
+    inst.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
+      hist.record(Math.max(1, Math.round(responseTime * 1000)));
+    });
+  });
+}
+
+function perClient(requests: () => AcRequest[]): (client: unknown) => void {
+  return (client) => (client as AcClient).setRequests(requests());
+}
+
+function runStatic(s: StaticSpec): Promise<LoadResult> {
+  return finish(
+    {
+      url: s.url,
+      method: s.method,
+      headers: s.headers,
+      ...(s.body !== undefined ? { body: s.body } : {}),
+      connections: s.connections,
+      duration: s.duration,
+      ...(s.rate !== undefined ? { overallRate: s.rate } : {}),
+      timeout: 10,
+    },
+    (codes) => Object.entries(codes).reduce((n, [c, v]) => (c.startsWith('2') ? n + v : n), 0),
+    { bad: 0 },
+  );
+}
+
+function runRefresh(s: RefreshSpec): Promise<LoadResult> {
+  let pool = pools.get(s.poolName);
+  if (!pool) {
+    pool = [...s.pool];
+    pools.set(s.poolName, pool);
+  }
+  const shared = pool;
+  const counters = { bad: 0 };
+  const headers = { authorization: `Basic ${s.basic}`, 'content-type': 'application/x-www-form-urlencoded' };
+  const make = (): AcRequest[] => [
+    {
+      method: 'POST',
+      path: new URL(s.url).pathname,
+      setupRequest: (req) => {
+        // Each connection takes a token, the response's rotated token goes back to the pool:
+        // every chain is sequential, so no token is ever presented twice.
+        const rt = shared.shift() ?? 'pool-exhausted';
+        return { ...req, headers, body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(rt)}` };
+      },
+      onResponse: (status, body) => {
+        if (status !== 200) {
+          counters.bad++;
+          return;
+        }
+        const rt = (JSON.parse(body) as { refresh_token?: string }).refresh_token;
+        if (rt) shared.push(rt);
+      },
+    },
+  ];
+  return finish(
+    { url: s.url, connections: s.connections, duration: s.duration, timeout: 10, setupClient: perClient(make) },
+    (codes) => codes['200'] ?? 0,
+    counters,
+  );
+}
+
+function runAuthCode(s: AuthCodeSpec): Promise<LoadResult> {
+  const counters = { bad: 0 };
+  const tokenHeaders = { authorization: `Basic ${s.basic}`, 'content-type': 'application/x-www-form-urlencoded' };
+  const authHeaders = { cookie: s.cookie };
+  const redirect = encodeURIComponent(s.redirectUri);
+  const make = (): AcRequest[] => [
+    {
+      method: 'GET',
+      setupRequest: (req, context) => {
+        const verifier = randomBytes(32).toString('base64url');
+        const challenge = createHash('sha256').update(verifier).digest('base64url');
+        (context as Record<string, string>)['verifier'] = verifier;
+        const path =
+          `/oauth/authorize?response_type=code&client_id=${s.clientId}&redirect_uri=${redirect}` +
+          `&scope=${encodeURIComponent(s.scope)}&state=${randomBytes(6).toString('hex')}` +
+          `&code_challenge=${challenge}&code_challenge_method=S256`;
+        return { ...req, path, headers: authHeaders };
+      },
+      onResponse: (status, _body, context, headers) => {
+        const location = (headers as Record<string, string | undefined> | undefined)?.['location'];
+        const code = (status === 302 || status === 303) && location ? new URL(location).searchParams.get('code') : null;
+        if (!code) counters.bad++;
+        (context as Record<string, string>)['code'] = code ?? 'no-code';
+      },
+    },
+    {
+      method: 'POST',
+      path: '/oauth/token',
+      setupRequest: (req, context) => {
+        const c = context as Record<string, string>;
+        const body =
+          `grant_type=authorization_code&code=${encodeURIComponent(c['code'] ?? '')}` +
+          `&redirect_uri=${redirect}&code_verifier=${c['verifier'] ?? ''}`;
+        return { ...req, headers: tokenHeaders, body };
+      },
+      onResponse: (status) => {
+        if (status !== 200) counters.bad++;
+      },
+    },
+  ];
+  return finish(
+    { url: s.base, connections: s.connections, duration: s.duration, timeout: 10, setupClient: perClient(make) },
+    (codes) => codes['200'] ?? 0, // one 200 per completed flow (the token response)
+    counters,
+  );
+}
+
+function run(spec: LoadSpec): Promise<LoadResult> {
+  switch (spec.kind) {
+    case 'static':
+      return runStatic(spec);
+    case 'refresh':
+      return runRefresh(spec);
+    case 'authcode':
+      return runAuthCode(spec);
+  }
+}
+
+process.on('message', (msg: Request) => {
+  const specs = 'spec' in msg ? [msg.spec] : msg.parallel;
+  Promise.all(specs.map(run)).then(
+    (results) => process.send?.({ id: msg.id, results } satisfies Reply),
+    (err: unknown) => process.send?.({ id: msg.id, error: String((err as Error)?.stack ?? err) } satisfies Reply),
+  );
+});
+process.on('disconnect', () => process.exit(0));

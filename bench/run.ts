@@ -1,0 +1,568 @@
+/**
+ * `npm run bench` — Tollgate side by side with node-oidc-provider 9 and a bare Fastify route (the
+ * ceiling), all measured in one run on this machine so every ratio is taken under the same noise.
+ *
+ *   npm run bench                 full run (~5–6 min)
+ *   npm run bench -- --quick      shorter scenarios, no second PostgreSQL process (~3 min)
+ *   npm run bench -- --no-scale   skip the stored-token scale and purge scenarios
+ *   npm run bench -- --scale-tokens=10000000   seed 10 M tokens instead of 1 M (slow: minutes)
+ *   TOLLGATE_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench   adds PostgreSQL
+ *
+ * Every server is its own process; autocannon runs in another one (bench/load.ts). CPU per request
+ * is the server process's utime+stime delta (/proc/<pid>/stat) divided by the requests served.
+ * Needs a build (`npm run build`): the Tollgate measured is dist/, exactly what `npm start` runs.
+ */
+import { fork, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { cpuMs, rssMb, startServer, stopAll, type Server } from './lib/proc.js';
+import {
+  HEAD,
+  consoleTable,
+  mdTable,
+  ratioRows,
+  svgChart,
+  tableRows,
+  type Ratio,
+  type RunFigures,
+  type ScenarioResult,
+} from './lib/report.js';
+import { clientCredentials, cleanup, codeFlow, serveInstance, signIn, startTollgate, USER, type Instance } from './lib/tollgate.js';
+import type { LoadResult, LoadSpec, Reply } from './lib/types.js';
+
+const args = process.argv.slice(2);
+const QUICK = args.includes('--quick');
+const SCALE = !args.includes('--no-scale');
+const SCALE_TOKENS = Number(/^--scale-tokens=(\d+)$/.exec(args.find((a) => a.startsWith('--scale-tokens=')) ?? '')?.[1] ?? 1_000_000);
+const PG_URL = process.env['TOLLGATE_DATABASE_URL'] ?? '';
+// Only the PostgreSQL instance gets the URL: every other server and CLI call runs on SQLite.
+delete process.env['TOLLGATE_DATABASE_URL'];
+delete process.env['TOLLGATE_PG_SCHEMA'];
+const DURATION = QUICK ? 3 : 5;
+const WARMUP = QUICK ? 1 : 2;
+const RUNS = 2;
+const CONNECTIONS = 32;
+const RESULTS_DIR = join(import.meta.dirname, 'results');
+const started = Date.now();
+
+if (!existsSync('dist/cli/main.js')) {
+  console.error('bench: dist/ is missing; run `npm run build` first');
+  process.exit(1);
+}
+
+// --- the load generator process ----------------------------------------------------------------
+
+let loadProc: ChildProcess;
+let nextId = 1;
+const pending = new Map<number, { resolve: (r: readonly LoadResult[]) => void; reject: (e: Error) => void }>();
+
+function startLoad(): void {
+  loadProc = fork(join(import.meta.dirname, 'load.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  loadProc.on('message', (m: Reply) => {
+    const p = pending.get(m.id);
+    if (!p) return;
+    pending.delete(m.id);
+    if ('error' in m) p.reject(new Error(m.error));
+    else p.resolve(m.results);
+  });
+}
+
+function load(specs: readonly LoadSpec[]): Promise<readonly LoadResult[]> {
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    loadProc.send(specs.length === 1 ? { id, spec: specs[0] } : { id, parallel: specs });
+  });
+}
+
+// --- measuring ----------------------------------------------------------------------------------
+
+const results: ScenarioResult[] = [];
+const log = (s: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${s}`);
+
+function figures(r: LoadResult, cpu: number): RunFigures {
+  return {
+    unitsPerSec: r.unitsPerSec,
+    rps: r.rps,
+    p50: r.p50,
+    p99: r.p99,
+    max: r.max,
+    cpuUsPerUnit: r.units > 0 ? (cpu * 1000) / r.units : NaN,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+    bad: r.bad,
+    requests: r.requests,
+  };
+}
+
+function summarise(
+  server: string,
+  scenario: string,
+  unit: 'req/s' | 'flows/s',
+  connections: number,
+  runs: RunFigures[],
+  pid: number,
+  note?: string,
+): ScenarioResult {
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sorted = [...runs].map((r) => r.p50).sort((a, b) => a - b);
+  const res: ScenarioResult = {
+    id: `${server}:${scenario}`,
+    server,
+    scenario,
+    unit,
+    connections,
+    runs,
+    throughput: mean(runs.map((r) => r.unitsPerSec)),
+    p50: sorted[Math.floor((sorted.length - 1) / 2)] ?? NaN,
+    p99: Math.max(...runs.map((r) => r.p99)),
+    cpuUsPerUnit: mean(runs.map((r) => r.cpuUsPerUnit)),
+    failures: runs.reduce((n, r) => n + r.errors + (unit === 'flows/s' ? r.bad : r.non2xx + r.bad), 0),
+    rssMb: rssMb(pid),
+    ...(note ? { note } : {}),
+  };
+  results.push(res);
+  log(
+    `${server} · ${scenario}: ${Math.round(res.throughput)} ${unit}, p50 ${res.p50.toFixed(2)} ms, p99 ${res.p99.toFixed(2)} ms, ` +
+      `${res.cpuUsPerUnit.toFixed(0)} µs CPU/unit, failures ${res.failures}`,
+  );
+  return res;
+}
+
+/** Warm-up, then RUNS measured runs with the server's CPU time read around each. */
+async function measure(
+  server: Server,
+  label: string,
+  scenario: string,
+  make: (duration: number) => LoadSpec,
+  opts: { unit?: 'req/s' | 'flows/s'; connections?: number; note?: string } = {},
+): Promise<ScenarioResult> {
+  await load([make(WARMUP)]);
+  const runs: RunFigures[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const c0 = cpuMs(server.pid);
+    const [r] = await load([make(DURATION)]);
+    const c1 = cpuMs(server.pid);
+    runs.push(figures(r!, c1 - c0));
+  }
+  return summarise(label, scenario, opts.unit ?? 'req/s', opts.connections ?? CONNECTIONS, runs, server.pid, opts.note);
+}
+
+const form = { 'content-type': 'application/x-www-form-urlencoded' };
+const post = (url: string, basic: string, body: string, connections = CONNECTIONS) => (duration: number): LoadSpec => ({
+  kind: 'static',
+  url,
+  method: 'POST',
+  headers: { ...form, authorization: `Basic ${basic}` },
+  body,
+  connections,
+  duration,
+});
+const getBearer = (url: string, token: string, connections = CONNECTIONS, rate?: number) => (duration: number): LoadSpec => ({
+  kind: 'static',
+  url,
+  method: 'GET',
+  headers: { authorization: `Bearer ${token}` },
+  connections,
+  duration,
+  ...(rate !== undefined ? { rate } : {}),
+});
+
+// --- the servers --------------------------------------------------------------------------------
+
+async function benchCeiling(): Promise<void> {
+  const s = await startServer('ceiling', ['--import', 'tsx', join(import.meta.dirname, 'servers/ceiling.ts')], {}, '/json');
+  await measure(s, 'ceiling', 'GET /json (bare Fastify)', (d) => ({ kind: 'static', url: `${s.base}/json`, method: 'GET', headers: {}, connections: CONNECTIONS, duration: d }));
+  await s.stop();
+}
+
+async function benchPeer(): Promise<void> {
+  const id = 'bench-client';
+  const secret = 'bench-secret-bench-secret-bench-secret';
+  const s = await startServer(
+    'oidc-provider',
+    ['--no-warnings', '--import', 'tsx', join(import.meta.dirname, 'servers/peer.ts')],
+    { PEER_CLIENT_ID: id, PEER_CLIENT_SECRET: secret, NODE_ENV: 'production' },
+    '/.well-known/openid-configuration',
+  );
+  const basic = Buffer.from(`${id}:${secret}`).toString('base64');
+  const tokenUrl = `${s.base}/token`;
+  await measure(s, 'peer', 'client_credentials opaque', post(tokenUrl, basic, 'grant_type=client_credentials&scope=api%3Aread'));
+  await measure(s, 'peer', 'client_credentials JWT ES256', post(tokenUrl, basic, 'grant_type=client_credentials&scope=api%3Aread&resource=urn%3Abench%3Aapi'));
+  const opaque = await clientCredentials(s.base, { clientId: id, secret, basic }, { scope: 'api:read' }, '/token');
+  await measure(s, 'peer', 'introspection opaque', post(`${s.base}/token/introspection`, basic, `token=${opaque}`));
+  await s.stop();
+}
+
+async function refreshPool(inst: Instance, n: number): Promise<string[]> {
+  const out: string[] = [];
+  const workers = Array.from({ length: 8 }, async () => {
+    while (out.length < n) {
+      const t = await codeFlow(inst, inst.apps.code);
+      if (t.refresh_token) out.push(t.refresh_token);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+async function benchTollgate(inst: Instance, full: boolean): Promise<Map<string, ScenarioResult>> {
+  const s = inst.server;
+  const L = `tollgate ${inst.label}`;
+  const out = new Map<string, ScenarioResult>();
+  const tokenUrl = `${s.base}/oauth/token`;
+  const { cc, ccJwt, code, codeJwt, pw } = inst.apps;
+  await signIn(inst);
+  out.set('cc', await measure(s, L, 'client_credentials opaque', post(tokenUrl, cc.basic, 'grant_type=client_credentials')));
+  out.set('jwt', await measure(s, L, `client_credentials JWT ${inst.env['TOLLGATE_KEY_ALG'] ?? 'ES256'}`, post(tokenUrl, ccJwt.basic, 'grant_type=client_credentials')));
+  if (!full) return out;
+  const opaque = await clientCredentials(s.base, cc);
+  out.set('introspect', await measure(s, L, 'introspection opaque', post(`${s.base}/oauth/introspect`, cc.basic, `token=${opaque}`)));
+  const userOpaque = (await codeFlow(inst, code)).access_token;
+  const userJwt = (await codeFlow(inst, codeJwt)).access_token;
+  out.set('me', await measure(s, L, 'GET /api/me opaque', getBearer(`${s.base}/api/me`, userOpaque)));
+  out.set('meJwt', await measure(s, L, 'GET /api/me JWT', getBearer(`${s.base}/api/me`, userJwt)));
+  // Refresh: rotation chains over a shared pool of refresh tokens, each from its own authorization-code
+  // flow (so each is its own family). A chain loses a token only when a run stops mid-request.
+  const pool = await refreshPool(inst, CONNECTIONS * (RUNS + 2) + 32);
+  await measure(s, L, 'refresh (rotation)', (d) => ({ kind: 'refresh', url: tokenUrl, basic: code.basic, poolName: inst.label, pool, connections: CONNECTIONS, duration: d }));
+  await measure(
+    s,
+    L,
+    'authorization code + PKCE (flows)',
+    (d) => ({ kind: 'authcode', base: s.base, clientId: code.clientId, basic: code.basic, redirectUri: 'http://127.0.0.1:9000/callback', scope: 'profile', cookie: inst.cookie, connections: CONNECTIONS, duration: d }),
+    { unit: 'flows/s', note: 'one flow = GET /oauth/authorize (303 with code) + POST /oauth/token' },
+  );
+  // Password grant (Argon2id by design), with a rate-capped /api/me probe before and during it.
+  const probe = getBearer(`${s.base}/api/me`, userOpaque, 4, 500);
+  const pwBody = `grant_type=password&username=${encodeURIComponent(USER.email)}&password=${encodeURIComponent(USER.password)}&scope=profile`;
+  const pwLoad = post(tokenUrl, pw.basic, pwBody, CONNECTIONS);
+  const idle: RunFigures[] = [];
+  const during: RunFigures[] = [];
+  const pwRuns: RunFigures[] = [];
+  await load([pwLoad(WARMUP)]);
+  for (let i = 0; i < RUNS; i++) {
+    const [a] = await load([probe(Math.max(2, DURATION - 2))]);
+    idle.push(figures(a!, NaN));
+    const c0 = cpuMs(s.pid);
+    const [p, b] = await load([pwLoad(DURATION), probe(DURATION)]);
+    const c1 = cpuMs(s.pid);
+    pwRuns.push(figures(p!, c1 - c0));
+    during.push(figures(b!, NaN));
+  }
+  out.set('pw', summarise(L, 'password grant (Argon2id)', 'req/s', CONNECTIONS, pwRuns, s.pid, 'CPU includes the 500 req/s /api/me probe running at the same time'));
+  out.set('probeIdle', summarise(L, 'GET /api/me @500 req/s, idle', 'req/s', 4, idle, s.pid));
+  out.set('probeDuring', summarise(L, 'GET /api/me @500 req/s, during password load', 'req/s', 4, during, s.pid));
+  return out;
+}
+
+// --- scale: stored tokens, RSS, purge -------------------------------------------------------------
+
+interface ScaleReport {
+  tokens: number;
+  seedSeconds: number;
+  empty: { rps: number; p99: number; rssMb: number };
+  loaded: { rps: number; p99: number; rssMb: number };
+  dbBeforePurgeMb: number;
+  dbAfterPurgeMb: number;
+  freePagesAfterPurgeMb: number;
+  purgeSeconds: number;
+  purged: number;
+  issuanceDuringPurge?: { rps: number; p99: number; max: number };
+}
+
+function dbSizes(file: string): { fileMb: number; freeMb: number; count: number } {
+  const db = new Database(file, { readonly: true });
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  const free = db.pragma('freelist_count', { simple: true }) as number;
+  const count = (db.prepare('select count(*) as n from tokens').get() as { n: number }).n;
+  db.close();
+  const size = (p: string) => (existsSync(p) ? statSync(p).size : 0);
+  return { fileMb: (size(file) + size(`${file}-wal`)) / 1048576, freeMb: (free * pageSize) / 1048576, count };
+}
+
+async function benchScale(): Promise<ScaleReport> {
+  const inst = await startTollgate('sqlite scale', {}, false);
+  const file = join(inst.dataDir, 'tollgate.db');
+  const spec = (base: string) => post(`${base}/oauth/token`, inst.apps.cc.basic, 'grant_type=client_credentials');
+  const quickMeasure = async (label: string) => {
+    const s = await serveInstance(inst);
+    const r = await measure(s, 'tollgate sqlite', label, spec(s.base));
+    await s.stop();
+    return { rps: r.throughput, p99: r.p99, rssMb: r.rssMb };
+  };
+  const empty = await quickMeasure('client_credentials opaque, 0 stored tokens');
+  // Seed directly in SQL: expired access tokens (so the purge can remove them afterwards).
+  const t0 = Date.now();
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('cache_size = -262144');
+  db.pragma('synchronous = OFF');
+  const now = Date.now();
+  const chunk = 250_000;
+  for (let done = 0; done < SCALE_TOKENS; done += chunk) {
+    const n = Math.min(chunk, SCALE_TOKENS - done);
+    db.prepare(
+      `with recursive c(x) as (select 1 union all select x + 1 from c where x < ${n})
+       insert into tokens (token_hash, kind, format, client_id, user_id, scope, audience, family_id, parent_hash, expires_at, revoked_at, consumed_at, created_at)
+       select lower(hex(randomblob(32))), 'access', 'opaque', ?, null, 'profile', ?, null, null, ?, null, null, ? from c`,
+    ).run(inst.apps.cc.clientId, 'seed', now - 7_200_000, now - 10_800_000);
+  }
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.close();
+  const seedSeconds = (Date.now() - t0) / 1000;
+  log(`seeded ${SCALE_TOKENS.toLocaleString('en-US')} tokens in ${seedSeconds.toFixed(1)} s`);
+  const loaded = await quickMeasure(`client_credentials opaque, ${(SCALE_TOKENS / 1e6).toFixed(0)} M stored tokens`);
+  const before = dbSizes(file);
+  // Purge: a server with a 1 s purge interval, issuance load running while the purge runs.
+  const s = await serveInstance(inst, { TOLLGATE_PURGE_INTERVAL: '1' });
+  const p0 = Date.now();
+  const [during] = await load([spec(s.base)(4)]);
+  let after = dbSizes(file);
+  while (after.count > before.count - SCALE_TOKENS * 0.99 && Date.now() - p0 < 60_000) {
+    await new Promise((r) => setTimeout(r, 250));
+    after = dbSizes(file);
+  }
+  const purgeSeconds = (Date.now() - p0) / 1000 - 1;
+  await s.stop();
+  after = dbSizes(file);
+  cleanup(inst);
+  const rep: ScaleReport = {
+    tokens: SCALE_TOKENS,
+    seedSeconds,
+    empty,
+    loaded,
+    dbBeforePurgeMb: before.fileMb,
+    dbAfterPurgeMb: after.fileMb,
+    freePagesAfterPurgeMb: after.freeMb,
+    purgeSeconds,
+    purged: before.count - after.count,
+    issuanceDuringPurge: { rps: during!.unitsPerSec, p99: during!.p99, max: during!.max },
+  };
+  log(`purge: ${rep.purged} tokens; db ${before.fileMb.toFixed(0)} MB -> ${after.fileMb.toFixed(0)} MB (free pages ${after.freeMb.toFixed(0)} MB); issuance during purge ${Math.round(during!.unitsPerSec)} req/s, max latency ${during!.max.toFixed(0)} ms`);
+  return rep;
+}
+
+// --- PostgreSQL ---------------------------------------------------------------------------------
+
+async function withPgSchema<T>(fn: (schema: string) => Promise<T>): Promise<T> {
+  const schema = `bench_${process.pid}_${Date.now().toString(36)}`;
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  await c.query(`create schema "${schema}"`);
+  try {
+    return await fn(schema);
+  } finally {
+    await c.query(`drop schema "${schema}" cascade`).catch(() => {});
+    await c.end();
+  }
+}
+
+// --- main ---------------------------------------------------------------------------------------
+
+const ratios: Ratio[] = [];
+function ratio(what: string, target: number, a: ScenarioResult | undefined, b: ScenarioResult | undefined, kind: 'x' | '%'): void {
+  if (!a || !b) return;
+  const t = a.throughput / b.throughput;
+  const cpu = b.cpuUsPerUnit / a.cpuUsPerUnit;
+  ratios.push({
+    what,
+    target: kind === 'x' ? `≥ ${target.toFixed(1)}×` : `≥ ${(target * 100).toFixed(0)} %`,
+    measured: kind === 'x' ? `${t.toFixed(2)}×` : `${(t * 100).toFixed(0)} %`,
+    met: t >= target,
+    detail: `${Math.round(a.throughput)} vs ${Math.round(b.throughput)} ${a.unit}; CPU/req ratio ${cpu.toFixed(2)}× (${a.cpuUsPerUnit.toFixed(0)} vs ${b.cpuUsPerUnit.toFixed(0)} µs)`,
+  });
+}
+
+async function main(): Promise<void> {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  startLoad();
+  log(`mode ${QUICK ? 'quick' : 'full'}: ${DURATION} s × ${RUNS} runs + ${WARMUP} s warm-up per scenario, ${CONNECTIONS} connections`);
+  await benchCeiling();
+  await benchPeer();
+  const sqlite = await startTollgate('sqlite', { TOLLGATE_KEY_ALG: 'ES256' });
+  const t = await benchTollgate(sqlite, true);
+  await sqlite.server.stop();
+  cleanup(sqlite);
+  const ed = await startTollgate('sqlite EdDSA', { TOLLGATE_KEY_ALG: 'EdDSA' });
+  const te = await benchTollgate(ed, false);
+  await ed.server.stop();
+  cleanup(ed);
+
+  let tp: Map<string, ScenarioResult> | undefined;
+  let pgTwo: { one: number; two: number } | undefined;
+  if (PG_URL) {
+    await withPgSchema(async (schema) => {
+      const inst = await startTollgate('postgres', { TOLLGATE_DATABASE_URL: PG_URL, TOLLGATE_PG_SCHEMA: schema });
+      tp = await benchTollgate(inst, true);
+      if (!QUICK) {
+        // Two processes on the same database, load split between them.
+        const second = await startServer('tollgate postgres #2', ['dist/cli/main.js', 'serve'], inst.env, '/.well-known/oauth-authorization-server');
+        const mk = (base: string) => post(`${base}/oauth/token`, inst.apps.cc.basic, 'grant_type=client_credentials', CONNECTIONS / 2);
+        await load([mk(inst.server.base)(WARMUP), mk(second.base)(WARMUP)]);
+        const sums: number[] = [];
+        for (let i = 0; i < RUNS; i++) {
+          const rs = await load([mk(inst.server.base)(DURATION), mk(second.base)(DURATION)]);
+          sums.push(rs.reduce((n, r) => n + r.unitsPerSec, 0));
+        }
+        pgTwo = { one: tp.get('cc')?.throughput ?? NaN, two: sums.reduce((a, b) => a + b, 0) / sums.length };
+        log(`two Tollgate processes on PostgreSQL: ${Math.round(pgTwo.two)} req/s`);
+        await second.stop();
+      }
+      await inst.server.stop();
+      cleanup(inst);
+    });
+  }
+
+  const scale = SCALE ? await benchScale() : undefined;
+
+  // --- ratios -----------------------------------------------------------------------------------
+  const find = (server: string, scenario: string) => results.find((r) => r.server === server && r.scenario === scenario);
+  const ceiling = find('ceiling', 'GET /json (bare Fastify)');
+  const peerOpaque = find('peer', 'client_credentials opaque');
+  const peerJwt = find('peer', 'client_credentials JWT ES256');
+  const peerIntro = find('peer', 'introspection opaque');
+  for (const [label, m] of [['SQLite', t], ['PostgreSQL', tp]] as const) {
+    if (!m) continue;
+    ratio(`client_credentials opaque (${label}) vs oidc-provider opaque`, 2.0, m.get('cc'), peerOpaque, 'x');
+    ratio(`client_credentials JWT ES256 (${label}) vs oidc-provider ES256`, 2.5, m.get('jwt'), peerJwt, 'x');
+    ratio(`introspection (${label}) vs oidc-provider`, 3.0, m.get('introspect'), peerIntro, 'x');
+    ratio(`GET /api/me opaque (${label}) vs ceiling`, 0.4, m.get('me'), ceiling, '%');
+    ratio(`GET /api/me JWT (${label}) vs ceiling`, 0.4, m.get('meJwt'), ceiling, '%');
+  }
+  ratio('client_credentials JWT EdDSA (SQLite) vs oidc-provider ES256', 2.5, te.get('jwt'), peerJwt, 'x');
+  const tokenScenarios = results.filter((r) => r.server.startsWith('tollgate') && !/password|@500/.test(r.scenario));
+  const worst = tokenScenarios.reduce<ScenarioResult | undefined>((w, r) => (!w || r.p99 > w.p99 ? r : w), undefined);
+  const over = tokenScenarios.filter((r) => r.p99 > 5);
+  if (worst) {
+    ratios.push({
+      what: 'p99 at saturation, every Tollgate token scenario',
+      target: '≤ 5 ms',
+      measured: `worst ${worst.p99.toFixed(2)} ms`,
+      met: over.length === 0,
+      detail: `${over.length} of ${tokenScenarios.length} scenarios over 5 ms; worst: ${worst.server} ${worst.scenario}`,
+    });
+  }
+  const pi = t.get('probeIdle');
+  const pd = t.get('probeDuring');
+  if (pi && pd) {
+    ratios.push({
+      what: 'GET /api/me latency while the password grant saturates (SQLite)',
+      target: 'latency kept',
+      measured: `p50 ${pd.p50.toFixed(2)} / p99 ${pd.p99.toFixed(2)} ms`,
+      met: null,
+      detail: `idle: p50 ${pi.p50.toFixed(2)} / p99 ${pi.p99.toFixed(2)} ms (500 req/s probe, 4 connections); password grant ${Math.round(t.get('pw')?.throughput ?? 0)} req/s`,
+    });
+  }
+  if (scale) {
+    const r = scale.loaded.rps / scale.empty.rps;
+    ratios.push({
+      what: `issuance with ${(scale.tokens / 1e6).toFixed(0)} M stored tokens vs empty (target is set at 10 M)`,
+      target: '≥ 80 %',
+      measured: `${(r * 100).toFixed(0)} %`,
+      met: scale.tokens >= 10_000_000 ? r >= 0.8 : null,
+      detail: `${Math.round(scale.loaded.rps)} vs ${Math.round(scale.empty.rps)} req/s; RSS ${scale.loaded.rssMb.toFixed(0)} vs ${scale.empty.rssMb.toFixed(0)} MB`,
+    });
+  }
+  if (pgTwo) {
+    const r = pgTwo.two / pgTwo.one;
+    ratios.push({
+      what: 'two Tollgate processes on one PostgreSQL vs one',
+      target: '≥ 1.5×',
+      measured: `${r.toFixed(2)}×`,
+      met: r >= 1.5,
+      detail: `${Math.round(pgTwo.two)} vs ${Math.round(pgTwo.one)} req/s (client_credentials opaque; 2 cores shared with PostgreSQL and the load generator)`,
+    });
+  }
+
+  // --- output -----------------------------------------------------------------------------------
+  const meta = {
+    date: new Date().toISOString(),
+    mode: QUICK ? 'quick' : 'full',
+    node: process.version,
+    cpus: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
+    commit: (() => {
+      try {
+        return execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim();
+      } catch {
+        return 'unknown';
+      }
+    })(),
+    durationSeconds: DURATION,
+    warmupSeconds: WARMUP,
+    runs: RUNS,
+    connections: CONNECTIONS,
+    postgres: Boolean(PG_URL),
+    totalSeconds: Math.round((Date.now() - started) / 1000),
+  };
+  writeFileSync(join(RESULTS_DIR, 'latest.json'), JSON.stringify({ meta, results, ratios, scale: scale ?? null, pgTwoProcesses: pgTwo ?? null }, null, 2) + '\n');
+  const chartResults = results.filter((r) => !/@500/.test(r.scenario));
+  writeFileSync(join(RESULTS_DIR, 'latest.svg'), svgChart(chartResults, `Tollgate vs oidc-provider 9 vs bare Fastify — ${meta.date.slice(0, 10)}, ${meta.cpus}`));
+  const rows = tableRows(results);
+  const rrows = ratioRows(ratios);
+  const RHEAD = ['target', 'goal', 'measured', 'status', 'detail'];
+  const md = [
+    '# Tollgate benchmark — latest run',
+    '',
+    `\`npm run bench${QUICK ? ' -- --quick' : ''}\` on ${meta.cpus}, Node ${meta.node}, commit ${meta.commit}, ${meta.date}. ` +
+      `${meta.connections} connections, ${meta.warmupSeconds} s warm-up then ${meta.runs} runs of ${meta.durationSeconds} s per scenario; ` +
+      `throughput is the mean of the runs, p50 the median, p99 the worst run. CPU is the server process's user+system time per request ` +
+      `(per flow for the authorization-code scenario) — on 2 cores the load generator competes with the server, so CPU/request is the steadier figure. ` +
+      `PostgreSQL ${meta.postgres ? 'included' : 'not measured (set TOLLGATE_DATABASE_URL)'}.`,
+    '',
+    '![throughput and latency](latest.svg)',
+    '',
+    '## Targets (issue #5)',
+    '',
+    mdTable(RHEAD, rrows),
+    '',
+    '## All scenarios',
+    '',
+    mdTable(HEAD, rows),
+    '',
+    ...(scale
+      ? [
+          '## Scale: stored tokens, RSS and purge (SQLite)',
+          '',
+          `- ${scale.tokens.toLocaleString('en-US')} expired access tokens seeded directly in SQL in ${scale.seedSeconds.toFixed(1)} s.`,
+          `- client_credentials opaque: ${Math.round(scale.empty.rps)} req/s (p99 ${scale.empty.p99.toFixed(2)} ms, RSS ${scale.empty.rssMb.toFixed(0)} MB) on an empty table, ` +
+            `${Math.round(scale.loaded.rps)} req/s (p99 ${scale.loaded.p99.toFixed(2)} ms, RSS ${scale.loaded.rssMb.toFixed(0)} MB) with the seeded tokens.`,
+          `- purge (TOLLGATE_PURGE_INTERVAL=1): removed ${scale.purged.toLocaleString('en-US')} tokens in ~${scale.purgeSeconds.toFixed(1)} s; database file ${scale.dbBeforePurgeMb.toFixed(0)} MB before, ` +
+            `${scale.dbAfterPurgeMb.toFixed(0)} MB after, of which ${scale.freePagesAfterPurgeMb.toFixed(0)} MB free pages (reused by new rows; the file only shrinks with VACUUM).`,
+          ...(scale.issuanceDuringPurge
+            ? [`- issuance while the purge ran (4 s, 32 connections): ${Math.round(scale.issuanceDuringPurge.rps)} req/s, p99 ${scale.issuanceDuringPurge.p99.toFixed(1)} ms, max ${scale.issuanceDuringPurge.max.toFixed(0)} ms.`]
+            : []),
+          '',
+        ]
+      : []),
+    '## Method notes',
+    '',
+    '- Servers: ceiling = bare Fastify 5 route; peer = oidc-provider 9 (in-memory adapter, NODE_ENV=production), one confidential client, opaque tokens without `resource`, ES256 JWT with `resource=urn:bench:api`, introspection at `/token/introspection`; Tollgate = `node dist/cli/main.js serve` with `TOLLGATE_LOG_LEVEL=silent`, `TOLLGATE_PURGE_INTERVAL=0`, fresh data directory (or PostgreSQL schema).',
+    '- All requests authenticate with HTTP Basic (client_secret_basic).',
+    '- GET /api/me uses a user token (from an authorization-code flow), opaque or RFC 9068 JWT.',
+    '- Refresh grant: rotation chains over a shared pool of refresh tokens, each obtained from its own authorization-code flow (its own family). Each response\'s rotated token goes back into the pool, so a token is never presented twice; a run that stops mid-request loses that chain, so the pool holds connections × (runs + 2) + 32 tokens.',
+    '- Authorization code + PKCE: per flow, a fresh verifier, `GET /oauth/authorize` with the signed-in session cookie (consent given once before) → 303 with the code → `POST /oauth/token`; flows/s counts token responses with status 200. Latencies are per request.',
+    '- Password grant: Argon2id-bound by design. A 500 req/s GET /api/me probe (4 connections) runs alone, then during the password load, to show the other endpoints keep their latency.',
+    '',
+  ].join('\n');
+  writeFileSync(join(RESULTS_DIR, 'latest.md'), md);
+  console.log('\n' + consoleTable(HEAD, rows) + '\n\n' + consoleTable(RHEAD, rrows));
+  console.log(`\nwrote bench/results/latest.{json,md,svg} in ${meta.totalSeconds} s`);
+}
+
+const shutdown = async (code: number) => {
+  await stopAll();
+  loadProc?.kill();
+  process.exit(code);
+};
+process.on('SIGINT', () => void shutdown(130));
+main().then(
+  () => shutdown(0),
+  async (err: unknown) => {
+    console.error(err);
+    await shutdown(1);
+  },
+);

@@ -1,0 +1,63 @@
+/**
+ * Connected applications (U3): every application the signed-in person authorized, the scopes
+ * granted, when, and when it was last used; Revoke forgets the consent and revokes the
+ * application's tokens for this person at once.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { OAuthContext } from '../../oauth/context.js';
+import { revokeUserAuthorization } from '../../services/apps.js';
+import { html } from '../views/html.js';
+import { checkCsrf, formatDate, formOf, notice, redirect303, requireViewer, sendPage, shell } from '../views/kit.js';
+
+export function accountRoutes(app: FastifyInstance, ctx: OAuthContext): void {
+  const page = { config: { page: true } } as const;
+
+  app.get('/account', page, async (_request, reply) => redirect303(reply, '/account/apps'));
+
+  app.get('/account/apps', page, async (request, reply) => {
+    const pc = await requireViewer(ctx, request, reply);
+    if (!pc) return reply;
+    const consents = await ctx.storage.consents.listByUser(pc.user.id);
+    const scopeText = new Map((await ctx.storage.scopes.list()).map((s) => [s.name, s.description]));
+    const rows = await Promise.all(
+      consents.map(async (c) => {
+        const client = await ctx.storage.clients.byId(c.clientId);
+        const org = client?.orgId ? await ctx.storage.organizations.byId(client.orgId) : null;
+        return { consent: c, client, orgName: org?.name ?? null };
+      }),
+    );
+    const body = html`<h1>Connected applications</h1>
+${notice(request)}
+<p class="muted">Applications you allowed to access your account. Revoking one stops its access at once; it will have to ask you again.</p>
+${rows.length === 0
+  ? html`<div class="card"><p>You have not authorized any application.</p></div>`
+  : rows.map(({ consent, client, orgName }) => {
+      const name = client?.name ?? consent.clientId;
+      const scopes = consent.scope.split(' ').filter((s) => s.length > 0);
+      return html`<section class="card" aria-labelledby="app-${consent.clientId}">
+<div class="app-head">${client?.logoUri
+        ? html`<img class="app-logo" src="${client.logoUri}" alt="" width="56" height="56">`
+        : html`<span class="app-logo placeholder" aria-hidden="true">${name.slice(0, 1).toUpperCase()}</span>`}
+<div><h2 id="app-${consent.clientId}">${name}</h2>${orgName ? html`<span class="muted">by ${orgName}</span>` : ''}${client && !client.active ? html` <span class="badge off">Inactive</span>` : ''}</div></div>
+${client?.website ? html`<p><a href="${client.website}" rel="noopener noreferrer">${client.website}</a></p>` : ''}
+<p class="label">It can:</p>
+<ul class="scopes">${scopes.length ? scopes.map((s) => html`<li>${scopeText.get(s) ?? s} <code>${s}</code></li>`) : html`<li>No specific permission</li>`}</ul>
+<dl class="facts"><dt>Granted</dt><dd>${formatDate(consent.createdAt)}</dd>${consent.updatedAt !== consent.createdAt ? html`<dt>Updated</dt><dd>${formatDate(consent.updatedAt)}</dd>` : ''}<dt>Last used</dt><dd>${consent.lastUsedAt === null ? 'Never' : formatDate(consent.lastUsedAt)}</dd></dl>
+<form method="post" action="/account/apps/${consent.clientId}/revoke">
+<input type="hidden" name="csrf" value="${pc.csrf}">
+<button type="submit" class="danger" aria-label="Revoke access for ${name}">Revoke access</button>
+</form>
+</section>`;
+    })}`;
+    return sendPage(reply, 200, shell(pc, 'Connected applications', 'account', body));
+  });
+
+  app.post<{ Params: { id: string } }>('/account/apps/:id/revoke', page, async (request, reply) => {
+    const form = formOf(request);
+    if (!checkCsrf(request, reply, form)) return reply;
+    const pc = await requireViewer(ctx, request, reply);
+    if (!pc) return reply;
+    await revokeUserAuthorization(ctx, pc.user.id, request.params.id.slice(0, 200), { ip: request.ip });
+    return redirect303(reply, '/account/apps?done=revoked');
+  });
+}

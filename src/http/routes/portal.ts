@@ -1,0 +1,384 @@
+/**
+ * The developer portal (U2, A2, A10): any signed-in person manages their own applications under
+ * /developers — list, create (every A1 field), the shown-once credentials screen, edit, rotate
+ * the secret (shown once), delete with confirmation, activate / deactivate. Applications of
+ * other people are never shown (404, whether they exist or not).
+ *
+ * Shown once, statelessly: after a create or rotate POST, the new secret travels to the
+ * credentials page (303) in a cookie encrypted (AES-256-GCM) with a key derived from the
+ * browser's session cookie — which the server stores only as a hash — limited to that page's
+ * path and a few minutes. The page shows it, then clears the cookie; a reload shows it no more.
+ * Any server process can read it; nothing about it is stored.
+ */
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { OAuthContext } from '../../oauth/context.js';
+import type { Account } from '../../accounts/types.js';
+import type { ClientRow, OrganizationRow, ScopeRow } from '../../storage/types.js';
+import { sha256 } from '../../oauth/crypto.js';
+import { createApp, deleteApp, rotateSecret, setAppActive, updateApp, type AppInput } from '../../services/apps.js';
+import { SESSION_COOKIE } from '../session.js';
+import { html } from '../views/html.js';
+import { getBranding } from '../views/layout.js';
+import { appFacts, appForm, credentialsBody, deleteConfirmBody, EMPTY_APP, formValuesOf, type AppFormValues } from '../views/apps.js';
+import {
+  checkCsrf,
+  checked,
+  errorMessage,
+  formatDate,
+  formOf,
+  list,
+  notFoundPage,
+  notice,
+  redirect303,
+  requireViewer,
+  sendPage,
+  shell,
+  statusBadge,
+  text,
+  type Form,
+  type PageContext,
+} from '../views/kit.js';
+
+const SECRET_COOKIE = 'tg_secret_once';
+const SECRET_COOKIE_SECONDS = 300;
+/** Grant types that let an application handle passwords or skip PKCE-style protections: administrators only. */
+const ADMIN_ONLY_GRANTS = ['password', 'implicit'];
+const ADMIN_ONLY_SCOPES = ['admin'];
+
+// ---------------------------------------------------------------------------------------------
+// The shown-once secret
+
+function flashKey(request: FastifyRequest): Buffer | null {
+  const raw = request.cookies[SESSION_COOKIE];
+  if (!raw) return null;
+  return createHash('sha256').update(`tollgate/secret-once\0${raw}`).digest();
+}
+
+function credentialsPath(clientId: string): string {
+  return `/developers/apps/${encodeURIComponent(clientId)}/credentials`;
+}
+
+function setSecretOnce(ctx: OAuthContext, request: FastifyRequest, reply: FastifyReply, clientId: string, secret: string, rotated: boolean): void {
+  const key = flashKey(request);
+  if (!key) return;
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const plain = JSON.stringify({ c: clientId, s: secret, r: rotated, e: ctx.now() + SECRET_COOKIE_SECONDS * 1000 });
+  const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+  const value = Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
+  reply.setCookie(SECRET_COOKIE, value, {
+    path: credentialsPath(clientId),
+    httpOnly: true,
+    sameSite: 'strict',
+    secure: ctx.config.issuer.startsWith('https:'),
+    maxAge: SECRET_COOKIE_SECONDS,
+  });
+}
+
+/** Reads and clears the shown-once secret for this application, if it is still its current secret. */
+function takeSecretOnce(ctx: OAuthContext, request: FastifyRequest, reply: FastifyReply, client: ClientRow): { secret: string; rotated: boolean } | null {
+  const raw = request.cookies[SECRET_COOKIE];
+  if (!raw) return null;
+  reply.clearCookie(SECRET_COOKIE, { path: credentialsPath(client.clientId) });
+  const key = flashKey(request);
+  if (!key || raw.length > 1000) return null;
+  try {
+    const buf = Buffer.from(raw, 'base64url');
+    const decipher = createDecipheriv('aes-256-gcm', key, buf.subarray(0, 12));
+    decipher.setAuthTag(buf.subarray(12, 28));
+    const plain = Buffer.concat([decipher.update(buf.subarray(28)), decipher.final()]).toString('utf8');
+    const v = JSON.parse(plain) as { c?: unknown; s?: unknown; r?: unknown; e?: unknown };
+    if (v.c !== client.clientId || typeof v.s !== 'string' || typeof v.e !== 'number' || v.e < ctx.now()) return null;
+    if (client.secretHash === null || sha256(v.s) !== client.secretHash) return null;
+    return { secret: v.s, rotated: v.r === true };
+  } catch {
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Form parsing, shared with the back-office
+
+/** The A1 fields of the application form as service input. */
+export function appInputFromForm(form: Form, opts: { mode: 'create' | 'edit'; withOwner: boolean }): AppInput {
+  const input: { -readonly [K in keyof AppInput]: AppInput[K] } = {
+    name: text(form, 'name', 200),
+    description: text(form, 'description', 2000) || null,
+    website: text(form, 'website', 2000) || null,
+    logoUri: text(form, 'logo_uri', 2000) || null,
+    redirectUris: text(form, 'redirect_uris', 20000)
+      .split(/[\r\n]+/)
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+    scopes: list(form, 'scopes'),
+    grantTypes: list(form, 'grant_types'),
+    orgId: text(form, 'org_id', 100) || null,
+    active: checked(form, 'active'),
+  };
+  if (opts.mode === 'create') input.public = text(form, 'client_type') === 'public';
+  if (opts.withOwner) input.ownerId = text(form, 'owner_id', 100) || null;
+  return input;
+}
+
+export function formValuesFromInput(input: AppInput, base: AppFormValues): AppFormValues {
+  return {
+    name: input.name,
+    description: input.description ?? '',
+    website: input.website ?? '',
+    logoUri: input.logoUri ?? '',
+    redirectUris: input.redirectUris ?? [],
+    scopes: input.scopes ?? [],
+    grantTypes: input.grantTypes ?? [],
+    clientType: input.public === undefined ? base.clientType : input.public ? 'public' : 'confidential',
+    orgId: input.orgId ?? '',
+    ownerId: input.ownerId ?? base.ownerId,
+    active: input.active ?? base.active,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function scopeChoices(ctx: OAuthContext, user: Account): Promise<ScopeRow[]> {
+  const all = await ctx.storage.scopes.list();
+  return user.isAdmin ? all : all.filter((s) => !ADMIN_ONLY_SCOPES.includes(s.name));
+}
+
+/** The organizations the person belongs to (every organization for an administrator). */
+async function orgChoices(ctx: OAuthContext, user: Account): Promise<OrganizationRow[]> {
+  if (user.isAdmin) return ctx.storage.organizations.list();
+  const memberships = await ctx.storage.users.memberships(user.id);
+  const orgs = await Promise.all(memberships.map((m) => ctx.storage.organizations.byId(m.orgId)));
+  return orgs.filter((o): o is OrganizationRow => o !== null);
+}
+
+/** Portal-specific limits on what a person may give their own application. */
+async function portalCheck(ctx: OAuthContext, user: Account, input: AppInput): Promise<string | null> {
+  if (!user.isAdmin) {
+    if ((input.scopes ?? []).some((s) => ADMIN_ONLY_SCOPES.includes(s))) return 'Only administrators may give an application the admin scope.';
+    if ((input.grantTypes ?? []).some((g) => ADMIN_ONLY_GRANTS.includes(g))) {
+      return 'The password and implicit grants can only be enabled by an administrator.';
+    }
+  }
+  if (input.orgId && !(await orgChoices(ctx, user)).some((o) => o.id === input.orgId)) return 'You are not a member of that organization.';
+  if (!input.name) return 'The name is required.';
+  return null;
+}
+
+async function ownApp(ctx: OAuthContext, pc: PageContext, clientId: string): Promise<ClientRow | null> {
+  if (clientId.length > 200) return null;
+  const c = await ctx.storage.clients.byId(clientId);
+  return c && c.ownerId === pc.user.id ? c : null;
+}
+
+function actor(pc: PageContext, request: FastifyRequest) {
+  return { actorUserId: pc.user.id, ip: request.ip };
+}
+
+type IdParams = { Params: { id: string } };
+
+export function portalRoutes(app: FastifyInstance, ctx: OAuthContext): void {
+  const page = { config: { page: true } } as const;
+
+  app.get('/developers', page, async (request, reply) => {
+    const pc = await requireViewer(ctx, request, reply);
+    if (!pc) return reply;
+    const { items } = await ctx.storage.clients.list({ ownerId: pc.user.id, limit: 500 });
+    const body = html`<div class="app-head"><h1>Your applications</h1></div>
+${notice(request)}
+<p><a class="button" href="/developers/new">Create a new application</a></p>
+${items.length === 0
+  ? html`<div class="card"><p>You have no applications yet. Create one to get a client ID and secret, then send people to <code>/oauth/authorize</code>.</p></div>`
+  : html`<div class="table-wrap"><table>
+<thead><tr><th scope="col">Name</th><th scope="col">Client ID</th><th scope="col">Status</th><th scope="col" class="hide-sm">Created</th></tr></thead>
+<tbody>
+${items.map(
+  (c) => html`<tr><td><a href="/developers/apps/${c.clientId}">${c.name}</a></td><td><code>${c.clientId}</code></td><td>${statusBadge(c.active)}</td><td class="hide-sm">${formatDate(c.createdAt)}</td></tr>`,
+)}
+</tbody></table></div>`}`;
+    return sendPage(reply, 200, shell(pc, 'Developers', 'developers', body));
+  });
+
+  const newForm = async (pc: PageContext, values: AppFormValues, error: string | null) =>
+    shell(
+      pc,
+      'Create a new application',
+      'developers',
+      html`<h1>Create a new application</h1>
+${appForm({
+  action: '/developers/new',
+  csrf: pc.csrf,
+  mode: 'create',
+  values,
+  scopes: await scopeChoices(ctx, pc.user),
+  orgs: await orgChoices(ctx, pc.user),
+  owners: null,
+  error,
+  submitLabel: 'Create application',
+  cancelHref: '/developers',
+})}`,
+    );
+
+  app.get('/developers/new', page, async (request, reply) => {
+    const pc = await requireViewer(ctx, request, reply);
+    if (!pc) return reply;
+    return sendPage(reply, 200, await newForm(pc, EMPTY_APP, null));
+  });
+
+  app.post('/developers/new', page, async (request, reply) => {
+    const form = formOf(request);
+    if (!checkCsrf(request, reply, form)) return reply;
+    const pc = await requireViewer(ctx, request, reply);
+    if (!pc) return reply;
+    const input = { ...appInputFromForm(form, { mode: 'create', withOwner: false }), ownerId: pc.user.id };
+    const problem = await portalCheck(ctx, pc.user, input);
+    let created;
+    try {
+      if (problem) return sendPage(reply, 400, await newForm(pc, formValuesFromInput(input, EMPTY_APP), problem));
+      created = await createApp(ctx, input, actor(pc, request));
+    } catch (err) {
+      return sendPage(reply, 400, await newForm(pc, formValuesFromInput(input, EMPTY_APP), errorMessage(err)));
+    }
+    const c = created.client;
+    if (created.clientSecret) setSecretOnce(ctx, request, reply, c.clientId, created.clientSecret, false);
+    return redirect303(reply, credentialsPath(c.clientId));
+  });
+
+  app.get<IdParams>('/developers/apps/:id', page, async (request, reply) => {
+    const pc = await requireViewer(ctx, request, reply);
+    if (!pc) return reply;
+    const c = await ownApp(ctx, pc, request.params.id);
+    if (!c) return notFoundPage(reply, pc);
+    const orgName = c.orgId ? ((await ctx.storage.organizations.byId(c.orgId))?.name ?? null) : null;
+    const base = `/developers/apps/${encodeURIComponent(c.clientId)}`;
+    const body = html`<p><a href="/developers">← Your applications</a></p>
+<div class="app-head"><h1>${c.name}</h1></div>
+${notice(request)}
+<div class="card">
+${appFacts(c, { orgName, ownerEmail: pc.user.email })}
+<div class="actions">
+<a class="button" href="${base}/edit">Edit</a>
+${c.clientType === 'confidential'
+  ? html`<form method="post" action="${base}/rotate" class="inline">
+<input type="hidden" name="csrf" value="${pc.csrf}">
+<button type="submit" class="secondary">Rotate secret</button>
+</form>`
+  : ''}
+<form method="post" action="${base}/active" class="inline">
+<input type="hidden" name="csrf" value="${pc.csrf}">
+<input type="hidden" name="active" value="${c.active ? '0' : '1'}">
+<button type="submit" class="secondary">${c.active ? 'Deactivate' : 'Activate'}</button>
+</form>
+<a class="button danger" href="${base}/delete">Delete</a>
+</div></div>`;
+    return sendPage(reply, 200, shell(pc, c.name, 'developers', body));
+  });
+
+  app.get<IdParams>('/developers/apps/:id/credentials', page, async (request, reply) => {
+    const pc = await requireViewer(ctx, request, reply);
+    if (!pc) return reply;
+    const c = await ownApp(ctx, pc, request.params.id);
+    if (!c) return notFoundPage(reply, pc);
+    const once = takeSecretOnce(ctx, request, reply, c);
+    const body = credentialsBody(c, once?.secret ?? null, { backHref: `/developers/apps/${encodeURIComponent(c.clientId)}`, rotated: once?.rotated ?? false });
+    return sendPage(reply, 200, shell(pc, 'Credentials', 'developers', body, ['/assets/copy.js']));
+  });
+
+  const editForm = async (pc: PageContext, c: ClientRow, values: AppFormValues, error: string | null) =>
+    shell(
+      pc,
+      `Edit ${c.name}`,
+      'developers',
+      html`<p><a href="/developers/apps/${c.clientId}">← ${c.name}</a></p><h1>Edit ${c.name}</h1>
+${appForm({
+  action: `/developers/apps/${encodeURIComponent(c.clientId)}/edit`,
+  csrf: pc.csrf,
+  mode: 'edit',
+  values,
+  scopes: await scopeChoices(ctx, pc.user),
+  orgs: await orgChoices(ctx, pc.user),
+  owners: null,
+  error,
+  submitLabel: 'Save changes',
+  cancelHref: `/developers/apps/${encodeURIComponent(c.clientId)}`,
+})}`,
+    );
+
+  app.get<IdParams>('/developers/apps/:id/edit', page, async (request, reply) => {
+    const pc = await requireViewer(ctx, request, reply);
+    if (!pc) return reply;
+    const c = await ownApp(ctx, pc, request.params.id);
+    if (!c) return notFoundPage(reply, pc);
+    return sendPage(reply, 200, await editForm(pc, c, formValuesOf(c), null));
+  });
+
+  app.post<IdParams>('/developers/apps/:id/edit', page, async (request, reply) => {
+    const form = formOf(request);
+    if (!checkCsrf(request, reply, form)) return reply;
+    const pc = await requireViewer(ctx, request, reply);
+    if (!pc) return reply;
+    const c = await ownApp(ctx, pc, request.params.id);
+    if (!c) return notFoundPage(reply, pc);
+    const input = appInputFromForm(form, { mode: 'edit', withOwner: false });
+    // A person may keep what an administrator gave their app, but not add admin-only grants or scopes.
+    const added: AppInput = {
+      ...input,
+      scopes: (input.scopes ?? []).filter((s) => !c.scopes.includes(s)),
+      grantTypes: (input.grantTypes ?? []).filter((g) => !(c.grantTypes as readonly string[]).includes(g)),
+    };
+    const orgUnchanged = (input.orgId ?? null) === c.orgId;
+    const problem = await portalCheck(ctx, pc.user, orgUnchanged ? { ...added, orgId: null } : added);
+    try {
+      if (problem) return sendPage(reply, 400, await editForm(pc, c, formValuesFromInput(input, formValuesOf(c)), problem));
+      await updateApp(ctx, c.clientId, input, actor(pc, request));
+    } catch (err) {
+      return sendPage(reply, 400, await editForm(pc, c, formValuesFromInput(input, formValuesOf(c)), errorMessage(err)));
+    }
+    return redirect303(reply, `/developers/apps/${encodeURIComponent(c.clientId)}?done=updated`);
+  });
+
+  app.post<IdParams>('/developers/apps/:id/rotate', page, async (request, reply) => {
+    const form = formOf(request);
+    if (!checkCsrf(request, reply, form)) return reply;
+    const pc = await requireViewer(ctx, request, reply);
+    if (!pc) return reply;
+    const c = await ownApp(ctx, pc, request.params.id);
+    if (!c) return notFoundPage(reply, pc);
+    const rotated = await rotateSecret(ctx, c.clientId, actor(pc, request));
+    if (rotated) setSecretOnce(ctx, request, reply, c.clientId, rotated.clientSecret, true);
+    return redirect303(reply, credentialsPath(c.clientId));
+  });
+
+  app.post<IdParams>('/developers/apps/:id/active', page, async (request, reply) => {
+    const form = formOf(request);
+    if (!checkCsrf(request, reply, form)) return reply;
+    const pc = await requireViewer(ctx, request, reply);
+    if (!pc) return reply;
+    const c = await ownApp(ctx, pc, request.params.id);
+    if (!c) return notFoundPage(reply, pc);
+    const active = text(form, 'active') === '1';
+    await setAppActive(ctx, c.clientId, active, actor(pc, request));
+    return redirect303(reply, `/developers/apps/${encodeURIComponent(c.clientId)}?done=${active ? 'activated' : 'deactivated'}`);
+  });
+
+  app.get<IdParams>('/developers/apps/:id/delete', page, async (request, reply) => {
+    const pc = await requireViewer(ctx, request, reply);
+    if (!pc) return reply;
+    const c = await ownApp(ctx, pc, request.params.id);
+    if (!c) return notFoundPage(reply, pc);
+    const base = `/developers/apps/${encodeURIComponent(c.clientId)}`;
+    return sendPage(reply, 200, shell(pc, `Delete ${c.name}`, 'developers', deleteConfirmBody(c, pc.csrf, `${base}/delete`, base)));
+  });
+
+  app.post<IdParams>('/developers/apps/:id/delete', page, async (request, reply) => {
+    const form = formOf(request);
+    if (!checkCsrf(request, reply, form)) return reply;
+    const pc = await requireViewer(ctx, request, reply);
+    if (!pc) return reply;
+    const c = await ownApp(ctx, pc, request.params.id);
+    if (!c) return notFoundPage(reply, pc);
+    if (text(form, 'confirm') !== 'yes') return redirect303(reply, `/developers/apps/${encodeURIComponent(c.clientId)}/delete`);
+    await deleteApp(ctx, c.clientId, actor(pc, request));
+    return redirect303(reply, '/developers?done=deleted');
+  });
+}

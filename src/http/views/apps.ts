@@ -1,0 +1,176 @@
+/**
+ * Application views shared by the developer portal (U2) and the back-office (U4): the A1 form
+ * (create and edit), the details list, the shown-once credentials screen (A2) and the delete
+ * confirmation.
+ */
+import type { ClientRow, GrantType, OrganizationRow, ScopeRow } from '../../storage/types.js';
+import { GRANT_TYPES } from '../../storage/types.js';
+import { html, type SafeHtml } from './html.js';
+import { formatDate, statusBadge } from './kit.js';
+
+export const GRANT_LABELS: Readonly<Record<GrantType, string>> = {
+  authorization_code: 'Authorization code (users sign in and consent)',
+  refresh_token: 'Refresh token',
+  client_credentials: 'Client credentials (the app acts as itself)',
+  password: 'Resource owner password (trusted first-party apps only)',
+  implicit: 'Implicit (legacy browser apps; not recommended)',
+};
+
+/** What the form shows: a stored app, or the values just submitted (after a validation error). */
+export interface AppFormValues {
+  readonly name: string;
+  readonly description: string;
+  readonly website: string;
+  readonly logoUri: string;
+  readonly redirectUris: readonly string[];
+  readonly scopes: readonly string[];
+  readonly grantTypes: readonly string[];
+  readonly clientType: 'confidential' | 'public';
+  readonly orgId: string;
+  readonly ownerId: string;
+  readonly active: boolean;
+}
+
+export const EMPTY_APP: AppFormValues = {
+  name: '',
+  description: '',
+  website: '',
+  logoUri: '',
+  redirectUris: [],
+  scopes: ['profile'],
+  grantTypes: ['authorization_code', 'refresh_token'],
+  clientType: 'confidential',
+  orgId: '',
+  ownerId: '',
+  active: true,
+};
+
+export function formValuesOf(c: ClientRow): AppFormValues {
+  return {
+    name: c.name,
+    description: c.description ?? '',
+    website: c.website ?? '',
+    logoUri: c.logoUri ?? '',
+    redirectUris: c.redirectUris,
+    scopes: c.scopes,
+    grantTypes: c.grantTypes,
+    clientType: c.clientType,
+    orgId: c.orgId ?? '',
+    ownerId: c.ownerId ?? '',
+    active: c.active,
+  };
+}
+
+export interface AppFormOptions {
+  readonly action: string;
+  readonly csrf: string;
+  readonly mode: 'create' | 'edit';
+  readonly values: AppFormValues;
+  readonly scopes: readonly ScopeRow[];
+  readonly orgs: readonly OrganizationRow[];
+  /** Owner choices (back-office only); null hides the field (the portal's owner is the viewer). */
+  readonly owners: ReadonlyArray<{ readonly id: string; readonly email: string }> | null;
+  readonly error?: string | null;
+  readonly submitLabel: string;
+  readonly cancelHref: string;
+}
+
+export function appForm(o: AppFormOptions): SafeHtml {
+  const v = o.values;
+  return html`${o.error ? html`<p class="error" role="alert" id="form-error">${o.error}</p>` : ''}
+<form method="post" action="${o.action}" class="card">
+<input type="hidden" name="csrf" value="${o.csrf}">
+<label for="name">Name <span class="hint">Shown to people on the consent page.</span></label>
+<input id="name" name="name" type="text" required maxlength="200" value="${v.name}">
+<label for="description">Description</label>
+<textarea id="description" name="description" maxlength="2000">${v.description}</textarea>
+<label for="website">Website <span class="hint">https://…</span></label>
+<input id="website" name="website" type="url" value="${v.website}">
+<label for="logo_uri">Logo URL <span class="hint">A square image, https://…</span></label>
+<input id="logo_uri" name="logo_uri" type="url" value="${v.logoUri}">
+<label for="redirect_uris">Redirect URIs <span class="hint">One per line. https, loopback http (127.0.0.1, [::1], localhost) or a reverse-DNS custom scheme.</span></label>
+<textarea id="redirect_uris" name="redirect_uris">${v.redirectUris.join('\n')}</textarea>
+<fieldset><legend>Scopes the application may request</legend>
+${o.scopes.map(
+  (s) =>
+    html`<label class="check"><input type="checkbox" name="scopes" value="${s.name}"${v.scopes.includes(s.name) ? html` checked` : ''}> <span>${s.description} <code>${s.name}</code></span></label>`,
+)}
+</fieldset>
+<fieldset><legend>Grant types</legend>
+${GRANT_TYPES.map(
+  (g) =>
+    html`<label class="check"><input type="checkbox" name="grant_types" value="${g}"${v.grantTypes.includes(g) ? html` checked` : ''}> <span>${GRANT_LABELS[g]}</span></label>`,
+)}
+</fieldset>
+${o.mode === 'create'
+  ? html`<fieldset><legend>Client type</legend>
+<label class="check"><input type="radio" name="client_type" value="confidential"${v.clientType === 'confidential' ? html` checked` : ''}> <span>Confidential — a server that can keep a secret</span></label>
+<label class="check"><input type="radio" name="client_type" value="public"${v.clientType === 'public' ? html` checked` : ''}> <span>Public — a mobile, desktop or single-page app (no secret; PKCE required)</span></label>
+</fieldset>`
+  : html`<p class="muted">Client type: ${v.clientType} (cannot be changed)</p>`}
+<label for="org_id">Organization</label>
+<select id="org_id" name="org_id">
+<option value="">— none —</option>
+${o.orgs.map((org) => html`<option value="${org.id}"${v.orgId === org.id ? html` selected` : ''}>${org.name}</option>`)}
+</select>
+${o.owners
+  ? html`<label for="owner_id">Owner</label>
+<select id="owner_id" name="owner_id">
+<option value="">— none —</option>
+${o.owners.map((u) => html`<option value="${u.id}"${v.ownerId === u.id ? html` selected` : ''}>${u.email}</option>`)}
+</select>`
+  : ''}
+<label class="check"><input type="checkbox" name="active" value="1"${v.active ? html` checked` : ''}> <span>Active <span class="hint">An inactive application cannot obtain tokens and its tokens stop working.</span></span></label>
+<div class="actions"><button type="submit">${o.submitLabel}</button><a href="${o.cancelHref}">Cancel</a></div>
+</form>`;
+}
+
+export function appFacts(c: ClientRow, extra: { orgName: string | null; ownerEmail: string | null }): SafeHtml {
+  return html`<dl class="facts">
+<dt>Client ID</dt><dd><code>${c.clientId}</code></dd>
+<dt>Status</dt><dd>${statusBadge(c.active)}</dd>
+<dt>Client type</dt><dd>${c.clientType}</dd>
+<dt>Description</dt><dd>${c.description ?? '—'}</dd>
+<dt>Website</dt><dd>${c.website ? html`<a href="${c.website}" rel="noopener noreferrer">${c.website}</a>` : '—'}</dd>
+<dt>Logo</dt><dd>${c.logoUri ?? '—'}</dd>
+<dt>Redirect URIs</dt><dd>${c.redirectUris.length ? c.redirectUris.map((u) => html`<code>${u}</code><br>`) : '—'}</dd>
+<dt>Scopes</dt><dd>${c.scopes.join(' ') || '—'}</dd>
+<dt>Grant types</dt><dd>${c.grantTypes.join(', ')}</dd>
+<dt>Organization</dt><dd>${extra.orgName ?? '—'}</dd>
+<dt>Owner</dt><dd>${extra.ownerEmail ?? '—'}</dd>
+<dt>Token format</dt><dd>${c.tokenFormat}</dd>
+<dt>Created</dt><dd>${formatDate(c.createdAt)}</dd>
+<dt>Updated</dt><dd>${formatDate(c.updatedAt)}</dd>
+</dl>`;
+}
+
+/** A2: the credentials screen. `secret` is present only on the one request right after creation/rotation. */
+export function credentialsBody(c: ClientRow, secret: string | null, opts: { backHref: string; rotated: boolean }): SafeHtml {
+  const copy = (id: string, label: string) =>
+    html`<button type="button" class="secondary small" data-copy="${id}" aria-label="Copy ${label}">Copy</button>`;
+  return html`<div class="card">
+<h1>${opts.rotated ? 'New client secret' : 'Credentials'} for ${c.name}</h1>
+<p class="label">Client ID</p>
+<div class="secret"><code id="client-id">${c.clientId}</code>${copy('client-id', 'client ID')}</div>
+${c.clientType === 'public'
+  ? html`<p class="muted">This is a public application: it has no secret and must use PKCE.</p>`
+  : secret
+    ? html`<p class="label">Client secret</p>
+<div class="secret"><code id="client-secret" data-secret>${secret}</code>${copy('client-secret', 'client secret')}</div>
+<p class="warning" role="note"><strong>Copy the secret now.</strong> It is shown only this once and Tollgate keeps only a hash of it. If you lose it, rotate the secret to get a new one.</p>`
+    : html`<p class="warning" role="note">The client secret is no longer shown: it was displayed once when it was created. If you lost it, rotate the secret to get a new one (the old one stops working).</p>`}
+<p class="muted" role="status" aria-live="polite" id="copy-status"></p>
+<div class="actions"><a class="button" href="${opts.backHref}">Done</a></div>
+</div>`;
+}
+
+export function deleteConfirmBody(c: ClientRow, csrf: string, action: string, cancelHref: string): SafeHtml {
+  return html`<div class="card">
+<h1>Delete ${c.name}?</h1>
+<p class="warning">This deletes the application with all its tokens and every user’s consent. Applications using its credentials stop working at once. This cannot be undone.</p>
+<form method="post" action="${action}">
+<input type="hidden" name="csrf" value="${csrf}">
+<input type="hidden" name="confirm" value="yes">
+<div class="actions"><button type="submit" class="danger">Delete application</button><a href="${cancelHref}">Cancel</a></div>
+</form></div>`;
+}

@@ -1,0 +1,134 @@
+/**
+ * Small helpers shared by the page routes (portal, connected applications, back-office): sending
+ * pages, the 303-after-POST redirect, reading form fields, and the "who is signed in" guards
+ * (sign-in redirect for anonymous visitors, a 403 page for non-admins on admin pages).
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { OAuthContext } from '../../oauth/context.js';
+import type { Account } from '../../accounts/types.js';
+import { OAuthError } from '../../oauth/errors.js';
+import { bodyObject } from '../plugins/body.js';
+import { csrfToken, csrfValid, currentUser } from '../session.js';
+import { errorPage } from './pages.js';
+import { html, type SafeHtml } from './html.js';
+import { layout, type Section } from './layout.js';
+
+export function sendPage(reply: FastifyReply, status: number, body: string): FastifyReply {
+  return reply.code(status).header('Cache-Control', 'no-store').type('text/html; charset=utf-8').send(body);
+}
+
+/** Every successful POST ends with a 303 so a reload never re-posts. */
+export function redirect303(reply: FastifyReply, location: string): FastifyReply {
+  return reply.code(303).header('Cache-Control', 'no-store').header('Location', location).send();
+}
+
+export type Form = Readonly<Record<string, unknown>>;
+
+export function formOf(request: FastifyRequest): Form {
+  return bodyObject(request);
+}
+
+/** A single-valued text field, trimmed ('' when absent; the first value when repeated). */
+export function text(form: Form, name: string, max = 4000): string {
+  const v = form[name];
+  const s = typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : '';
+  return s.trim().slice(0, max);
+}
+
+/** Every value of a repeated field (checkbox lists). */
+export function list(form: Form, name: string): string[] {
+  const v = form[name];
+  if (typeof v === 'string') return [v];
+  if (Array.isArray(v)) return v.filter((x): x is string => typeof x === 'string');
+  return [];
+}
+
+export function checked(form: Form, name: string): boolean {
+  return list(form, name).length > 0;
+}
+
+/** The query string's single value for `name`, or ''. */
+export function query(request: FastifyRequest, name: string, max = 500): string {
+  const i = request.url.indexOf('?');
+  if (i < 0) return '';
+  return (new URLSearchParams(request.url.slice(i + 1)).get(name) ?? '').trim().slice(0, max);
+}
+
+export interface PageContext {
+  readonly user: Account;
+  readonly csrf: string;
+}
+
+/** The signed-in person, or null after answering: a sign-in redirect (GET) or a 403 page (POST without session). */
+export async function requireViewer(ctx: OAuthContext, request: FastifyRequest, reply: FastifyReply): Promise<PageContext | null> {
+  const user = await currentUser(ctx, request);
+  if (!user) {
+    const back = request.method === 'GET' ? request.url : '/developers';
+    redirect303(reply, `/login?return_to=${encodeURIComponent(back)}`);
+    return null;
+  }
+  return { user, csrf: csrfToken(ctx, request, reply) };
+}
+
+/** A signed-in administrator, or null after answering (sign-in redirect, or a 403 page). */
+export async function requireAdmin(ctx: OAuthContext, request: FastifyRequest, reply: FastifyReply): Promise<PageContext | null> {
+  const pc = await requireViewer(ctx, request, reply);
+  if (!pc) return null;
+  if (!pc.user.isAdmin) {
+    sendPage(reply, 403, errorPage('Administrators only', 'This page is only available to administrators.', 'forbidden', pc.user));
+    return null;
+  }
+  return pc;
+}
+
+/** For POST handlers: true when the CSRF field matches; otherwise answers with a 403 page. */
+export function checkCsrf(request: FastifyRequest, reply: FastifyReply, form: Form): boolean {
+  if (csrfValid(request, form['csrf'])) return true;
+  sendPage(reply, 403, errorPage('Request refused', 'The form has expired or was not sent by this site. Go back, reload the page and try again.', 'invalid_request'));
+  return false;
+}
+
+export function notFoundPage(reply: FastifyReply, pc: PageContext, what = 'application'): FastifyReply {
+  return sendPage(reply, 404, errorPage('Not found', `There is no such ${what}, or it is not yours.`, 'not_found', pc.user));
+}
+
+/** The message of a validation error thrown by a service, for showing next to the form. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof OAuthError && err.status < 500) return err.description;
+  throw err;
+}
+
+/** A page of the signed-in area. */
+export function shell(pc: PageContext, title: string, section: Section, body: SafeHtml, scripts?: readonly string[]): string {
+  return layout(title, body, { viewer: pc.user, csrf: pc.csrf, section, width: 'wide', ...(scripts ? { scripts } : {}) });
+}
+
+/** Fixed confirmation messages after a 303, chosen by a code in `?done=` (never reflected text). */
+const NOTICES: Readonly<Record<string, string>> = {
+  updated: 'Changes saved.',
+  deleted: 'The application was deleted.',
+  activated: 'The application is active again.',
+  deactivated: 'The application was deactivated: its tokens stop working at once.',
+  revoked: 'Access revoked: the application’s tokens no longer work.',
+  user_created: 'User created.',
+  user_disabled: 'User disabled: their sessions ended and their tokens stopped working.',
+  user_enabled: 'User enabled.',
+  admin_granted: 'Administrator rights granted.',
+  admin_removed: 'Administrator rights removed.',
+  org_created: 'Organization created.',
+  member_added: 'Membership saved.',
+};
+
+export function notice(request: FastifyRequest): SafeHtml | string {
+  const msg = NOTICES[query(request, 'done', 40)];
+  return msg ? html`<p class="notice" role="status">${msg}</p>` : '';
+}
+
+export function formatDate(ms: number | null): string {
+  if (ms === null) return '—';
+  return new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+}
+
+export function statusBadge(active: boolean): SafeHtml {
+  return active ? html`<span class="badge on">Active</span>` : html`<span class="badge off">Inactive</span>`;
+}

@@ -1,0 +1,227 @@
+/**
+ * Issue #3 pages over HTTP (no browser): the portal only shows a person's own applications, every
+ * POST needs the CSRF field and ends with a 303, the secret is shown once, admin pages need an
+ * administrator, pages carry the security headers, and the application-created email (A9).
+ * SPEC: A2, A3, A9, A10, U2, U3, U4, O7.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Browser, DEFAULT_PASSWORD, authorize, basic, describeEachDb, hiddenField, postForm, type TestServer } from './helpers/server.js';
+
+describeEachDb('pages: portal, connected applications, back-office', (start) => {
+  let s: TestServer;
+  let alice: Browser;
+  let bob: Browser;
+  let admin: Browser;
+
+  beforeAll(async () => {
+    s = await start({ env: { TOLLGATE_MAIL_TO: '' } });
+    await s.createUser('alice@example.com');
+    await s.createUser('bob@example.com');
+    alice = new Browser(s.url);
+    bob = new Browser(s.url);
+    admin = new Browser(s.url);
+    expect((await alice.login('alice@example.com', DEFAULT_PASSWORD)).status).toBe(303);
+    expect((await bob.login('bob@example.com', DEFAULT_PASSWORD)).status).toBe(303);
+    expect((await admin.login(s.ctx.config.adminEmail, s.adminPassword)).status).toBe(303);
+  });
+  afterAll(async () => s?.close());
+
+  async function csrfOf(b: Browser, path: string): Promise<string> {
+    return hiddenField(await (await b.fetch(path)).text(), 'csrf');
+  }
+
+  async function createViaPortal(b: Browser, name: string, extra: Array<[string, string]> = []): Promise<Response> {
+    const csrf = await csrfOf(b, '/developers/new');
+    return b.postForm('/developers/new', [
+      ['csrf', csrf],
+      ['name', name],
+      ['redirect_uris', 'https://app.example/cb\nhttps://app.example/cb2'],
+      ['scopes', 'profile'],
+      ['grant_types', 'authorization_code'],
+      ['grant_types', 'refresh_token'],
+      ['client_type', 'confidential'],
+      ['active', '1'],
+      ...extra,
+    ]);
+  }
+
+  it('U2: anonymous visitors are sent to sign in and come back afterwards', async () => {
+    const anon = new Browser(s.url);
+    for (const path of ['/developers', '/developers/new', '/account/apps', '/admin', '/admin/apps']) {
+      const res = await anon.fetch(path);
+      expect(res.status, path).toBe(303);
+      expect(res.headers.get('location')).toBe(`/login?return_to=${encodeURIComponent(path)}`);
+    }
+  });
+
+  it('A2/U2: create → 303 to the credentials page, which shows the secret once; A9: the owner gets an email without it', async () => {
+    const res = await createViaPortal(alice, 'Alice Tool');
+    expect(res.status).toBe(303);
+    const location = res.headers.get('location') ?? '';
+    expect(location).toMatch(/^\/developers\/apps\/tgc_[\w-]+\/credentials$/);
+    const first = await (await alice.fetch(location)).text();
+    const secret = /<code id="client-secret" data-secret>(tgs_[\w-]+)<\/code>/.exec(first)?.[1] ?? '';
+    expect(secret).toMatch(/^tgs_[\w-]{43}$/);
+    expect(first).toContain('/assets/copy.js');
+    const again = await (await alice.fetch(location)).text();
+    expect(again).not.toContain(secret);
+    expect(again).toContain('no longer shown');
+    // Another person cannot see it, even with the page's address.
+    expect((await bob.fetch(location)).status).toBe(404);
+
+    const outbox = join(s.ctx.config.dataDir, 'outbox');
+    const mails = readdirSync(outbox).map((f) => readFileSync(join(outbox, f), 'utf8'));
+    const mine = mails.filter((m) => /^To: alice@example\.com\r?$/m.test(m));
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).not.toContain(secret);
+  });
+
+  it('U2: the portal lists only my own applications; someone else’s are 404 and cannot be changed', async () => {
+    await createViaPortal(bob, 'Bob Secret Project');
+    const bobApp = (await s.ctx.storage.clients.list({ name: 'Bob Secret Project' })).items[0];
+    expect(bobApp).toBeDefined();
+    const list = await (await alice.fetch('/developers')).text();
+    expect(list).toContain('Alice Tool');
+    expect(list).not.toContain('Bob Secret Project');
+    const id = bobApp?.clientId ?? '';
+    for (const path of [`/developers/apps/${id}`, `/developers/apps/${id}/edit`, `/developers/apps/${id}/delete`]) {
+      expect((await alice.fetch(path)).status, path).toBe(404);
+    }
+    const csrf = await csrfOf(alice, '/developers');
+    for (const [path, fields] of [
+      [`/developers/apps/${id}/active`, [['active', '0']]],
+      [`/developers/apps/${id}/rotate`, []],
+      [`/developers/apps/${id}/delete`, [['confirm', 'yes']]],
+      [`/developers/apps/${id}/edit`, [['name', 'Hijacked']]],
+    ] as const) {
+      const res = await alice.postForm(path, [['csrf', csrf], ...fields]);
+      expect(res.status, path).toBe(404);
+    }
+    const after = await s.ctx.storage.clients.byId(id);
+    expect(after?.active).toBe(true);
+    expect(after?.name).toBe('Bob Secret Project');
+    expect(after?.secretHash).toBe(bobApp?.secretHash);
+  });
+
+  it('every POST needs the CSRF field (403 without it) and answers 303 with it', async () => {
+    await createViaPortal(alice, 'Csrf App');
+    const app = (await s.ctx.storage.clients.list({ name: 'Csrf App' })).items[0];
+    const base = `/developers/apps/${app?.clientId ?? ''}`;
+    const csrf = await csrfOf(alice, base);
+    const bad = await alice.postForm(`${base}/active`, [['csrf', 'x'.repeat(32)], ['active', '0']]);
+    expect(bad.status).toBe(403);
+    expect((await alice.postForm(`${base}/active`, [['active', '0']])).status).toBe(403);
+    expect((await s.ctx.storage.clients.byId(app?.clientId ?? ''))?.active).toBe(true);
+
+    const off = await alice.postForm(`${base}/active`, [['csrf', csrf], ['active', '0']]);
+    expect(off.status).toBe(303);
+    expect(off.headers.get('location')).toBe(`${base}?done=deactivated`);
+    expect((await s.ctx.storage.clients.byId(app?.clientId ?? ''))?.active).toBe(false);
+
+    const edit = await alice.postForm(`${base}/edit`, [['csrf', csrf], ['name', 'Csrf App 2'], ['redirect_uris', 'https://app.example/cb'], ['scopes', 'profile'], ['grant_types', 'authorization_code'], ['active', '1']]);
+    expect(edit.status).toBe(303);
+    expect((await s.ctx.storage.clients.byId(app?.clientId ?? ''))?.name).toBe('Csrf App 2');
+
+    const rotate = await alice.postForm(`${base}/rotate`, [['csrf', csrf]]);
+    expect(rotate.status).toBe(303);
+    const rotated = await (await alice.fetch(rotate.headers.get('location') ?? '')).text();
+    expect(rotated).toContain('New client secret');
+    expect(rotated).toMatch(/tgs_[\w-]{43}/);
+
+    const del = await alice.postForm(`${base}/delete`, [['csrf', csrf], ['confirm', 'yes']]);
+    expect(del.status).toBe(303);
+    expect(del.headers.get('location')).toBe('/developers?done=deleted');
+    expect(await s.ctx.storage.clients.byId(app?.clientId ?? '')).toBeNull();
+  });
+
+  it('validation errors re-render the form with the message and the values typed', async () => {
+    const res = await createViaPortal(alice, 'Bad <URI>', [['website', 'ftp://files.example/']]);
+    expect(res.status).toBe(400);
+    const body = await res.text();
+    expect(body).toContain('role="alert"');
+    expect(body).toContain('Bad &lt;URI&gt;');
+    expect(body).not.toContain('Bad <URI>');
+    expect(body).toContain('website must be an http(s) URL');
+  });
+
+  it('non-admins cannot give their app the admin scope or the password grant from the portal', async () => {
+    expect((await createViaPortal(alice, 'Sneaky', [['scopes', 'admin']])).status).toBe(400);
+    expect((await createViaPortal(alice, 'Sneaky', [['grant_types', 'password']])).status).toBe(400);
+    expect((await s.ctx.storage.clients.list({ name: 'Sneaky' })).total).toBe(0);
+  });
+
+  it('U3: connected applications list what I authorized; Revoke forgets the consent and revokes the tokens', async () => {
+    const created = await s.createApp({ name: 'Connected One', redirectUris: ['https://one.example/cb'], scopes: ['profile', 'email'] });
+    const url = `/oauth/authorize?response_type=code&client_id=${created.client.clientId}&redirect_uri=${encodeURIComponent('https://one.example/cb')}&scope=profile&state=s1&code_challenge=${'c'.repeat(43)}&code_challenge_method=S256`;
+    const out = await authorize(alice, url);
+    expect(out.status).toBe(303);
+    const page = await (await alice.fetch('/account/apps')).text();
+    expect(page).toContain('Connected One');
+    expect(page).toContain('See your basic profile');
+    expect(await (await bob.fetch('/account/apps')).text()).not.toContain('Connected One');
+    const csrf = hiddenField(page, 'csrf');
+    const res = await alice.postForm(`/account/apps/${created.client.clientId}/revoke`, [['csrf', csrf]]);
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/account/apps?done=revoked');
+    const alicesId = (await s.ctx.storage.users.byEmail('alice@example.com'))?.id ?? '';
+    expect(await s.ctx.storage.consents.get(alicesId, created.client.clientId)).toBeNull();
+    expect(await (await alice.fetch('/account/apps')).text()).not.toContain('Connected One');
+  });
+
+  it('U4: admin pages are 403 for non-admins and render for admins; actions are audited', async () => {
+    for (const path of ['/admin', '/admin/apps', '/admin/users', '/admin/orgs', '/admin/audit']) {
+      const res = await alice.fetch(path);
+      expect(res.status, path).toBe(403);
+      expect(await res.text()).toContain('Administrators only');
+      const ok = await admin.fetch(path);
+      expect(ok.status, path).toBe(200);
+    }
+    const csrf = await csrfOf(admin, '/admin/orgs');
+    expect((await admin.postForm('/admin/orgs', [['csrf', csrf], ['name', 'Initech']])).status).toBe(303);
+    const org = await s.ctx.storage.organizations.byName('Initech');
+    expect(org).not.toBeNull();
+    const create = await admin.postForm('/admin/users', [['csrf', csrf], ['email', 'peter@example.com'], ['password', 'long-enough-pw'], ['org', org?.id ?? ''], ['role', 'admin']]);
+    expect(create.status).toBe(303);
+    const peter = await s.ctx.storage.users.byEmail('peter@example.com');
+    expect(await s.ctx.storage.users.memberships(peter?.id ?? '')).toEqual([{ userId: peter?.id, orgId: org?.id, role: 'admin' }]);
+    expect((await admin.postForm(`/admin/users/${peter?.id ?? ''}/admin`, [['csrf', csrf], ['admin', '1']])).status).toBe(303);
+    expect((await s.ctx.storage.users.byId(peter?.id ?? ''))?.isAdmin).toBe(true);
+    expect((await admin.postForm(`/admin/users/${peter?.id ?? ''}/disabled`, [['csrf', csrf], ['disabled', '1']])).status).toBe(303);
+    expect((await s.ctx.storage.users.byId(peter?.id ?? ''))?.disabled).toBe(true);
+
+    const grid = await (await admin.fetch(`/admin/apps?org=${org?.id ?? ''}`)).text();
+    expect(grid).toContain('0 applications');
+    const named = await (await admin.fetch('/admin/apps?name=alice&sort=name&dir=asc')).text();
+    expect(named).toContain('Alice Tool');
+    expect(named).not.toContain('Bob Secret Project');
+    const audit = await (await admin.fetch('/admin/audit?type=org.created')).text();
+    expect(audit).toContain('org.created');
+    expect(audit).toContain(s.ctx.config.adminEmail);
+    const cc = await s.createApp({ name: 'Chart App', grantTypes: ['client_credentials'] });
+    const tok = await postForm(`${s.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basic(cc.client.clientId, cc.clientSecret ?? '') });
+    expect(tok.status).toBe(200);
+    const dash = await (await admin.fetch('/admin')).text();
+    expect(dash).toContain('Chart App');
+    expect(dash).toContain('Tokens issued per application per day');
+    expect(dash).toContain('<svg');
+  });
+
+  it('O7: pages carry the security headers and no inline script or style', async () => {
+    for (const path of ['/login', '/developers', '/developers/new', '/account/apps']) {
+      const res = await alice.fetch(path);
+      expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      const body = await res.text();
+      expect(body).not.toMatch(/<script(?![^>]*\ssrc=)/);
+      expect(body).not.toMatch(/\sstyle=/);
+      expect(body).not.toMatch(/<style/);
+    }
+    const js = await fetch(`${s.url}/assets/copy.js`);
+    expect(js.status).toBe(200);
+    expect(js.headers.get('content-type')).toContain('javascript');
+  });
+});
