@@ -3,6 +3,8 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
+import rateLimit from '@fastify/rate-limit';
+import { OAuthError } from './oauth/errors.js';
 import type { OAuthContext } from './oauth/context.js';
 import type { Metrics } from './http/metrics.js';
 import { installErrorHandler } from './http/plugins/errors.js';
@@ -45,6 +47,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   await app.register(cookie);
+  // O7: sign-in attempts are limited per client IP (in memory; per process). Routes opt in with
+  // `config.rateLimit` (see loginRateLimit); the 429 is an RFC-shaped error or a page.
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) =>
+      new OAuthError('temporarily_unavailable', `Too many sign-in attempts from this address; try again in ${Math.ceil(context.ttl / 1000)} seconds`, 429),
+  });
   installBodyParsers(app);
   installSecurityHeaders(app, { https: ctx.config.issuer.startsWith('https:') });
   installErrorHandler(app, { onOAuthError: (e) => metrics.errors.inc({ error: e }) }, errorPage);

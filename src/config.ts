@@ -39,6 +39,8 @@ export interface Config {
   readonly purgeIntervalSeconds: number;
   readonly loginMaxFailures: number;
   readonly lockoutSeconds: number;
+  /** Sign-in attempts (login form and password grant) per client IP per minute (O7). */
+  readonly loginRateLimit: number;
   readonly trustProxy: boolean;
   /** How long a retired signing key stays in the JWKS beyond the longest access-token lifetime. */
   readonly keyGraceSeconds: number;
@@ -91,6 +93,7 @@ const KNOWN_KEYS = [
   'TOLLGATE_PURGE_INTERVAL',
   'TOLLGATE_LOGIN_MAX_FAILURES',
   'TOLLGATE_LOCKOUT_SECONDS',
+  'TOLLGATE_LOGIN_RATE_LIMIT',
   'TOLLGATE_TRUST_PROXY',
   'TOLLGATE_KEY_GRACE',
   'TOLLGATE_SIGNING_KEY_FILE',
@@ -257,6 +260,7 @@ export function loadConfig(env: Source = process.env): Config {
     purgeIntervalSeconds: int('TOLLGATE_PURGE_INTERVAL', 3600, 0, 7 * 86400),
     loginMaxFailures: int('TOLLGATE_LOGIN_MAX_FAILURES', 5, 1, 1000),
     lockoutSeconds: int('TOLLGATE_LOCKOUT_SECONDS', 900, 1, 86400),
+    loginRateLimit: int('TOLLGATE_LOGIN_RATE_LIMIT', 20, 1, 1_000_000),
     trustProxy: bool('TOLLGATE_TRUST_PROXY', false),
     keyGraceSeconds: int('TOLLGATE_KEY_GRACE', 300, 0, 86400),
     mailAndBranding: Object.fromEntries(MAIL_AND_BRANDING_KEYS.map((k) => [k, src[k]])),

@@ -102,7 +102,7 @@ export function authorizeRoutes(app: FastifyInstance, ctx: OAuthContext): void {
     return sendPage(reply, 200, loginPage({ csrf: csrfToken(ctx, request, reply), returnTo: safeReturnTo(q.get('return_to')?.[0]) }));
   });
 
-  app.post('/login', { config: { page: true } }, async (request, reply) => {
+  app.post('/login', { config: { page: true, rateLimit: { max: ctx.config.loginRateLimit, timeWindow: 60_000 } } }, async (request, reply) => {
     const body = bodyObject(request);
     const returnTo = safeReturnTo(body['return_to']);
     if (!csrfValid(request, body['csrf'])) {

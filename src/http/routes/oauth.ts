@@ -2,7 +2,7 @@
  * Protocol routes: token, revocation, introspection, metadata, JWKS, registration. Thin: parse,
  * call the core, serialise (DESIGN.md habit 6).
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OAuthContext } from '../../oauth/context.js';
 import { handleTokenRequest } from '../../oauth/token.js';
 import { handleRevocation } from '../../oauth/revocation.js';
@@ -17,7 +17,16 @@ function noStore(reply: FastifyReply): FastifyReply {
 }
 
 export function oauthRoutes(app: FastifyInstance, ctx: OAuthContext, opts: { cors: (reply: FastifyReply, origin: string | undefined) => void }): void {
-  app.post('/oauth/token', async (request, reply) => {
+  // O7: the password grant has the per-IP sign-in limit (like the login form); other grants are not limited here.
+  const passwordGrantOnly = (request: FastifyRequest): boolean => {
+    try {
+      return bodyParams(request).get('grant_type')?.[0] !== 'password';
+    } catch {
+      return true;
+    }
+  };
+  const tokenConfig = { rateLimit: { max: ctx.config.loginRateLimit, timeWindow: 60_000, hook: 'preHandler' as const, allowList: passwordGrantOnly } };
+  app.post('/oauth/token', { config: tokenConfig }, async (request, reply) => {
     opts.cors(reply, request.headers.origin);
     const response = await handleTokenRequest(ctx, {
       params: bodyParams(request),
