@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { sha256 } from '../src/oauth/crypto.js';
 import { Browser, DEFAULT_PASSWORD, authorize, basic, describeEachDb, hiddenField, postForm, type TestServer } from './helpers/server.js';
 
 describeEachDb('pages: portal, connected applications, back-office', (start) => {
@@ -167,6 +168,10 @@ describeEachDb('pages: portal, connected applications, back-office', (start) => 
     expect(res.headers.get('location')).toBe('/account/apps?done=revoked');
     const alicesId = (await s.ctx.storage.users.byEmail('alice@example.com'))?.id ?? '';
     expect(await s.ctx.storage.consents.get(alicesId, created.client.clientId)).toBeNull();
+    // The code issued just before the revocation is gone too: it can no longer be redeemed.
+    const code = new URL(out.location ?? '').searchParams.get('code') ?? '';
+    expect(code).toMatch(/^tgo_/);
+    expect(await s.ctx.storage.codes.byHash(sha256(code))).toBeNull();
     expect(await (await alice.fetch('/account/apps')).text()).not.toContain('Connected One');
   });
 

@@ -450,6 +450,21 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       expect((await storage.codes.byHash('h1'))?.consumedAt).toBe(T0 + 1 + winner);
     });
 
+    it('deleteByUserAndClient removes only that user\'s codes for that client', async () => {
+      await storage.users.create(aUser('u2'));
+      await storage.clients.create(aClient('c2'), T0);
+      await storage.codes.create(aCode('a'));
+      await storage.codes.create(aCode('b', { consumedAt: T0 }));
+      await storage.codes.create(aCode('other-user', { userId: 'u2' }));
+      await storage.codes.create(aCode('other-client', { clientId: 'c2' }));
+      expect(await storage.codes.deleteByUserAndClient('u1', 'c1')).toBe(2);
+      expect(await storage.codes.byHash('a')).toBeNull();
+      expect(await storage.codes.byHash('b')).toBeNull();
+      expect(await storage.codes.byHash('other-user')).not.toBeNull();
+      expect(await storage.codes.byHash('other-client')).not.toBeNull();
+      expect(await storage.codes.deleteByUserAndClient('u1', 'c1')).toBe(0);
+    });
+
     it('purgeExpired deletes codes that expired strictly before the cut-off', async () => {
       await storage.codes.create(aCode('old', { expiresAt: T0 - 1 }));
       await storage.codes.create(aCode('old-consumed', { expiresAt: T0 - 100, consumedAt: T0 - 200 }));

@@ -302,6 +302,8 @@ export async function revokeUserAuthorization(
 ): Promise<number | null> {
   const now = ctx.now();
   const hadConsent = await ctx.storage.consents.delete(userId, clientId);
+  // Codes not yet redeemed go too, so no token can be obtained after the revocation.
+  await ctx.storage.codes.deleteByUserAndClient(userId, clientId);
   const revoked = await ctx.storage.tokens.revokeByUserAndClient(userId, clientId, now);
   if (!hadConsent && revoked === 0) return null;
   await ctx.audit.record('consent.revoked', { actorUserId: userId, clientId, ip: opts.ip ?? null, details: { tokens: revoked } });

@@ -235,6 +235,8 @@ export interface CodeRepo {
   byHash(codeHash: string): Promise<AuthorizationCodeRow | null>;
   /** `UPDATE … SET consumed_at = now WHERE code_hash = ? AND consumed_at IS NULL`; true for the winner. */
   consume(codeHash: string, now: number): Promise<boolean>;
+  /** Deletes a user's outstanding codes for one client (the user revoked the application); returns how many. */
+  deleteByUserAndClient(userId: string, clientId: string): Promise<number>;
   /** Deletes codes that expired before `before`; returns how many. */
   purgeExpired(before: number): Promise<number>;
 }

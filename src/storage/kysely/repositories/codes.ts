@@ -56,6 +56,15 @@ export class KyselyCodeRepo implements CodeRepo {
     return row ? toRow(row) : null;
   }
 
+  async deleteByUserAndClient(userId: string, clientId: string): Promise<number> {
+    const result = await this.db
+      .deleteFrom('authorization_codes')
+      .where('user_id', '=', userId)
+      .where('client_id', '=', clientId)
+      .executeTakeFirst();
+    return affected(result);
+  }
+
   async consume(codeHash: string, now: number): Promise<boolean> {
     const result = await this.db
       .updateTable('authorization_codes')
