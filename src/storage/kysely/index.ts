@@ -13,7 +13,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql } from 'kysely';
-import type { DatabaseConnection, Driver, SqliteDialectConfig } from 'kysely';
+import type { DatabaseConnection, Driver, SqliteDatabase, SqliteDialectConfig } from 'kysely';
 
 /**
  * SQLite transactions start with BEGIN IMMEDIATE: they take the write lock up front (waiting up
@@ -86,8 +86,32 @@ async function openSqlite(options: SqliteStorageOptions): Promise<Storage> {
     database.close();
     throw err;
   }
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }) });
   return makeStorage(db, 'sqlite', undefined);
+}
+
+/**
+ * Kysely prepares every statement afresh; preparing costs about as much as running a small one
+ * (profile of the token endpoint: `prepare` ≈ 11 % of CPU). Statements are reused by their SQL
+ * text instead: the SQLite driver runs one query at a time on its single connection, so a cached
+ * statement is never in use twice at once. Bounded: the least recently used go first.
+ */
+function withStatementCache(database: SQLite.Database, max = 256): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(sql: string) {
+      let stmt = cache.get(sql);
+      if (stmt) {
+        cache.delete(sql);
+      } else {
+        stmt = database.prepare(sql);
+        if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+      }
+      cache.set(sql, stmt);
+      return stmt;
+    },
+  };
 }
 
 async function openPostgres(options: PostgresStorageOptions): Promise<Storage> {
