@@ -64,6 +64,7 @@ export interface PostgresStorageOptions {
 export type StorageOptions = SqliteStorageOptions | PostgresStorageOptions;
 
 const PG_CONNECT_TIMEOUT_MS = 5_000;
+const CHECKPOINT_INTERVAL_MS = 1_000;
 const PG_IDLE_TIMEOUT_MS = 30_000;
 const PG_INT8_OID = 20;
 const SQL_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -87,7 +88,27 @@ async function openSqlite(options: SqliteStorageOptions): Promise<Storage> {
     throw err;
   }
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }) });
-  return makeStorage(db, 'sqlite', undefined);
+  const storage = makeStorage(db, 'sqlite', undefined);
+  if (options.file === ':memory:' || options.file === '') return storage;
+  // WAL checkpoints off the commit path: SQLite's automatic checkpoint runs inside whichever
+  // commit crosses 1000 pages, stalling that request. A timer checkpoints instead (PASSIVE never
+  // waits for readers or writers).
+  database.pragma('wal_autocheckpoint = 0');
+  const timer = setInterval(() => {
+    try {
+      database.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // busy or closed: the next tick tries again
+    }
+  }, CHECKPOINT_INTERVAL_MS);
+  timer.unref();
+  return {
+    ...storage,
+    async close() {
+      clearInterval(timer);
+      await storage.close();
+    },
+  };
 }
 
 /**
