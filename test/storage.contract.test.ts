@@ -64,6 +64,7 @@ function aClient(clientId: string, overrides: Partial<NewClient> = {}): NewClien
     accessTtl: 3600,
     refreshEnabled: true,
     refreshTtl: null,
+    refreshGraceSeconds: 0,
     registrationTokenHash: null,
     dynamic: false,
     ...overrides,
@@ -144,8 +145,8 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       expect(storage.dialect).toBe(expectedDialect);
     });
 
-    it('migrate() applies 0001_initial once and is idempotent', async () => {
-      expect(appliedOnSetup).toEqual(['0001_initial']);
+    it('migrate() applies every migration once and is idempotent', async () => {
+      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace']);
       expect(await storage.migrate()).toEqual([]);
       expect(await storage.migrate()).toEqual([]);
     });
@@ -648,6 +649,32 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
     });
   });
 
+  describe('refresh grace', () => {
+    beforeEach(seedUserAndClient);
+
+    it('stores the grace window per client and the sealed rotation response per token', async () => {
+      expect((await storage.clients.byId('c1'))?.refreshGraceSeconds).toBe(0);
+      expect((await storage.clients.update('c1', { refreshGraceSeconds: 30 }, T0 + 1))?.refreshGraceSeconds).toBe(30);
+      await storage.tokens.insert({
+        tokenHash: 'rt',
+        kind: 'refresh',
+        format: 'opaque',
+        clientId: 'c1',
+        userId: 'u1',
+        scope: 'read',
+        audience: null,
+        familyId: 'f',
+        parentHash: null,
+        expiresAt: null,
+        createdAt: T0,
+      });
+      expect(await storage.tokens.graceResponse('rt')).toBeNull();
+      await storage.tokens.setGraceResponse('rt', 'sealed-blob');
+      expect(await storage.tokens.graceResponse('rt')).toBe('sealed-blob');
+      expect(await storage.tokens.graceResponse('missing')).toBeNull();
+    });
+  });
+
   describe('consents', () => {
     beforeEach(async () => {
       await seedUserAndClient();
@@ -975,7 +1002,7 @@ describe('storage contract: SQLite', () => {
   it('supports :memory:', async () => {
     const storage = await createStorage({ kind: 'sqlite', file: ':memory:' });
     try {
-      expect(await storage.migrate()).toEqual(['0001_initial']);
+      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace']);
       await storage.ping();
     } finally {
       await storage.close();
@@ -1003,8 +1030,8 @@ describePg('storage contract: PostgreSQL', (url) => {
     const sa = await createStorage({ kind: 'postgres', url, schema: a.schema });
     const sb = await createStorage({ kind: 'postgres', url, schema: b.schema });
     try {
-      expect(await sa.migrate()).toEqual(['0001_initial']);
-      expect(await sb.migrate()).toEqual(['0001_initial']);
+      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace']);
+      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace']);
       await sa.organizations.create({ id: 'o1', name: 'Only in A', createdAt: T0 });
       expect(await sb.organizations.list()).toEqual([]);
       expect((await sa.organizations.list()).map((o) => o.id)).toEqual(['o1']);

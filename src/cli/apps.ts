@@ -65,6 +65,7 @@ interface AppOptions extends JsonOption {
   longLived?: boolean;
   refresh?: boolean;
   refreshTtl?: number | 'never';
+  refreshGrace?: number;
   description?: string;
   website?: string;
   logoUri?: string;
@@ -118,6 +119,7 @@ function addAppOptions(cmd: Command, mode: 'create' | 'update'): Command {
   cmd
     .option('--no-refresh', 'do not issue refresh tokens')
     .option('--refresh-ttl <seconds>', 'refresh token lifetime in seconds, or "never"', refreshTtl)
+    .option('--refresh-grace <seconds>', 'refresh grace window (0–300 s, default 0 = off): a just-rotated refresh token presented again gets the same new pair', wholeNumber)
     .option('--description <text>', 'description shown on the consent screen')
     .option('--website <url>', 'home page of the app')
     .option('--logo-uri <url>', 'logo shown on the consent screen');
@@ -188,6 +190,7 @@ async function create(opts: AppOptions): Promise<void> {
       ...(opts.longLived ? { accessTtl: null } : opts.accessTtl !== undefined ? { accessTtl: opts.accessTtl } : {}),
       refreshEnabled: opts.longLived ? false : opts.refresh !== false,
       ...(opts.refreshTtl !== undefined ? { refreshTtl: opts.refreshTtl === 'never' ? null : opts.refreshTtl } : {}),
+      ...(opts.refreshGrace !== undefined ? { refreshGraceSeconds: opts.refreshGrace } : {}),
       active: opts.inactive !== true,
     };
     const created = await createApp(ctx, input);
@@ -312,6 +315,7 @@ async function update(clientId: string, opts: UpdateOptions): Promise<void> {
     if (opts.accessTtl !== undefined) patch.accessTtl = opts.accessTtl;
     if (opts.refresh !== undefined) patch.refreshEnabled = opts.refresh;
     if (opts.refreshTtl !== undefined) patch.refreshTtl = opts.refreshTtl === 'never' ? null : opts.refreshTtl;
+    if (opts.refreshGrace !== undefined) patch.refreshGraceSeconds = opts.refreshGrace;
 
     const activate = opts.active ? true : opts.inactive ? false : undefined;
     if (Object.keys(patch).length === 0 && activate === undefined) {

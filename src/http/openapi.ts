@@ -32,6 +32,7 @@ const appFields: Record<string, Schema> = {
   access_ttl: nullable('integer', { minimum: 1, description: 'Seconds; null = long-lived access tokens' }),
   refresh_enabled: { type: 'boolean' },
   refresh_ttl: nullable('integer', { minimum: 1, description: 'Seconds; null = never expires' }),
+  refresh_grace_seconds: { type: 'integer', minimum: 0, maximum: 300, description: 'Refresh grace window in seconds; 0 = off' },
   active: { type: 'boolean' },
 };
 
@@ -57,6 +58,7 @@ const adminSchemas: Record<string, Schema> = {
       access_ttl: nullable('integer'),
       refresh_enabled: { type: 'boolean' },
       refresh_ttl: nullable('integer'),
+      refresh_grace_seconds: { type: 'integer' },
       dynamic: { type: 'boolean' },
       created_at: dateTime,
       updated_at: dateTime,

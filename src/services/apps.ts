@@ -30,6 +30,8 @@ export interface AppInput {
   readonly accessTtl?: number | null;
   readonly refreshEnabled?: boolean;
   readonly refreshTtl?: number | null;
+  /** Refresh grace window in seconds (0–300; 0 = off, the default). */
+  readonly refreshGraceSeconds?: number;
   readonly active?: boolean;
 }
 
@@ -61,6 +63,13 @@ function ttl(field: string, value: number | null | undefined, def: number | null
   if (value === null) return null;
   if (!Number.isInteger(value) || value < 1 || value > 20 * 365 * 86400) {
     throw invalidClientMetadata(`${field} must be a whole number of seconds between 1 and ${20 * 365 * 86400}`);
+  }
+  return value;
+}
+
+function graceSeconds(value: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > 300) {
+    throw invalidClientMetadata('refresh_grace_seconds must be a whole number of seconds between 0 and 300');
   }
   return value;
 }
@@ -141,6 +150,7 @@ export async function createApp(
     accessTtl,
     refreshEnabled: input.refreshEnabled ?? true,
     refreshTtl: ttl('refresh_ttl', input.refreshTtl, ctx.config.refreshTtl),
+    refreshGraceSeconds: graceSeconds(input.refreshGraceSeconds ?? 0),
     registrationTokenHash: registrationAccessToken === null ? null : sha256(registrationAccessToken),
     dynamic: opts.dynamic === true,
   };
@@ -202,6 +212,7 @@ export async function updateApp(
   if (input.accessTtl !== undefined) patch.accessTtl = ttl('access_ttl', input.accessTtl, null);
   if (input.refreshEnabled !== undefined) patch.refreshEnabled = input.refreshEnabled;
   if (input.refreshTtl !== undefined) patch.refreshTtl = ttl('refresh_ttl', input.refreshTtl, null);
+  if (input.refreshGraceSeconds !== undefined) patch.refreshGraceSeconds = graceSeconds(input.refreshGraceSeconds);
   if (input.internal !== undefined) patch.internal = input.internal;
   if (input.active !== undefined) patch.active = input.active;
   if (input.public !== undefined && (input.public ? 'public' : 'confidential') !== current.clientType) {
@@ -283,6 +294,7 @@ export function appView(c: ClientRow): Record<string, unknown> {
     access_ttl: c.accessTtl,
     refresh_enabled: c.refreshEnabled,
     refresh_ttl: c.refreshTtl,
+    refresh_grace_seconds: c.refreshGraceSeconds,
     dynamic: c.dynamic,
     created_at: new Date(c.createdAt).toISOString(),
     updated_at: new Date(c.updatedAt).toISOString(),

@@ -70,6 +70,11 @@ export interface ClientRow {
   readonly refreshEnabled: boolean;
   /** Refresh-token lifetime in seconds; null = never expires. */
   readonly refreshTtl: number | null;
+  /**
+   * Refresh grace window (issue #6), seconds; 0 = off. Within it, presenting a just-rotated refresh
+   * token again returns the same new pair (apps open in several tabs) instead of revoking the family.
+   */
+  readonly refreshGraceSeconds: number;
   /** Bumped whenever `scopes` changes, so remembered consents can be invalidated (Z5). */
   readonly scopesVersion: number;
   /** RFC 7592 registration access token hash; null when not dynamically registered. */
@@ -247,6 +252,9 @@ export interface TokenRepo {
   byHash(tokenHash: string): Promise<TokenRow | null>;
   /** Refresh-token rotation: marks consumed iff not yet consumed nor revoked; true for the winner. */
   consume(tokenHash: string, now: number): Promise<boolean>;
+  /** Keeps the (encrypted) response of a rotation on the rotated refresh token, for the grace window. */
+  setGraceResponse(tokenHash: string, sealed: string): Promise<void>;
+  graceResponse(tokenHash: string): Promise<string | null>;
   /** Revokes one token; for a refresh token also the access tokens issued with it. Returns rows changed. */
   revoke(tokenHash: string, now: number): Promise<number>;
   revokeFamily(familyId: string, now: number): Promise<number>;

@@ -196,6 +196,7 @@ const APP_FIELDS = [
   'access_ttl',
   'refresh_enabled',
   'refresh_ttl',
+  'refresh_grace_seconds',
   'active',
 ] as const;
 
@@ -222,6 +223,8 @@ async function appInput(ctx: OAuthContext, body: Body): Promise<Mutable<AppInput
   set('accessTtl', secondsOrNull(body, 'access_ttl'));
   set('refreshEnabled', bool(body, 'refresh_enabled'));
   set('refreshTtl', secondsOrNull(body, 'refresh_ttl'));
+  const grace = secondsOrNull(body, 'refresh_grace_seconds');
+  set('refreshGraceSeconds', grace === null ? 0 : grace);
   set('active', bool(body, 'active'));
   return input;
 }

@@ -8,7 +8,8 @@ import { invalidGrant, invalidScope, invalidTarget } from '../errors.js';
 import { sha256 } from '../crypto.js';
 import { single } from '../params.js';
 import { isSubset, parseScope } from '../scope.js';
-import { clientIssuesRefresh, issueTokens } from '../tokens/issue.js';
+import { clientIssuesRefresh, issueTokens, type TokenResponse } from '../tokens/issue.js';
+import { openResponse, sealResponse } from '../tokens/grace.js';
 
 const INVALID = 'The refresh token is invalid, expired or revoked';
 
@@ -26,6 +27,8 @@ export const refreshTokenGrant: Grant = {
     if (row.clientId !== client.clientId) throw invalidGrant(INVALID, 'refresh token of another client');
     if (row.revokedAt !== null) throw invalidGrant(INVALID, 'revoked refresh token');
     if (row.consumedAt !== null) {
+      const replay = await graceReplay();
+      if (replay) return replay;
       await reuseDetected();
       throw invalidGrant(INVALID, 'refresh token reuse');
     }
@@ -46,7 +49,7 @@ export const refreshTokenGrant: Grant = {
 
     const response = await ctx.storage.transaction(async (tx) => {
       if (!(await tx.tokens.consume(hash, now))) return null;
-      return issueTokens(
+      const issued = await issueTokens(
         ctx,
         {
           client,
@@ -64,13 +67,36 @@ export const refreshTokenGrant: Grant = {
         },
         tx.tokens,
       );
+      if (client.refreshGraceSeconds > 0) await tx.tokens.setGraceResponse(hash, sealResponse(token, issued));
+      return issued;
     });
     if (response === null) {
+      const replay = await graceReplay();
+      if (replay) return replay;
       await reuseDetected();
       throw invalidGrant(INVALID, 'refresh token reuse (race)');
     }
     if (row.userId !== null) await ctx.storage.consents.touch(row.userId, client.clientId, now);
     return response;
+
+    /**
+     * Within the application's grace window, the just-rotated token gets the same new pair back —
+     * as long as that pair is still live (not revoked, the new refresh token not yet used).
+     */
+    async function graceReplay(): Promise<TokenResponse | null> {
+      if (client.refreshGraceSeconds <= 0 || token === undefined) return null;
+      const current = await ctx.storage.tokens.byHash(hash);
+      if (!current || current.revokedAt !== null || current.consumedAt === null) return null;
+      if (ctx.now() - current.consumedAt > client.refreshGraceSeconds * 1000) return null;
+      const sealed = await ctx.storage.tokens.graceResponse(hash);
+      const replay = sealed === null ? null : openResponse(token, sealed);
+      if (!replay) return null;
+      if (replay.refresh_token !== undefined) {
+        const next = await ctx.storage.tokens.byHash(sha256(replay.refresh_token));
+        if (!next || next.revokedAt !== null || next.consumedAt !== null) return null;
+      }
+      return replay;
+    }
 
     async function reuseDetected(): Promise<void> {
       if (!row || row.familyId === null) return;

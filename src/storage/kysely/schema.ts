@@ -59,6 +59,7 @@ export interface ClientsTable {
   access_ttl: number | null;
   refresh_enabled: IntBool;
   refresh_ttl: number | null;
+  refresh_grace_seconds: number;
   scopes_version: number;
   registration_token_hash: string | null;
   dynamic: IntBool;
@@ -95,6 +96,7 @@ export interface TokensTable {
   revoked_at: number | null;
   consumed_at: number | null;
   created_at: number;
+  grace_response: string | null;
 }
 
 export interface ConsentsTable {

@@ -6,10 +6,12 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import type { SqlDialect } from '../shared.js';
 import { initialMigration } from './0001_initial.js';
+import { refreshGraceMigration } from './0002_refresh_grace.js';
 
 export function tollgateMigrations(dialect: SqlDialect): Record<string, Migration> {
   return {
     '0001_initial': initialMigration(dialect),
+    '0002_refresh_grace': refreshGraceMigration(),
   };
 }
 

@@ -40,6 +40,7 @@ function toRow(row: Selectable<ClientsTable>): ClientRow {
     accessTtl: row.access_ttl,
     refreshEnabled: fromIntBool(row.refresh_enabled),
     refreshTtl: row.refresh_ttl,
+    refreshGraceSeconds: row.refresh_grace_seconds,
     scopesVersion: row.scopes_version,
     registrationTokenHash: row.registration_token_hash,
     dynamic: fromIntBool(row.dynamic),
@@ -69,6 +70,7 @@ function patchToColumns(patch: ClientPatch): Updateable<ClientsTable> {
   if (patch.accessTtl !== undefined) out.access_ttl = patch.accessTtl;
   if (patch.refreshEnabled !== undefined) out.refresh_enabled = toIntBool(patch.refreshEnabled);
   if (patch.refreshTtl !== undefined) out.refresh_ttl = patch.refreshTtl;
+  if (patch.refreshGraceSeconds !== undefined) out.refresh_grace_seconds = patch.refreshGraceSeconds;
   if (patch.registrationTokenHash !== undefined) out.registration_token_hash = patch.registrationTokenHash;
   return out;
 }
@@ -101,6 +103,7 @@ export class KyselyClientRepo implements ClientRepo {
       access_ttl: client.accessTtl,
       refresh_enabled: toIntBool(client.refreshEnabled),
       refresh_ttl: client.refreshTtl,
+      refresh_grace_seconds: client.refreshGraceSeconds,
       scopes_version: 1,
       registration_token_hash: client.registrationTokenHash,
       dynamic: toIntBool(client.dynamic),

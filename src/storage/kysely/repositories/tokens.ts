@@ -76,6 +76,19 @@ export class KyselyTokenRepo implements TokenRepo {
     return affected(result) === 1;
   }
 
+  async setGraceResponse(tokenHash: string, sealed: string): Promise<void> {
+    await this.db.updateTable('tokens').set({ grace_response: sealed }).where('token_hash', '=', tokenHash).execute();
+  }
+
+  async graceResponse(tokenHash: string): Promise<string | null> {
+    const row = await this.db
+      .selectFrom('tokens')
+      .select('grace_response')
+      .where('token_hash', '=', tokenHash)
+      .executeTakeFirst();
+    return row?.grace_response ?? null;
+  }
+
   /** The token itself plus, for a refresh token, the access tokens whose parent it is. */
   async revoke(tokenHash: string, now: number): Promise<number> {
     const result = await this.db
