@@ -109,6 +109,7 @@ const APP_VIEW_KEYS = [
   'access_ttl',
   'refresh_enabled',
   'refresh_ttl',
+  'refresh_grace_seconds',
   'dynamic',
   'created_at',
   'updated_at',
