@@ -7,7 +7,7 @@ import rateLimit from '@fastify/rate-limit';
 import { OAuthError } from './oauth/errors.js';
 import type { OAuthContext } from './oauth/context.js';
 import type { Metrics } from './http/metrics.js';
-import { installErrorHandler } from './http/plugins/errors.js';
+import { frameworkErrorHandler, installErrorHandler } from './http/plugins/errors.js';
 import { installSecurityHeaders } from './http/plugins/security-headers.js';
 import { BODY_LIMIT, installBodyParsers } from './http/plugins/body.js';
 import { loggerOptions } from './http/logging.js';
@@ -39,6 +39,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         : deps.logger;
   const app = Fastify({
     logger,
+    // Bad URLs and over-long path segments get RFC-shaped answers too, not Fastify's default body.
+    frameworkErrors: frameworkErrorHandler(errorPage),
     bodyLimit: BODY_LIMIT,
     trustProxy: ctx.config.trustProxy,
     return503OnClosing: true,

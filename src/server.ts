@@ -1,8 +1,11 @@
 /**
  * `tollgate serve`: opens the database, runs first-start bootstrap, builds the HTTP app and
  * listens; the purge job (O8) runs in the background; SIGTERM/SIGINT close gracefully
- * (in-flight requests complete, new connections are refused).
+ * (in-flight requests complete, new connections are refused, open keep-alive connections are
+ * drained with `Connection: close`; see `drain`).
  */
+import type { Server as HttpServer } from 'node:http';
+import { Server as NetServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { createRuntime, type Runtime } from './runtime.js';
@@ -25,6 +28,32 @@ export interface StartOptions {
   readonly logger?: Parameters<typeof buildApp>[0]['logger'];
   /** PostgreSQL schema to use (tests isolate themselves in a throwaway schema). */
   readonly pgSchema?: string;
+}
+
+/** How long a graceful shutdown waits for keep-alive connections to finish their last request. */
+const DRAIN_MS = 3_000;
+
+/**
+ * First half of a graceful shutdown: stop accepting connections, answer every request that still
+ * arrives on an open keep-alive connection normally but with `Connection: close`, and wait (at
+ * most `maxMs`) until those connections are gone. Only then does `app.close()` run — it answers
+ * late requests with 503 and reaps idle sockets, which by then should be none.
+ *
+ * `http.Server#close` is not used here: since Node 19 it also closes idle keep-alive sockets at
+ * once, and a request already on its way over one is then reset — a POST the client cannot
+ * safely retry. The listening socket is closed through `net.Server#close` instead.
+ */
+async function drain(server: HttpServer, maxMs: number): Promise<void> {
+  server.prependListener('request', (_req, res) => {
+    res.shouldKeepAlive = false;
+  });
+  NetServer.prototype.close.call(server);
+  const deadline = Date.now() + maxMs;
+  for (;;) {
+    const open = await new Promise<number>((resolve) => server.getConnections((err, n) => resolve(err ? 0 : n)));
+    if (open === 0 || Date.now() >= deadline) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
@@ -77,10 +106,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       out(`${signal} received: finishing in-flight requests, then exiting.`);
       const timer = setTimeout(() => process.exit(1), 10_000);
       timer.unref();
-      close().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
+      drain(app.server, DRAIN_MS)
+        .then(close)
+        .then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
     };
     process.once('SIGTERM', () => onSignal('SIGTERM'));
     process.once('SIGINT', () => onSignal('SIGINT'));

@@ -22,11 +22,14 @@ const RESPONSE_PARAMETERS = new Set([
   'return_to',
 ]);
 
-const LOOPBACK = /^http:\/\/(127\.0\.0\.1|\[::1\])(:\d{1,5})?(\/.*)?$/s;
+// A port is a decimal number 0..65535 without leading zeros: `:080` or `:99999` is no port, and
+// a URI carrying one is only accepted if registered exactly.
+const LOOPBACK = /^http:\/\/(127\.0\.0\.1|\[::1\])(?::(0|[1-9]\d{0,4}))?(\/.*)?$/s;
 
 function stripLoopbackPort(uri: string): string | null {
   const m = LOOPBACK.exec(uri);
   if (!m) return null;
+  if (m[2] !== undefined && Number(m[2]) > 65535) return null;
   return `http://${m[1]}${m[3] ?? ''}`;
 }
 

@@ -4,8 +4,10 @@
  * body too large) → `invalid_request` with their status; anything else → `server_error`,
  * leaking nothing. Storage outages → 503 `temporarily_unavailable`.
  */
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError, serverError, temporarilyUnavailable } from '../../oauth/errors.js';
+import { CSP } from './security-headers.js';
 
 export interface ErrorHooks {
   onOAuthError(error: string): void;
@@ -91,6 +93,7 @@ export function installErrorHandler(app: FastifyInstance, hooks: ErrorHooks, ren
     }
     return sendOAuthError(reply, oauth);
   });
+  installClientErrorHandler(app, renderPage);
   app.setNotFoundHandler((request, reply) => {
     hooks.onOAuthError('not_found');
     const accept = request.headers.accept ?? '';
@@ -98,5 +101,86 @@ export function installErrorHandler(app: FastifyInstance, hooks: ErrorHooks, ren
       return reply.code(404).type('text/html; charset=utf-8').send(renderPage('Not found', 'There is no page at this address.', 'not_found'));
     }
     return reply.code(404).send({ error: 'not_found', error_description: `No route for ${request.method} ${request.url.split('?')[0]}` });
+  });
+}
+
+/** Paths of the routes for people: their errors are pages, also when the request cannot be parsed. */
+const PAGE_PREFIX = String.raw`\/(?:oauth\/authorize|login|logout|account|developers|admin(?!\/api(?:[/?\s]|$)))(?=[?/\s]|$)`;
+const PAGE_PATHS = new RegExp(`^(?:GET|POST|HEAD) ${PAGE_PREFIX}`);
+const PAGE_URL = new RegExp(`^${PAGE_PREFIX}`);
+
+/**
+ * Errors Fastify's router raises before any route runs — a path that is not valid
+ * percent-encoding (`/oauth/register/%zz`), a path parameter over `maxParamLength` — get the
+ * RFC-shaped body too, not Fastify's default `{"error":"Bad Request","code":"FST_ERR_BAD_URL"}`.
+ */
+export function frameworkErrorHandler(renderPage: (title: string, message: string, code: string) => string) {
+  return (err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const status = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+    const description =
+      err.code === 'FST_ERR_BAD_URL'
+        ? 'The request path is not validly percent-encoded'
+        : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? 'A path segment is too long'
+          : 'The request could not be understood';
+    reply
+      .code(status)
+      .header('Cache-Control', 'no-store')
+      .header('X-Content-Type-Options', 'nosniff')
+      .header('X-Frame-Options', 'DENY')
+      .header('Referrer-Policy', 'no-referrer')
+      .header('Content-Security-Policy', CSP);
+    if (['GET', 'HEAD', 'POST'].includes(request.raw.method ?? '') && PAGE_URL.test(request.raw.url ?? '')) {
+      return reply.type('text/html; charset=utf-8').send(renderPage('The request could not be completed', description, 'invalid_request'));
+    }
+    return reply.type('application/json; charset=utf-8').send({ error: 'invalid_request', error_description: description });
+  };
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (a malformed request line, a byte
+ * outside the allowed set in the URL, headers over the size limit, a header timeout) get the same
+ * RFC-shaped answer as every other error — `invalid_request` as JSON, or a page for the routes
+ * for people — instead of Fastify's default `{"error":"Bad Request","message":...}` body.
+ */
+function installClientErrorHandler(app: FastifyInstance, renderPage: (title: string, message: string, code: string) => string): void {
+  const server = app.server;
+  server.removeAllListeners('clientError');
+  server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: unknown }, socket: Socket) => {
+    // A reset connection has nobody left to answer (Node's and Fastify's behaviour).
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const [status, reason, description] =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'The request took too long to arrive']
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'Request Header Fields Too Large', 'The request line or headers are too large']
+          : [400, 'Bad Request', 'The request is not valid HTTP'];
+    app.log.debug({ code: err.code }, 'client error');
+    const head = Buffer.isBuffer(err.rawPacket) ? err.rawPacket.subarray(0, 64).toString('latin1') : '';
+    const page = PAGE_PATHS.test(head);
+    // A HEAD answer has no body (a client would read one as the start of a broken response).
+    const body = head.startsWith('HEAD ')
+      ? ''
+      : page
+        ? renderPage('The request could not be completed', description, 'invalid_request')
+        : JSON.stringify({ error: 'invalid_request', error_description: description });
+    const headers = [
+      `HTTP/1.1 ${status} ${reason}`,
+      `Content-Type: ${page ? 'text/html' : 'application/json'}; charset=utf-8`,
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      'Cache-Control: no-store',
+      'X-Content-Type-Options: nosniff',
+      'X-Frame-Options: DENY',
+      'Referrer-Policy: no-referrer',
+      `Content-Security-Policy: ${CSP}`,
+      'Connection: close',
+    ];
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.end(`${headers.join('\r\n')}\r\n\r\n${body}`);
+    // A client that never closes its side does not keep the socket.
+    setTimeout(() => socket.destroy(), 5_000).unref();
   });
 }
