@@ -39,6 +39,8 @@ export interface Config {
   readonly purgeIntervalSeconds: number;
   readonly loginMaxFailures: number;
   readonly lockoutSeconds: number;
+  /** PostgreSQL: bound on connecting and on each query, ms; an outage answers 503 within it. */
+  readonly dbTimeoutMs: number;
   /** Sign-in attempts (login form and password grant) per client IP per minute (O7). */
   readonly loginRateLimit: number;
   readonly trustProxy: boolean;
@@ -94,6 +96,7 @@ const KNOWN_KEYS = [
   'TOLLGATE_LOGIN_MAX_FAILURES',
   'TOLLGATE_LOCKOUT_SECONDS',
   'TOLLGATE_LOGIN_RATE_LIMIT',
+  'TOLLGATE_DB_TIMEOUT',
   'TOLLGATE_TRUST_PROXY',
   'TOLLGATE_KEY_GRACE',
   'TOLLGATE_SIGNING_KEY_FILE',
@@ -261,6 +264,7 @@ export function loadConfig(env: Source = process.env): Config {
     loginMaxFailures: int('TOLLGATE_LOGIN_MAX_FAILURES', 5, 1, 1000),
     lockoutSeconds: int('TOLLGATE_LOCKOUT_SECONDS', 900, 1, 86400),
     loginRateLimit: int('TOLLGATE_LOGIN_RATE_LIMIT', 20, 1, 1_000_000),
+    dbTimeoutMs: int('TOLLGATE_DB_TIMEOUT', 5000, 100, 120_000),
     trustProxy: bool('TOLLGATE_TRUST_PROXY', false),
     keyGraceSeconds: int('TOLLGATE_KEY_GRACE', 300, 0, 86400),
     mailAndBranding: Object.fromEntries(MAIL_AND_BRANDING_KEYS.map((k) => [k, src[k]])),

@@ -29,7 +29,7 @@ export interface RuntimeOptions {
 
 export async function openStorage(config: Config, pgSchema?: string): Promise<Storage> {
   return config.databaseUrl !== null
-    ? createStorage({ kind: 'postgres', url: config.databaseUrl, ...(pgSchema ? { schema: pgSchema } : {}) })
+    ? createStorage({ kind: 'postgres', url: config.databaseUrl, timeoutMs: config.dbTimeoutMs, ...(pgSchema ? { schema: pgSchema } : {}) })
     : createStorage({ kind: 'sqlite', file: join(config.dataDir, 'tollgate.db') });
 }
 

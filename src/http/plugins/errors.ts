@@ -19,7 +19,7 @@ function isStorageOutage(err: unknown): boolean {
   const msg = typeof e.message === 'string' ? e.message : '';
   return (
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001', '08003', 'SQLITE_BUSY'].includes(code) ||
-    /Connection terminated|timeout exceeded when trying to connect|database is locked|database connection is not open|Cannot use a pool after calling end|driver has already been destroyed/i.test(msg)
+    /Connection terminated|timeout exceeded when trying to connect|database is locked|database connection is not open|Cannot use a pool after calling end|driver has already been destroyed|Query read timeout/i.test(msg)
   );
 }
 

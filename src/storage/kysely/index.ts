@@ -59,6 +59,11 @@ export interface PostgresStorageOptions {
   readonly poolSize?: number;
   /** Called when an idle pooled connection fails (default: ignored; the pool replaces it). */
   readonly onPoolError?: (err: Error) => void;
+  /**
+   * Upper bound, in ms, on connecting and on any one query (default 5000): during an outage a
+   * request fails fast with 503 instead of hanging, even when packets are silently dropped.
+   */
+  readonly timeoutMs?: number;
 }
 
 export type StorageOptions = SqliteStorageOptions | PostgresStorageOptions;
@@ -149,7 +154,8 @@ async function openPostgres(options: PostgresStorageOptions): Promise<Storage> {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolSize ?? 10,
-    connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
+    connectionTimeoutMillis: options.timeoutMs ?? PG_CONNECT_TIMEOUT_MS,
+    query_timeout: options.timeoutMs ?? PG_CONNECT_TIMEOUT_MS,
     idleTimeoutMillis: PG_IDLE_TIMEOUT_MS,
     types,
     ...(options.schema !== undefined ? { options: `-c search_path=${options.schema}` } : {}),
@@ -158,6 +164,12 @@ async function openPostgres(options: PostgresStorageOptions): Promise<Storage> {
   // the process. The pool discards the broken client, so reporting it is all there is to do.
   const onPoolError = options.onPoolError ?? ((): void => {});
   pool.on('error', (err) => onPoolError(err));
+  // A checked-out client has no pool listener: if its connection drops mid-use (an outage), the
+  // client emits 'error' with nobody listening, which would crash the process. The query itself
+  // fails on its own (→ 503); this listener only keeps the event from being unhandled.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => onPoolError(err));
+  });
 
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   if (options.schema !== undefined) {
