@@ -4,6 +4,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
+import { Redis } from 'ioredis';
 import { OAuthError } from './oauth/errors.js';
 import type { OAuthContext } from './oauth/context.js';
 import type { Metrics } from './http/metrics.js';
@@ -51,8 +52,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(cookie);
   // O7: sign-in attempts are limited per client IP (in memory; per process). Routes opt in with
   // `config.rateLimit` (see loginRateLimit); the 429 is an RFC-shaped error or a page.
+  // With TOLLGATE_REDIS_URL the counters live in Redis, shared by every process; a Redis outage
+  // never blocks sign-in (skipOnError), it only stops counting until Redis is back.
+  const redis =
+    ctx.config.redisUrl === null
+      ? null
+      : new Redis(ctx.config.redisUrl, { connectTimeout: 1000, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
+  if (redis) {
+    redis.on('error', (err: Error) => app.log.warn({ err: { message: err.message } }, 'redis error'));
+    app.addHook('onClose', async () => {
+      redis.disconnect();
+    });
+  }
   await app.register(rateLimit, {
     global: false,
+    ...(redis ? { redis, nameSpace: 'tollgate-rl-', skipOnError: true } : {}),
     errorResponseBuilder: (_request, context) =>
       new OAuthError('temporarily_unavailable', `Too many sign-in attempts from this address; try again in ${Math.ceil(context.ttl / 1000)} seconds`, 429),
   });

@@ -39,6 +39,8 @@ export interface Config {
   readonly purgeIntervalSeconds: number;
   readonly loginMaxFailures: number;
   readonly lockoutSeconds: number;
+  /** `redis://…`: rate limits shared by every process; null = counted in each process's memory. */
+  readonly redisUrl: string | null;
   /** PostgreSQL: bound on connecting and on each query, ms; an outage answers 503 within it. */
   readonly dbTimeoutMs: number;
   /** Sign-in attempts (login form and password grant) per client IP per minute (O7). */
@@ -97,6 +99,7 @@ const KNOWN_KEYS = [
   'TOLLGATE_LOCKOUT_SECONDS',
   'TOLLGATE_LOGIN_RATE_LIMIT',
   'TOLLGATE_DB_TIMEOUT',
+  'TOLLGATE_REDIS_URL',
   'TOLLGATE_TRUST_PROXY',
   'TOLLGATE_KEY_GRACE',
   'TOLLGATE_SIGNING_KEY_FILE',
@@ -202,6 +205,9 @@ export function loadConfig(env: Source = process.env): Config {
   const color = src['TOLLGATE_BRAND_COLOR']?.trim();
   if (color && !/^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/.test(color)) problems.push(`TOLLGATE_BRAND_COLOR: expected a #rgb or #rrggbb colour, got "${color}"`);
 
+  const redis = src['TOLLGATE_REDIS_URL']?.trim();
+  if (redis && !/^rediss?:\/\//.test(redis)) problems.push('TOLLGATE_REDIS_URL: expected redis://… or rediss://…');
+
   const databaseUrl = src['TOLLGATE_DATABASE_URL']?.trim() || null;
   if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push(`TOLLGATE_DATABASE_URL: expected postgres://…, got a value of another scheme`);
@@ -265,6 +271,7 @@ export function loadConfig(env: Source = process.env): Config {
     lockoutSeconds: int('TOLLGATE_LOCKOUT_SECONDS', 900, 1, 86400),
     loginRateLimit: int('TOLLGATE_LOGIN_RATE_LIMIT', 20, 1, 1_000_000),
     dbTimeoutMs: int('TOLLGATE_DB_TIMEOUT', 5000, 100, 120_000),
+    redisUrl: src['TOLLGATE_REDIS_URL']?.trim() || null,
     trustProxy: bool('TOLLGATE_TRUST_PROXY', false),
     keyGraceSeconds: int('TOLLGATE_KEY_GRACE', 300, 0, 86400),
     mailAndBranding: Object.fromEntries(MAIL_AND_BRANDING_KEYS.map((k) => [k, src[k]])),
