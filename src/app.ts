@@ -12,6 +12,7 @@ import { frameworkErrorHandler, installErrorHandler } from './http/plugins/error
 import { installSecurityHeaders } from './http/plugins/security-headers.js';
 import { BODY_LIMIT, installBodyParsers } from './http/plugins/body.js';
 import { loggerOptions } from './http/logging.js';
+import { installClientAuthLimits } from './http/plugins/auth-failures.js';
 import { errorPage } from './http/views/pages.js';
 import { oauthRoutes } from './http/routes/oauth.js';
 import { authorizeRoutes } from './http/routes/authorize.js';
@@ -73,6 +74,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installBodyParsers(app);
   installSecurityHeaders(app, { https: ctx.config.issuer.startsWith('https:') });
   installErrorHandler(app, { onOAuthError: (e) => metrics.errors.inc({ error: e }) }, errorPage);
+
+  installClientAuthLimits(app, {
+    paths: ['/oauth/token', '/oauth/revoke', '/oauth/introspect'],
+    limit: ctx.config.clientAuthFailureLimit,
+    redis,
+  });
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

@@ -39,6 +39,8 @@ export interface Config {
   readonly purgeIntervalSeconds: number;
   readonly loginMaxFailures: number;
   readonly lockoutSeconds: number;
+  /** Failed client authentications per IP and per client_id per minute before 429 (issue #6). */
+  readonly clientAuthFailureLimit: number;
   /** `redis://…`: rate limits shared by every process; null = counted in each process's memory. */
   readonly redisUrl: string | null;
   /** PostgreSQL: bound on connecting and on each query, ms; an outage answers 503 within it. */
@@ -100,6 +102,7 @@ const KNOWN_KEYS = [
   'TOLLGATE_LOGIN_RATE_LIMIT',
   'TOLLGATE_DB_TIMEOUT',
   'TOLLGATE_REDIS_URL',
+  'TOLLGATE_CLIENT_AUTH_FAILURE_LIMIT',
   'TOLLGATE_TRUST_PROXY',
   'TOLLGATE_KEY_GRACE',
   'TOLLGATE_SIGNING_KEY_FILE',
@@ -272,6 +275,7 @@ export function loadConfig(env: Source = process.env): Config {
     loginRateLimit: int('TOLLGATE_LOGIN_RATE_LIMIT', 20, 1, 1_000_000),
     dbTimeoutMs: int('TOLLGATE_DB_TIMEOUT', 5000, 100, 120_000),
     redisUrl: src['TOLLGATE_REDIS_URL']?.trim() || null,
+    clientAuthFailureLimit: int('TOLLGATE_CLIENT_AUTH_FAILURE_LIMIT', 20, 1, 1_000_000),
     trustProxy: bool('TOLLGATE_TRUST_PROXY', false),
     keyGraceSeconds: int('TOLLGATE_KEY_GRACE', 300, 0, 86400),
     mailAndBranding: Object.fromEntries(MAIL_AND_BRANDING_KEYS.map((k) => [k, src[k]])),

@@ -1,0 +1,103 @@
+/**
+ * Failed client authentication is limited per client IP and per presented client_id (issue #6,
+ * RFC 6819 §5.1.4.2.3 "online guessing"): after `limit` failures (401 invalid_client) within a
+ * minute, further requests to the client-authenticated endpoints get 429 until the window ends.
+ * Successful requests are never counted. Counters live in Redis when configured (shared by every
+ * process), otherwise in this process's memory; a Redis error never blocks a request.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
+import { OAuthError } from '../../oauth/errors.js';
+import { bodyParams } from './body.js';
+
+const WINDOW_MS = 60_000;
+
+interface Counter {
+  get(key: string): Promise<number>;
+  /** Adds one and returns the new count; the window starts at the first failure. */
+  hit(key: string): Promise<number>;
+}
+
+function memoryCounter(): Counter {
+  const entries = new Map<string, { count: number; until: number }>();
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const [k, e] of entries) if (e.until <= now) entries.delete(k);
+  }, WINDOW_MS);
+  sweep.unref();
+  return {
+    async get(key) {
+      const e = entries.get(key);
+      return e && e.until > Date.now() ? e.count : 0;
+    },
+    async hit(key) {
+      const now = Date.now();
+      const e = entries.get(key);
+      if (!e || e.until <= now) {
+        entries.set(key, { count: 1, until: now + WINDOW_MS });
+        return 1;
+      }
+      e.count += 1;
+      return e.count;
+    },
+  };
+}
+
+function redisCounter(redis: Redis): Counter {
+  return {
+    async get(key) {
+      return Number((await redis.get(`tollgate-af-${key}`)) ?? 0);
+    },
+    async hit(key) {
+      const k = `tollgate-af-${key}`;
+      const [[, count]] = (await redis.multi().incr(k).pexpire(k, WINDOW_MS, 'NX').exec()) as [[unknown, number], unknown];
+      return count;
+    },
+  };
+}
+
+/** The client_id a request presents (HTTP Basic or body), without judging it. */
+function presentedClientId(request: FastifyRequest): string | null {
+  const auth = request.headers.authorization;
+  const m = auth ? /^Basic ([A-Za-z0-9+/=]+)$/i.exec(auth.trim()) : null;
+  if (m) {
+    const decoded = Buffer.from(m[1] ?? '', 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon > 0) return decoded.slice(0, Math.min(colon, 200));
+  }
+  try {
+    return bodyParams(request).get('client_id')?.[0]?.slice(0, 200) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function installClientAuthLimits(
+  app: FastifyInstance,
+  opts: { readonly paths: readonly string[]; readonly limit: number; readonly redis: Redis | null },
+): void {
+  const counter = opts.redis ? redisCounter(opts.redis) : memoryCounter();
+  const keys = (request: FastifyRequest): string[] => {
+    const id = presentedClientId(request);
+    return [`ip:${request.ip}`, ...(id ? [`client:${id}`] : [])];
+  };
+  const guarded = (request: FastifyRequest): boolean => request.method === 'POST' && opts.paths.includes(request.routeOptions.url ?? '');
+
+  app.addHook('preHandler', async (request: FastifyRequest, _reply: FastifyReply) => {
+    if (!guarded(request)) return;
+    let counts: number[];
+    try {
+      counts = await Promise.all(keys(request).map((k) => counter.get(k)));
+    } catch {
+      return;
+    }
+    if (counts.some((c) => c >= opts.limit)) {
+      throw new OAuthError('temporarily_unavailable', 'Too many failed client authentications; try again in a minute', 429);
+    }
+  });
+
+  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!guarded(request) || reply.statusCode !== 401) return;
+    await Promise.all(keys(request).map((k) => counter.hit(k))).catch(() => {});
+  });
+}
