@@ -440,8 +440,8 @@ function verdict(rows: ReturnType<typeof minuteRows>): Check[] {
   const later = rows.slice(1);
   // RSS is judged from mid-run: the token table (and RSS with it) only reaches its plateau once the
   // purge job removes tokens as fast as they are issued (lifetime + purge grace ≈ 3 minutes).
-  const mid = rows[Math.floor(rows.length / 2)] ?? ref;
-  const midMinute = Math.floor(rows.length / 2) + 1;
+  const mid = rows[Math.ceil(rows.length / 2) - 1] ?? ref;
+  const midMinute = mid.minute;
   checks.push({
     what: 'RSS',
     rule: `last minute ≤ minute ${midMinute} (mid-run, after the purge plateau) + 10 %`,
@@ -472,12 +472,11 @@ function verdict(rows: ReturnType<typeof minuteRows>): Check[] {
     measured: `worst minute ${(worstRate * 100).toFixed(1)} % of ${target.toLocaleString('en-US')} requests`,
     ok: worstRate >= 0.98,
   });
-  const mid = rows[Math.ceil(rows.length / 2) - 1];
   checks.push({
     what: 'tokens stored (purge keeps up)',
     rule: 'last minute ≤ 1.25 × the middle minute (runs of 8+ minutes)',
-    measured: mid ? `${mid.tokensStored.toLocaleString('en-US')} at minute ${mid.minute} → ${last.tokensStored.toLocaleString('en-US')}` : '–',
-    ok: rows.length >= 8 && mid ? last.tokensStored <= mid.tokensStored * 1.25 : null,
+    measured: `${mid.tokensStored.toLocaleString('en-US')} at minute ${mid.minute} → ${last.tokensStored.toLocaleString('en-US')}`,
+    ok: rows.length >= 8 ? last.tokensStored <= mid.tokensStored * 1.25 : null,
   });
   return checks;
 }
