@@ -3,45 +3,19 @@
  * deactivations. Two real processes (test/fixtures/serve.ts) share one throwaway schema; the test
  * process works on the same database directly, as the CLI or an admin would.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createRuntime, type Runtime } from '../src/runtime.js';
 import { createApp, setAppActive, type CreatedApp } from '../src/services/apps.js';
 import { describePg, freshPgSchema, type PgSchema } from './helpers/pg.js';
+import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { basic, freePort, postForm } from './helpers/server.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-interface Proc {
-  readonly url: string;
-  readonly child: ChildProcess;
-  readonly output: string[];
-}
-
-async function spawnServer(port: number, env: Record<string, string>): Promise<Proc> {
-  const output: string[] = [];
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/fixtures/serve.ts')], {
-    cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
-  child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output.join('')}`);
-    const ok = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
-    if (ok) return { url, child, output };
-    if (Date.now() > deadline) throw new Error(`server did not start:\n${output.join('')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+type Proc = ServerProcess;
 
 async function stop(p: Proc | undefined): Promise<void> {
   if (!p || p.child.exitCode !== null || p.child.pid === undefined) return;

@@ -6,51 +6,21 @@
  * 5xx, never a connection dropped mid-request; the process exits with code 0 within 10 s; and after
  * a restart on the same data every token answered with 200 introspects active.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request as httpRequest } from 'node:http';
 import { loadConfig } from '../src/config.js';
 import { createRuntime } from '../src/runtime.js';
 import { createApp } from '../src/services/apps.js';
 import { describePg, freshPgSchema, type PgSchema } from './helpers/pg.js';
+import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { basic, freePort, postForm } from './helpers/server.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const IN_FLIGHT = 200;
 
-interface Proc {
-  readonly url: string;
-  readonly child: ChildProcess;
-  readonly output: string[];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
-}
-
-async function spawnServer(port: number, env: Record<string, string>): Promise<Proc> {
-  const output: string[] = [];
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/fixtures/serve.ts')], {
-    cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
-  child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
-  );
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output.join('')}`);
-    const ok = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
-    if (ok) return { url, child, output, exited };
-    if (Date.now() > deadline) throw new Error(`server did not start:\n${output.join('')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+type Proc = ServerProcess;
 
 async function kill(p: Proc | undefined): Promise<void> {
   if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return;

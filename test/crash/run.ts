@@ -9,21 +9,19 @@
  *
  * Not part of `npm test` (it kills processes and takes ~30 s); exit code 0 = every promise held.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
 import { createRuntime } from '../../src/runtime.js';
 import { createApp } from '../../src/services/apps.js';
 import { freshPgSchema } from '../helpers/pg.js';
+import { spawnServer, type ServerProcess } from '../helpers/process.js';
 import { basic, freePort } from '../helpers/server.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface CrashOptions {
   readonly iterations: number;
@@ -32,33 +30,7 @@ export interface CrashOptions {
   readonly log: (line: string) => void;
 }
 
-interface Proc {
-  readonly url: string;
-  readonly child: ChildProcess;
-  readonly output: string[];
-  readonly exited: Promise<number | null>;
-}
-
-async function spawnServer(port: number, env: Record<string, string>): Promise<Proc> {
-  const output: string[] = [];
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/fixtures/serve.ts')], {
-    cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
-  child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output.join('')}`);
-    const ok = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
-    if (ok) return { url, child, output, exited };
-    if (Date.now() > deadline) throw new Error(`server did not start:\n${output.join('')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+type Proc = ServerProcess;
 
 /** A small deterministic PRNG (mulberry32) so a failing run can be replayed with its seed. */
 function rng(seed: number): () => number {
