@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createRuntime, type Runtime } from '../src/runtime.js';
-import { createApp, setAppActive, type CreatedApp } from '../src/services/apps.js';
+import { createApp, rotateSecret, setAppActive, type CreatedApp } from '../src/services/apps.js';
+import { rotateSigningKey } from '../src/services/keys.js';
 import { describePg, freshPgSchema, type PgSchema } from './helpers/pg.js';
 import { spawnServer, type ServerProcess } from './helpers/process.js';
 import { basic, freePort, postForm } from './helpers/server.js';
@@ -98,5 +99,29 @@ describePg('O3 two processes on one PostgreSQL schema', (pgUrl) => {
     expect(denied.json).toEqual({ error: 'invalid_client', error_description: 'This application is deactivated' });
     await setAppActive(runtime.ctx, app.client.clientId, true);
     expect(await apiStatus(a as Proc, at)).toBe(200);
+  });
+
+  it('a secret rotated through one process: the old secret fails and the new one works on both at once', async () => {
+    const app = await createApp(runtime.ctx, { name: 'Rotate me', grantTypes: ['client_credentials'], scopes: ['profile'] });
+    await token(a as Proc, app);
+    await token(b as Proc, app);
+    const rotated = await rotateSecret(runtime.ctx, app.client.clientId);
+    for (const p of [a as Proc, b as Proc]) {
+      const old = await postForm(`${p.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basic(app.client.clientId, app.clientSecret ?? '') });
+      expect(old.status).toBe(401);
+      const fresh = await postForm(`${p.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basic(app.client.clientId, rotated?.clientSecret ?? '') });
+      expect(fresh.status).toBe(200);
+    }
+  });
+
+  it('a signing key rotated elsewhere is used by both processes from their very next JWT', async () => {
+    const app = await createApp(runtime.ctx, { name: 'JWT keys', grantTypes: ['client_credentials'], scopes: ['profile'], tokenFormat: 'jwt' });
+    const kidOf = (jwt: string): unknown => (JSON.parse(Buffer.from(jwt.split('.')[0] ?? '', 'base64url').toString()) as { kid?: unknown }).kid;
+    const before = kidOf(await token(a as Proc, app));
+    expect(kidOf(await token(b as Proc, app))).toBe(before);
+    const row = await rotateSigningKey(runtime.ctx);
+    expect(row.kid).not.toBe(before);
+    expect(kidOf(await token(a as Proc, app))).toBe(row.kid);
+    expect(kidOf(await token(b as Proc, app))).toBe(row.kid);
   });
 });

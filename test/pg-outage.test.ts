@@ -102,6 +102,13 @@ describePg('issue #6: PostgreSQL outage', (url) => {
     expect(issue.value.status).toBe(503);
     expect(issue.value.json).toEqual({ error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable, try again later' });
     expect(issue.ms).toBeLessThan(4000);
+    // Under load: 50 concurrent requests all fail fast with the same RFC-shaped 503.
+    const burst = await timed(() =>
+      Promise.all(Array.from({ length: 50 }, () => postForm(`${s.url}/oauth/token`, { grant_type: 'client_credentials' }, auth))),
+    );
+    expect(burst.value.map((r) => r.status)).toEqual(Array.from({ length: 50 }, () => 503));
+    expect(burst.value.every((r) => r.json['error'] === 'temporarily_unavailable')).toBe(true);
+    expect(burst.ms).toBeLessThan(6000);
     // Introspection never answers a false {"active": false} during an outage.
     const intro = await postForm(`${s.url}/oauth/introspect`, { token }, auth);
     expect(intro.status).toBe(503);

@@ -799,6 +799,18 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
     });
   });
 
+  describe('signing keys: currentKid', () => {
+    it('is the newest active key, null when none', async () => {
+      expect(await storage.keys.currentKid()).toBeNull();
+      const key = (kid: string, createdAt: number) => ({ kid, alg: 'ES256', privateJwk: '{}', publicJwk: '{}', createdAt, retiredAt: null, expiresAt: null });
+      await storage.keys.insert(key('k1', T0));
+      expect(await storage.keys.currentKid()).toBe('k1');
+      await storage.keys.insert(key('k2', T0 + 1));
+      await storage.keys.retireAllExcept('k2', T0 + 2, T0 + 1000);
+      expect(await storage.keys.currentKid()).toBe('k2');
+    });
+  });
+
   describe('scopes', () => {
     it('upsert inserts then updates (keeping createdAt); byName, list, delete', async () => {
       await storage.scopes.upsert({ name: 'write', description: 'Write', resourceServer: null, isDefault: false, createdAt: T0 });

@@ -253,6 +253,7 @@ export async function approve(
   await ctx.audit.record('consent.granted', { actorUserId: userId, clientId: req.client.clientId, ip, details: { scope } });
 
   if (req.responseType === 'token') {
+    if (req.client.tokenFormat === 'jwt') await ctx.keys.ensureCurrent();
     // RFC 6749 §4.2.2: "The authorization server MUST NOT issue a refresh token."
     const issued = await issueTokens(ctx, {
       client: req.client,

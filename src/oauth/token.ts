@@ -37,6 +37,9 @@ export async function handleTokenRequest(ctx: OAuthContext, req: TokenRequest): 
     throw unauthorizedClient(`This application is not allowed the ${type} grant`);
   }
 
+  // A key rotated through another process is used from this very request on.
+  if (client.tokenFormat === 'jwt') await ctx.keys.ensureCurrent();
+
   const declared = new Map<string, readonly string[]>();
   for (const name of grant.parameters) {
     const v = req.params.get(name);

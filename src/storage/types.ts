@@ -287,6 +287,8 @@ export interface KeyRepo {
   /** All keys not yet expired at `now` (active first, newest first). */
   listPublished(now: number): Promise<SigningKeyRow[]>;
   listAll(): Promise<SigningKeyRow[]>;
+  /** The kid of the newest active (signing) key, or null: one cheap read to notice a rotation. */
+  currentKid(): Promise<string | null>;
   /** Retires every active key except `exceptKid`: sets retiredAt and expiresAt. */
   retireAllExcept(exceptKid: string, now: number, expiresAt: number): Promise<void>;
 }

@@ -160,6 +160,17 @@ export class KeyManager {
     return row;
   }
 
+  /**
+   * Called before issuing JWTs, outside any storage transaction: one cheap read of the current
+   * kid, and a reload when another process (or the CLI) rotated the key — so every process signs
+   * with the new key from its very next token.
+   */
+  async ensureCurrent(): Promise<void> {
+    const kid = await this.repo.currentKid();
+    const active = this.cache?.keys.find((k) => k.active);
+    if (kid !== null && active?.kid !== kid) await this.reload();
+  }
+
   /** Marks the cache stale: the next use reloads it (signing keeps using it meanwhile). */
   invalidate(): void {
     if (this.cache) this.cache = { at: 0, keys: this.cache.keys };

@@ -47,6 +47,18 @@ export class KyselyKeyRepo implements KeyRepo {
     return rows.map(toRow);
   }
 
+  async currentKid(): Promise<string | null> {
+    const row = await this.db
+      .selectFrom('signing_keys')
+      .select('kid')
+      .where('retired_at', 'is', null)
+      .orderBy('created_at', 'desc')
+      .orderBy('kid')
+      .limit(1)
+      .executeTakeFirst();
+    return row?.kid ?? null;
+  }
+
   /** Every key, newest first. */
   async listAll(): Promise<SigningKeyRow[]> {
     const rows = await this.db
