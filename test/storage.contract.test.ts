@@ -599,6 +599,18 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       expect(await storage.tokens.revokeByClient('c2', T0 + 4)).toBe(0);
     });
 
+    it('purgeExpired works through more rows than one batch (12,000)', async () => {
+      for (let chunk = 0; chunk < 24; chunk++) {
+        await storage.tokens.insertMany(
+          Array.from({ length: 500 }, (_, i) => aToken(`old-${chunk}-${i}`, { expiresAt: T0 - 1 })),
+        );
+      }
+      await storage.tokens.insert(aToken('live', { expiresAt: T0 + 1 }));
+      expect(await storage.tokens.purgeExpired(T0)).toBe(12_000);
+      expect(await storage.tokens.byHash('old-0-0')).toBeNull();
+      expect(await storage.tokens.byHash('live')).not.toBeNull();
+    });
+
     it('purgeExpired deletes expired or revoked-before tokens, keeps long-lived unrevoked ones', async () => {
       await storage.tokens.insertMany([
         aToken('expired', { expiresAt: T0 - 1 }),

@@ -8,6 +8,8 @@ import type { NewToken, TokenRepo, TokenRow } from '../../types.js';
 import type { TokensTable } from '../schema.js';
 import { affected, utcDayOf, type Db, type SqlDialect } from '../shared.js';
 
+const PURGE_BATCH = 5_000;
+
 function toRow(row: Selectable<TokensTable>): TokenRow {
   return {
     tokenHash: row.token_hash,
@@ -137,12 +139,25 @@ export class KyselyTokenRepo implements TokenRepo {
   }
 
   /** Expired before `before`, or revoked before `before`; long-lived (null expiry) tokens stay unless revoked. */
+  /**
+   * In batches: each DELETE stays short (well inside the PostgreSQL query timeout), and between
+   * batches the event loop serves requests (SQLite runs on it), so a purge of millions of rows
+   * never stalls the server.
+   */
   async purgeExpired(before: number): Promise<number> {
-    const result = await this.db
-      .deleteFrom('tokens')
-      .where((eb) => eb.or([eb('expires_at', '<', before), eb('revoked_at', '<', before)]))
-      .executeTakeFirst();
-    return affected(result);
+    let total = 0;
+    for (;;) {
+      const batch = this.db
+        .selectFrom('tokens')
+        .select('token_hash')
+        .where((eb) => eb.or([eb('expires_at', '<', before), eb('revoked_at', '<', before)]))
+        .limit(PURGE_BATCH);
+      const result = await this.db.deleteFrom('tokens').where('token_hash', 'in', batch).executeTakeFirst();
+      const n = affected(result);
+      total += n;
+      if (n < PURGE_BATCH) return total;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Tokens created at or after `since`, per client and UTC day; ordered by day, then client. */
