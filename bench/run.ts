@@ -12,9 +12,8 @@
  * is the server process's utime+stime delta (/proc/<pid>/stat) divided by the requests served.
  * Needs a build (`npm run build`): the Tollgate measured is dist/, exactly what `npm start` runs.
  */
-import { fork, execFileSync, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -29,6 +28,7 @@ import {
   type Ratio,
   type RunFigures,
   type ScenarioResult,
+  machineMeta,
 } from './lib/report.js';
 import { clientCredentials, cleanup, codeFlow, serveInstance, signIn, startTollgate, USER, type Instance } from './lib/tollgate.js';
 import type { LoadResult, LoadSpec, Reply } from './lib/types.js';
@@ -480,17 +480,8 @@ async function main(): Promise<void> {
 
   // --- output -----------------------------------------------------------------------------------
   const meta = {
-    date: new Date().toISOString(),
+    ...machineMeta(),
     mode: QUICK ? 'quick' : 'full',
-    node: process.version,
-    cpus: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
-    commit: (() => {
-      try {
-        return execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim();
-      } catch {
-        return 'unknown';
-      }
-    })(),
     durationSeconds: DURATION,
     warmupSeconds: WARMUP,
     runs: RUNS,

@@ -17,15 +17,13 @@
  * Writes bench/results/soak-latest.{json,md}. Exit code 0 when flat, 1 when not, 2 on a setup failure.
  * Needs a build (`npm run build`).
  */
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { createHistogram, monitorEventLoopDelay, performance, type RecordableHistogram } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { cpuMs, rssMb, stopAll } from './lib/proc.js';
-import { consoleTable, mdTable } from './lib/report.js';
+import { consoleTable, machineMeta, mdTable } from './lib/report.js';
 import { cleanup, REDIRECT, signIn, startTollgate, USER, type App, type Instance } from './lib/tollgate.js';
 
 // --- options --------------------------------------------------------------------------------------
@@ -632,16 +630,7 @@ async function main(): Promise<number> {
   const checks = verdict(rows);
   const flat = checks.every((c) => c.ok !== false);
   const meta = {
-    date: new Date().toISOString(),
-    node: process.version,
-    cpus: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
-    commit: (() => {
-      try {
-        return execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim();
-      } catch {
-        return 'unknown';
-      }
-    })(),
+    ...machineMeta(),
     minutes: MINUTES,
     rate: RATE,
     passwordRate: PASSWORD_RATE,

@@ -4,67 +4,20 @@
  * credentials put where they do not belong) writes no secret, password, code or token issued
  * during the run to any log line or audit event.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
-import { loggerOptions } from '../src/http/logging.js';
-import { startServer } from '../src/server.js';
-import { createApp } from '../src/services/apps.js';
-import { createUser } from '../src/services/directory.js';
-import { describePg, freshPgSchema } from './helpers/pg.js';
-import { Browser, authorize, basic, freePort, postForm, startTestServer, type TestServer } from './helpers/server.js';
+import { describePg } from './helpers/pg.js';
+import { Browser, authorize, basic, postForm, startTestServer, type TestServer } from './helpers/server.js';
 
 const REDIRECT = 'https://client.example/cb';
 const PASSWORD = 'hygiene-password-Zq81x';
 const WRONG_PASSWORD = 'wrong-password-Kd72m';
 const REG_TOKEN = 'initial-registration-token-Pw93';
 
-/**
- * A server with the production logger configuration (`loggerOptions`, as `tollgate serve` uses
- * it), its pino output captured line by line.
- */
-async function startLogged(lines: string[], env: Record<string, string>, pgUrl: string | null): Promise<TestServer> {
-  const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-logs-'));
-  const schema = pgUrl === null ? null : await freshPgSchema(pgUrl);
-  const adminPassword = 'admin-password-Hq47v';
-  const config = loadConfig({
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    TOLLGATE_DATA_DIR: dataDir,
-    TOLLGATE_ADMIN_PASSWORD: adminPassword,
-    TOLLGATE_PURGE_INTERVAL: '0',
-    ...(pgUrl === null ? {} : { TOLLGATE_DATABASE_URL: pgUrl }),
-    ...env,
-  });
-  const server = await startServer(config, {
-    out: (line) => lines.push(line),
-    logger: { ...loggerOptions('info'), stream: { write: (l: string) => void lines.push(l) } },
-    ...(schema ? { pgSchema: schema.schema } : {}),
-  });
-  const ctx = server.runtime.ctx;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    issuer: config.issuer,
-    ctx,
-    server,
-    adminPassword,
-    createApp: (input) => createApp(ctx, input),
-    createUser: (email, password = 'correct horse battery', isAdmin = false) => createUser(ctx, { email, password, isAdmin }),
-    async close() {
-      await server.close();
-      rmSync(dataDir, { recursive: true, force: true });
-      if (schema) await schema.drop();
-    },
-  };
-}
 
 function eachDb(name: string, fn: (start: (lines: string[], env: Record<string, string>) => Promise<TestServer>) => void): void {
-  describe(`${name} [sqlite]`, () => fn((lines, env) => startLogged(lines, env, null)));
-  describePg(`${name} [postgres]`, (url) => fn((lines, env) => startLogged(lines, env, url)));
+  describe(`${name} [sqlite]`, () => fn((lines, env) => startTestServer({ logLines: lines, env })));
+  describePg(`${name} [postgres]`, (url) => fn((lines, env) => startTestServer({ logLines: lines, env, db: 'postgres', pgUrl: url })));
 }
 
 eachDb('O5 log hygiene', (start) => {

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
 /** The console table, bench/results/latest.{json,md} and the SVG chart. */
 
 export interface RunFigures {
@@ -39,7 +41,6 @@ export interface Ratio {
 
 const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
 const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–');
-const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
 
 export function tableRows(results: readonly ScenarioResult[]): string[][] {
   return results.map((r) => [
@@ -110,3 +111,15 @@ export function svgChart(results: readonly ScenarioResult[], title: string): str
   out.push(`</svg>`);
   return out.join('\n') + '\n';
 }
+
+/** What every results file records about the machine and the code it measured. */
+export function machineMeta(): { date: string; node: string; cpus: string; commit: string } {
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim();
+  } catch {
+    // not a git checkout
+  }
+  return { date: new Date().toISOString(), node: process.version, cpus: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`, commit };
+}
+

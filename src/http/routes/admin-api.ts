@@ -16,6 +16,7 @@ import type { OAuthContext } from '../../oauth/context.js';
 import { defaultAudience } from '../../oauth/context.js';
 import { insufficientScope, invalidClientMetadata, invalidRequest } from '../../oauth/errors.js';
 import { single, type Params } from '../../oauth/params.js';
+import { revokeStoredToken } from '../../oauth/revocation.js';
 import { findTokenRow } from '../../oauth/tokens/lookup.js';
 import { appView, createApp, deleteApp, rotateSecret, setAppActive, updateApp, type AppInput } from '../../services/apps.js';
 import { createOrg, createResourceServer, createScope, createUser, requireOrg, userView } from '../../services/directory.js';
@@ -542,16 +543,7 @@ async function revokeTokens(
   if (token !== undefined) {
     const row = await findTokenRow(ctx, token);
     if (!row) return { notFound: 'Unknown token: not issued by this server, or expired and purged' };
-    const revoked =
-      row.kind === 'refresh' && row.familyId !== null
-        ? await ctx.storage.tokens.revokeFamily(row.familyId, now)
-        : await ctx.storage.tokens.revoke(row.tokenHash, now);
-    await ctx.audit.record('token.revoked', {
-      ...actor,
-      clientId: row.clientId,
-      details: { kind: row.kind, revoked, via: 'admin_api', userId: row.userId },
-    });
-    return { revoked };
+    return { revoked: await revokeStoredToken(ctx, row, { via: 'admin_api', ...actor }) };
   }
   if (clientId === undefined) throw invalidRequest('Give "token", "client_id", or "client_id" with "user_email"');
   const client = await ctx.storage.clients.byId(clientId);

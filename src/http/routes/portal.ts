@@ -19,7 +19,6 @@ import { sha256 } from '../../oauth/crypto.js';
 import { createApp, deleteApp, rotateSecret, setAppActive, updateApp, type AppInput } from '../../services/apps.js';
 import { SESSION_COOKIE } from '../session.js';
 import { html } from '../views/html.js';
-import { getBranding } from '../views/layout.js';
 import { appFacts, appForm, credentialsBody, deleteConfirmBody, EMPTY_APP, formValuesOf, type AppFormValues } from '../views/apps.js';
 import {
   checkCsrf,
@@ -171,6 +170,25 @@ async function ownApp(ctx: OAuthContext, pc: PageContext, clientId: string): Pro
   return c && c.ownerId === pc.user.id ? c : null;
 }
 
+/**
+ * The signed-in person and one of their own applications, or null once the reply is sent (the
+ * sign-in redirect, or a 404 page: someone else's application is not shown to exist).
+ */
+async function viewerAndOwnApp(
+  ctx: OAuthContext,
+  request: FastifyRequest<{ Params: { id: string } }>,
+  reply: FastifyReply,
+): Promise<{ pc: PageContext; c: ClientRow } | null> {
+  const pc = await requireViewer(ctx, request, reply);
+  if (!pc) return null;
+  const c = await ownApp(ctx, pc, request.params.id);
+  if (!c) {
+    notFoundPage(reply, pc);
+    return null;
+  }
+  return { pc, c };
+}
+
 function actor(pc: PageContext, request: FastifyRequest) {
   return { actorUserId: pc.user.id, ip: request.ip };
 }
@@ -245,10 +263,9 @@ ${appForm({
   });
 
   app.get<IdParams>('/developers/apps/:id', page, async (request, reply) => {
-    const pc = await requireViewer(ctx, request, reply);
-    if (!pc) return reply;
-    const c = await ownApp(ctx, pc, request.params.id);
-    if (!c) return notFoundPage(reply, pc);
+    const own = await viewerAndOwnApp(ctx, request, reply);
+    if (!own) return reply;
+    const { pc, c } = own;
     const orgName = c.orgId ? ((await ctx.storage.organizations.byId(c.orgId))?.name ?? null) : null;
     const base = `/developers/apps/${encodeURIComponent(c.clientId)}`;
     const body = html`<p><a href="/developers">← Your applications</a></p>
@@ -275,10 +292,9 @@ ${c.clientType === 'confidential'
   });
 
   app.get<IdParams>('/developers/apps/:id/credentials', page, async (request, reply) => {
-    const pc = await requireViewer(ctx, request, reply);
-    if (!pc) return reply;
-    const c = await ownApp(ctx, pc, request.params.id);
-    if (!c) return notFoundPage(reply, pc);
+    const own = await viewerAndOwnApp(ctx, request, reply);
+    if (!own) return reply;
+    const { pc, c } = own;
     const once = takeSecretOnce(ctx, request, reply, c);
     const body = credentialsBody(c, once?.secret ?? null, { backHref: `/developers/apps/${encodeURIComponent(c.clientId)}`, rotated: once?.rotated ?? false });
     return sendPage(reply, 200, shell(pc, 'Credentials', 'developers', body, ['/assets/copy.js']));
@@ -305,20 +321,18 @@ ${appForm({
     );
 
   app.get<IdParams>('/developers/apps/:id/edit', page, async (request, reply) => {
-    const pc = await requireViewer(ctx, request, reply);
-    if (!pc) return reply;
-    const c = await ownApp(ctx, pc, request.params.id);
-    if (!c) return notFoundPage(reply, pc);
+    const own = await viewerAndOwnApp(ctx, request, reply);
+    if (!own) return reply;
+    const { pc, c } = own;
     return sendPage(reply, 200, await editForm(pc, c, formValuesOf(c), null));
   });
 
   app.post<IdParams>('/developers/apps/:id/edit', page, async (request, reply) => {
     const form = formOf(request);
     if (!checkCsrf(request, reply, form)) return reply;
-    const pc = await requireViewer(ctx, request, reply);
-    if (!pc) return reply;
-    const c = await ownApp(ctx, pc, request.params.id);
-    if (!c) return notFoundPage(reply, pc);
+    const own = await viewerAndOwnApp(ctx, request, reply);
+    if (!own) return reply;
+    const { pc, c } = own;
     const input = appInputFromForm(form, { mode: 'edit', withOwner: false });
     // A person may keep what an administrator gave their app, but not add admin-only grants or scopes.
     const added: AppInput = {
@@ -340,10 +354,9 @@ ${appForm({
   app.post<IdParams>('/developers/apps/:id/rotate', page, async (request, reply) => {
     const form = formOf(request);
     if (!checkCsrf(request, reply, form)) return reply;
-    const pc = await requireViewer(ctx, request, reply);
-    if (!pc) return reply;
-    const c = await ownApp(ctx, pc, request.params.id);
-    if (!c) return notFoundPage(reply, pc);
+    const own = await viewerAndOwnApp(ctx, request, reply);
+    if (!own) return reply;
+    const { pc, c } = own;
     const rotated = await rotateSecret(ctx, c.clientId, actor(pc, request));
     if (rotated) setSecretOnce(ctx, request, reply, c.clientId, rotated.clientSecret, true);
     return redirect303(reply, credentialsPath(c.clientId));
@@ -352,20 +365,18 @@ ${appForm({
   app.post<IdParams>('/developers/apps/:id/active', page, async (request, reply) => {
     const form = formOf(request);
     if (!checkCsrf(request, reply, form)) return reply;
-    const pc = await requireViewer(ctx, request, reply);
-    if (!pc) return reply;
-    const c = await ownApp(ctx, pc, request.params.id);
-    if (!c) return notFoundPage(reply, pc);
+    const own = await viewerAndOwnApp(ctx, request, reply);
+    if (!own) return reply;
+    const { pc, c } = own;
     const active = text(form, 'active') === '1';
     await setAppActive(ctx, c.clientId, active, actor(pc, request));
     return redirect303(reply, `/developers/apps/${encodeURIComponent(c.clientId)}?done=${active ? 'activated' : 'deactivated'}`);
   });
 
   app.get<IdParams>('/developers/apps/:id/delete', page, async (request, reply) => {
-    const pc = await requireViewer(ctx, request, reply);
-    if (!pc) return reply;
-    const c = await ownApp(ctx, pc, request.params.id);
-    if (!c) return notFoundPage(reply, pc);
+    const own = await viewerAndOwnApp(ctx, request, reply);
+    if (!own) return reply;
+    const { pc, c } = own;
     const base = `/developers/apps/${encodeURIComponent(c.clientId)}`;
     return sendPage(reply, 200, shell(pc, `Delete ${c.name}`, 'developers', deleteConfirmBody(c, pc.csrf, `${base}/delete`, base)));
   });
@@ -373,10 +384,9 @@ ${appForm({
   app.post<IdParams>('/developers/apps/:id/delete', page, async (request, reply) => {
     const form = formOf(request);
     if (!checkCsrf(request, reply, form)) return reply;
-    const pc = await requireViewer(ctx, request, reply);
-    if (!pc) return reply;
-    const c = await ownApp(ctx, pc, request.params.id);
-    if (!c) return notFoundPage(reply, pc);
+    const own = await viewerAndOwnApp(ctx, request, reply);
+    if (!own) return reply;
+    const { pc, c } = own;
     if (text(form, 'confirm') !== 'yes') return redirect303(reply, `/developers/apps/${encodeURIComponent(c.clientId)}/delete`);
     await deleteApp(ctx, c.clientId, actor(pc, request));
     return redirect303(reply, '/developers?done=deleted');
