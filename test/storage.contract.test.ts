@@ -21,6 +21,8 @@ import { describePg, freshPgSchema } from './helpers/pg.js';
 
 interface Harness {
   readonly storage: Storage;
+  /** Another handle on the same database, as a second process would open it (closed by dispose). */
+  second(): Promise<Storage>;
   dispose(): Promise<void>;
 }
 type Factory = () => Promise<Harness>;
@@ -146,7 +148,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
     });
 
     it('migrate() applies every migration once and is idempotent', async () => {
-      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace']);
+      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch']);
       expect(await storage.migrate()).toEqual([]);
       expect(await storage.migrate()).toEqual([]);
     });
@@ -933,6 +935,116 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
     });
   });
 
+  describe('hot path: caches and group commit (issue #5)', () => {
+    it('a client changed or deleted through another handle is seen on the very next read', async () => {
+      await seedUserAndClient();
+      const other = await harness.second();
+      expect((await storage.clients.byId('c1'))?.active).toBe(true); // now cached
+      await other.clients.update('c1', { active: false }, T0 + 1);
+      expect((await storage.clients.byId('c1'))?.active).toBe(false);
+      await other.clients.update('c1', { secretHash: 'rotated' }, T0 + 2);
+      expect((await storage.clients.byId('c1'))?.secretHash).toBe('rotated');
+      await other.tokens.insert(aToken('t-other')); // unrelated writes keep the cache valid
+      expect((await storage.clients.byId('c1'))?.secretHash).toBe('rotated');
+      await other.clients.delete('c1');
+      expect(await storage.clients.byId('c1')).toBeNull();
+      await other.clients.create(aClient('c1', { name: 'Reborn' }), T0 + 3);
+      expect((await storage.clients.byId('c1'))?.name).toBe('Reborn');
+    });
+
+    it('scopes, resource servers and the current signing kid changed elsewhere are seen at once', async () => {
+      const other = await harness.second();
+      await storage.scopes.upsert({ name: 'read', description: 'Read', resourceServer: null, isDefault: false, createdAt: T0 });
+      expect((await storage.scopes.byName('read'))?.description).toBe('Read');
+      await other.scopes.upsert({ name: 'read', description: 'Read it all', resourceServer: null, isDefault: false, createdAt: T0 });
+      expect((await storage.scopes.byName('read'))?.description).toBe('Read it all');
+      await other.scopes.delete('read');
+      expect(await storage.scopes.byName('read')).toBeNull();
+
+      expect(await storage.resourceServers.byIdentifier('https://api.example')).toBeNull();
+      await other.resourceServers.create({ identifier: 'https://api.example', name: 'API', createdAt: T0 });
+      expect((await storage.resourceServers.byIdentifier('https://api.example'))?.name).toBe('API');
+      await other.resourceServers.delete('https://api.example');
+      expect(await storage.resourceServers.byIdentifier('https://api.example')).toBeNull();
+
+      expect(await storage.keys.currentKid()).toBeNull(); // null is cached too
+      await other.keys.insert(aKey('k1'));
+      expect(await storage.keys.currentKid()).toBe('k1');
+      await other.keys.insert(aKey('k2', { createdAt: T0 + 1 }));
+      await other.keys.retireAllExcept('k2', T0 + 2, T0 + DAY);
+      expect(await storage.keys.currentKid()).toBe('k2');
+    });
+
+    it('a change made inside a transaction of this handle is seen once it commits, not before a rollback', async () => {
+      await seedUserAndClient();
+      expect((await storage.clients.byId('c1'))?.active).toBe(true);
+      await expect(
+        storage.transaction(async (tx) => {
+          await tx.clients.update('c1', { active: false }, T0 + 1);
+          throw new Error('roll back');
+        }),
+      ).rejects.toThrow('roll back');
+      expect((await storage.clients.byId('c1'))?.active).toBe(true);
+      await storage.transaction(async (tx) => {
+        await tx.clients.update('c1', { active: false }, T0 + 1);
+      });
+      expect((await storage.clients.byId('c1'))?.active).toBe(false);
+    });
+
+    it('200 concurrent inserts are all committed, and each caller resolves only once its row is readable elsewhere', async () => {
+      await seedUserAndClient();
+      const other = await harness.second();
+      const seen: boolean[] = [];
+      await Promise.all(
+        Array.from({ length: 200 }, async (_, i) => {
+          await storage.tokens.insertMany([aToken(`g-${i}`), aToken(`g-${i}-r`, { kind: 'refresh' })]);
+          seen.push((await other.tokens.byHash(`g-${i}`)) !== null && (await other.tokens.byHash(`g-${i}-r`)) !== null);
+        }),
+      );
+      expect(seen).toHaveLength(200);
+      expect(seen.every(Boolean)).toBe(true);
+    });
+
+    it('one bad insert in a batch fails only its own caller', async () => {
+      await seedUserAndClient();
+      const results = await Promise.allSettled([
+        storage.tokens.insert(aToken('ok-1')),
+        storage.tokens.insertMany([aToken('bad-1'), aToken('bad-2', { clientId: 'no-such-client' })]),
+        storage.tokens.insert(aToken('ok-2')),
+        storage.tokens.insert(aToken('ok-1')), // duplicate key
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected']);
+      expect(await storage.tokens.byHash('ok-1')).not.toBeNull();
+      expect(await storage.tokens.byHash('ok-2')).not.toBeNull();
+      // all or nothing per caller: the good half of the bad call was not kept
+      expect(await storage.tokens.byHash('bad-1')).toBeNull();
+    });
+
+    it('a token inserted inside an open transaction is not visible outside it until commit', async () => {
+      await seedUserAndClient();
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let inserted!: () => void;
+      const insertedP = new Promise<void>((resolve) => (inserted = resolve));
+      const tx = storage.transaction(async (t) => {
+        await t.tokens.insert(aToken('in-tx'));
+        inserted();
+        await gate;
+      });
+      await insertedP;
+      const during = storage.tokens.byHash('in-tx');
+      const usersDuring = storage.users.byId('u1');
+      release();
+      await tx;
+      // On SQLite's single connection the read waits for the commit; on PostgreSQL it may run
+      // before it: either way it never sees a row that could still roll back.
+      const row = await during;
+      expect(row === null || row.tokenHash === 'in-tx').toBe(true);
+      expect((await usersDuring)?.id).toBe('u1');
+      expect((await storage.tokens.byHash('in-tx'))?.tokenHash).toBe('in-tx');
+    });
+  });
+
   describe('transactions', () => {
     it('commits and returns the callback result; the tx sees its own writes', async () => {
       const result = await storage.transaction(async (tx) => {
@@ -995,10 +1107,18 @@ describe('storage contract: SQLite', () => {
 
   storageContract('sqlite', async () => {
     const dir = join(root, `case-${++n}`);
-    const storage = await createStorage({ kind: 'sqlite', file: join(dir, 'nested', 'tollgate.db') });
+    const file = join(dir, 'nested', 'tollgate.db');
+    const storage = await createStorage({ kind: 'sqlite', file });
+    const others: Storage[] = [];
     return {
       storage,
+      second: async () => {
+        const other = await createStorage({ kind: 'sqlite', file });
+        others.push(other);
+        return other;
+      },
       dispose: async () => {
+        for (const other of others) await other.close();
         await storage.close();
         rmSync(dir, { recursive: true, force: true });
       },
@@ -1026,7 +1146,7 @@ describe('storage contract: SQLite', () => {
   it('supports :memory:', async () => {
     const storage = await createStorage({ kind: 'sqlite', file: ':memory:' });
     try {
-      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace']);
+      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch']);
       await storage.ping();
     } finally {
       await storage.close();
@@ -1038,9 +1158,16 @@ describePg('storage contract: PostgreSQL', (url) => {
   storageContract('postgres', async () => {
     const pgSchema = await freshPgSchema(url);
     const storage = await createStorage({ kind: 'postgres', url, schema: pgSchema.schema, poolSize: 10 });
+    const others: Storage[] = [];
     return {
       storage,
+      second: async () => {
+        const other = await createStorage({ kind: 'postgres', url, schema: pgSchema.schema, poolSize: 4 });
+        others.push(other);
+        return other;
+      },
       dispose: async () => {
+        for (const other of others) await other.close();
         await storage.close();
         await pgSchema.drop();
       },
@@ -1054,8 +1181,8 @@ describePg('storage contract: PostgreSQL', (url) => {
     const sa = await createStorage({ kind: 'postgres', url, schema: a.schema });
     const sb = await createStorage({ kind: 'postgres', url, schema: b.schema });
     try {
-      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace']);
-      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace']);
+      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch']);
+      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch']);
       await sa.organizations.create({ id: 'o1', name: 'Only in A', createdAt: T0 });
       expect(await sb.organizations.list()).toEqual([]);
       expect((await sa.organizations.list()).map((o) => o.id)).toEqual(['o1']);

@@ -39,6 +39,9 @@ import { InCodeMigrationProvider } from './migrations/index.js';
 import { buildRepositories, type Repositories } from './repositories/index.js';
 import type { Database } from './schema.js';
 import type { Db, SqlDialect } from './shared.js';
+import { EpochCache, SqliteRaw, TokenWriter, chunks, coalescedEpoch, type HotPath } from './hot-path.js';
+import { toColumns } from './repositories/tokens.js';
+import type { NewToken } from '../types.js';
 
 export type { Database } from './schema.js';
 export type { SqlDialect } from './shared.js';
@@ -93,7 +96,14 @@ async function openSqlite(options: SqliteStorageOptions): Promise<Storage> {
     throw err;
   }
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }) });
-  const storage = makeStorage(db, 'sqlite', undefined);
+  const raw = new SqliteRaw(database);
+  const hot: HotPath = {
+    raw,
+    cache: new EpochCache(() => raw.epoch()),
+    // While a Kysely transaction holds the connection, Kysely's insert waits for it to end.
+    writer: new TokenWriter(async (rows) => (raw.available ? raw.insertTokens(rows) : insertTokens(db, rows))),
+  };
+  const storage = makeStorage(db, 'sqlite', undefined, hot);
   if (options.file === ':memory:' || options.file === '') return storage;
   // WAL checkpoints off the commit path: SQLite's automatic checkpoint runs inside whichever
   // commit crosses 1000 pages, stalling that request. A timer checkpoints instead (PASSIVE never
@@ -180,7 +190,24 @@ async function openPostgres(options: PostgresStorageOptions): Promise<Storage> {
       throw err;
     }
   }
-  return makeStorage(db, 'postgres', options.schema);
+  const readEpoch = async (): Promise<number> => {
+    const { rows } = await sql<{ epoch: number }>`select epoch from cache_epoch where id = 1`.execute(db);
+    return Number(rows[0]?.epoch ?? 0);
+  };
+  const hot: HotPath = { raw: null, cache: new EpochCache(coalescedEpoch(readEpoch)), writer: new TokenWriter((rows) => insertTokens(db, rows)) };
+  return makeStorage(db, 'postgres', options.schema, hot);
+}
+
+/** One multi-row INSERT (in one transaction if the batch is split for the parameter limit). */
+async function insertTokens(db: Db, rows: readonly NewToken[]): Promise<void> {
+  const parts = chunks(rows);
+  if (parts.length === 1) {
+    await db.insertInto('tokens').values(rows.map(toColumns)).execute();
+    return;
+  }
+  await db.transaction().execute(async (trx) => {
+    for (const part of parts) await trx.insertInto('tokens').values(part.map(toColumns)).execute();
+  });
 }
 
 /** `create schema if not exists`, tolerating the race where a concurrent session creates it. */
@@ -194,10 +221,10 @@ async function ensurePgSchema(db: Db, schema: string): Promise<void> {
 }
 
 /** The `Storage` facade: repositories on the root handle plus lifecycle operations. */
-function makeStorage(db: Db, dialect: SqlDialect, pgSchema: string | undefined): Storage {
+function makeStorage(db: Db, dialect: SqlDialect, pgSchema: string | undefined, hot: HotPath): Storage {
   let closing: Promise<void> | undefined;
   return {
-    ...buildRepositories(db, dialect),
+    ...buildRepositories(db, dialect, hot),
 
     async transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T> {
       return db.transaction().execute((trx) => fn(buildRepositories(trx, dialect)));

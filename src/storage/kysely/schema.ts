@@ -150,7 +150,13 @@ export interface AuditEventsTable {
   details: JsonText;
 }
 
+export interface CacheEpochTable {
+  id: number;
+  epoch: number;
+}
+
 export interface Database {
+  cache_epoch: CacheEpochTable;
   organizations: OrganizationsTable;
   users: UsersTable;
   memberships: MembershipsTable;

@@ -7,11 +7,13 @@ import type { Migration, MigrationProvider } from 'kysely';
 import type { SqlDialect } from '../shared.js';
 import { initialMigration } from './0001_initial.js';
 import { refreshGraceMigration } from './0002_refresh_grace.js';
+import { cacheEpochMigration } from './0003_cache_epoch.js';
 
 export function tollgateMigrations(dialect: SqlDialect): Record<string, Migration> {
   return {
     '0001_initial': initialMigration(dialect),
     '0002_refresh_grace': refreshGraceMigration(),
+    '0003_cache_epoch': cacheEpochMigration(dialect),
   };
 }
 

@@ -6,6 +6,7 @@
 import { sql, type Selectable, type Updateable } from 'kysely';
 import type { ClientFilter, ClientPatch, ClientRepo, ClientRow, GrantType, NewClient } from '../../types.js';
 import type { ClientsTable } from '../schema.js';
+import type { HotPath } from '../hot-path.js';
 import {
   affected,
   escapeLike,
@@ -79,6 +80,7 @@ export class KyselyClientRepo implements ClientRepo {
   constructor(
     private readonly db: Db,
     private readonly dialect: SqlDialect,
+    private readonly hot?: HotPath,
   ) {}
 
   /** New clients start at `scopesVersion` 1. */
@@ -115,6 +117,10 @@ export class KyselyClientRepo implements ClientRepo {
   }
 
   async byId(clientId: string): Promise<ClientRow | null> {
+    return this.hot ? this.hot.cache.get(`client:${clientId}`, () => this.load(clientId)) : this.load(clientId);
+  }
+
+  private async load(clientId: string): Promise<ClientRow | null> {
     const row = await this.db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
     return row ? toRow(row) : null;
   }

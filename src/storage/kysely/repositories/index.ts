@@ -4,6 +4,7 @@
  */
 import type { Storage } from '../../types.js';
 import type { Db, SqlDialect } from '../shared.js';
+import type { HotPath } from '../hot-path.js';
 import { KyselyAuditRepo } from './audit.js';
 import { KyselyClientRepo } from './clients.js';
 import { KyselyCodeRepo } from './codes.js';
@@ -18,19 +19,20 @@ import { KyselyUserRepo } from './users.js';
 
 export type Repositories = Omit<Storage, 'transaction' | 'close' | 'migrate' | 'ping'>;
 
-export function buildRepositories(db: Db, dialect: SqlDialect): Repositories {
+/** `hot` only for the root handle: never for a transaction (see hot-path.ts). */
+export function buildRepositories(db: Db, dialect: SqlDialect, hot?: HotPath): Repositories {
   return {
     dialect,
     organizations: new KyselyOrganizationRepo(db),
-    users: new KyselyUserRepo(db),
-    clients: new KyselyClientRepo(db, dialect),
+    users: new KyselyUserRepo(db, hot),
+    clients: new KyselyClientRepo(db, dialect, hot),
     codes: new KyselyCodeRepo(db),
-    tokens: new KyselyTokenRepo(db, dialect),
+    tokens: new KyselyTokenRepo(db, dialect, hot),
     consents: new KyselyConsentRepo(db),
     sessions: new KyselySessionRepo(db),
-    keys: new KyselyKeyRepo(db),
-    scopes: new KyselyScopeRepo(db),
-    resourceServers: new KyselyResourceServerRepo(db),
+    keys: new KyselyKeyRepo(db, hot),
+    scopes: new KyselyScopeRepo(db, hot),
+    resourceServers: new KyselyResourceServerRepo(db, hot),
     audit: new KyselyAuditRepo(db),
   };
 }

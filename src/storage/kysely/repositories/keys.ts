@@ -3,6 +3,7 @@ import { sql, type Selectable } from 'kysely';
 import type { KeyRepo, SigningKeyRow } from '../../types.js';
 import type { SigningKeysTable } from '../schema.js';
 import type { Db } from '../shared.js';
+import type { HotPath } from '../hot-path.js';
 
 function toRow(row: Selectable<SigningKeysTable>): SigningKeyRow {
   return {
@@ -17,7 +18,10 @@ function toRow(row: Selectable<SigningKeysTable>): SigningKeyRow {
 }
 
 export class KyselyKeyRepo implements KeyRepo {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly hot?: HotPath,
+  ) {}
 
   async insert(key: SigningKeyRow): Promise<void> {
     await this.db
@@ -48,6 +52,10 @@ export class KyselyKeyRepo implements KeyRepo {
   }
 
   async currentKid(): Promise<string | null> {
+    return this.hot ? this.hot.cache.get('kid', () => this.loadCurrentKid(), true) : this.loadCurrentKid();
+  }
+
+  private async loadCurrentKid(): Promise<string | null> {
     const row = await this.db
       .selectFrom('signing_keys')
       .select('kid')

@@ -3,13 +3,17 @@ import type { Selectable } from 'kysely';
 import type { ResourceServerRepo, ResourceServerRow } from '../../types.js';
 import type { ResourceServersTable } from '../schema.js';
 import { affected, type Db } from '../shared.js';
+import type { HotPath } from '../hot-path.js';
 
 function toRow(row: Selectable<ResourceServersTable>): ResourceServerRow {
   return { identifier: row.identifier, name: row.name, createdAt: row.created_at };
 }
 
 export class KyselyResourceServerRepo implements ResourceServerRepo {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly hot?: HotPath,
+  ) {}
 
   async create(rs: ResourceServerRow): Promise<void> {
     await this.db
@@ -19,6 +23,10 @@ export class KyselyResourceServerRepo implements ResourceServerRepo {
   }
 
   async byIdentifier(identifier: string): Promise<ResourceServerRow | null> {
+    return this.hot ? this.hot.cache.get(`rs:${identifier}`, () => this.load(identifier)) : this.load(identifier);
+  }
+
+  private async load(identifier: string): Promise<ResourceServerRow | null> {
     const row = await this.db
       .selectFrom('resource_servers')
       .selectAll()

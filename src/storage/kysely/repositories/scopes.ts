@@ -3,6 +3,7 @@ import type { Selectable } from 'kysely';
 import type { ScopeRepo, ScopeRow } from '../../types.js';
 import type { ScopesTable } from '../schema.js';
 import { affected, fromIntBool, toIntBool, type Db } from '../shared.js';
+import type { HotPath } from '../hot-path.js';
 
 function toRow(row: Selectable<ScopesTable>): ScopeRow {
   return {
@@ -15,7 +16,10 @@ function toRow(row: Selectable<ScopesTable>): ScopeRow {
 }
 
 export class KyselyScopeRepo implements ScopeRepo {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly hot?: HotPath,
+  ) {}
 
   /** Insert, or update description/resourceServer/isDefault (the original createdAt is kept). */
   async upsert(scope: ScopeRow): Promise<void> {
@@ -39,6 +43,10 @@ export class KyselyScopeRepo implements ScopeRepo {
   }
 
   async byName(name: string): Promise<ScopeRow | null> {
+    return this.hot ? this.hot.cache.get(`scope:${name}`, () => this.load(name)) : this.load(name);
+  }
+
+  private async load(name: string): Promise<ScopeRow | null> {
     const row = await this.db.selectFrom('scopes').selectAll().where('name', '=', name).executeTakeFirst();
     return row ? toRow(row) : null;
   }

@@ -7,6 +7,7 @@ import type { Insertable, Selectable } from 'kysely';
 import type { NewToken, TokenRepo, TokenRow } from '../../types.js';
 import type { TokensTable } from '../schema.js';
 import { affected, utcDayOf, type Db, type SqlDialect } from '../shared.js';
+import type { HotPath } from '../hot-path.js';
 
 const PURGE_BATCH = 5_000;
 
@@ -28,7 +29,7 @@ function toRow(row: Selectable<TokensTable>): TokenRow {
   };
 }
 
-function toColumns(token: NewToken): Insertable<TokensTable> {
+export function toColumns(token: NewToken): Insertable<TokensTable> {
   return {
     token_hash: token.tokenHash,
     kind: token.kind,
@@ -50,19 +51,26 @@ export class KyselyTokenRepo implements TokenRepo {
   constructor(
     private readonly db: Db,
     private readonly dialect: SqlDialect,
+    private readonly hot?: HotPath,
   ) {}
 
   async insert(token: NewToken): Promise<void> {
+    if (this.hot) return this.hot.writer.write([token]);
     await this.db.insertInto('tokens').values(toColumns(token)).execute();
   }
 
   /** One multi-row INSERT (all or nothing); a no-op for an empty list. */
   async insertMany(tokens: readonly NewToken[]): Promise<void> {
     if (tokens.length === 0) return;
+    if (this.hot) return this.hot.writer.write(tokens);
     await this.db.insertInto('tokens').values(tokens.map(toColumns)).execute();
   }
 
   async byHash(tokenHash: string): Promise<TokenRow | null> {
+    if (this.hot?.raw?.available) {
+      const raw = this.hot.raw.token(tokenHash);
+      return raw ? toRow(raw) : null;
+    }
     const row = await this.db.selectFrom('tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
     return row ? toRow(row) : null;
   }

@@ -6,6 +6,7 @@ import type { Selectable } from 'kysely';
 import type { MembershipRow, UserRepo, UserRow } from '../../types.js';
 import type { UsersTable } from '../schema.js';
 import { affected, fromIntBool, toIntBool, type Db } from '../shared.js';
+import type { HotPath } from '../hot-path.js';
 
 function normalizeEmail(email: string): string {
   return email.toLowerCase();
@@ -25,7 +26,10 @@ function toRow(row: Selectable<UsersTable>): UserRow {
 }
 
 export class KyselyUserRepo implements UserRepo {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly hot?: HotPath,
+  ) {}
 
   async create(user: UserRow): Promise<void> {
     await this.db
@@ -44,6 +48,10 @@ export class KyselyUserRepo implements UserRepo {
   }
 
   async byId(id: string): Promise<UserRow | null> {
+    if (this.hot?.raw?.available) {
+      const raw = this.hot.raw.user(id);
+      return raw ? toRow(raw) : null;
+    }
     const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toRow(row) : null;
   }

@@ -1,0 +1,192 @@
+/**
+ * The storage hot path (issue #5): what the token, introspection and API endpoints do on every
+ * request, made cheap without weakening any guarantee.
+ *
+ * - **Epoch cache.** Clients, scopes, resource servers and the current signing kid are kept in
+ *   memory, tagged with the cache epoch (migration 0003: a counter that triggers increment on
+ *   every change to those tables, from any process or tool). Every use first reads the counter —
+ *   one indexed single-row read — and drops the whole cache when it moved. A deactivation or a
+ *   rotation made anywhere is therefore honoured on the next request, exactly as before.
+ * - **Group commit.** Token inserts made outside a transaction are queued and written together,
+ *   once per event-loop turn, in one transaction (SQLite) or one multi-row INSERT (PostgreSQL).
+ *   Each caller's promise settles only after that commit, so a token is never answered before it
+ *   is durable. If a batch fails, its members are retried one by one, so one bad row fails only
+ *   its own request.
+ * - **Raw statements on SQLite.** The few hot reads and the batched insert run as prepared
+ *   better-sqlite3 statements, skipping query building. Only when no transaction is open on the
+ *   connection: otherwise they go through Kysely, which waits for the transaction to finish, so
+ *   nothing uncommitted is ever read.
+ *
+ * Only the root repositories use it; repositories bound to a transaction always query directly.
+ */
+import type SQLite from 'better-sqlite3';
+import type { Selectable } from 'kysely';
+import type { NewToken } from '../types.js';
+import type { TokensTable, UsersTable } from './schema.js';
+
+const CACHE_MAX_ENTRIES = 10_000;
+/** PostgreSQL allows 65,535 bind parameters per statement; 13 per token row. */
+const PG_MAX_BATCH_ROWS = 1_000;
+
+/** A cache that trusts its entries only while the database's cache epoch is unchanged. */
+export class EpochCache {
+  private epoch = -1;
+  private readonly entries = new Map<string, { readonly value: unknown }>();
+
+  /**
+   * @param readEpoch the current epoch, or null when it cannot be read without waiting for an
+   *   open transaction (the cache is then bypassed).
+   */
+  constructor(private readonly readEpoch: () => number | null | Promise<number | null>) {}
+
+  async get<T>(key: string, load: () => Promise<T>, cacheNull = false): Promise<T> {
+    const epoch = await this.readEpoch();
+    if (epoch === null) return load();
+    if (epoch !== this.epoch) {
+      this.entries.clear();
+      this.epoch = epoch;
+    }
+    const hit = this.entries.get(key);
+    if (hit) return hit.value as T;
+    const value = await load();
+    // Loaded after the epoch was read, so at least as new as it; kept only if no newer epoch
+    // has been seen meanwhile.
+    if ((value !== null || cacheNull) && this.epoch === epoch) {
+      if (this.entries.size >= CACHE_MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
+      this.entries.set(key, { value });
+    }
+    return value;
+  }
+}
+
+/**
+ * Coalesces epoch reads on PostgreSQL: every request waiting in one event-loop turn shares one
+ * query, issued after all of them arrived (so it sees every change committed before any of them).
+ */
+export function coalescedEpoch(read: () => Promise<number>): () => Promise<number> {
+  let waiters: Array<{ resolve: (n: number) => void; reject: (e: unknown) => void }> = [];
+  return () =>
+    new Promise<number>((resolve, reject) => {
+      waiters.push({ resolve, reject });
+      if (waiters.length > 1) return;
+      setImmediate(() => {
+        const batch = waiters;
+        waiters = [];
+        read().then(
+          (n) => batch.forEach((w) => w.resolve(n)),
+          (err: unknown) => batch.forEach((w) => w.reject(err)),
+        );
+      });
+    });
+}
+
+interface Pending {
+  readonly rows: readonly NewToken[];
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** Group commit of token inserts: one write per event-loop turn for every request in it. */
+export class TokenWriter {
+  private queue: Pending[] = [];
+
+  /**
+   * @param writeBatch writes all rows atomically (all or none), resolving after the commit.
+   */
+  constructor(private readonly writeBatch: (rows: readonly NewToken[]) => Promise<void>) {}
+
+  write(rows: readonly NewToken[]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ rows, resolve, reject });
+      if (this.queue.length === 1) setImmediate(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 1) {
+      const only = batch[0] as Pending;
+      return this.writeBatch(only.rows).then(only.resolve, only.reject);
+    }
+    try {
+      await this.writeBatch(batch.flatMap((p) => p.rows));
+      for (const p of batch) p.resolve();
+    } catch {
+      // One member's rows (a client deleted meanwhile, say) must not fail the others.
+      for (const p of batch) await this.writeBatch(p.rows).then(p.resolve, p.reject);
+    }
+  }
+}
+
+/** Splits a batch for PostgreSQL's bind-parameter limit. */
+export function chunks<T>(items: readonly T[], size = PG_MAX_BATCH_ROWS): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Prepared better-sqlite3 statements for the hot reads and the batched insert. */
+export class SqliteRaw {
+  private statements: {
+    epoch: SQLite.Statement<[], number>;
+    token: SQLite.Statement<[string], Selectable<TokensTable>>;
+    user: SQLite.Statement<[string], Selectable<UsersTable>>;
+    insert: SQLite.Statement<unknown[]>;
+  } | null = null;
+  private readonly insertAll: SQLite.Transaction<(rows: readonly NewToken[]) => void>;
+
+  constructor(private readonly db: SQLite.Database) {
+    this.insertAll = db.transaction((rows: readonly NewToken[]) => {
+      const { insert } = this.prepared();
+      for (const t of rows) {
+        insert.run(t.tokenHash, t.kind, t.format, t.clientId, t.userId, t.scope, t.audience, t.familyId, t.parentHash, t.expiresAt, t.createdAt);
+      }
+    });
+  }
+
+  /** Prepared on first use (after migrations ran). */
+  private prepared(): NonNullable<SqliteRaw['statements']> {
+    this.statements ??= {
+      epoch: this.db.prepare<[], number>('select epoch from cache_epoch where id = 1').pluck(),
+      token: this.db.prepare<[string], Selectable<TokensTable>>('select * from tokens where token_hash = ?'),
+      user: this.db.prepare<[string], Selectable<UsersTable>>('select * from users where id = ?'),
+      insert: this.db.prepare<unknown[]>(
+        'insert into tokens (token_hash, kind, format, client_id, user_id, scope, audience, family_id, parent_hash, expires_at, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+    };
+    return this.statements;
+  }
+
+  /** False while a (Kysely) transaction is open on the connection: then go through Kysely. */
+  get available(): boolean {
+    return !this.db.inTransaction && this.db.open;
+  }
+
+  epoch(): number | null {
+    if (!this.available) return null;
+    return this.prepared().epoch.get() ?? 0;
+  }
+
+  token(hash: string): Selectable<TokensTable> | null {
+    return this.prepared().token.get(hash) ?? null;
+  }
+
+  user(id: string): Selectable<UsersTable> | null {
+    return this.prepared().user.get(id) ?? null;
+  }
+
+  /** One BEGIN IMMEDIATE … COMMIT for all rows (all or none). */
+  insertTokens(rows: readonly NewToken[]): void {
+    this.insertAll.immediate(rows);
+  }
+}
+
+/** What the root repositories use; transaction-bound repositories get none. */
+export interface HotPath {
+  readonly cache: EpochCache;
+  readonly writer: TokenWriter;
+  /** SQLite only. */
+  readonly raw: SqliteRaw | null;
+}
