@@ -50,6 +50,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 200 },
   });
 
+  // First hook of every request: storage caches validated per request may share a validation
+  // among requests that arrived before it, never with a later one (storage/kysely/hot-path.ts).
+  const markArrival = ctx.storage.markArrival?.bind(ctx.storage);
+  if (markArrival) {
+    app.addHook('onRequest', (_request, _reply, done) => {
+      markArrival();
+      done();
+    });
+  }
   await app.register(cookie);
   // O7: sign-in attempts are limited per client IP (in memory; per process). Routes opt in with
   // `config.rateLimit` (see loginRateLimit); the 429 is an RFC-shaped error or a page.

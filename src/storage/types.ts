@@ -326,9 +326,15 @@ export interface Storage {
   readonly resourceServers: ResourceServerRepo;
   readonly audit: AuditRepo;
   /** Runs `fn` in one database transaction, with repositories bound to it. */
-  transaction<T>(fn: (tx: Omit<Storage, 'transaction' | 'close' | 'migrate' | 'ping'>) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Omit<Storage, 'transaction' | 'close' | 'migrate' | 'ping' | 'markArrival'>) => Promise<T>): Promise<T>;
   /** Applies pending migrations; returns the names applied. */
   migrate(): Promise<string[]>;
+  /**
+   * Called by the HTTP server as each request arrives. Caches validated against the database
+   * (see storage/kysely/hot-path.ts) may then share one validation among the requests that
+   * arrived before it; without calls, every use validates afresh.
+   */
+  markArrival?(): void;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;

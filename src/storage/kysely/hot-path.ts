@@ -20,7 +20,16 @@
  * Only the root repositories use it; repositories bound to a transaction always query directly.
  */
 import type SQLite from 'better-sqlite3';
-import type { Selectable } from 'kysely';
+import type {
+  KyselyPlugin,
+  PluginTransformQueryArgs,
+  PluginTransformResultArgs,
+  QueryId,
+  QueryResult,
+  RootOperationNode,
+  Selectable,
+  UnknownRow,
+} from 'kysely';
 import type { NewToken } from '../types.js';
 import type { TokensTable, UsersTable } from './schema.js';
 
@@ -32,6 +41,10 @@ const PG_MAX_BATCH_ROWS = 1_000;
 export class EpochCache {
   private epoch = -1;
   private readonly entries = new Map<string, { readonly value: unknown }>();
+  /** Arrival marks: see `markArrival`. */
+  private marking = false;
+  private arrivals = 0;
+  private memo: { readonly epoch: number; readonly at: number } | null = null;
 
   /**
    * @param readEpoch the current epoch, or null when it cannot be read without waiting for an
@@ -39,8 +52,31 @@ export class EpochCache {
    */
   constructor(private readonly readEpoch: () => number | null | Promise<number | null>) {}
 
-  async get<T>(key: string, load: () => Promise<T>, cacheNull = false): Promise<T> {
+  /**
+   * A request arrived. An epoch read taken after a request arrived sees every commit made before
+   * it, so it can serve every request that arrived before the read, and no later one. Until the
+   * first mark, every use reads the epoch afresh (callers that never mark lose nothing).
+   */
+  markArrival(): void {
+    this.marking = true;
+    this.arrivals++;
+  }
+
+  /** A write went through this handle: the next use reads the epoch again. */
+  touch(): void {
+    this.arrivals++;
+  }
+
+  private async currentEpoch(): Promise<number | null> {
+    const at = this.arrivals;
+    if (this.marking && this.memo !== null && this.memo.at === at) return this.memo.epoch;
     const epoch = await this.readEpoch();
+    if (epoch !== null && this.marking) this.memo = { epoch, at };
+    return epoch;
+  }
+
+  async get<T>(key: string, load: () => Promise<T>, cacheNull = false): Promise<T> {
+    const epoch = await this.currentEpoch();
     if (epoch === null) return load();
     if (epoch !== this.epoch) {
       this.entries.clear();
@@ -189,4 +225,27 @@ export interface HotPath {
   readonly writer: TokenWriter;
   /** SQLite only. */
   readonly raw: SqliteRaw | null;
+}
+
+/**
+ * Touches the cache after every write made through Kysely on this handle (its transactions
+ * included), so a process reading back what it just changed never gets a memoised epoch.
+ */
+export class WriteTouchPlugin implements KyselyPlugin {
+  private readonly writes = new WeakSet<QueryId>();
+
+  constructor(private readonly cache: EpochCache) {}
+
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    const kind = args.node.kind;
+    if (kind === 'InsertQueryNode' || kind === 'UpdateQueryNode' || kind === 'DeleteQueryNode' || kind === 'RawNode') {
+      this.writes.add(args.queryId);
+    }
+    return args.node;
+  }
+
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    if (this.writes.has(args.queryId)) this.cache.touch();
+    return args.result;
+  }
 }

@@ -39,7 +39,7 @@ import { InCodeMigrationProvider } from './migrations/index.js';
 import { buildRepositories, type Repositories } from './repositories/index.js';
 import type { Database } from './schema.js';
 import type { Db, SqlDialect } from './shared.js';
-import { EpochCache, SqliteRaw, TokenWriter, chunks, coalescedEpoch, type HotPath } from './hot-path.js';
+import { EpochCache, SqliteRaw, TokenWriter, WriteTouchPlugin, chunks, coalescedEpoch, type HotPath } from './hot-path.js';
 import { toColumns } from './repositories/tokens.js';
 import type { NewToken } from '../types.js';
 
@@ -95,11 +95,15 @@ async function openSqlite(options: SqliteStorageOptions): Promise<Storage> {
     database.close();
     throw err;
   }
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }) });
   const raw = new SqliteRaw(database);
+  const cache = new EpochCache(() => raw.epoch());
+  const db = new Kysely<Database>({
+    dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }),
+    plugins: [new WriteTouchPlugin(cache)],
+  });
   const hot: HotPath = {
     raw,
-    cache: new EpochCache(() => raw.epoch()),
+    cache,
     // While a Kysely transaction holds the connection, Kysely's insert waits for it to end.
     writer: new TokenWriter(async (rows) => (raw.available ? raw.insertTokens(rows) : insertTokens(db, rows))),
   };
@@ -181,7 +185,13 @@ async function openPostgres(options: PostgresStorageOptions): Promise<Storage> {
     client.on('error', (err) => onPoolError(err));
   });
 
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // Declared before the handle it reads through (its plugin needs it); used only after migrate.
+  const readEpoch = async (): Promise<number> => {
+    const { rows } = await sql<{ epoch: number }>`select epoch from cache_epoch where id = 1`.execute(db);
+    return Number(rows[0]?.epoch ?? 0);
+  };
+  const cache = new EpochCache(coalescedEpoch(readEpoch));
+  const db: Db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new WriteTouchPlugin(cache)] });
   if (options.schema !== undefined) {
     try {
       await ensurePgSchema(db, options.schema);
@@ -190,11 +200,7 @@ async function openPostgres(options: PostgresStorageOptions): Promise<Storage> {
       throw err;
     }
   }
-  const readEpoch = async (): Promise<number> => {
-    const { rows } = await sql<{ epoch: number }>`select epoch from cache_epoch where id = 1`.execute(db);
-    return Number(rows[0]?.epoch ?? 0);
-  };
-  const hot: HotPath = { raw: null, cache: new EpochCache(coalescedEpoch(readEpoch)), writer: new TokenWriter((rows) => insertTokens(db, rows)) };
+  const hot: HotPath = { raw: null, cache, writer: new TokenWriter((rows) => insertTokens(db, rows)) };
   return makeStorage(db, 'postgres', options.schema, hot);
 }
 
@@ -227,8 +233,15 @@ function makeStorage(db: Db, dialect: SqlDialect, pgSchema: string | undefined, 
     ...buildRepositories(db, dialect, hot),
 
     async transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T> {
-      return db.transaction().execute((trx) => fn(buildRepositories(trx, dialect)));
+      try {
+        return await db.transaction().execute((trx) => fn(buildRepositories(trx, dialect)));
+      } finally {
+        // Its writes touched the cache before the commit; the commit is what makes them visible.
+        hot.cache.touch();
+      }
     },
+
+    markArrival: () => hot.cache.markArrival(),
 
     migrate: () => runMigrations(db, dialect, pgSchema),
 

@@ -17,7 +17,7 @@ import { KyselySessionRepo } from './sessions.js';
 import { KyselyTokenRepo } from './tokens.js';
 import { KyselyUserRepo } from './users.js';
 
-export type Repositories = Omit<Storage, 'transaction' | 'close' | 'migrate' | 'ping'>;
+export type Repositories = Omit<Storage, 'transaction' | 'close' | 'migrate' | 'ping' | 'markArrival'>;
 
 /** `hot` only for the root handle: never for a transaction (see hot-path.ts). */
 export function buildRepositories(db: Db, dialect: SqlDialect, hot?: HotPath): Repositories {
