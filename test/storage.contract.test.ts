@@ -3,7 +3,7 @@
  * temp file; PostgreSQL in a throwaway schema when TOLLGATE_TEST_PG_URL is set). Each test gets
  * a fresh, migrated database, so counts and orderings are exact.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -1142,6 +1142,26 @@ describe('storage contract: SQLite', () => {
       raw.close();
     }
   });
+
+  it('checkpoints the WAL off the event loop, so it stops growing (a worker thread, once a second)', async () => {
+    const file = join(root, 'wal', 'db.sqlite');
+    const storage = await createStorage({ kind: 'sqlite', file });
+    try {
+      await storage.migrate();
+      await storage.users.create(aUser('u1'));
+      await storage.clients.create(aClient('c1'), T0);
+      const sizes: number[] = [];
+      for (let round = 0; round < 4; round++) {
+        await Promise.all(Array.from({ length: 2000 }, (_, i) => storage.tokens.insert(aToken(`w-${round}-${i}`))));
+        sizes.push(statSync(`${file}-wal`).size);
+        await new Promise((resolve) => setTimeout(resolve, 1_300));
+      }
+      // Without checkpoints the WAL grows by about the same amount every round.
+      expect(sizes[3]).toBeLessThan((sizes[0] ?? 0) * 1.3);
+    } finally {
+      await storage.close();
+    }
+  }, 15_000);
 
   it('supports :memory:', async () => {
     const storage = await createStorage({ kind: 'sqlite', file: ':memory:' });

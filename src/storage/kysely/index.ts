@@ -10,6 +10,8 @@
  * search_path of every pooled connection, which is how tests isolate themselves.
  */
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql } from 'kysely';
@@ -109,23 +111,59 @@ async function openSqlite(options: SqliteStorageOptions): Promise<Storage> {
   };
   const storage = makeStorage(db, 'sqlite', undefined, hot);
   if (options.file === ':memory:' || options.file === '') return storage;
-  // WAL checkpoints off the commit path: SQLite's automatic checkpoint runs inside whichever
-  // commit crosses 1000 pages, stalling that request. A timer checkpoints instead (PASSIVE never
+  // WAL checkpoints off the request path: SQLite's automatic checkpoint runs inside whichever
+  // commit crosses 1000 pages, stalling that request. A worker thread with its own connection
+  // checkpoints instead, once a second, so the copy never runs on the event loop (PASSIVE never
   // waits for readers or writers).
   database.pragma('wal_autocheckpoint = 0');
-  const timer = setInterval(() => {
-    try {
-      database.pragma('wal_checkpoint(PASSIVE)');
-    } catch {
-      // busy or closed: the next tick tries again
-    }
-  }, CHECKPOINT_INTERVAL_MS);
-  timer.unref();
+  const checkpointer = startCheckpointer(options.file, CHECKPOINT_INTERVAL_MS);
   return {
     ...storage,
     async close() {
-      clearInterval(timer);
+      await checkpointer.stop();
       await storage.close();
+    },
+  };
+}
+
+/** Runs in the checkpoint worker (CommonJS, evaluated): one connection, one PASSIVE checkpoint a tick. */
+const CHECKPOINTER_SOURCE = `
+const { workerData, parentPort } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file);
+db.pragma('busy_timeout = 1000');
+const timer = setInterval(() => {
+  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy: the next tick tries again */ }
+}, workerData.interval);
+parentPort.on('message', () => {
+  clearInterval(timer);
+  try { db.close(); } catch {}
+  parentPort.close();
+});
+`;
+
+function startCheckpointer(file: string, interval: number): { stop(): Promise<void> } {
+  const worker = new Worker(CHECKPOINTER_SOURCE, {
+    eval: true,
+    workerData: { file, interval, driver: createRequire(import.meta.url).resolve('better-sqlite3') },
+  });
+  worker.unref();
+  // A checkpointer that cannot open the file is not fatal: the WAL is then checkpointed when
+  // the last connection closes. Never let its failure crash the server.
+  worker.on('error', () => {});
+  let stopped: Promise<void> | undefined;
+  return {
+    stop() {
+      stopped ??= new Promise<void>((resolve) => {
+        if (worker.threadId === -1) return resolve();
+        const timeout = setTimeout(() => void worker.terminate().then(() => resolve()), 2_000);
+        worker.once('exit', () => {
+          clearTimeout(timeout);
+          resolve();
+        });
+        worker.postMessage('stop');
+      });
+      return stopped;
     },
   };
 }
