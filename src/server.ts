@@ -9,7 +9,7 @@ import { Server as NetServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { createRuntime, type Runtime } from './runtime.js';
-import { bootstrap } from './services/bootstrap.js';
+import { bootstrap, type BootstrapResult } from './services/bootstrap.js';
 import { createMetrics } from './http/metrics.js';
 import { buildApp } from './app.js';
 import { startPurgeJob } from './services/purge.js';
@@ -28,6 +28,10 @@ export interface StartOptions {
   readonly logger?: Parameters<typeof buildApp>[0]['logger'];
   /** PostgreSQL schema to use (tests isolate themselves in a throwaway schema). */
   readonly pgSchema?: string;
+  /** Run the purge job in this process (default true; in cluster mode only the first worker does). */
+  readonly purge?: boolean;
+  /** Print the bootstrap and "serving on" lines (default true; cluster workers leave it to the primary). */
+  readonly banner?: boolean;
 }
 
 /** How long a graceful shutdown waits for keep-alive connections to finish their last request. */
@@ -71,26 +75,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 
-  for (const w of boot.warnings) out(`WARNING: ${w}`);
-  if (boot.keyCreated) out(`Created a ${config.keyAlg} signing key.`);
-  if (boot.scopesCreated.length > 0) out(`Created the scopes: ${boot.scopesCreated.join(', ')}.`);
-  if (boot.admin) {
-    if (boot.admin.generatedPassword !== null) {
-      out(`Created the admin user ${boot.admin.email} with the password: ${boot.admin.generatedPassword}`);
-      out('  (shown once; set TOLLGATE_ADMIN_PASSWORD to choose it)');
-    } else {
-      out(`Created the admin user ${boot.admin.email} (password from TOLLGATE_ADMIN_PASSWORD).`);
-    }
-  }
-  const issuer = config.issuer;
-  out(`Tollgate is serving on ${url} (issuer ${issuer}, database ${runtime.storage.dialect === 'sqlite' ? `${config.dataDir}/tollgate.db` : 'PostgreSQL'})`);
-  out(`  metadata      ${issuer}/.well-known/oauth-authorization-server`);
-  out(`  authorize     ${issuer}/oauth/authorize`);
-  out(`  token         ${issuer}/oauth/token`);
-  out(`  login         ${issuer}/login`);
-  out(`  API reference ${issuer}/docs`);
+  if (opts.banner !== false) printBanner(out, config, boot, url, runtime.storage.dialect);
 
-  const purge = startPurgeJob(runtime.ctx, config.purgeIntervalSeconds, (line) => app.log.info(line));
+  const purge =
+    opts.purge === false
+      ? { stop: () => {} }
+      : startPurgeJob(runtime.ctx, config.purgeIntervalSeconds, (line) => app.log.info(line));
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
@@ -117,4 +107,32 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     process.once('SIGINT', () => onSignal('SIGINT'));
   }
   return { url, app, runtime, close };
+}
+
+/** The start-up lines: what bootstrap created, and where everything is served. */
+export function printBanner(
+  out: (line: string) => void,
+  config: Config,
+  boot: BootstrapResult,
+  url: string,
+  dialect: 'sqlite' | 'postgres',
+): void {
+  for (const w of boot.warnings) out(`WARNING: ${w}`);
+  if (boot.keyCreated) out(`Created a ${config.keyAlg} signing key.`);
+  if (boot.scopesCreated.length > 0) out(`Created the scopes: ${boot.scopesCreated.join(', ')}.`);
+  if (boot.admin) {
+    if (boot.admin.generatedPassword !== null) {
+      out(`Created the admin user ${boot.admin.email} with the password: ${boot.admin.generatedPassword}`);
+      out('  (shown once; set TOLLGATE_ADMIN_PASSWORD to choose it)');
+    } else {
+      out(`Created the admin user ${boot.admin.email} (password from TOLLGATE_ADMIN_PASSWORD).`);
+    }
+  }
+  const issuer = config.issuer;
+  out(`Tollgate is serving on ${url} (issuer ${issuer}, database ${dialect === 'sqlite' ? `${config.dataDir}/tollgate.db` : 'PostgreSQL'})`);
+  out(`  metadata      ${issuer}/.well-known/oauth-authorization-server`);
+  out(`  authorize     ${issuer}/oauth/authorize`);
+  out(`  token         ${issuer}/oauth/token`);
+  out(`  login         ${issuer}/login`);
+  out(`  API reference ${issuer}/docs`);
 }

@@ -1,12 +1,13 @@
 /**
- * O3: several server processes on one PostgreSQL database agree at once on revocations and
- * deactivations. Two real processes (test/fixtures/serve.ts) share one throwaway schema; the test
- * process works on the same database directly, as the CLI or an admin would.
+ * O3: several server processes on one database agree at once on revocations, deactivations and
+ * rotations. Two real processes (test/fixtures/serve.ts) share one SQLite file or one throwaway
+ * PostgreSQL schema; the test process works on the same database directly, as the CLI or an
+ * admin would.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createRuntime, type Runtime } from '../src/runtime.js';
 import { createApp, rotateSecret, setAppActive, type CreatedApp } from '../src/services/apps.js';
@@ -27,23 +28,26 @@ async function stop(p: Proc | undefined): Promise<void> {
   clearTimeout(timer);
 }
 
-describePg('O3 two processes on one PostgreSQL schema', (pgUrl) => {
-  let schema: PgSchema;
+/**
+ * The same suite on SQLite (two processes on one file) and on PostgreSQL (one schema): each
+ * process caches clients, scopes and keys, validated against the database's cache epoch.
+ */
+function twoProcesses(dialect: 'sqlite' | 'postgres', pgUrl: string | null): void {
+  let schema: PgSchema | undefined;
   let runtime: Runtime;
   let a: Proc | undefined;
   let b: Proc | undefined;
   let dataDir: string;
 
   beforeAll(async () => {
-    schema = await freshPgSchema(pgUrl);
+    schema = pgUrl === null ? undefined : await freshPgSchema(pgUrl);
     dataDir = mkdtempSync(join(tmpdir(), 'tollgate-mp-'));
     const [portA, portB] = [await freePort(), await freePort()];
     // One deployment: one issuer (and so one audience) whichever process answers.
     const env: Record<string, string> = {
       HOST: '127.0.0.1',
       TOLLGATE_ISSUER: `http://127.0.0.1:${portA}`,
-      TOLLGATE_DATABASE_URL: pgUrl,
-      TOLLGATE_PG_SCHEMA: schema.schema,
+      ...(schema && pgUrl !== null ? { TOLLGATE_DATABASE_URL: pgUrl, TOLLGATE_PG_SCHEMA: schema.schema } : {}),
       TOLLGATE_DATA_DIR: dataDir,
       TOLLGATE_ADMIN_PASSWORD: 'admin-password-123',
       TOLLGATE_LOG_LEVEL: 'silent',
@@ -52,7 +56,8 @@ describePg('O3 two processes on one PostgreSQL schema', (pgUrl) => {
     // A first (it migrates and bootstraps), then B on the same schema.
     a = await spawnServer(portA, env);
     b = await spawnServer(portB, env);
-    runtime = await createRuntime(loadConfig({ ...env, PORT: String(portA) }), { pgSchema: schema.schema });
+    runtime = await createRuntime(loadConfig({ ...env, PORT: String(portA) }), schema ? { pgSchema: schema.schema } : {});
+    expect(runtime.storage.dialect).toBe(dialect);
   }, 60_000);
 
   afterAll(async () => {
@@ -124,4 +129,7 @@ describePg('O3 two processes on one PostgreSQL schema', (pgUrl) => {
     expect(kidOf(await token(a as Proc, app))).toBe(row.kid);
     expect(kidOf(await token(b as Proc, app))).toBe(row.kid);
   });
-});
+}
+
+describe('O3 two processes on one SQLite file', () => twoProcesses('sqlite', null));
+describePg('O3 two processes on one PostgreSQL schema', (pgUrl) => twoProcesses('postgres', pgUrl));
