@@ -386,6 +386,10 @@ async function main(): Promise<void> {
   const sqlite = await startTollgate('sqlite', { TOLLGATE_KEY_ALG: 'ES256' });
   const t = await benchTollgate(sqlite, true);
   await sqlite.server.stop();
+  // The same database served by `--workers 2` (node:cluster): CPU counts every worker.
+  const workers = await serveInstance(sqlite, {}, ['--workers', '2']);
+  await measure(workers, 'tollgate sqlite --workers 2', 'client_credentials opaque', post(`${workers.base}/oauth/token`, sqlite.apps.cc.basic, 'grant_type=client_credentials'));
+  await workers.stop();
   cleanup(sqlite);
   const ed = await startTollgate('sqlite EdDSA', { TOLLGATE_KEY_ALG: 'EdDSA' });
   const te = await benchTollgate(ed, false);

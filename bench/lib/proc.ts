@@ -95,7 +95,18 @@ export async function stopAll(): Promise<void> {
 }
 
 /** utime + stime of a process, in milliseconds (from /proc/<pid>/stat). */
+/** CPU time of a process (all its threads) plus its live children: `serve --workers N` forks. */
 export function cpuMs(pid: number): number {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // no children file: count the process alone
+  }
+  return ownCpuMs(pid) + children.reduce((sum, child) => sum + ownCpuMs(child), 0);
+}
+
+function ownCpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state): utime is field 14, stime field 15

@@ -65,8 +65,8 @@ export async function startTollgate(label: string, extraEnv: Record<string, stri
   return inst;
 }
 
-export async function serveInstance(inst: Instance, env: Record<string, string> = {}): Promise<Server> {
-  inst.server = await startServer(`tollgate ${inst.label}`, [CLI, 'serve'], { ...inst.env, ...env }, '/.well-known/oauth-authorization-server');
+export async function serveInstance(inst: Instance, env: Record<string, string> = {}, args: readonly string[] = []): Promise<Server> {
+  inst.server = await startServer(`tollgate ${inst.label}`, [CLI, 'serve', ...args], { ...inst.env, ...env }, '/.well-known/oauth-authorization-server');
   return inst.server;
 }
 
