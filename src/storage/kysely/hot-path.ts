@@ -34,8 +34,6 @@ import type { NewToken } from '../types.js';
 import type { TokensTable, UsersTable } from './schema.js';
 
 const CACHE_MAX_ENTRIES = 10_000;
-/** PostgreSQL allows 65,535 bind parameters per statement; 13 per token row. */
-const PG_MAX_BATCH_ROWS = 1_000;
 
 /** A cache that trusts its entries only while the database's cache epoch is unchanged. */
 export class EpochCache {
@@ -156,15 +154,16 @@ export class TokenWriter {
   }
 }
 
-/** Splits a batch for PostgreSQL's bind-parameter limit. */
-export function chunks<T>(items: readonly T[], size = PG_MAX_BATCH_ROWS): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
+/** Hot reads and the batched insert without query building: SQLite or PostgreSQL. */
+export interface RawPath {
+  /** False while the raw path could see uncommitted data (SQLite: a transaction is open). */
+  readonly available: boolean;
+  token(hash: string): Selectable<TokensTable> | null | Promise<Selectable<TokensTable> | null>;
+  user(id: string): Selectable<UsersTable> | null | Promise<Selectable<UsersTable> | null>;
 }
 
 /** Prepared better-sqlite3 statements for the hot reads and the batched insert. */
-export class SqliteRaw {
+export class SqliteRaw implements RawPath {
   private statements: {
     epoch: SQLite.Statement<[], number>;
     token: SQLite.Statement<[string], Selectable<TokensTable>>;
@@ -189,7 +188,7 @@ export class SqliteRaw {
       token: this.db.prepare<[string], Selectable<TokensTable>>('select * from tokens where token_hash = ?'),
       user: this.db.prepare<[string], Selectable<UsersTable>>('select * from users where id = ?'),
       insert: this.db.prepare<unknown[]>(
-        'insert into tokens (token_hash, kind, format, client_id, user_id, scope, audience, family_id, parent_hash, expires_at, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        `insert into tokens (${TOKEN_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
     };
     return this.statements;
@@ -219,12 +218,72 @@ export class SqliteRaw {
   }
 }
 
+/** The subset of `pg.Pool` the raw path needs. */
+interface PgQueryable {
+  query<R extends object>(config: { name: string; text: string; values?: unknown[] }): Promise<{ rows: R[] }>;
+}
+
+const TOKEN_COLUMNS = 'token_hash, kind, format, client_id, user_id, scope, audience, family_id, parent_hash, expires_at, created_at';
+
+/**
+ * Named (server-side prepared) statements on PostgreSQL: parsed and planned once per pooled
+ * connection. The batched insert is one fixed statement for any batch size (`unnest` of one
+ * array per column). Pooled queries never see another transaction's uncommitted rows, so the
+ * path is always available.
+ */
+export class PgRaw implements RawPath {
+  readonly available = true;
+
+  constructor(private readonly pool: PgQueryable) {}
+
+  async epoch(): Promise<number> {
+    const { rows } = await this.pool.query<{ epoch: number }>({ name: 'tollgate_epoch', text: 'select epoch from cache_epoch where id = 1' });
+    return Number(rows[0]?.epoch ?? 0);
+  }
+
+  async token(hash: string): Promise<Selectable<TokensTable> | null> {
+    const { rows } = await this.pool.query<Selectable<TokensTable>>({
+      name: 'tollgate_token_by_hash',
+      text: 'select * from tokens where token_hash = $1',
+      values: [hash],
+    });
+    return rows[0] ?? null;
+  }
+
+  async user(id: string): Promise<Selectable<UsersTable> | null> {
+    const { rows } = await this.pool.query<Selectable<UsersTable>>({ name: 'tollgate_user_by_id', text: 'select * from users where id = $1', values: [id] });
+    return rows[0] ?? null;
+  }
+
+  /** One statement, so all rows or none. */
+  async insertTokens(rows: readonly NewToken[]): Promise<void> {
+    await this.pool.query({
+      name: 'tollgate_insert_tokens',
+      text:
+        `insert into tokens (${TOKEN_COLUMNS}) select * from unnest(` +
+        '$1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[])',
+      values: [
+        rows.map((t) => t.tokenHash),
+        rows.map((t) => t.kind),
+        rows.map((t) => t.format),
+        rows.map((t) => t.clientId),
+        rows.map((t) => t.userId),
+        rows.map((t) => t.scope),
+        rows.map((t) => t.audience),
+        rows.map((t) => t.familyId),
+        rows.map((t) => t.parentHash),
+        rows.map((t) => t.expiresAt),
+        rows.map((t) => t.createdAt),
+      ],
+    });
+  }
+}
+
 /** What the root repositories use; transaction-bound repositories get none. */
 export interface HotPath {
   readonly cache: EpochCache;
   readonly writer: TokenWriter;
-  /** SQLite only. */
-  readonly raw: SqliteRaw | null;
+  readonly raw: RawPath;
 }
 
 /**

@@ -41,7 +41,7 @@ import { InCodeMigrationProvider } from './migrations/index.js';
 import { buildRepositories, type Repositories } from './repositories/index.js';
 import type { Database } from './schema.js';
 import type { Db, SqlDialect } from './shared.js';
-import { EpochCache, SqliteRaw, TokenWriter, WriteTouchPlugin, chunks, coalescedEpoch, type HotPath } from './hot-path.js';
+import { EpochCache, PgRaw, SqliteRaw, TokenWriter, WriteTouchPlugin, coalescedEpoch, type HotPath } from './hot-path.js';
 import { toColumns } from './repositories/tokens.js';
 import type { NewToken } from '../types.js';
 
@@ -224,11 +224,8 @@ async function openPostgres(options: PostgresStorageOptions): Promise<Storage> {
   });
 
   // Declared before the handle it reads through (its plugin needs it); used only after migrate.
-  const readEpoch = async (): Promise<number> => {
-    const { rows } = await sql<{ epoch: number }>`select epoch from cache_epoch where id = 1`.execute(db);
-    return Number(rows[0]?.epoch ?? 0);
-  };
-  const cache = new EpochCache(coalescedEpoch(readEpoch));
+  const raw = new PgRaw(pool);
+  const cache = new EpochCache(coalescedEpoch(() => raw.epoch()));
   const db: Db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new WriteTouchPlugin(cache)] });
   if (options.schema !== undefined) {
     try {
@@ -238,20 +235,13 @@ async function openPostgres(options: PostgresStorageOptions): Promise<Storage> {
       throw err;
     }
   }
-  const hot: HotPath = { raw: null, cache, writer: new TokenWriter((rows) => insertTokens(db, rows)) };
+  const hot: HotPath = { raw, cache, writer: new TokenWriter((rows) => raw.insertTokens(rows)) };
   return makeStorage(db, 'postgres', options.schema, hot);
 }
 
-/** One multi-row INSERT (in one transaction if the batch is split for the parameter limit). */
+/** The SQLite writer's path while a transaction holds the connection: Kysely waits for it. */
 async function insertTokens(db: Db, rows: readonly NewToken[]): Promise<void> {
-  const parts = chunks(rows);
-  if (parts.length === 1) {
-    await db.insertInto('tokens').values(rows.map(toColumns)).execute();
-    return;
-  }
-  await db.transaction().execute(async (trx) => {
-    for (const part of parts) await trx.insertInto('tokens').values(part.map(toColumns)).execute();
-  });
+  await db.insertInto('tokens').values(rows.map(toColumns)).execute();
 }
 
 /** `create schema if not exists`, tolerating the race where a concurrent session creates it. */

@@ -68,7 +68,7 @@ export class KyselyTokenRepo implements TokenRepo {
 
   async byHash(tokenHash: string): Promise<TokenRow | null> {
     if (this.hot?.raw?.available) {
-      const raw = this.hot.raw.token(tokenHash);
+      const raw = await this.hot.raw.token(tokenHash);
       return raw ? toRow(raw) : null;
     }
     const row = await this.db.selectFrom('tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();

@@ -49,7 +49,7 @@ export class KyselyUserRepo implements UserRepo {
 
   async byId(id: string): Promise<UserRow | null> {
     if (this.hot?.raw?.available) {
-      const raw = this.hot.raw.user(id);
+      const raw = await this.hot.raw.user(id);
       return raw ? toRow(raw) : null;
     }
     const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
