@@ -36,7 +36,10 @@ export function isClusterWorker(): boolean {
   return cluster.isWorker;
 }
 
-/** In the primary: bootstrap once, fork, supervise. Resolves once every worker listens. */
+/**
+ * In the primary: bootstrap once, fork, supervise. Resolves once every worker listens; if a worker
+ * dies before listening, stops the others and exits 1.
+ */
 export async function startCluster(config: Config, opts: ClusterOptions): Promise<void> {
   const { out } = opts;
   const runtime = await createRuntime(config, {});
@@ -48,52 +51,16 @@ export async function startCluster(config: Config, opts: ClusterOptions): Promis
   let listening = 0;
   let announced = false;
 
-  await new Promise<void>((resolve, reject) => {
-    const fork = (index: number): void => {
-      const worker = cluster.fork({ [WORKER_INDEX]: String(index) });
-      let listened = false;
-      live.set(index, worker);
-      worker.once('listening', (address) => {
-        listened = true;
-        if (announced) {
-          out(`worker ${index} (pid ${worker.process.pid}) is serving again`);
-          return;
-        }
-        if (++listening < opts.workers) return;
-        announced = true;
-        const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-        const url = `http://${host}:${address.port}`;
-        printBanner(out, config, boot, url, dialect);
-        out(`  workers       ${opts.workers} processes (pids ${[...live.values()].map((w) => w.process.pid).join(', ')})`);
-        opts.onListening?.(url);
-        resolve();
-      });
-      worker.once('exit', (code, signal) => {
-        live.delete(index);
-        if (shuttingDown) return;
-        if (!listened) {
-          // It never started (a bad configuration, the port taken): restarting would only loop.
-          shuttingDown = true;
-          for (const other of live.values()) other.process.kill('SIGTERM');
-          reject(new Error(`worker ${index} exited before listening (${signal ?? `code ${code}`})`));
-          return;
-        }
-        out(`worker ${index} exited (${signal ?? `code ${code}`}); starting a new one`);
-        setTimeout(() => fork(index), RESTART_DELAY_MS).unref();
-      });
-    };
-    for (let i = 0; i < opts.workers; i++) fork(i);
-  });
-
-  const onSignal = (signal: NodeJS.Signals): void => {
+  /** Stops every worker (each drains), then exits: 0 only if asked to and every worker exited 0. */
+  const stopAll = (exitCode: number, reason: string): void => {
     if (shuttingDown) return;
     shuttingDown = true;
-    out(`${signal} received: every worker finishes its in-flight requests, then exits.`);
+    out(reason);
     const timer = setTimeout(() => process.exit(1), SHUTDOWN_MS);
     timer.unref();
-    let failed = false;
+    let failed = exitCode !== 0;
     let remaining = live.size;
-    if (remaining === 0) process.exit(0);
+    if (remaining === 0) process.exit(failed ? 1 : 0);
     for (const worker of live.values()) {
       worker.once('exit', (code) => {
         if (code !== 0) failed = true;
@@ -102,6 +69,44 @@ export async function startCluster(config: Config, opts: ClusterOptions): Promis
       worker.process.kill('SIGTERM');
     }
   };
-  process.once('SIGTERM', () => onSignal('SIGTERM'));
-  process.once('SIGINT', () => onSignal('SIGINT'));
+
+  const fork = (index: number, onAllListening: (url: string) => void): void => {
+    const worker = cluster.fork({ [WORKER_INDEX]: String(index) });
+    let listened = false;
+    live.set(index, worker);
+    worker.once('listening', (address) => {
+      listened = true;
+      if (announced) {
+        out(`worker ${index} (pid ${worker.process.pid}) is serving again`);
+        return;
+      }
+      if (++listening < opts.workers) return;
+      announced = true;
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      onAllListening(`http://${host}:${address.port}`);
+    });
+    worker.once('exit', (code, signal) => {
+      live.delete(index);
+      if (shuttingDown) return;
+      const how = signal ?? `code ${code}`;
+      if (!listened) {
+        // It never started (a bad configuration, the port taken, a newer database): restarting
+        // would only loop, and a partial cluster is not what was asked for.
+        stopAll(1, `worker ${index} exited before listening (${how}); stopping every worker`);
+        return;
+      }
+      out(`worker ${index} exited (${how}); starting a new one`);
+      setTimeout(() => fork(index, () => {}), RESTART_DELAY_MS).unref();
+    });
+  };
+
+  const url = await new Promise<string>((resolve) => {
+    for (let i = 0; i < opts.workers; i++) fork(i, resolve);
+  });
+  printBanner(out, config, boot, url, dialect);
+  out(`  workers       ${opts.workers} processes (pids ${[...live.values()].map((w) => w.process.pid).join(', ')})`);
+  opts.onListening?.(url);
+
+  process.once('SIGTERM', () => stopAll(0, 'SIGTERM received: every worker finishes its in-flight requests, then exits.'));
+  process.once('SIGINT', () => stopAll(0, 'SIGINT received: every worker finishes its in-flight requests, then exits.'));
 }

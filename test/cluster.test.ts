@@ -5,6 +5,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,4 +113,27 @@ describe('serve --workers 2 (SQLite)', () => {
     expect(await exited).toBe(0);
     for (const pid of workers) expect(() => process.kill(pid, 0)).toThrow();
   }, 20_000);
+});
+
+describe('serve --workers 2 that cannot start', () => {
+  it('a worker that dies before listening (the port is taken) stops the cluster: exit 1, no worker left', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-cluster-bad-'));
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const env = { PATH: process.env['PATH'] ?? '', TOLLGATE_DATA_DIR: dataDir, TOLLGATE_LOG_LEVEL: 'silent', PORT: String(port), HOST: '127.0.0.1' };
+      const proc = spawn(process.execPath, [CLI, 'serve', '--workers', '2'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+      proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
+      expect(code).toBe(1);
+      expect(out).toMatch(/worker \d exited before listening \(code \d+\); stopping every worker/);
+      expect(out).not.toMatch(/Tollgate is serving on/);
+    } finally {
+      blocker.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

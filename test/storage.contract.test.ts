@@ -148,7 +148,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
     });
 
     it('migrate() applies every migration once and is idempotent', async () => {
-      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch']);
+      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch']);
       expect(await storage.migrate()).toEqual([]);
       expect(await storage.migrate()).toEqual([]);
     });
@@ -975,6 +975,20 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       expect(await storage.keys.currentKid()).toBe('k2');
     });
 
+    it('a user disabled or made admin through another handle is seen at once; sign-in bookkeeping is not cached', async () => {
+      await storage.users.create(aUser('u1'));
+      const other = await harness.second();
+      expect(await storage.users.account('u1')).toEqual({ id: 'u1', email: 'u1@example.com', isAdmin: false, disabled: false });
+      await other.users.update('u1', { disabled: true });
+      expect((await storage.users.account('u1'))?.disabled).toBe(true);
+      await other.users.update('u1', { isAdmin: true });
+      expect((await storage.users.account('u1'))?.isAdmin).toBe(true);
+      expect(await other.users.recordLoginFailure('u1', T0)).toBe(1);
+      expect((await storage.users.byId('u1'))?.failedLogins).toBe(1); // byId is never cached
+      await other.users.update('u1', { disabled: false });
+      expect((await storage.users.account('u1'))?.disabled).toBe(false);
+    });
+
     it('a change made inside a transaction of this handle is seen once it commits, not before a rollback', async () => {
       await seedUserAndClient();
       expect((await storage.clients.byId('c1'))?.active).toBe(true);
@@ -1166,7 +1180,7 @@ describe('storage contract: SQLite', () => {
   it('supports :memory:', async () => {
     const storage = await createStorage({ kind: 'sqlite', file: ':memory:' });
     try {
-      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch']);
+      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch']);
       await storage.ping();
     } finally {
       await storage.close();
@@ -1201,8 +1215,8 @@ describePg('storage contract: PostgreSQL', (url) => {
     const sa = await createStorage({ kind: 'postgres', url, schema: a.schema });
     const sb = await createStorage({ kind: 'postgres', url, schema: b.schema });
     try {
-      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch']);
-      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch']);
+      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch']);
+      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch']);
       await sa.organizations.create({ id: 'o1', name: 'Only in A', createdAt: T0 });
       expect(await sb.organizations.list()).toEqual([]);
       expect((await sa.organizations.list()).map((o) => o.id)).toEqual(['o1']);

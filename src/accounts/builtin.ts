@@ -3,7 +3,7 @@
  * failures (O7). The lockout expires by itself (`lockoutSeconds`), so it can slow an attacker
  * but never lock a user out for good.
  */
-import type { UserRepo, UserRow } from '../storage/types.js';
+import type { UserAccountRow, UserRepo } from '../storage/types.js';
 import type { Account, Accounts, LoginResult } from './types.js';
 import { dummyHash, verifyPassword } from './passwords.js';
 
@@ -12,7 +12,7 @@ export interface LockoutPolicy {
   readonly lockoutSeconds: number;
 }
 
-export function toAccount(u: UserRow): Account {
+export function toAccount(u: UserAccountRow): Account {
   return { id: u.id, email: u.email, isAdmin: u.isAdmin, disabled: u.disabled };
 }
 
@@ -23,7 +23,7 @@ export class BuiltinAccounts implements Accounts {
   ) {}
 
   async byId(id: string): Promise<Account | null> {
-    const u = await this.users.byId(id);
+    const u = await this.users.account(id);
     return u ? toAccount(u) : null;
   }
 

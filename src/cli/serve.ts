@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../config.js';
-import { action, printJson, type JsonOption } from './shared.js';
+import { action, printJson, reportError, type JsonOption } from './shared.js';
 
 interface ServeOptions extends JsonOption {
   readonly workers?: number;
@@ -35,7 +35,14 @@ async function serve(opts: ServeOptions): Promise<void> {
     ? { out: (line: string) => process.stderr.write(`${line}\n`), logger: { ...loggerOptions(config.logLevel), stream: process.stderr } }
     : {};
   if (isClusterWorker()) {
-    await runWorker(config, quiet);
+    try {
+      await runWorker(config, quiet);
+    } catch (err) {
+      // The IPC channel to the primary would keep a failed worker alive: exit, so the primary
+      // sees it die before listening and stops the cluster.
+      reportError(err);
+      process.exit(1);
+    }
     return;
   }
   const workers = opts.workers ?? 1;

@@ -212,9 +212,14 @@ export interface OrganizationRepo {
   list(): Promise<OrganizationRow[]>;
 }
 
+/** What a token check needs of a user; cached against the cache epoch (migration 0004). */
+export type UserAccountRow = Pick<UserRow, 'id' | 'email' | 'isAdmin' | 'disabled'>;
+
 export interface UserRepo {
   create(user: UserRow): Promise<void>;
   byId(id: string): Promise<UserRow | null>;
+  /** Identity and status only (no sign-in bookkeeping): may be served from a validated cache. */
+  account(id: string): Promise<UserAccountRow | null>;
   byEmail(email: string): Promise<UserRow | null>;
   list(): Promise<UserRow[]>;
   update(id: string, patch: Partial<Pick<UserRow, 'passwordHash' | 'isAdmin' | 'disabled'>>): Promise<boolean>;

@@ -13,7 +13,8 @@ import { bodyParams } from './body.js';
 const WINDOW_MS = 60_000;
 
 interface Counter {
-  get(key: string): Promise<number>;
+  /** Current counts of several keys, in one round trip. */
+  getMany(keys: readonly string[]): Promise<number[]>;
   /** Adds one and returns the new count; the window starts at the first failure. */
   hit(key: string): Promise<number>;
 }
@@ -26,9 +27,12 @@ function memoryCounter(): Counter {
   }, WINDOW_MS);
   sweep.unref();
   return {
-    async get(key) {
-      const e = entries.get(key);
-      return e && e.until > Date.now() ? e.count : 0;
+    async getMany(keys) {
+      const now = Date.now();
+      return keys.map((key) => {
+        const e = entries.get(key);
+        return e && e.until > now ? e.count : 0;
+      });
     },
     async hit(key) {
       const now = Date.now();
@@ -45,8 +49,8 @@ function memoryCounter(): Counter {
 
 function redisCounter(redis: Redis): Counter {
   return {
-    async get(key) {
-      return Number((await redis.get(`tollgate-af-${key}`)) ?? 0);
+    async getMany(keys) {
+      return (await redis.mget(keys.map((key) => `tollgate-af-${key}`))).map((v) => Number(v ?? 0));
     },
     async hit(key) {
       const k = `tollgate-af-${key}`;
@@ -87,7 +91,7 @@ export function installClientAuthLimits(
     if (!guarded(request)) return;
     let counts: number[];
     try {
-      counts = await Promise.all(keys(request).map((k) => counter.get(k)));
+      counts = await counter.getMany(keys(request));
     } catch {
       return;
     }

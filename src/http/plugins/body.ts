@@ -19,11 +19,19 @@ function isForm(body: unknown): body is { __form: string } {
 }
 
 /** The body's parameters (form or JSON); an absent body is empty. */
+/** Parsed once per body: the rate limiter, the failure limiter and the route all read it. */
+const parsed = new WeakMap<object, Params>();
+
 export function bodyParams(request: FastifyRequest): Params {
   const body = request.body;
   if (body === undefined || body === null) return new Map();
-  if (isForm(body)) return paramsFromForm(body.__form);
-  return paramsFromJson(body);
+  if (typeof body === 'object') {
+    const hit = parsed.get(body);
+    if (hit) return hit;
+  }
+  const params = isForm(body) ? paramsFromForm(body.__form) : paramsFromJson(body);
+  if (typeof body === 'object') parsed.set(body, params);
+  return params;
 }
 
 /** The body as a plain object (JSON as is; form fields as strings, repeated ones as arrays). */

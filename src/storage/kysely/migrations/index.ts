@@ -8,12 +8,14 @@ import type { SqlDialect } from '../shared.js';
 import { initialMigration } from './0001_initial.js';
 import { refreshGraceMigration } from './0002_refresh_grace.js';
 import { cacheEpochMigration } from './0003_cache_epoch.js';
+import { userEpochMigration } from './0004_user_epoch.js';
 
 export function tollgateMigrations(dialect: SqlDialect): Record<string, Migration> {
   return {
     '0001_initial': initialMigration(dialect),
     '0002_refresh_grace': refreshGraceMigration(),
     '0003_cache_epoch': cacheEpochMigration(dialect),
+    '0004_user_epoch': userEpochMigration(dialect),
   };
 }
 

@@ -3,7 +3,7 @@
  * Emails are stored lower-cased, so `byEmail` is case-insensitive on both dialects.
  */
 import type { Selectable } from 'kysely';
-import type { MembershipRow, UserRepo, UserRow } from '../../types.js';
+import type { MembershipRow, UserAccountRow, UserRepo, UserRow } from '../../types.js';
 import type { UsersTable } from '../schema.js';
 import { affected, fromIntBool, toIntBool, type Db } from '../shared.js';
 import type { HotPath } from '../hot-path.js';
@@ -54,6 +54,14 @@ export class KyselyUserRepo implements UserRepo {
     }
     const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toRow(row) : null;
+  }
+
+  async account(id: string): Promise<UserAccountRow | null> {
+    const load = async (): Promise<UserAccountRow | null> => {
+      const u = await this.byId(id);
+      return u ? { id: u.id, email: u.email, isAdmin: u.isAdmin, disabled: u.disabled } : null;
+    };
+    return this.hot ? this.hot.cache.get(`user:${id}`, load) : load();
   }
 
   async byEmail(email: string): Promise<UserRow | null> {
