@@ -148,7 +148,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
     });
 
     it('migrate() applies every migration once and is idempotent', async () => {
-      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch']);
+      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes']);
       expect(await storage.migrate()).toEqual([]);
       expect(await storage.migrate()).toEqual([]);
     });
@@ -1177,10 +1177,27 @@ describe('storage contract: SQLite', () => {
     }
   }, 15_000);
 
+  it('lookups by family, parent and user still use the (now partial) token indexes', async () => {
+    const file = join(root, 'plans', 'db.sqlite');
+    const storage = await createStorage({ kind: 'sqlite', file });
+    await storage.migrate();
+    await storage.close();
+    const raw = new SQLite(file, { readonly: true });
+    try {
+      const plan = (q: string): string =>
+        (raw.prepare(`explain query plan ${q}`).all('x', 'y') as Array<{ detail: string }>).map((r) => r.detail).join(' | ');
+      expect(plan('update tokens set revoked_at = 1 where family_id = ? and revoked_at is null and ? is not null')).toMatch(/tokens_family_id_idx/);
+      expect(plan("update tokens set revoked_at = 1 where revoked_at is null and (token_hash = ? or (parent_hash = ? and kind = 'access'))")).toMatch(/tokens_parent_hash_idx/);
+      expect(plan('update tokens set revoked_at = 1 where user_id = ? and client_id = ? and revoked_at is null')).toMatch(/tokens_user_id_client_id_idx/);
+    } finally {
+      raw.close();
+    }
+  });
+
   it('supports :memory:', async () => {
     const storage = await createStorage({ kind: 'sqlite', file: ':memory:' });
     try {
-      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch']);
+      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes']);
       await storage.ping();
     } finally {
       await storage.close();
@@ -1215,8 +1232,8 @@ describePg('storage contract: PostgreSQL', (url) => {
     const sa = await createStorage({ kind: 'postgres', url, schema: a.schema });
     const sb = await createStorage({ kind: 'postgres', url, schema: b.schema });
     try {
-      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch']);
-      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch']);
+      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes']);
+      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes']);
       await sa.organizations.create({ id: 'o1', name: 'Only in A', createdAt: T0 });
       expect(await sb.organizations.list()).toEqual([]);
       expect((await sa.organizations.list()).map((o) => o.id)).toEqual(['o1']);

@@ -55,8 +55,10 @@ export const authorizationCodeGrant: Grant = {
     if (!user || user.disabled) throw invalidGrant('The user of this authorization code is no longer active');
 
     // Issue: consume and insert the tokens in one transaction.
+    // The consent's last use is recorded in the same commit (one write to the log, not two).
     const response = await ctx.storage.transaction(async (tx) => {
       if (!(await tx.codes.consume(codeHash, now))) return null;
+      await tx.consents.touch(row.userId, client.clientId, now);
       return issueTokens(
         ctx,
         {
@@ -75,7 +77,6 @@ export const authorizationCodeGrant: Grant = {
       await replayDetected();
       throw invalidGrant('The authorization code is invalid, expired or already used', 'code replay (race)');
     }
-    await ctx.storage.consents.touch(row.userId, client.clientId, now);
     return response;
 
     async function replayDetected(): Promise<void> {

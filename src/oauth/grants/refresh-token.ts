@@ -47,8 +47,10 @@ export const refreshTokenGrant: Grant = {
       if (!user || user.disabled) throw invalidGrant(INVALID, 'user disabled');
     }
 
+    // The consent's last use is recorded in the same commit (one write to the log, not two).
     const response = await ctx.storage.transaction(async (tx) => {
       if (!(await tx.tokens.consume(hash, now))) return null;
+      if (row.userId !== null) await tx.consents.touch(row.userId, client.clientId, now);
       const issued = await issueTokens(
         ctx,
         {
@@ -76,7 +78,6 @@ export const refreshTokenGrant: Grant = {
       await reuseDetected();
       throw invalidGrant(INVALID, 'refresh token reuse (race)');
     }
-    if (row.userId !== null) await ctx.storage.consents.touch(row.userId, client.clientId, now);
     return response;
 
     /**

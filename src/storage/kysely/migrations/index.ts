@@ -9,6 +9,7 @@ import { initialMigration } from './0001_initial.js';
 import { refreshGraceMigration } from './0002_refresh_grace.js';
 import { cacheEpochMigration } from './0003_cache_epoch.js';
 import { userEpochMigration } from './0004_user_epoch.js';
+import { partialTokenIndexesMigration } from './0005_partial_token_indexes.js';
 
 export function tollgateMigrations(dialect: SqlDialect): Record<string, Migration> {
   return {
@@ -16,6 +17,7 @@ export function tollgateMigrations(dialect: SqlDialect): Record<string, Migratio
     '0002_refresh_grace': refreshGraceMigration(),
     '0003_cache_epoch': cacheEpochMigration(dialect),
     '0004_user_epoch': userEpochMigration(dialect),
+    '0005_partial_token_indexes': partialTokenIndexesMigration(),
   };
 }
 
