@@ -148,7 +148,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
     });
 
     it('migrate() applies every migration once and is idempotent', async () => {
-      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes']);
+      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch']);
       expect(await storage.migrate()).toEqual([]);
       expect(await storage.migrate()).toEqual([]);
     });
@@ -989,6 +989,23 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       expect((await storage.users.account('u1'))?.disabled).toBe(false);
     });
 
+    it('an access token revoked, and a refresh token consumed, through another handle are seen at once', async () => {
+      await seedUserAndClient();
+      const other = await harness.second();
+      await storage.tokens.insertMany([aToken('acc'), aToken('ref', { kind: 'refresh' }), aToken('acc2')]);
+      expect((await storage.tokens.byHash('acc'))?.revokedAt).toBeNull(); // cached now
+      expect((await storage.tokens.byHash('ref'))?.consumedAt).toBeNull();
+      await other.tokens.revoke('acc', T0 + 1);
+      expect((await storage.tokens.byHash('acc'))?.revokedAt).toBe(T0 + 1);
+      expect(await other.tokens.consume('ref', T0 + 2)).toBe(true);
+      expect((await storage.tokens.byHash('ref'))?.consumedAt).toBe(T0 + 2);
+      expect((await storage.tokens.byHash('acc2'))?.revokedAt).toBeNull();
+      await other.tokens.revokeByUserAndClient('u1', 'c1', T0 + 3);
+      expect((await storage.tokens.byHash('acc2'))?.revokedAt).toBe(T0 + 3);
+      expect(await other.tokens.purgeExpired(T0 + 4)).toBe(3);
+      expect(await storage.tokens.byHash('acc2')).toBeNull();
+    });
+
     it('a change made inside a transaction of this handle is seen once it commits, not before a rollback', async () => {
       await seedUserAndClient();
       expect((await storage.clients.byId('c1'))?.active).toBe(true);
@@ -1197,7 +1214,7 @@ describe('storage contract: SQLite', () => {
   it('supports :memory:', async () => {
     const storage = await createStorage({ kind: 'sqlite', file: ':memory:' });
     try {
-      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes']);
+      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch']);
       await storage.ping();
     } finally {
       await storage.close();
@@ -1232,8 +1249,8 @@ describePg('storage contract: PostgreSQL', (url) => {
     const sa = await createStorage({ kind: 'postgres', url, schema: a.schema });
     const sb = await createStorage({ kind: 'postgres', url, schema: b.schema });
     try {
-      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes']);
-      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes']);
+      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch']);
+      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch']);
       await sa.organizations.create({ id: 'o1', name: 'Only in A', createdAt: T0 });
       expect(await sb.organizations.list()).toEqual([]);
       expect((await sa.organizations.list()).map((o) => o.id)).toEqual(['o1']);

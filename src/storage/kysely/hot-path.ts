@@ -73,7 +73,11 @@ export class EpochCache {
     return epoch;
   }
 
-  async get<T>(key: string, load: () => Promise<T>, cacheNull = false): Promise<T> {
+  /**
+   * @param keep which loaded values may be kept (default: any non-null one; `cacheNull` keeps
+   *   null too).
+   */
+  async get<T>(key: string, load: () => Promise<T>, cacheNull = false, keep?: (value: T) => boolean): Promise<T> {
     const epoch = await this.currentEpoch();
     if (epoch === null) return load();
     if (epoch !== this.epoch) {
@@ -85,7 +89,7 @@ export class EpochCache {
     const value = await load();
     // Loaded after the epoch was read, so at least as new as it; kept only if no newer epoch
     // has been seen meanwhile.
-    if ((value !== null || cacheNull) && this.epoch === epoch) {
+    if ((value !== null || cacheNull) && this.epoch === epoch && (keep === undefined || keep(value))) {
       if (this.entries.size >= CACHE_MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
       this.entries.set(key, { value });
     }

@@ -10,6 +10,7 @@ import { refreshGraceMigration } from './0002_refresh_grace.js';
 import { cacheEpochMigration } from './0003_cache_epoch.js';
 import { userEpochMigration } from './0004_user_epoch.js';
 import { partialTokenIndexesMigration } from './0005_partial_token_indexes.js';
+import { tokenEpochMigration } from './0006_token_epoch.js';
 
 export function tollgateMigrations(dialect: SqlDialect): Record<string, Migration> {
   return {
@@ -18,6 +19,7 @@ export function tollgateMigrations(dialect: SqlDialect): Record<string, Migratio
     '0003_cache_epoch': cacheEpochMigration(dialect),
     '0004_user_epoch': userEpochMigration(dialect),
     '0005_partial_token_indexes': partialTokenIndexesMigration(),
+    '0006_token_epoch': tokenEpochMigration(dialect),
   };
 }
 

@@ -70,9 +70,20 @@ export class KyselyTokenRepo implements TokenRepo {
     await this.db.insertInto('tokens').values(tokens.map(toColumns)).execute();
   }
 
+  /**
+   * On the root handle, access tokens come from the epoch-validated cache (migration 0006: a
+   * revocation or deletion moves the epoch). Refresh tokens are always read: a rotation marks
+   * them consumed without moving the epoch.
+   */
   async byHash(tokenHash: string): Promise<TokenRow | null> {
-    if (this.hot?.raw?.available) {
-      const raw = await this.hot.raw.token(tokenHash);
+    const hot = this.hot;
+    if (hot) return hot.cache.get(`token:${tokenHash}`, () => this.read(tokenHash, hot), false, (row) => row?.kind === 'access');
+    return this.read(tokenHash, undefined);
+  }
+
+  private async read(tokenHash: string, hot: HotPath | undefined): Promise<TokenRow | null> {
+    if (hot?.raw.available) {
+      const raw = await hot.raw.token(tokenHash);
       return raw ? toRow(raw) : null;
     }
     const row = await this.db.selectFrom('tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
