@@ -90,10 +90,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     redis,
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  // Label-bound children, one per method+route(+status): prom-client hashes a label object on
+  // every call otherwise. Bounded by the route table (unmatched paths share one label).
+  const requestCounters = new Map<string, { inc(): void }>();
+  const durationHistograms = new Map<string, { observe(value: number): void }>();
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
-    metrics.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    const method = request.method;
+    const status = reply.statusCode;
+    const key = `${method} ${route}`;
+    let histogram = durationHistograms.get(key);
+    if (!histogram) durationHistograms.set(key, (histogram = metrics.duration.labels({ method, route })));
+    let counter = requestCounters.get(`${key} ${status}`);
+    if (!counter) requestCounters.set(`${key} ${status}`, (counter = metrics.requests.labels({ method, route, status: String(status) })));
+    counter.inc();
+    histogram.observe(reply.elapsedTime / 1000);
+    done();
   });
 
   const corsOrigins = ctx.config.corsOrigins;

@@ -100,8 +100,10 @@ export function installClientAuthLimits(
     }
   });
 
-  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!guarded(request) || reply.statusCode !== 401) return;
-    await Promise.all(keys(request).map((k) => counter.hit(k))).catch(() => {});
+  app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    if (guarded(request) && reply.statusCode === 401) {
+      void Promise.all(keys(request).map((k) => counter.hit(k))).catch(() => {});
+    }
+    done();
   });
 }

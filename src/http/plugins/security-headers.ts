@@ -17,13 +17,16 @@ export const CSP = [
 ].join('; ');
 
 export function installSecurityHeaders(app: FastifyInstance, opts: { https: boolean }): void {
-  app.addHook('onSend', async (_request, reply, payload) => {
-    reply.header('X-Content-Type-Options', 'nosniff');
-    reply.header('X-Frame-Options', 'DENY');
-    reply.header('Referrer-Policy', 'no-referrer');
-    reply.header('Content-Security-Policy', CSP);
-    reply.header('Cross-Origin-Opener-Policy', 'same-origin');
-    if (opts.https) reply.header('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
-    return payload;
+  const headers: Record<string, string> = {
+    'X-Content-Type-Options': 'nosniff',
+    'X-Frame-Options': 'DENY',
+    'Referrer-Policy': 'no-referrer',
+    'Content-Security-Policy': CSP,
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    ...(opts.https ? { 'Strict-Transport-Security': 'max-age=31536000; includeSubDomains' } : {}),
+  };
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    reply.headers(headers);
+    done(null, payload);
   });
 }
