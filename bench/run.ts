@@ -197,6 +197,92 @@ async function benchPeer(): Promise<void> {
   await s.stop();
 }
 
+/**
+ * Paired runs: for each ratio target, the two sides run alternately (A, B, A, B, …) with every
+ * server up at once, so both see the same machine. The sequential scenarios above measure each
+ * server minutes apart, and on a shared 2-core machine the speed drifts between them.
+ */
+async function benchPaired(): Promise<void> {
+  const PAIRED_RUNS = 3;
+  const ceiling = await startServer('ceiling (paired)', ['--import', 'tsx', join(import.meta.dirname, 'servers/ceiling.ts')], {}, '/json');
+  const id = 'bench-client';
+  const secret = 'bench-secret-bench-secret-bench-secret';
+  const peer = await startServer(
+    'oidc-provider (paired)',
+    ['--no-warnings', '--import', 'tsx', join(import.meta.dirname, 'servers/peer.ts')],
+    { PEER_CLIENT_ID: id, PEER_CLIENT_SECRET: secret, NODE_ENV: 'production' },
+    '/.well-known/openid-configuration',
+  );
+  const inst = await startTollgate('sqlite (paired)', { TOLLGATE_KEY_ALG: 'ES256' });
+  try {
+    await signIn(inst);
+    const tg = inst.server;
+    const peerBasic = Buffer.from(`${id}:${secret}`).toString('base64');
+    const peerOpaque = await clientCredentials(peer.base, { clientId: id, secret, basic: peerBasic }, { scope: 'api:read' }, '/token');
+    const tgOpaque = await clientCredentials(tg.base, inst.apps.cc);
+    const userOpaque = (await codeFlow(inst, inst.apps.code)).access_token;
+    const userJwt = (await codeFlow(inst, inst.apps.codeJwt)).access_token;
+    type Side = { server: Server; label: string; scenario: string; make: (d: number) => LoadSpec };
+    const side = (server: Server, label: string, scenario: string, make: (d: number) => LoadSpec): Side => ({ server, label, scenario, make });
+    const pairs: Array<{ what: string; target: number; kind: 'x' | '%'; a: Side; b: Side }> = [
+      {
+        what: 'client_credentials opaque (SQLite) vs oidc-provider opaque, paired runs',
+        target: 2.0,
+        kind: 'x',
+        a: side(tg, 'tollgate sqlite (paired)', 'client_credentials opaque', post(`${tg.base}/oauth/token`, inst.apps.cc.basic, 'grant_type=client_credentials')),
+        b: side(peer, 'peer (paired)', 'client_credentials opaque', post(`${peer.base}/token`, peerBasic, 'grant_type=client_credentials&scope=api%3Aread')),
+      },
+      {
+        what: 'client_credentials JWT ES256 (SQLite) vs oidc-provider ES256, paired runs',
+        target: 2.5,
+        kind: 'x',
+        a: side(tg, 'tollgate sqlite (paired)', 'client_credentials JWT ES256', post(`${tg.base}/oauth/token`, inst.apps.ccJwt.basic, 'grant_type=client_credentials')),
+        b: side(peer, 'peer (paired)', 'client_credentials JWT ES256', post(`${peer.base}/token`, peerBasic, 'grant_type=client_credentials&scope=api%3Aread&resource=urn%3Abench%3Aapi')),
+      },
+      {
+        what: 'introspection (SQLite) vs oidc-provider, paired runs',
+        target: 3.0,
+        kind: 'x',
+        a: side(tg, 'tollgate sqlite (paired)', 'introspection opaque', post(`${tg.base}/oauth/introspect`, inst.apps.cc.basic, `token=${tgOpaque}`)),
+        b: side(peer, 'peer (paired)', 'introspection opaque', post(`${peer.base}/token/introspection`, peerBasic, `token=${peerOpaque}`)),
+      },
+      {
+        what: 'GET /api/me opaque (SQLite) vs ceiling, paired runs',
+        target: 0.4,
+        kind: '%',
+        a: side(tg, 'tollgate sqlite (paired)', 'GET /api/me opaque', getBearer(`${tg.base}/api/me`, userOpaque)),
+        b: side(ceiling, 'ceiling (paired)', 'GET /json (bare Fastify), vs /api/me opaque', (d) => ({ kind: 'static', url: `${ceiling.base}/json`, method: 'GET', headers: {}, connections: CONNECTIONS, duration: d })),
+      },
+      {
+        what: 'GET /api/me JWT (SQLite) vs ceiling, paired runs',
+        target: 0.4,
+        kind: '%',
+        a: side(tg, 'tollgate sqlite (paired)', 'GET /api/me JWT', getBearer(`${tg.base}/api/me`, userJwt)),
+        b: side(ceiling, 'ceiling (paired)', 'GET /json (bare Fastify), vs /api/me JWT', (d) => ({ kind: 'static', url: `${ceiling.base}/json`, method: 'GET', headers: {}, connections: CONNECTIONS, duration: d })),
+      },
+    ];
+    for (const pair of pairs) {
+      await load([pair.a.make(WARMUP)]);
+      await load([pair.b.make(WARMUP)]);
+      const runsA: RunFigures[] = [];
+      const runsB: RunFigures[] = [];
+      for (let i = 0; i < PAIRED_RUNS; i++) {
+        for (const [s, runs] of [[pair.a, runsA], [pair.b, runsB]] as const) {
+          const c0 = cpuMs(s.server.pid);
+          const [r] = await load([s.make(DURATION)]);
+          runs.push(figures(r!, cpuMs(s.server.pid) - c0));
+        }
+      }
+      const a = summarise(pair.a.label, pair.a.scenario, 'req/s', CONNECTIONS, runsA, pair.a.server.pid);
+      const b = summarise(pair.b.label, pair.b.scenario, 'req/s', CONNECTIONS, runsB, pair.b.server.pid);
+      ratio(pair.what, pair.target, a, b, pair.kind);
+    }
+  } finally {
+    await Promise.all([ceiling.stop(), peer.stop(), inst.server.stop()]);
+    cleanup(inst);
+  }
+}
+
 async function refreshPool(inst: Instance, n: number): Promise<string[]> {
   const out: string[] = [];
   const workers = Array.from({ length: 8 }, async () => {
@@ -438,6 +524,9 @@ async function main(): Promise<void> {
       cleanup(inst);
     });
   }
+
+  // Paired runs: their ratios come first in the targets table (the others are added below).
+  await benchPaired();
 
   const scale = SCALE ? await benchScale() : undefined;
 
