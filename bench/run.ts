@@ -179,16 +179,22 @@ async function benchCeiling(): Promise<void> {
   await s.stop();
 }
 
-async function benchPeer(): Promise<void> {
-  const id = 'bench-client';
-  const secret = 'bench-secret-bench-secret-bench-secret';
-  const s = await startServer(
-    'oidc-provider',
+const PEER_CLIENT = { id: 'bench-client', secret: 'bench-secret-bench-secret-bench-secret' };
+
+/** oidc-provider with its one confidential client; `basic` is that client's HTTP Basic value. */
+async function startPeer(name: string): Promise<{ server: Server; basic: string }> {
+  const server = await startServer(
+    name,
     ['--no-warnings', '--import', 'tsx', join(import.meta.dirname, 'servers/peer.ts')],
-    { PEER_CLIENT_ID: id, PEER_CLIENT_SECRET: secret, NODE_ENV: 'production' },
+    { PEER_CLIENT_ID: PEER_CLIENT.id, PEER_CLIENT_SECRET: PEER_CLIENT.secret, NODE_ENV: 'production' },
     '/.well-known/openid-configuration',
   );
-  const basic = Buffer.from(`${id}:${secret}`).toString('base64');
+  return { server, basic: Buffer.from(`${PEER_CLIENT.id}:${PEER_CLIENT.secret}`).toString('base64') };
+}
+
+async function benchPeer(): Promise<void> {
+  const { id, secret } = PEER_CLIENT;
+  const { server: s, basic } = await startPeer('oidc-provider');
   const tokenUrl = `${s.base}/token`;
   await measure(s, 'peer', 'client_credentials opaque', post(tokenUrl, basic, 'grant_type=client_credentials&scope=api%3Aread'));
   await measure(s, 'peer', 'client_credentials JWT ES256', post(tokenUrl, basic, 'grant_type=client_credentials&scope=api%3Aread&resource=urn%3Abench%3Aapi'));
@@ -205,20 +211,12 @@ async function benchPeer(): Promise<void> {
 async function benchPaired(): Promise<void> {
   const PAIRED_RUNS = 3;
   const ceiling = await startServer('ceiling (paired)', ['--import', 'tsx', join(import.meta.dirname, 'servers/ceiling.ts')], {}, '/json');
-  const id = 'bench-client';
-  const secret = 'bench-secret-bench-secret-bench-secret';
-  const peer = await startServer(
-    'oidc-provider (paired)',
-    ['--no-warnings', '--import', 'tsx', join(import.meta.dirname, 'servers/peer.ts')],
-    { PEER_CLIENT_ID: id, PEER_CLIENT_SECRET: secret, NODE_ENV: 'production' },
-    '/.well-known/openid-configuration',
-  );
+  const { server: peer, basic: peerBasic } = await startPeer('oidc-provider (paired)');
   const inst = await startTollgate('sqlite (paired)', { TOLLGATE_KEY_ALG: 'ES256' });
   try {
     await signIn(inst);
     const tg = inst.server;
-    const peerBasic = Buffer.from(`${id}:${secret}`).toString('base64');
-    const peerOpaque = await clientCredentials(peer.base, { clientId: id, secret, basic: peerBasic }, { scope: 'api:read' }, '/token');
+    const peerOpaque = await clientCredentials(peer.base, { clientId: PEER_CLIENT.id, secret: PEER_CLIENT.secret, basic: peerBasic }, { scope: 'api:read' }, '/token');
     const tgOpaque = await clientCredentials(tg.base, inst.apps.cc);
     const userOpaque = (await codeFlow(inst, inst.apps.code)).access_token;
     const userJwt = (await codeFlow(inst, inst.apps.codeJwt)).access_token;
