@@ -1006,6 +1006,30 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       expect(await storage.tokens.byHash('acc2')).toBeNull();
     });
 
+    it('with arrival marks, one epoch read serves until the next arrival; own writes and commits are seen at once', async () => {
+      // The HTTP server calls markArrival as each request arrives (app.ts); the epoch read is then
+      // shared until the next arrival, so another handle's change is guaranteed only after one.
+      await seedUserAndClient();
+      const other = await harness.second();
+      storage.markArrival?.();
+      expect((await storage.clients.byId('c1'))?.name).toBe('App c1');
+      // Own writes through the root handle touch the memo: read back at once, no arrival needed.
+      await storage.clients.update('c1', { name: 'Own write' }, T0 + 1);
+      expect((await storage.clients.byId('c1'))?.name).toBe('Own write');
+      // So does the end of a transaction (its writes became visible at the commit).
+      await storage.transaction(async (tx) => {
+        await tx.clients.update('c1', { name: 'In a transaction' }, T0 + 2);
+        // PostgreSQL: a concurrent request reads meanwhile, on another pooled connection, and
+        // sees the committed row. (On SQLite's one connection such a read waits for the commit.)
+        if (storage.dialect === 'postgres') expect((await storage.clients.byId('c1'))?.name).toBe('Own write');
+      });
+      expect((await storage.clients.byId('c1'))?.name).toBe('In a transaction');
+      // Another process's change: seen by every request that arrives after it.
+      await other.clients.update('c1', { active: false }, T0 + 3);
+      storage.markArrival?.();
+      expect((await storage.clients.byId('c1'))?.active).toBe(false);
+    });
+
     it('a change made inside a transaction of this handle is seen once it commits, not before a rollback', async () => {
       await seedUserAndClient();
       expect((await storage.clients.byId('c1'))?.active).toBe(true);

@@ -48,7 +48,7 @@ export class KyselyUserRepo implements UserRepo {
   }
 
   async byId(id: string): Promise<UserRow | null> {
-    if (this.hot?.raw?.available) {
+    if (this.hot?.raw.available) {
       const raw = await this.hot.raw.user(id);
       return raw ? toRow(raw) : null;
     }
