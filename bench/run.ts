@@ -37,6 +37,10 @@ const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
 const SCALE = !args.includes('--no-scale');
 const SCALE_TOKENS = Number(/^--scale-tokens=(\d+)$/.exec(args.find((a) => a.startsWith('--scale-tokens=')) ?? '')?.[1] ?? 1_000_000);
+// --only=<regex>: while working on one scenario, run only the Tollgate scenarios whose
+// "server scenario" label matches, print them, and write no report.
+const ONLY_ARG = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const ONLY = ONLY_ARG !== undefined ? new RegExp(ONLY_ARG, 'i') : undefined;
 const PG_URL = process.env['TOLLGATE_DATABASE_URL'] ?? '';
 // Only the PostgreSQL instance gets the URL: every other server and CLI call runs on SQLite.
 delete process.env['TOLLGATE_DATABASE_URL'];
@@ -140,6 +144,7 @@ async function measure(
   make: (duration: number) => LoadSpec,
   opts: { unit?: 'req/s' | 'flows/s'; connections?: number; note?: string } = {},
 ): Promise<ScenarioResult> {
+  if (ONLY && !ONLY.test(`${label} ${scenario}`)) return skipped(label, scenario);
   await load([make(WARMUP)]);
   const runs: RunFigures[] = [];
   for (let i = 0; i < RUNS; i++) {
@@ -149,6 +154,11 @@ async function measure(
     runs.push(figures(r!, c1 - c0));
   }
   return summarise(label, scenario, opts.unit ?? 'req/s', opts.connections ?? CONNECTIONS, runs, server.pid, opts.note);
+}
+
+/** A scenario left out by --only: no figures, never reported. */
+function skipped(server: string, scenario: string): ScenarioResult {
+  return { id: `${server}:${scenario}`, server, scenario, unit: 'req/s', connections: 0, runs: [], throughput: NaN, p50: NaN, p99: NaN, cpuUsPerUnit: NaN, failures: 0, rssMb: NaN };
 }
 
 const form = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -311,7 +321,7 @@ async function benchTollgate(inst: Instance, full: boolean): Promise<Map<string,
   out.set('meJwt', await measure(s, L, 'GET /api/me JWT', getBearer(`${s.base}/api/me`, userJwt)));
   // Refresh: rotation chains over a shared pool of refresh tokens, each from its own authorization-code
   // flow (so each is its own family). A chain loses a token only when a run stops mid-request.
-  const pool = await refreshPool(inst, CONNECTIONS * (RUNS + 2) + 32);
+  const pool = ONLY && !ONLY.test(`${L} refresh`) ? [] : await refreshPool(inst, CONNECTIONS * (RUNS + 2) + 32);
   await measure(s, L, 'refresh (rotation)', (d) => ({ kind: 'refresh', url: tokenUrl, basic: code.basic, poolName: inst.label, pool, connections: CONNECTIONS, duration: d }));
   await measure(
     s,
@@ -321,6 +331,7 @@ async function benchTollgate(inst: Instance, full: boolean): Promise<Map<string,
     { unit: 'flows/s', note: 'one flow = GET /oauth/authorize (303 with code) + POST /oauth/token' },
   );
   // Password grant (Argon2id by design), with a rate-capped /api/me probe before and during it.
+  if (ONLY && !ONLY.test(`${L} password grant`)) return out;
   const probe = getBearer(`${s.base}/api/me`, userOpaque, 4, 500);
   const pwBody = `grant_type=password&username=${encodeURIComponent(USER.email)}&password=${encodeURIComponent(USER.password)}&scope=profile`;
   const pwLoad = post(tokenUrl, pw.basic, pwBody, CONNECTIONS);
@@ -471,10 +482,28 @@ function ratio(what: string, target: number, a: ScenarioResult | undefined, b: S
   });
 }
 
+/** --only: the matching Tollgate scenarios on SQLite (and PostgreSQL when configured); no report. */
+async function benchOnly(): Promise<void> {
+  const sqlite = await startTollgate('sqlite', { TOLLGATE_KEY_ALG: 'ES256' });
+  await benchTollgate(sqlite, true);
+  await sqlite.server.stop();
+  cleanup(sqlite);
+  if (PG_URL) {
+    await withPgSchema(async (schema) => {
+      const inst = await startTollgate('postgres', { TOLLGATE_DATABASE_URL: PG_URL, TOLLGATE_PG_SCHEMA: schema });
+      await benchTollgate(inst, true);
+      await inst.server.stop();
+      cleanup(inst);
+    });
+  }
+  console.log(consoleTable(HEAD, tableRows(results)));
+}
+
 async function main(): Promise<void> {
   mkdirSync(RESULTS_DIR, { recursive: true });
   startLoad();
   log(`mode ${QUICK ? 'quick' : 'full'}: ${DURATION} s × ${RUNS} runs + ${WARMUP} s warm-up per scenario, ${CONNECTIONS} connections`);
+  if (ONLY) return benchOnly();
   await benchCeiling();
   await benchPeer();
   const sqlite = await startTollgate('sqlite', { TOLLGATE_KEY_ALG: 'ES256' });

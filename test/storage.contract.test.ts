@@ -142,6 +142,11 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
     await storage.clients.create(aClient('c1'), T0);
   }
 
+  /** A bare redemption (no consent, no new tokens): the consume alone. */
+  function consume(kind: 'code' | 'refresh', hash: string, now: number, on: Storage = storage, graceResponse: string | null = null): Promise<boolean> {
+    return on.grants.redeem({ consume: { kind, hash }, now, consent: null, tokens: [], graceResponse });
+  }
+
   describe('lifecycle', () => {
     it('reports its dialect', () => {
       expect(storage.dialect).toBe(expectedDialect);
@@ -437,16 +442,16 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
 
     it('consume succeeds once', async () => {
       await storage.codes.create(aCode('h1'));
-      expect(await storage.codes.consume('h1', T0 + 1)).toBe(true);
-      expect(await storage.codes.consume('h1', T0 + 2)).toBe(false);
+      expect(await consume('code', 'h1', T0 + 1)).toBe(true);
+      expect(await consume('code', 'h1', T0 + 2)).toBe(false);
       expect((await storage.codes.byHash('h1'))?.consumedAt).toBe(T0 + 1);
-      expect(await storage.codes.consume('missing', T0)).toBe(false);
+      expect(await consume('code', 'missing', T0)).toBe(false);
     });
 
     it('20 concurrent consumes of one code: exactly one winner', async () => {
       await storage.codes.create(aCode('h1'));
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => storage.codes.consume('h1', T0 + 1 + i)),
+        Array.from({ length: 20 }, (_, i) => consume('code', 'h1', T0 + 1 + i)),
       );
       expect(results.filter((won) => won)).toHaveLength(1);
       const winner = results.indexOf(true);
@@ -517,19 +522,19 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
 
     it('consume succeeds once, never on a revoked token', async () => {
       await storage.tokens.insertMany([aToken('r1', { kind: 'refresh' }), aToken('r2', { kind: 'refresh' })]);
-      expect(await storage.tokens.consume('r1', T0 + 1)).toBe(true);
-      expect(await storage.tokens.consume('r1', T0 + 2)).toBe(false);
+      expect(await consume('refresh', 'r1', T0 + 1)).toBe(true);
+      expect(await consume('refresh', 'r1', T0 + 2)).toBe(false);
       expect((await storage.tokens.byHash('r1'))?.consumedAt).toBe(T0 + 1);
       expect(await storage.tokens.revoke('r2', T0 + 1)).toBe(1);
-      expect(await storage.tokens.consume('r2', T0 + 2)).toBe(false);
+      expect(await consume('refresh', 'r2', T0 + 2)).toBe(false);
       expect((await storage.tokens.byHash('r2'))?.consumedAt).toBeNull();
-      expect(await storage.tokens.consume('missing', T0)).toBe(false);
+      expect(await consume('refresh', 'missing', T0)).toBe(false);
     });
 
     it('20 concurrent consumes of one refresh token: exactly one winner', async () => {
       await storage.tokens.insert(aToken('r1', { kind: 'refresh', familyId: 'f1' }));
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => storage.tokens.consume('r1', T0 + 1 + i)),
+        Array.from({ length: 20 }, (_, i) => consume('refresh', 'r1', T0 + 1 + i)),
       );
       expect(results.filter((won) => won)).toHaveLength(1);
       const winner = results.indexOf(true);
@@ -627,7 +632,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       await storage.tokens.revoke('forever-revoked', T0 - 5);
       await storage.tokens.revoke('fresh-revoked', T0 - 1);
       await storage.tokens.revoke('fresh-revoked-later', T0 + 1);
-      await storage.tokens.consume('consumed', T0 - 50);
+      await consume('refresh', 'consumed', T0 - 50);
 
       expect(await storage.tokens.purgeExpired(T0)).toBe(3);
       for (const gone of ['expired', 'forever-revoked', 'fresh-revoked']) {
@@ -683,9 +688,135 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
         createdAt: T0,
       });
       expect(await storage.tokens.graceResponse('rt')).toBeNull();
-      await storage.tokens.setGraceResponse('rt', 'sealed-blob');
+      await consume('refresh', 'rt', T0 + 1, storage, 'sealed-blob');
       expect(await storage.tokens.graceResponse('rt')).toBe('sealed-blob');
       expect(await storage.tokens.graceResponse('missing')).toBeNull();
+    });
+  });
+
+  describe('grants.redeem (one commit per authorization-code or refresh redemption)', () => {
+    const consent = { userId: 'u1', clientId: 'c1' };
+    const issued = (n: string): NewToken[] => [
+      aToken(`${n}-rt`, { kind: 'refresh', familyId: 'fam', expiresAt: null }),
+      aToken(`${n}-at`, { familyId: 'fam', parentHash: `${n}-rt` }),
+    ];
+    const refresh = (hash: string, tokens: readonly NewToken[], graceResponse: string | null = null) => ({
+      consume: { kind: 'refresh' as const, hash },
+      now: T0 + 10,
+      consent,
+      tokens,
+      graceResponse,
+    });
+
+    beforeEach(async () => {
+      await seedUserAndClient();
+      await storage.consents.upsert({ userId: 'u1', clientId: 'c1', scope: 'read', scopesVersion: 1 }, T0);
+      await storage.tokens.insertMany([aToken('old-rt', { kind: 'refresh', familyId: 'fam', expiresAt: null })]);
+    });
+
+    it('a refresh redemption consumes the token, keeps the grace response, records the consent use and stores the tokens', async () => {
+      expect(await storage.grants.redeem(refresh('old-rt', issued('n1'), 'sealed'))).toBe(true);
+      expect(await storage.tokens.byHash('old-rt')).toMatchObject({ consumedAt: T0 + 10, revokedAt: null });
+      expect(await storage.tokens.graceResponse('old-rt')).toBe('sealed');
+      expect((await storage.consents.get('u1', 'c1'))?.lastUsedAt).toBe(T0 + 10);
+      expect(await storage.tokens.byHash('n1-rt')).toMatchObject({ kind: 'refresh', familyId: 'fam', consumedAt: null });
+      expect(await storage.tokens.byHash('n1-at')).toMatchObject({ kind: 'access', parentHash: 'n1-rt' });
+    });
+
+    it('a consumed, revoked, unknown or non-refresh token redeems nothing', async () => {
+      await storage.tokens.insertMany([
+        aToken('revoked-rt', { kind: 'refresh', familyId: 'fam' }),
+        aToken('an-access-token'),
+      ]);
+      await storage.tokens.revoke('revoked-rt', T0 + 1);
+      expect(await storage.grants.redeem(refresh('old-rt', issued('n1')))).toBe(true);
+      expect(await storage.grants.redeem(refresh('old-rt', issued('n2'), 'sealed-2'))).toBe(false);
+      expect(await storage.grants.redeem(refresh('revoked-rt', issued('n3')))).toBe(false);
+      expect(await storage.grants.redeem(refresh('missing', issued('n4')))).toBe(false);
+      expect(await storage.grants.redeem(refresh('an-access-token', issued('n5')))).toBe(false);
+      for (const n of ['n2', 'n3', 'n4', 'n5']) {
+        expect(await storage.tokens.byHash(`${n}-rt`)).toBeNull();
+        expect(await storage.tokens.byHash(`${n}-at`)).toBeNull();
+      }
+      // The loser changed nothing on the consumed token: the winner's time, no grace response.
+      expect(await storage.tokens.byHash('old-rt')).toMatchObject({ consumedAt: T0 + 10 });
+      expect(await storage.tokens.graceResponse('old-rt')).toBeNull();
+      expect(await storage.tokens.byHash('an-access-token')).toMatchObject({ consumedAt: null });
+    });
+
+    it('a code redemption consumes the code once, records the consent use and stores the tokens', async () => {
+      await storage.codes.create(aCode('code-1', { familyId: 'fam' }));
+      const redeem = (n: string) =>
+        storage.grants.redeem({ consume: { kind: 'code', hash: 'code-1' }, now: T0 + 20, consent, tokens: issued(n), graceResponse: null });
+      expect(await redeem('c1')).toBe(true);
+      expect(await redeem('c2')).toBe(false);
+      expect((await storage.codes.byHash('code-1'))?.consumedAt).toBe(T0 + 20);
+      expect((await storage.consents.get('u1', 'c1'))?.lastUsedAt).toBe(T0 + 20);
+      expect(await storage.tokens.byHash('c1-at')).not.toBeNull();
+      expect(await storage.tokens.byHash('c2-at')).toBeNull();
+      expect(
+        await storage.grants.redeem({ consume: { kind: 'code', hash: 'missing' }, now: T0, consent, tokens: issued('c3'), graceResponse: null }),
+      ).toBe(false);
+      expect(await storage.tokens.byHash('c3-at')).toBeNull();
+    });
+
+    it('20 concurrent redemptions of one refresh token: exactly one wins, and only its tokens exist', async () => {
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => storage.grants.redeem(refresh('old-rt', issued(`r${i}`)))));
+      expect(results.filter((won) => won)).toHaveLength(1);
+      const winner = results.indexOf(true);
+      for (let i = 0; i < 20; i++) {
+        expect(await storage.tokens.byHash(`r${i}-at`) !== null).toBe(i === winner);
+      }
+    });
+
+    it('a redemption that fails (a duplicate token) fails alone and leaves nothing behind; the others in its batch commit', async () => {
+      await storage.tokens.insertMany([
+        aToken('rt-a', { kind: 'refresh', familyId: 'fa' }),
+        aToken('rt-b', { kind: 'refresh', familyId: 'fb' }),
+        aToken('taken'),
+      ]);
+      const [a, b] = await Promise.allSettled([
+        storage.grants.redeem(refresh('rt-a', [aToken('a-at'), aToken('taken')])),
+        storage.grants.redeem(refresh('rt-b', issued('b'))),
+      ]);
+      expect(a.status).toBe('rejected');
+      expect(b).toEqual({ status: 'fulfilled', value: true });
+      // The failed one: not consumed, nothing inserted, so the client may retry it.
+      expect(await storage.tokens.byHash('rt-a')).toMatchObject({ consumedAt: null });
+      expect(await storage.tokens.byHash('a-at')).toBeNull();
+      expect(await storage.tokens.byHash('rt-b')).toMatchObject({ consumedAt: T0 + 10 });
+      expect(await storage.tokens.byHash('b-at')).not.toBeNull();
+      expect(await storage.grants.redeem(refresh('rt-a', issued('a2')))).toBe(true);
+    });
+
+    it('inside a transaction it is part of that transaction: rolled back with it', async () => {
+      await expect(
+        storage.transaction(async (tx) => {
+          expect(await tx.grants.redeem(refresh('old-rt', issued('n1')))).toBe(true);
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect(await storage.tokens.byHash('old-rt')).toMatchObject({ consumedAt: null });
+      expect(await storage.tokens.byHash('n1-at')).toBeNull();
+      expect((await storage.consents.get('u1', 'c1'))?.lastUsedAt).toBeNull();
+    });
+
+    // Never against uncommitted rows. SQLite has one connection: a redemption queued while a
+    // transaction holds it waits for the commit, then finds the token. On PostgreSQL it runs at
+    // once on another pooled connection, where the token does not exist yet.
+    it('a redemption made while a transaction is open never sees its uncommitted rows', async () => {
+      let redeemed: Promise<boolean> | undefined;
+      await storage.transaction(async (tx) => {
+        await tx.tokens.insertMany([aToken('in-tx-rt', { kind: 'refresh', familyId: 'fx' })]);
+        redeemed = storage.grants.redeem(refresh('in-tx-rt', issued('x')));
+        // PostgreSQL answers before this transaction commits; SQLite cannot until it has.
+        if (expectedDialect === 'postgres') await redeemed;
+        else await new Promise((resolve) => setTimeout(resolve, 20));
+      });
+      const waitedForCommit = expectedDialect === 'sqlite';
+      expect(await redeemed).toBe(waitedForCommit);
+      expect((await storage.tokens.byHash('x-at')) !== null).toBe(waitedForCommit);
+      expect((await storage.tokens.byHash('in-tx-rt'))?.consumedAt).toBe(waitedForCommit ? T0 + 10 : null);
     });
   });
 
@@ -707,7 +838,9 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
         updatedAt: T0,
         lastUsedAt: null,
       });
-      await storage.consents.touch('u1', 'c1', T0 + 5);
+      // Its last use is recorded by a redemption (grants.redeem).
+      await storage.codes.create(aCode('k1'));
+      await storage.grants.redeem({ consume: { kind: 'code', hash: 'k1' }, now: T0 + 5, consent: { userId: 'u1', clientId: 'c1' }, tokens: [], graceResponse: null });
       expect((await storage.consents.get('u1', 'c1'))?.lastUsedAt).toBe(T0 + 5);
 
       await storage.consents.upsert({ userId: 'u1', clientId: 'c1', scope: 'read write', scopesVersion: 2 }, T0 + 10);
@@ -722,8 +855,10 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       });
     });
 
-    it('touch on a missing consent is a no-op', async () => {
-      await storage.consents.touch('u1', 'c1', T0);
+    it('a redemption for a missing consent records no use and creates none', async () => {
+      await storage.codes.create(aCode('k1'));
+      const redeemed = await storage.grants.redeem({ consume: { kind: 'code', hash: 'k1' }, now: T0, consent: { userId: 'u1', clientId: 'c1' }, tokens: [], graceResponse: null });
+      expect(redeemed).toBe(true);
       expect(await storage.consents.get('u1', 'c1')).toBeNull();
     });
 
@@ -997,7 +1132,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       expect((await storage.tokens.byHash('ref'))?.consumedAt).toBeNull();
       await other.tokens.revoke('acc', T0 + 1);
       expect((await storage.tokens.byHash('acc'))?.revokedAt).toBe(T0 + 1);
-      expect(await other.tokens.consume('ref', T0 + 2)).toBe(true);
+      expect(await consume('refresh', 'ref', T0 + 2, other)).toBe(true);
       expect((await storage.tokens.byHash('ref'))?.consumedAt).toBe(T0 + 2);
       expect((await storage.tokens.byHash('acc2'))?.revokedAt).toBeNull();
       await other.tokens.revokeByUserAndClient('u1', 'c1', T0 + 3);

@@ -43,7 +43,10 @@ export async function startServer(
   port?: number,
 ): Promise<Server> {
   const p = port ?? (await freePort());
-  const proc = spawn(process.execPath, args, {
+  // BENCH_PROFILE=<dir>: every server writes a V8 CPU profile there when it stops.
+  const profile = process.env['BENCH_PROFILE'];
+  const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, ...args] : args;
+  const proc = spawn(process.execPath, nodeArgs, {
     env: { ...process.env, ...env, PORT: String(p), HOST: '127.0.0.1' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

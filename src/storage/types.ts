@@ -243,8 +243,6 @@ export interface ClientRepo {
 export interface CodeRepo {
   create(code: AuthorizationCodeRow): Promise<void>;
   byHash(codeHash: string): Promise<AuthorizationCodeRow | null>;
-  /** `UPDATE … SET consumed_at = now WHERE code_hash = ? AND consumed_at IS NULL`; true for the winner. */
-  consume(codeHash: string, now: number): Promise<boolean>;
   /** Deletes a user's outstanding codes for one client (the user revoked the application); returns how many. */
   deleteByUserAndClient(userId: string, clientId: string): Promise<number>;
   /** Deletes codes that expired before `before`; returns how many. */
@@ -255,10 +253,7 @@ export interface TokenRepo {
   insert(token: NewToken): Promise<void>;
   insertMany(tokens: readonly NewToken[]): Promise<void>;
   byHash(tokenHash: string): Promise<TokenRow | null>;
-  /** Refresh-token rotation: marks consumed iff not yet consumed nor revoked; true for the winner. */
-  consume(tokenHash: string, now: number): Promise<boolean>;
-  /** Keeps the (encrypted) response of a rotation on the rotated refresh token, for the grace window. */
-  setGraceResponse(tokenHash: string, sealed: string): Promise<void>;
+  /** The (encrypted) response of a rotation, kept on the rotated refresh token for the grace window. */
   graceResponse(tokenHash: string): Promise<string | null>;
   /** Revokes one token; for a refresh token also the access tokens issued with it. Returns rows changed. */
   revoke(tokenHash: string, now: number): Promise<number>;
@@ -271,10 +266,33 @@ export interface TokenRepo {
   countIssuedSince(since: number): Promise<Array<{ clientId: string; day: string; count: number }>>;
 }
 
+/**
+ * One grant's writes (the token request of the authorization-code or refresh grant), committed
+ * atomically: the presented code or refresh token is consumed, and only if this request is the
+ * one that consumed it are the consent's last use, the new tokens and the grace response written.
+ */
+export interface GrantRedemption {
+  /** What the client presented, by hash: an authorization code or a refresh token. */
+  readonly consume: { readonly kind: 'code' | 'refresh'; readonly hash: string };
+  readonly now: number;
+  /** The consent whose last use this records, or null (no user). */
+  readonly consent: { readonly userId: string; readonly clientId: string } | null;
+  readonly tokens: readonly NewToken[];
+  /** Refresh only: the sealed response kept on the consumed token for the grace window. */
+  readonly graceResponse: string | null;
+}
+
+export interface GrantRepo {
+  /**
+   * Consumes and writes as one commit. False, with nothing written, when the code or token is
+   * unknown, already consumed or (a refresh token) revoked: the caller lost a race or replayed it.
+   */
+  redeem(redemption: GrantRedemption): Promise<boolean>;
+}
+
 export interface ConsentRepo {
   get(userId: string, clientId: string): Promise<ConsentRow | null>;
   upsert(consent: Omit<ConsentRow, 'createdAt' | 'updatedAt' | 'lastUsedAt'>, now: number): Promise<void>;
-  touch(userId: string, clientId: string, now: number): Promise<void>;
   listByUser(userId: string): Promise<ConsentRow[]>;
   delete(userId: string, clientId: string): Promise<boolean>;
 }
@@ -324,6 +342,7 @@ export interface Storage {
   readonly clients: ClientRepo;
   readonly codes: CodeRepo;
   readonly tokens: TokenRepo;
+  readonly grants: GrantRepo;
   readonly consents: ConsentRepo;
   readonly sessions: SessionRepo;
   readonly keys: KeyRepo;

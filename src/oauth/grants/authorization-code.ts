@@ -11,7 +11,7 @@ import { sha256 } from '../crypto.js';
 import { single } from '../params.js';
 import { verifyPkce } from '../pkce.js';
 import { parseScope } from '../scope.js';
-import { clientIssuesRefresh, issueTokens } from '../tokens/issue.js';
+import { clientIssuesRefresh, prepareTokens } from '../tokens/issue.js';
 
 export const authorizationCodeGrant: Grant = {
   type: 'authorization_code',
@@ -54,30 +54,30 @@ export const authorizationCodeGrant: Grant = {
     const user = await ctx.accounts.byId(row.userId);
     if (!user || user.disabled) throw invalidGrant('The user of this authorization code is no longer active');
 
-    // Issue: consume and insert the tokens in one transaction.
-    // The consent's last use is recorded in the same commit (one write to the log, not two).
-    const response = await ctx.storage.transaction(async (tx) => {
-      if (!(await tx.codes.consume(codeHash, now))) return null;
-      await tx.consents.touch(row.userId, client.clientId, now);
-      return issueTokens(
-        ctx,
-        {
-          client,
-          userId: row.userId,
-          scope: parseScope(row.scope),
-          audience: row.resource ?? `${ctx.config.issuer}/api`,
-          familyId: row.familyId,
-          withRefresh: clientIssuesRefresh(client),
-          grantType: 'authorization_code',
-        },
-        tx.tokens,
-      );
+    // Issue: the code consumed (only by this request), the consent's last use and the tokens,
+    // in one commit.
+    const issued = await prepareTokens(ctx, {
+      client,
+      userId: row.userId,
+      scope: parseScope(row.scope),
+      audience: row.resource ?? `${ctx.config.issuer}/api`,
+      familyId: row.familyId,
+      withRefresh: clientIssuesRefresh(client),
+      grantType: 'authorization_code',
     });
-    if (response === null) {
+    const won = await ctx.storage.grants.redeem({
+      consume: { kind: 'code', hash: codeHash },
+      now,
+      consent: { userId: row.userId, clientId: client.clientId },
+      tokens: issued.rows,
+      graceResponse: null,
+    });
+    if (!won) {
       await replayDetected();
       throw invalidGrant('The authorization code is invalid, expired or already used', 'code replay (race)');
     }
-    return response;
+    ctx.events.tokenIssued('authorization_code', client.clientId);
+    return issued.response;
 
     async function replayDetected(): Promise<void> {
       if (!row) return;

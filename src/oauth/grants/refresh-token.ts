@@ -8,7 +8,7 @@ import { invalidGrant, invalidScope, invalidTarget } from '../errors.js';
 import { sha256 } from '../crypto.js';
 import { single } from '../params.js';
 import { isSubset, parseScope } from '../scope.js';
-import { clientIssuesRefresh, issueTokens, type TokenResponse } from '../tokens/issue.js';
+import { clientIssuesRefresh, prepareTokens, type TokenResponse } from '../tokens/issue.js';
 import { openResponse, sealResponse } from '../tokens/grace.js';
 
 const INVALID = 'The refresh token is invalid, expired or revoked';
@@ -47,38 +47,37 @@ export const refreshTokenGrant: Grant = {
       if (!user || user.disabled) throw invalidGrant(INVALID, 'user disabled');
     }
 
-    // The consent's last use is recorded in the same commit (one write to the log, not two).
-    const response = await ctx.storage.transaction(async (tx) => {
-      if (!(await tx.tokens.consume(hash, now))) return null;
-      if (row.userId !== null) await tx.consents.touch(row.userId, client.clientId, now);
-      const issued = await issueTokens(
-        ctx,
-        {
-          client,
-          userId: row.userId,
-          scope,
-          audience: row.audience ?? `${ctx.config.issuer}/api`,
-          familyId: row.familyId,
-          // A7: rotation issues a new refresh token only while the application's policy still
-          // grants them (refresh tokens on, access tokens not long-lived); otherwise the family ends.
-          withRefresh: clientIssuesRefresh(client),
-          // Lifetime slides with each rotation, except that a never-expiring refresh token (an
-          // internal app's, A6) stays never-expiring.
-          ...(row.expiresAt === null ? { refreshExpiresAt: null } : {}),
-          grantType: 'refresh_token',
-        },
-        tx.tokens,
-      );
-      if (client.refreshGraceSeconds > 0) await tx.tokens.setGraceResponse(hash, sealResponse(token, issued));
-      return issued;
+    const issued = await prepareTokens(ctx, {
+      client,
+      userId: row.userId,
+      scope,
+      audience: row.audience ?? `${ctx.config.issuer}/api`,
+      familyId: row.familyId,
+      // A7: rotation issues a new refresh token only while the application's policy still
+      // grants them (refresh tokens on, access tokens not long-lived); otherwise the family ends.
+      withRefresh: clientIssuesRefresh(client),
+      // Lifetime slides with each rotation, except that a never-expiring refresh token (an
+      // internal app's, A6) stays never-expiring.
+      ...(row.expiresAt === null ? { refreshExpiresAt: null } : {}),
+      grantType: 'refresh_token',
     });
-    if (response === null) {
+    // One commit: the rotated token consumed (only by this request), the consent's last use,
+    // the new tokens, and the sealed response kept for the grace window.
+    const won = await ctx.storage.grants.redeem({
+      consume: { kind: 'refresh', hash },
+      now,
+      consent: row.userId !== null ? { userId: row.userId, clientId: client.clientId } : null,
+      tokens: issued.rows,
+      graceResponse: client.refreshGraceSeconds > 0 ? sealResponse(token, issued.response) : null,
+    });
+    if (!won) {
       const replay = await graceReplay();
       if (replay) return replay;
       await reuseDetected();
       throw invalidGrant(INVALID, 'refresh token reuse (race)');
     }
-    return response;
+    ctx.events.tokenIssued('refresh_token', client.clientId);
+    return issued.response;
 
     /**
      * Within the application's grace window, the just-rotated token gets the same new pair back —

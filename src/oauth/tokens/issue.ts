@@ -3,7 +3,7 @@
  * lifetime policy (A7). Opaque tokens are random and stored hashed; JWT access tokens are
  * RFC 9068 and their `jti` is stored hashed so they can be revoked and introspected.
  */
-import type { ClientRow, NewToken, TokenRepo } from '../../storage/types.js';
+import type { ClientRow, NewToken } from '../../storage/types.js';
 import type { OAuthContext } from '../context.js';
 import { PREFIX, randomId, randomToken, sha256 } from '../crypto.js';
 import { formatScope } from '../scope.js';
@@ -35,11 +35,25 @@ export function clientIssuesRefresh(client: ClientRow): boolean {
   return client.refreshEnabled && client.accessTtl !== null && client.grantTypes.includes('refresh_token');
 }
 
-export async function issueTokens(
-  ctx: OAuthContext,
-  input: IssueInput,
-  tokens: TokenRepo = ctx.storage.tokens,
-): Promise<TokenResponse> {
+/** Tokens made and signed but not yet stored: the rows to insert and the response to send. */
+export interface PreparedTokens {
+  readonly rows: readonly NewToken[];
+  readonly response: TokenResponse;
+}
+
+/** Stores the tokens (one group-committed insert) and returns the response once they are durable. */
+export async function issueTokens(ctx: OAuthContext, input: IssueInput): Promise<TokenResponse> {
+  const { rows, response } = await prepareTokens(ctx, input);
+  await ctx.storage.tokens.insertMany(rows);
+  ctx.events.tokenIssued(input.grantType, input.client.clientId);
+  return response;
+}
+
+/**
+ * Makes the tokens without storing them, for a grant that stores them in the same commit as
+ * other writes (`storage.grants.redeem`); it reports `ctx.events.tokenIssued` after that commit.
+ */
+export async function prepareTokens(ctx: OAuthContext, input: IssueInput): Promise<PreparedTokens> {
   const now = ctx.now();
   const { client } = input;
   const scope = formatScope(input.scope);
@@ -106,9 +120,6 @@ export async function issueTokens(
     createdAt: now,
   });
 
-  await tokens.insertMany(rows);
-  ctx.events.tokenIssued(input.grantType, client.clientId);
-
   const response: TokenResponse = {
     access_token: accessToken,
     token_type: 'Bearer',
@@ -116,5 +127,5 @@ export async function issueTokens(
     ...(refreshToken ? { refresh_token: refreshToken } : {}),
     scope,
   };
-  return response;
+  return { rows, response };
 }

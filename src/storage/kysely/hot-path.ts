@@ -30,7 +30,7 @@ import type {
   Selectable,
   UnknownRow,
 } from 'kysely';
-import type { NewToken } from '../types.js';
+import type { GrantRedemption, NewToken } from '../types.js';
 import type { TokensTable, UsersTable } from './schema.js';
 
 const CACHE_MAX_ENTRIES = 10_000;
@@ -173,16 +173,45 @@ export class SqliteRaw implements RawPath {
     token: SQLite.Statement<[string], Selectable<TokensTable>>;
     user: SQLite.Statement<[string], Selectable<UsersTable>>;
     insert: SQLite.Statement<unknown[]>;
+    consumeCode: SQLite.Statement<[number, string]>;
+    consumeRefresh: SQLite.Statement<[number, string | null, string]>;
+    touchConsent: SQLite.Statement<[number, string, string]>;
   } | null = null;
   private readonly insertAll: SQLite.Transaction<(rows: readonly NewToken[]) => void>;
+  /** One redemption; inside `redeemAll`'s transaction it runs in a savepoint of its own. */
+  private readonly redeemOne: SQLite.Transaction<(r: GrantRedemption) => boolean>;
+  private readonly redeemAll: SQLite.Transaction<(batch: readonly GrantRedemption[]) => Array<boolean | { error: unknown }>>;
 
   constructor(private readonly db: SQLite.Database) {
-    this.insertAll = db.transaction((rows: readonly NewToken[]) => {
-      const { insert } = this.prepared();
-      for (const t of rows) {
-        insert.run(t.tokenHash, t.kind, t.format, t.clientId, t.userId, t.scope, t.audience, t.familyId, t.parentHash, t.expiresAt, t.createdAt);
-      }
+    this.insertAll = db.transaction((rows: readonly NewToken[]) => this.insertRows(rows));
+    this.redeemOne = db.transaction((r: GrantRedemption) => {
+      const st = this.prepared();
+      const consumed =
+        r.consume.kind === 'code'
+          ? st.consumeCode.run(r.now, r.consume.hash)
+          : st.consumeRefresh.run(r.now, r.graceResponse, r.consume.hash);
+      if (consumed.changes !== 1) return false;
+      if (r.consent) st.touchConsent.run(r.now, r.consent.userId, r.consent.clientId);
+      this.insertRows(r.tokens);
+      return true;
     });
+    // A member that fails (a constraint, say) is rolled back to its savepoint and fails alone.
+    this.redeemAll = db.transaction((batch: readonly GrantRedemption[]) =>
+      batch.map((r) => {
+        try {
+          return this.redeemOne(r);
+        } catch (error) {
+          return { error };
+        }
+      }),
+    );
+  }
+
+  private insertRows(rows: readonly NewToken[]): void {
+    const { insert } = this.prepared();
+    for (const t of rows) {
+      insert.run(t.tokenHash, t.kind, t.format, t.clientId, t.userId, t.scope, t.audience, t.familyId, t.parentHash, t.expiresAt, t.createdAt);
+    }
   }
 
   /** Prepared on first use (after migrations ran). */
@@ -193,6 +222,16 @@ export class SqliteRaw implements RawPath {
       user: this.db.prepare<[string], Selectable<UsersTable>>('select * from users where id = ?'),
       insert: this.db.prepare<unknown[]>(
         `insert into tokens (${TOKEN_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      consumeCode: this.db.prepare<[number, string]>(
+        'update authorization_codes set consumed_at = ? where code_hash = ? and consumed_at is null',
+      ),
+      consumeRefresh: this.db.prepare<[number, string | null, string]>(
+        "update tokens set consumed_at = ?, grace_response = ? where token_hash = ? and kind = 'refresh' " +
+          'and consumed_at is null and revoked_at is null',
+      ),
+      touchConsent: this.db.prepare<[number, string, string]>(
+        'update consents set last_used_at = ? where user_id = ? and client_id = ?',
       ),
     };
     return this.statements;
@@ -219,6 +258,63 @@ export class SqliteRaw implements RawPath {
   /** One BEGIN IMMEDIATE … COMMIT for all rows (all or none). */
   insertTokens(rows: readonly NewToken[]): void {
     this.insertAll.immediate(rows);
+  }
+
+  /**
+   * One BEGIN IMMEDIATE … COMMIT for a batch of redemptions, each in its own savepoint: per
+   * member, whether it won, or the error that rolled back its own writes. Throws (nothing
+   * written) only if the transaction itself cannot begin or commit.
+   */
+  redeemBatch(batch: readonly GrantRedemption[]): Array<boolean | { error: unknown }> {
+    return this.redeemAll.immediate(batch);
+  }
+}
+
+interface PendingRedemption {
+  readonly redemption: GrantRedemption;
+  readonly resolve: (won: boolean) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit of grant redemptions on SQLite: every redemption made in one event-loop turn is
+ * committed in one transaction, each answered after that commit. While a Kysely transaction
+ * holds the connection, `fallback` (Kysely, which waits for it) is used instead.
+ */
+export class SqliteRedeemer {
+  private queue: PendingRedemption[] = [];
+
+  constructor(
+    private readonly raw: SqliteRaw,
+    private readonly fallback: (r: GrantRedemption) => Promise<boolean>,
+  ) {}
+
+  redeem(redemption: GrantRedemption): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.queue.push({ redemption, resolve, reject });
+      if (this.queue.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.queue;
+    this.queue = [];
+    if (!this.raw.available) {
+      for (const p of batch) this.fallback(p.redemption).then(p.resolve, p.reject);
+      return;
+    }
+    let outcomes: Array<boolean | { error: unknown }>;
+    try {
+      outcomes = this.raw.redeemBatch(batch.map((p) => p.redemption));
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    batch.forEach((p, i) => {
+      const outcome = outcomes[i];
+      if (typeof outcome === 'boolean') p.resolve(outcome);
+      else p.reject(outcome?.error);
+    });
   }
 }
 
@@ -261,26 +357,69 @@ export class PgRaw implements RawPath {
 
   /** One statement, so all rows or none. */
   async insertTokens(rows: readonly NewToken[]): Promise<void> {
-    await this.pool.query({
-      name: 'tollgate_insert_tokens',
-      text:
-        `insert into tokens (${TOKEN_COLUMNS}) select * from unnest(` +
-        '$1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[])',
-      values: [
-        rows.map((t) => t.tokenHash),
-        rows.map((t) => t.kind),
-        rows.map((t) => t.format),
-        rows.map((t) => t.clientId),
-        rows.map((t) => t.userId),
-        rows.map((t) => t.scope),
-        rows.map((t) => t.audience),
-        rows.map((t) => t.familyId),
-        rows.map((t) => t.parentHash),
-        rows.map((t) => t.expiresAt),
-        rows.map((t) => t.createdAt),
-      ],
-    });
+    await this.pool.query({ name: 'tollgate_insert_tokens', text: `insert into tokens (${TOKEN_COLUMNS}) ${unnestTokens(1)}`, values: tokenArrays(rows) });
   }
+
+  /**
+   * A redemption in one statement (one round trip, atomic by itself): the consume is a
+   * data-modifying CTE, and the consent update and the insert run only when it changed a row.
+   */
+  async redeem(r: GrantRedemption): Promise<boolean> {
+    const consent = r.consent ?? { userId: null, clientId: null };
+    const { rows } =
+      r.consume.kind === 'code'
+        ? await this.pool.query<{ won: number }>({
+            name: 'tollgate_redeem_code',
+            text: redeemSql(
+              'update authorization_codes set consumed_at = $1 where code_hash = $2 and consumed_at is null returning 1',
+              3,
+            ),
+            values: [r.now, r.consume.hash, consent.userId, consent.clientId, ...tokenArrays(r.tokens)],
+          })
+        : await this.pool.query<{ won: number }>({
+            name: 'tollgate_redeem_refresh',
+            text: redeemSql(
+              "update tokens set consumed_at = $1, grace_response = $3::text where token_hash = $2 and kind = 'refresh' " +
+                'and consumed_at is null and revoked_at is null returning 1',
+              4,
+            ),
+            values: [r.now, r.consume.hash, r.graceResponse, consent.userId, consent.clientId, ...tokenArrays(r.tokens)],
+          });
+    return Number(rows[0]?.won ?? 0) === 1;
+  }
+}
+
+/** `select * from unnest(...)` of the token columns, as parameters from `$first` on. */
+function unnestTokens(first: number): string {
+  const types = ['text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'bigint', 'bigint'];
+  return `select * from unnest(${types.map((t, i) => `$${first + i}::${t}[]`).join(', ')})`;
+}
+
+/** The redemption statement around a consume (`$1` = now): consent at `$n`, `$n+1`, tokens after. */
+function redeemSql(consume: string, n: number): string {
+  return (
+    `with consumed as (${consume}), ` +
+    `touched as (update consents set last_used_at = $1 where user_id = $${n}::text and client_id = $${n + 1}::text ` +
+    'and exists (select 1 from consumed)), ' +
+    `inserted as (insert into tokens (${TOKEN_COLUMNS}) ${unnestTokens(n + 2)} where exists (select 1 from consumed)) ` +
+    'select count(*)::int as won from consumed'
+  );
+}
+
+function tokenArrays(rows: readonly NewToken[]): unknown[] {
+  return [
+    rows.map((t) => t.tokenHash),
+    rows.map((t) => t.kind),
+    rows.map((t) => t.format),
+    rows.map((t) => t.clientId),
+    rows.map((t) => t.userId),
+    rows.map((t) => t.scope),
+    rows.map((t) => t.audience),
+    rows.map((t) => t.familyId),
+    rows.map((t) => t.parentHash),
+    rows.map((t) => t.expiresAt),
+    rows.map((t) => t.createdAt),
+  ];
 }
 
 /** What the root repositories use; transaction-bound repositories get none. */
@@ -288,6 +427,8 @@ export interface HotPath {
   readonly cache: EpochCache;
   readonly writer: TokenWriter;
   readonly raw: RawPath;
+  /** Commits a grant redemption (see GrantRepo.redeem) without a Kysely transaction. */
+  readonly redeem?: (r: GrantRedemption) => Promise<boolean>;
 }
 
 /**

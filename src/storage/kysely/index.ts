@@ -41,7 +41,9 @@ import { InCodeMigrationProvider } from './migrations/index.js';
 import { buildRepositories, type Repositories } from './repositories/index.js';
 import type { Database } from './schema.js';
 import type { Db, SqlDialect } from './shared.js';
-import { EpochCache, PgRaw, SqliteRaw, TokenWriter, WriteTouchPlugin, coalescedEpoch, type HotPath } from './hot-path.js';
+import { EpochCache, PgRaw, SqliteRaw, SqliteRedeemer, TokenWriter, WriteTouchPlugin, coalescedEpoch, type HotPath } from './hot-path.js';
+import { redeemWithKysely } from './repositories/grants.js';
+import { inTransaction } from './shared.js';
 import { toColumns } from './repositories/tokens.js';
 import type { NewToken } from '../types.js';
 
@@ -103,11 +105,13 @@ async function openSqlite(options: SqliteStorageOptions): Promise<Storage> {
     dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }),
     plugins: [new WriteTouchPlugin(cache)],
   });
+  // While a Kysely transaction holds the connection, the fallbacks (Kysely) wait for it to end.
+  const redeemer = new SqliteRedeemer(raw, (r) => inTransaction(db, (trx) => redeemWithKysely(trx, r)));
   const hot: HotPath = {
     raw,
     cache,
-    // While a Kysely transaction holds the connection, Kysely's insert waits for it to end.
     writer: new TokenWriter(async (rows) => (raw.available ? raw.insertTokens(rows) : insertTokens(db, rows))),
+    redeem: (r) => redeemer.redeem(r),
   };
   const storage = makeStorage(db, 'sqlite', undefined, hot);
   if (options.file === ':memory:' || options.file === '') return storage;
@@ -235,7 +239,7 @@ async function openPostgres(options: PostgresStorageOptions): Promise<Storage> {
       throw err;
     }
   }
-  const hot: HotPath = { raw, cache, writer: new TokenWriter((rows) => raw.insertTokens(rows)) };
+  const hot: HotPath = { raw, cache, writer: new TokenWriter((rows) => raw.insertTokens(rows)), redeem: (r) => raw.redeem(r) };
   return makeStorage(db, 'postgres', options.schema, hot);
 }
 

@@ -1,6 +1,6 @@
 /**
- * CodeRepo on Kysely: authorization codes (stored by hash). `consume` is one conditional UPDATE
- * whose affected-row count picks the single winner, on both dialects.
+ * CodeRepo on Kysely: authorization codes (stored by hash). A code is consumed by its grant's
+ * redemption (grants.ts).
  */
 import type { Selectable } from 'kysely';
 import type { AuthorizationCodeRow, CodeRepo } from '../../types.js';
@@ -63,16 +63,6 @@ export class KyselyCodeRepo implements CodeRepo {
       .where('client_id', '=', clientId)
       .executeTakeFirst();
     return affected(result);
-  }
-
-  async consume(codeHash: string, now: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('authorization_codes')
-      .set({ consumed_at: now })
-      .where('code_hash', '=', codeHash)
-      .where('consumed_at', 'is', null)
-      .executeTakeFirst();
-    return affected(result) === 1;
   }
 
   async purgeExpired(before: number): Promise<number> {

@@ -52,15 +52,6 @@ export class KyselyConsentRepo implements ConsentRepo {
       .execute();
   }
 
-  async touch(userId: string, clientId: string, now: number): Promise<void> {
-    await this.db
-      .updateTable('consents')
-      .set({ last_used_at: now })
-      .where('user_id', '=', userId)
-      .where('client_id', '=', clientId)
-      .execute();
-  }
-
   /** Ordered by creation time, then client id. */
   async listByUser(userId: string): Promise<ConsentRow[]> {
     const rows = await this.db

@@ -9,6 +9,7 @@ import { KyselyAuditRepo } from './audit.js';
 import { KyselyClientRepo } from './clients.js';
 import { KyselyCodeRepo } from './codes.js';
 import { KyselyConsentRepo } from './consents.js';
+import { KyselyGrantRepo } from './grants.js';
 import { KyselyKeyRepo } from './keys.js';
 import { KyselyOrganizationRepo } from './organizations.js';
 import { KyselyResourceServerRepo } from './resource-servers.js';
@@ -28,6 +29,7 @@ export function buildRepositories(db: Db, dialect: SqlDialect, hot?: HotPath): R
     clients: new KyselyClientRepo(db, dialect, hot),
     codes: new KyselyCodeRepo(db),
     tokens: new KyselyTokenRepo(db, dialect, hot),
+    grants: new KyselyGrantRepo(db, hot),
     consents: new KyselyConsentRepo(db),
     sessions: new KyselySessionRepo(db),
     keys: new KyselyKeyRepo(db, hot),

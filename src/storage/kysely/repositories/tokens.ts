@@ -1,6 +1,6 @@
 /**
  * TokenRepo on Kysely: access and refresh tokens (stored by hash).
- * - `consume` (refresh rotation) is one conditional UPDATE; the affected-row count decides.
+ * - a refresh token is consumed by its grant's redemption (grants.ts).
  * - every revoke* sets `revoked_at` only where it is still null and returns rows changed.
  */
 import type { Insertable, Selectable } from 'kysely';
@@ -88,21 +88,6 @@ export class KyselyTokenRepo implements TokenRepo {
     }
     const row = await this.db.selectFrom('tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
     return row ? toRow(row) : null;
-  }
-
-  async consume(tokenHash: string, now: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('tokens')
-      .set({ consumed_at: now })
-      .where('token_hash', '=', tokenHash)
-      .where('consumed_at', 'is', null)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    return affected(result) === 1;
-  }
-
-  async setGraceResponse(tokenHash: string, sealed: string): Promise<void> {
-    await this.db.updateTable('tokens').set({ grace_response: sealed }).where('token_hash', '=', tokenHash).execute();
   }
 
   async graceResponse(tokenHash: string): Promise<string | null> {
