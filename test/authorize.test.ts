@@ -570,6 +570,26 @@ describeEachDb('authorization endpoint (RFC 6749 §4.1, §4.2; SPEC Z1–Z11)', 
     expect((await redeem(web, code)).json['scope']).toBe('profile email');
   });
 
+  it('Z5: a silent approval leaves the remembered consent as it was and records no new grant', async () => {
+    const { b, user } = await signedIn();
+    await grantAndRedeem(b, webRequest());
+    const before = await s.ctx.storage.consents.get(user.id, web.client.clientId);
+    const grants = async () => (await s.ctx.storage.audit.list()).filter((e) => e.type === 'consent.granted' && e.actorUserId === user.id).length;
+    expect(before).not.toBeNull();
+    expect(await grants()).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    for (const scope of ['profile email', 'email']) {
+      const res = await b.fetch(webRequest({ scope }));
+      expect(res.status).toBe(303);
+      await redeem(web, redirectParams(res.headers.get('location'), CB)['code'] ?? '');
+    }
+    const after = await s.ctx.storage.consents.get(user.id, web.client.clientId);
+    // Same scope, same "granted"/"updated" dates; only the last use moved (the code redemption).
+    expect(after).toEqual({ ...before, lastUsedAt: after?.lastUsedAt });
+    expect(after?.lastUsedAt).toBeGreaterThan(before?.lastUsedAt ?? 0);
+    expect(await grants()).toBe(1);
+  });
+
   it('Z5/Z11: a scope unticked on a later consent page is no longer remembered', async () => {
     const { b } = await signedIn();
     await grantAndRedeem(b, webRequest());

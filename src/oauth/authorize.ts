@@ -8,7 +8,7 @@
  *
  * The HTTP layer owns sessions and pages; this module only decides.
  */
-import type { ClientRow } from '../storage/types.js';
+import type { ClientRow, ConsentRow } from '../storage/types.js';
 import type { OAuthContext } from './context.js';
 import { AuthorizePageError, OAuthError, invalidRequest, unauthorizedClient, unsupportedResponseType } from './errors.js';
 import { PREFIX, randomId, randomToken, sha256 } from './crypto.js';
@@ -210,11 +210,13 @@ export async function decide(ctx: OAuthContext, req: AuthorizeRequest, userId: s
   const remembered =
     consent !== null &&
     consent.scopesVersion === req.client.scopesVersion &&
-    isSubset(req.scopes, parseScope(consent.scope));
+    isSubset(req.scopes, parseScope(consent.scope))
+      ? consent
+      : null;
   // Z6 (replace_existing_token) is applied in approve(), once a new code is actually sent: a GET
   // that ends on the consent page (or a Deny) must not revoke anything.
-  if (remembered && !req.forceConsent) {
-    return { kind: 'redirect', location: await approve(ctx, req, userId, req.scopes, ip) };
+  if (remembered !== null && !req.forceConsent) {
+    return { kind: 'redirect', location: await approve(ctx, req, userId, req.scopes, ip, remembered) };
   }
   if (req.promptNone) {
     return { kind: 'redirect', location: errorRedirect(ctx, req, new OAuthError('consent_required', 'The user must grant access')) };
@@ -222,17 +224,23 @@ export async function decide(ctx: OAuthContext, req: AuthorizeRequest, userId: s
   return { kind: 'consent', request: req };
 }
 
-/** The user allowed (Z4, Z11): record the consent and send a code (or, for implicit, a token). */
+/**
+ * The user allowed (Z4, Z11): record the consent and send a code (or, for implicit, a token).
+ * `remembered`: no page was shown because this remembered consent already covers the request;
+ * it is then unchanged, so it is neither rewritten nor recorded again as granted.
+ */
 export async function approve(
   ctx: OAuthContext,
   req: AuthorizeRequest,
   userId: string,
   granted: readonly string[],
   ip: string | null,
+  remembered?: ConsentRow,
 ): Promise<string> {
   const now = ctx.now();
   const scope = formatScope(granted);
-  const previous = await ctx.storage.consents.get(userId, req.client.clientId);
+  const silent = remembered !== undefined;
+  const previous = remembered ?? (await ctx.storage.consents.get(userId, req.client.clientId));
   if (req.replaceExisting && previous !== null) {
     // Z6: "when the user is accessing your application for the first time, this parameter is ignored"
     const revoked = await ctx.storage.tokens.revokeByUserAndClient(userId, req.client.clientId, now);
@@ -245,12 +253,13 @@ export async function approve(
     previous !== null && previous.scopesVersion === req.client.scopesVersion
       ? parseScope(previous.scope).filter((s) => !req.scopes.includes(s) && req.client.scopes.includes(s))
       : [];
-  const remembered = formatScope([...kept, ...granted]);
-  await ctx.storage.consents.upsert(
-    { userId, clientId: req.client.clientId, scope: remembered, scopesVersion: req.client.scopesVersion },
-    now,
-  );
-  await ctx.audit.record('consent.granted', { actorUserId: userId, clientId: req.client.clientId, ip, details: { scope } });
+  if (!silent) {
+    await ctx.storage.consents.upsert(
+      { userId, clientId: req.client.clientId, scope: formatScope([...kept, ...granted]), scopesVersion: req.client.scopesVersion },
+      now,
+    );
+    await ctx.audit.record('consent.granted', { actorUserId: userId, clientId: req.client.clientId, ip, details: { scope } });
+  }
 
   if (req.responseType === 'token') {
     if (req.client.tokenFormat === 'jwt') await ctx.keys.ensureCurrent();
