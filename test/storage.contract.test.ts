@@ -789,6 +789,22 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       expect(await storage.grants.redeem(refresh('rt-a', issued('a2')))).toBe(true);
     });
 
+    it('writes made in the same turn (codes, tokens, redemptions) commit together; one failing write fails alone', async () => {
+      await storage.codes.create(aCode('k-old'));
+      const results = await Promise.allSettled([
+        storage.codes.create(aCode('k-new')),
+        storage.codes.create(aCode('k-old')),
+        storage.tokens.insertMany([aToken('t-new')]),
+        storage.tokens.insertMany([aToken('t-new-2'), aToken('old-rt')]),
+        storage.grants.redeem(refresh('old-rt', issued('n1'))),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
+      expect(await storage.codes.byHash('k-new')).not.toBeNull();
+      expect(await storage.tokens.byHash('t-new')).not.toBeNull();
+      expect(await storage.tokens.byHash('t-new-2')).toBeNull();
+      expect(await storage.tokens.byHash('n1-at')).not.toBeNull();
+    });
+
     it('inside a transaction it is part of that transaction: rolled back with it', async () => {
       await expect(
         storage.transaction(async (tx) => {

@@ -7,15 +7,15 @@
  *   every change to those tables, from any process or tool). Every use first reads the counter —
  *   one indexed single-row read — and drops the whole cache when it moved. A deactivation or a
  *   rotation made anywhere is therefore honoured on the next request, exactly as before.
- * - **Group commit.** Token inserts made outside a transaction are queued and written together,
- *   once per event-loop turn, in one transaction (SQLite) or one multi-row INSERT (PostgreSQL).
- *   Each caller's promise settles only after that commit, so a token is never answered before it
- *   is durable. If a batch fails, its members are retried one by one, so one bad row fails only
- *   its own request.
- * - **Raw statements on SQLite.** The few hot reads and the batched insert run as prepared
- *   better-sqlite3 statements, skipping query building. Only when no transaction is open on the
- *   connection: otherwise they go through Kysely, which waits for the transaction to finish, so
- *   nothing uncommitted is ever read.
+ * - **Group commit.** Writes made outside a transaction on the request path — token inserts,
+ *   authorization-code inserts, grant redemptions — are queued and committed together, once per
+ *   event-loop turn: on SQLite one transaction of prepared statements with a savepoint per
+ *   write; on PostgreSQL token inserts become one multi-row INSERT and a redemption is one
+ *   statement. Each caller's promise settles only after that commit, so nothing is answered
+ *   before it is durable, and one failing write fails only its own request.
+ * - **Raw statements.** The few hot reads run as prepared statements, skipping query building.
+ *   On SQLite only while no transaction is open on the connection: otherwise they go through
+ *   Kysely, which waits for the transaction to finish, so nothing uncommitted is ever read.
  *
  * Only the root repositories use it; repositories bound to a transaction always query directly.
  */
@@ -30,7 +30,7 @@ import type {
   Selectable,
   UnknownRow,
 } from 'kysely';
-import type { GrantRedemption, NewToken } from '../types.js';
+import type { AuthorizationCodeRow, GrantRedemption, NewToken } from '../types.js';
 import type { TokensTable, UsersTable } from './schema.js';
 
 const CACHE_MAX_ENTRIES = 10_000;
@@ -124,7 +124,7 @@ interface Pending {
   readonly reject: (err: unknown) => void;
 }
 
-/** Group commit of token inserts: one write per event-loop turn for every request in it. */
+/** Group commit of token inserts on PostgreSQL: one multi-row INSERT per event-loop turn. */
 export class TokenWriter {
   private queue: Pending[] = [];
 
@@ -176,42 +176,37 @@ export class SqliteRaw implements RawPath {
     consumeCode: SQLite.Statement<[number, string]>;
     consumeRefresh: SQLite.Statement<[number, string | null, string]>;
     touchConsent: SQLite.Statement<[number, string, string]>;
+    insertCode: SQLite.Statement<unknown[]>;
   } | null = null;
-  private readonly insertAll: SQLite.Transaction<(rows: readonly NewToken[]) => void>;
-  /** One redemption; inside `redeemAll`'s transaction it runs in a savepoint of its own. */
-  private readonly redeemOne: SQLite.Transaction<(r: GrantRedemption) => boolean>;
-  private readonly redeemAll: SQLite.Transaction<(batch: readonly GrantRedemption[]) => Array<boolean | { error: unknown }>>;
 
-  constructor(private readonly db: SQLite.Database) {
-    this.insertAll = db.transaction((rows: readonly NewToken[]) => this.insertRows(rows));
-    this.redeemOne = db.transaction((r: GrantRedemption) => {
-      const st = this.prepared();
-      const consumed =
-        r.consume.kind === 'code'
-          ? st.consumeCode.run(r.now, r.consume.hash)
-          : st.consumeRefresh.run(r.now, r.graceResponse, r.consume.hash);
-      if (consumed.changes !== 1) return false;
-      if (r.consent) st.touchConsent.run(r.now, r.consent.userId, r.consent.clientId);
-      this.insertRows(r.tokens);
-      return true;
-    });
-    // A member that fails (a constraint, say) is rolled back to its savepoint and fails alone.
-    this.redeemAll = db.transaction((batch: readonly GrantRedemption[]) =>
-      batch.map((r) => {
-        try {
-          return this.redeemOne(r);
-        } catch (error) {
-          return { error };
-        }
-      }),
-    );
-  }
+  constructor(private readonly db: SQLite.Database) {}
 
-  private insertRows(rows: readonly NewToken[]): void {
+  /** The rows' INSERTs, on the open transaction (the group commit's). */
+  insertRows(rows: readonly NewToken[]): void {
     const { insert } = this.prepared();
     for (const t of rows) {
       insert.run(t.tokenHash, t.kind, t.format, t.clientId, t.userId, t.scope, t.audience, t.familyId, t.parentHash, t.expiresAt, t.createdAt);
     }
+  }
+
+  /** A redemption's statements, on the open transaction: whether this one consumed the code or token. */
+  redeem(r: GrantRedemption): boolean {
+    const st = this.prepared();
+    const consumed =
+      r.consume.kind === 'code'
+        ? st.consumeCode.run(r.now, r.consume.hash)
+        : st.consumeRefresh.run(r.now, r.graceResponse, r.consume.hash);
+    if (consumed.changes !== 1) return false;
+    if (r.consent) st.touchConsent.run(r.now, r.consent.userId, r.consent.clientId);
+    this.insertRows(r.tokens);
+    return true;
+  }
+
+  /** An authorization code's INSERT, on the open transaction. */
+  insertCode(c: AuthorizationCodeRow): void {
+    this.prepared().insertCode.run(
+      c.codeHash, c.clientId, c.userId, c.redirectUri, c.scope, c.resource, c.codeChallenge, c.codeChallengeMethod, c.familyId, c.expiresAt, c.consumedAt, c.createdAt,
+    );
   }
 
   /** Prepared on first use (after migrations ran). */
@@ -232,6 +227,10 @@ export class SqliteRaw implements RawPath {
       ),
       touchConsent: this.db.prepare<[number, string, string]>(
         'update consents set last_used_at = ? where user_id = ? and client_id = ?',
+      ),
+      insertCode: this.db.prepare<unknown[]>(
+        'insert into authorization_codes (code_hash, client_id, user_id, redirect_uri, scope, resource, code_challenge, ' +
+          'code_challenge_method, family_id, expires_at, consumed_at, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
     };
     return this.statements;
@@ -255,43 +254,59 @@ export class SqliteRaw implements RawPath {
     return this.prepared().user.get(id) ?? null;
   }
 
-  /** One BEGIN IMMEDIATE … COMMIT for all rows (all or none). */
-  insertTokens(rows: readonly NewToken[]): void {
-    this.insertAll.immediate(rows);
-  }
-
-  /**
-   * One BEGIN IMMEDIATE … COMMIT for a batch of redemptions, each in its own savepoint: per
-   * member, whether it won, or the error that rolled back its own writes. Throws (nothing
-   * written) only if the transaction itself cannot begin or commit.
-   */
-  redeemBatch(batch: readonly GrantRedemption[]): Array<boolean | { error: unknown }> {
-    return this.redeemAll.immediate(batch);
-  }
 }
 
-interface PendingRedemption {
-  readonly redemption: GrantRedemption;
-  readonly resolve: (won: boolean) => void;
+interface PendingUnit {
+  readonly run: () => unknown;
+  readonly fallback: () => Promise<unknown>;
+  readonly resolve: (value: unknown) => void;
   readonly reject: (err: unknown) => void;
 }
 
+type Outcome = { readonly value: unknown } | { readonly error: unknown };
+
+/** Thrown inside the optimistic batch when one of its writes fails. */
+class UnitFailed extends Error {}
+
 /**
- * Group commit of grant redemptions on SQLite: every redemption made in one event-loop turn is
- * committed in one transaction, each answered after that commit. While a Kysely transaction
- * holds the connection, `fallback` (Kysely, which waits for it) is used instead.
+ * Group commit on SQLite: the writes requested in one event-loop turn (token inserts, code
+ * inserts, grant redemptions) run as prepared statements in one BEGIN IMMEDIATE … COMMIT, and
+ * every caller is answered after that commit. If one write fails (a constraint, say), the batch
+ * is rolled back and run again with a savepoint per write, so the failing one is undone and
+ * fails alone. While a Kysely transaction holds the connection, each write's `fallback`
+ * (Kysely, which waits for that transaction to end) is used instead.
  */
-export class SqliteRedeemer {
-  private queue: PendingRedemption[] = [];
+export class SqliteGroupCommit {
+  private queue: PendingUnit[] = [];
+  private readonly commitAll: SQLite.Transaction<(units: readonly PendingUnit[]) => Outcome[]>;
+  private readonly commitEach: SQLite.Transaction<(units: readonly PendingUnit[]) => Outcome[]>;
 
-  constructor(
-    private readonly raw: SqliteRaw,
-    private readonly fallback: (r: GrantRedemption) => Promise<boolean>,
-  ) {}
+  constructor(private readonly db: SQLite.Database) {
+    this.commitAll = db.transaction((units: readonly PendingUnit[]) =>
+      units.map((u): Outcome => {
+        try {
+          return { value: u.run() };
+        } catch {
+          throw new UnitFailed();
+        }
+      }),
+    );
+    // Called inside commitEach's transaction, a better-sqlite3 transaction function is a savepoint.
+    const inSavepoint = db.transaction((run: () => unknown) => run());
+    this.commitEach = db.transaction((units: readonly PendingUnit[]) =>
+      units.map((u): Outcome => {
+        try {
+          return { value: inSavepoint(u.run) };
+        } catch (error) {
+          return { error };
+        }
+      }),
+    );
+  }
 
-  redeem(redemption: GrantRedemption): Promise<boolean> {
-    return new Promise<boolean>((resolve, reject) => {
-      this.queue.push({ redemption, resolve, reject });
+  run<T>(unit: () => T, fallback: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ run: unit, fallback, resolve: resolve as (value: unknown) => void, reject });
       if (this.queue.length === 1) setImmediate(() => this.flush());
     });
   }
@@ -299,21 +314,27 @@ export class SqliteRedeemer {
   private flush(): void {
     const batch = this.queue;
     this.queue = [];
-    if (!this.raw.available) {
-      for (const p of batch) this.fallback(p.redemption).then(p.resolve, p.reject);
+    if (this.db.inTransaction || !this.db.open) {
+      for (const u of batch) u.fallback().then(u.resolve, u.reject);
       return;
     }
-    let outcomes: Array<boolean | { error: unknown }>;
+    let outcomes: Outcome[];
     try {
-      outcomes = this.raw.redeemBatch(batch.map((p) => p.redemption));
+      try {
+        outcomes = this.commitAll.immediate(batch);
+      } catch (err) {
+        if (!(err instanceof UnitFailed)) throw err;
+        outcomes = this.commitEach.immediate(batch);
+      }
     } catch (err) {
-      for (const p of batch) p.reject(err);
+      // BEGIN or COMMIT failed (busy beyond busy_timeout, I/O): nothing was written.
+      for (const u of batch) u.reject(err);
       return;
     }
-    batch.forEach((p, i) => {
-      const outcome = outcomes[i];
-      if (typeof outcome === 'boolean') p.resolve(outcome);
-      else p.reject(outcome?.error);
+    batch.forEach((u, i) => {
+      const outcome = outcomes[i] as Outcome;
+      if ('value' in outcome) u.resolve(outcome.value);
+      else u.reject(outcome.error);
     });
   }
 }
@@ -425,10 +446,13 @@ function tokenArrays(rows: readonly NewToken[]): unknown[] {
 /** What the root repositories use; transaction-bound repositories get none. */
 export interface HotPath {
   readonly cache: EpochCache;
-  readonly writer: TokenWriter;
   readonly raw: RawPath;
+  /** Stores tokens, group-committed; resolves after the commit (all rows or none). */
+  readonly insertTokens: (rows: readonly NewToken[]) => Promise<void>;
   /** Commits a grant redemption (see GrantRepo.redeem) without a Kysely transaction. */
-  readonly redeem?: (r: GrantRedemption) => Promise<boolean>;
+  readonly redeem: (r: GrantRedemption) => Promise<boolean>;
+  /** Stores an authorization code, group-committed (SQLite; PostgreSQL inserts it directly). */
+  readonly insertCode?: (code: AuthorizationCodeRow) => Promise<void>;
 }
 
 /**

@@ -41,8 +41,9 @@ import { InCodeMigrationProvider } from './migrations/index.js';
 import { buildRepositories, type Repositories } from './repositories/index.js';
 import type { Database } from './schema.js';
 import type { Db, SqlDialect } from './shared.js';
-import { EpochCache, PgRaw, SqliteRaw, SqliteRedeemer, TokenWriter, WriteTouchPlugin, coalescedEpoch, type HotPath } from './hot-path.js';
+import { EpochCache, PgRaw, SqliteGroupCommit, SqliteRaw, TokenWriter, WriteTouchPlugin, coalescedEpoch, type HotPath } from './hot-path.js';
 import { redeemWithKysely } from './repositories/grants.js';
+import { KyselyCodeRepo } from './repositories/codes.js';
 import { inTransaction } from './shared.js';
 import { toColumns } from './repositories/tokens.js';
 import type { NewToken } from '../types.js';
@@ -106,12 +107,13 @@ async function openSqlite(options: SqliteStorageOptions): Promise<Storage> {
     plugins: [new WriteTouchPlugin(cache)],
   });
   // While a Kysely transaction holds the connection, the fallbacks (Kysely) wait for it to end.
-  const redeemer = new SqliteRedeemer(raw, (r) => inTransaction(db, (trx) => redeemWithKysely(trx, r)));
+  const group = new SqliteGroupCommit(database);
   const hot: HotPath = {
     raw,
     cache,
-    writer: new TokenWriter(async (rows) => (raw.available ? raw.insertTokens(rows) : insertTokens(db, rows))),
-    redeem: (r) => redeemer.redeem(r),
+    insertTokens: (rows) => group.run(() => raw.insertRows(rows), () => insertTokens(db, rows)),
+    redeem: (r) => group.run(() => raw.redeem(r), () => inTransaction(db, (trx) => redeemWithKysely(trx, r))),
+    insertCode: (code) => group.run(() => raw.insertCode(code), () => new KyselyCodeRepo(db).create(code)),
   };
   const storage = makeStorage(db, 'sqlite', undefined, hot);
   if (options.file === ':memory:' || options.file === '') return storage;
@@ -239,7 +241,8 @@ async function openPostgres(options: PostgresStorageOptions): Promise<Storage> {
       throw err;
     }
   }
-  const hot: HotPath = { raw, cache, writer: new TokenWriter((rows) => raw.insertTokens(rows)), redeem: (r) => raw.redeem(r) };
+  const writer = new TokenWriter((rows) => raw.insertTokens(rows));
+  const hot: HotPath = { raw, cache, insertTokens: (rows) => writer.write(rows), redeem: (r) => raw.redeem(r) };
   return makeStorage(db, 'postgres', options.schema, hot);
 }
 

@@ -6,6 +6,7 @@ import type { Selectable } from 'kysely';
 import type { AuthorizationCodeRow, CodeRepo } from '../../types.js';
 import type { AuthorizationCodesTable } from '../schema.js';
 import { affected, type Db } from '../shared.js';
+import type { HotPath } from '../hot-path.js';
 
 function toRow(row: Selectable<AuthorizationCodesTable>): AuthorizationCodeRow {
   return {
@@ -25,9 +26,13 @@ function toRow(row: Selectable<AuthorizationCodesTable>): AuthorizationCodeRow {
 }
 
 export class KyselyCodeRepo implements CodeRepo {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly hot?: HotPath,
+  ) {}
 
   async create(code: AuthorizationCodeRow): Promise<void> {
+    if (this.hot?.insertCode) return this.hot.insertCode(code);
     await this.db
       .insertInto('authorization_codes')
       .values({

@@ -16,7 +16,7 @@ export class KyselyGrantRepo implements GrantRepo {
   ) {}
 
   redeem(redemption: GrantRedemption): Promise<boolean> {
-    if (this.hot?.redeem) return this.hot.redeem(redemption);
+    if (this.hot) return this.hot.redeem(redemption);
     return inTransaction(this.db, (trx) => redeemWithKysely(trx, redemption));
   }
 }

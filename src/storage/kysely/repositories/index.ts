@@ -27,7 +27,7 @@ export function buildRepositories(db: Db, dialect: SqlDialect, hot?: HotPath): R
     organizations: new KyselyOrganizationRepo(db),
     users: new KyselyUserRepo(db, hot),
     clients: new KyselyClientRepo(db, dialect, hot),
-    codes: new KyselyCodeRepo(db),
+    codes: new KyselyCodeRepo(db, hot),
     tokens: new KyselyTokenRepo(db, dialect, hot),
     grants: new KyselyGrantRepo(db, hot),
     consents: new KyselyConsentRepo(db),
