@@ -38,7 +38,8 @@ const QUICK = args.includes('--quick');
 const SCALE = !args.includes('--no-scale');
 const SCALE_TOKENS = Number(/^--scale-tokens=(\d+)$/.exec(args.find((a) => a.startsWith('--scale-tokens=')) ?? '')?.[1] ?? 1_000_000);
 // --only=<regex>: while working on one scenario, run only the Tollgate scenarios whose
-// "server scenario" label matches, print them, and write no report.
+// "server scenario" label matches (or, if it matches "scale", the scale run), print them, and
+// write no report.
 const ONLY_ARG = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const ONLY = ONLY_ARG !== undefined ? new RegExp(ONLY_ARG, 'i') : undefined;
 const PG_URL = process.env['TOLLGATE_DATABASE_URL'] ?? '';
@@ -491,6 +492,11 @@ function ratio(what: string, target: number, a: ScenarioResult | undefined, b: S
 
 /** --only: the matching Tollgate scenarios on SQLite (and PostgreSQL when configured); no report. */
 async function benchOnly(): Promise<void> {
+  if (ONLY?.test('scale')) {
+    await benchScale();
+    console.log(consoleTable(HEAD, tableRows(results)));
+    return;
+  }
   const sqlite = await startTollgate('sqlite', { TOLLGATE_KEY_ALG: 'ES256' });
   await benchTollgate(sqlite, true);
   await sqlite.server.stop();
