@@ -9,9 +9,9 @@
  *   rotation made anywhere is therefore honoured on the next request, exactly as before.
  * - **Group commit.** Writes made outside a transaction on the request path — token inserts,
  *   authorization-code inserts, grant redemptions — are queued and committed together, once per
- *   event-loop turn: on SQLite one transaction of prepared statements with a savepoint per
- *   write; on PostgreSQL token inserts become one multi-row INSERT and a redemption is one
- *   statement. Each caller's promise settles only after that commit, so nothing is answered
+ *   event-loop turn: on SQLite one transaction of prepared statements (run again with a
+ *   savepoint per write if one fails); on PostgreSQL token inserts become one multi-row INSERT
+ *   and a redemption is one statement. Each caller's promise settles only after that commit, so nothing is answered
  *   before it is durable, and one failing write fails only its own request.
  * - **Raw statements.** The few hot reads run as prepared statements, skipping query building.
  *   On SQLite only while no transaction is open on the connection: otherwise they go through
@@ -98,20 +98,20 @@ export class EpochCache {
 }
 
 /**
- * Coalesces epoch reads on PostgreSQL: every request waiting in one event-loop turn shares one
- * query, issued after all of them arrived (so it sees every change committed before any of them).
+ * Coalesces epoch reads: every request waiting in one event-loop turn shares one read, made
+ * after all of them arrived (so it sees every change committed before any of them).
  */
-export function coalescedEpoch(read: () => Promise<number>): () => Promise<number> {
-  let waiters: Array<{ resolve: (n: number) => void; reject: (e: unknown) => void }> = [];
+export function coalescedEpoch<T>(read: () => T | Promise<T>): () => Promise<T> {
+  let waiters: Array<{ resolve: (value: T) => void; reject: (e: unknown) => void }> = [];
   return () =>
-    new Promise<number>((resolve, reject) => {
+    new Promise<T>((resolve, reject) => {
       waiters.push({ resolve, reject });
       if (waiters.length > 1) return;
       setImmediate(() => {
         const batch = waiters;
         waiters = [];
-        read().then(
-          (n) => batch.forEach((w) => w.resolve(n)),
+        new Promise<T>((done) => done(read())).then(
+          (value) => batch.forEach((w) => w.resolve(value)),
           (err: unknown) => batch.forEach((w) => w.reject(err)),
         );
       });
@@ -253,7 +253,6 @@ export class SqliteRaw implements RawPath {
   user(id: string): Selectable<UsersTable> | null {
     return this.prepared().user.get(id) ?? null;
   }
-
 }
 
 interface PendingUnit {

@@ -101,7 +101,7 @@ async function openSqlite(options: SqliteStorageOptions): Promise<Storage> {
     throw err;
   }
   const raw = new SqliteRaw(database);
-  const cache = new EpochCache(() => raw.epoch());
+  const cache = new EpochCache(coalescedEpoch(() => raw.epoch()));
   const db = new Kysely<Database>({
     dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }),
     plugins: [new WriteTouchPlugin(cache)],
