@@ -5,7 +5,8 @@
  * - **Epoch cache.** Clients, scopes, resource servers and the current signing kid are kept in
  *   memory, tagged with the cache epoch (migration 0003: a counter that triggers increment on
  *   every change to those tables, from any process or tool). Every use first reads the counter —
- *   one indexed single-row read — and drops the whole cache when it moved. A deactivation or a
+ *   one indexed single-row read, shared by the requests of one event-loop turn that arrived
+ *   before it — and drops the whole cache when it moved. A deactivation or a
  *   rotation made anywhere is therefore honoured on the next request, exactly as before.
  * - **Group commit.** Writes made outside a transaction on the request path — token inserts,
  *   authorization-code inserts, grant redemptions — are queued and committed together, once per
