@@ -247,13 +247,13 @@ export async function approve(
     await ctx.audit.record('tokens.replaced', { actorUserId: userId, clientId: req.client.clientId, ip, details: { revoked } });
   }
   // Z5: remember what the user granted before and was not asked about now, plus what they granted
-  // now. A silent approval for fewer scopes therefore never shrinks the consent, while a scope the
-  // user unticked on the page is forgotten. Consent given to older app scopes does not carry over.
-  const kept =
-    previous !== null && previous.scopesVersion === req.client.scopesVersion
-      ? parseScope(previous.scope).filter((s) => !req.scopes.includes(s) && req.client.scopes.includes(s))
-      : [];
+  // now. A scope the user unticked on the page is forgotten; consent given to older app scopes
+  // does not carry over. A silent approval changes nothing, so it never shrinks the consent.
   if (!silent) {
+    const kept =
+      previous !== null && previous.scopesVersion === req.client.scopesVersion
+        ? parseScope(previous.scope).filter((s) => !req.scopes.includes(s) && req.client.scopes.includes(s))
+        : [];
     await ctx.storage.consents.upsert(
       { userId, clientId: req.client.clientId, scope: formatScope([...kept, ...granted]), scopesVersion: req.client.scopesVersion },
       now,
