@@ -822,17 +822,47 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
     // once on another pooled connection, where the token does not exist yet.
     it('a redemption made while a transaction is open never sees its uncommitted rows', async () => {
       let redeemed: Promise<boolean> | undefined;
+      let written: Promise<unknown> | undefined;
       await storage.transaction(async (tx) => {
         await tx.tokens.insertMany([aToken('in-tx-rt', { kind: 'refresh', familyId: 'fx' })]);
         redeemed = storage.grants.redeem(refresh('in-tx-rt', issued('x')));
+        // The root handle's other group-committed writes, made meanwhile, land too.
+        written = Promise.all([storage.codes.create(aCode('root-code')), storage.tokens.insertMany([aToken('root-token')])]);
         // PostgreSQL answers before this transaction commits; SQLite cannot until it has.
-        if (expectedDialect === 'postgres') await redeemed;
+        if (expectedDialect === 'postgres') await Promise.all([redeemed, written]);
         else await new Promise((resolve) => setTimeout(resolve, 20));
       });
+      await written;
+      expect(await storage.codes.byHash('root-code')).not.toBeNull();
+      expect(await storage.tokens.byHash('root-token')).not.toBeNull();
       const waitedForCommit = expectedDialect === 'sqlite';
       expect(await redeemed).toBe(waitedForCommit);
       expect((await storage.tokens.byHash('x-at')) !== null).toBe(waitedForCommit);
       expect((await storage.tokens.byHash('in-tx-rt'))?.consumedAt).toBe(waitedForCommit ? T0 + 10 : null);
+    });
+
+    // The root handle's writes never join a transaction that happens to be open on the
+    // connection (SQLite): its rollback must not undo what was already answered as committed.
+    it('writes made while a transaction is open are not undone when it rolls back', async () => {
+      let settled: Promise<unknown[]> | undefined;
+      await expect(
+        storage.transaction(async (tx) => {
+          await tx.tokens.insertMany([aToken('in-tx-rt', { kind: 'refresh', familyId: 'fx' })]);
+          settled = Promise.all([
+            storage.grants.redeem(refresh('in-tx-rt', issued('x'))),
+            storage.codes.create(aCode('root-code')),
+            storage.tokens.insertMany([aToken('root-token')]),
+          ]);
+          if (expectedDialect === 'postgres') await settled;
+          else await new Promise((resolve) => setTimeout(resolve, 20));
+          throw new Error('roll back');
+        }),
+      ).rejects.toThrow('roll back');
+      expect((await settled)?.[0]).toBe(false);
+      expect(await storage.tokens.byHash('in-tx-rt')).toBeNull();
+      expect(await storage.tokens.byHash('x-at')).toBeNull();
+      expect(await storage.codes.byHash('root-code')).not.toBeNull();
+      expect(await storage.tokens.byHash('root-token')).not.toBeNull();
     });
   });
 

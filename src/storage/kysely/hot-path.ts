@@ -167,6 +167,11 @@ export interface RawPath {
   user(id: string): Selectable<UsersTable> | null | Promise<Selectable<UsersTable> | null>;
 }
 
+/** Whether the raw path may use the connection: open, and no (Kysely) transaction on it. */
+function connectionFree(db: SQLite.Database): boolean {
+  return db.open && !db.inTransaction;
+}
+
 /** Prepared better-sqlite3 statements for the hot reads and the batched insert. */
 export class SqliteRaw implements RawPath {
   private statements: {
@@ -239,7 +244,7 @@ export class SqliteRaw implements RawPath {
 
   /** False while a (Kysely) transaction is open on the connection: then go through Kysely. */
   get available(): boolean {
-    return !this.db.inTransaction && this.db.open;
+    return connectionFree(this.db);
   }
 
   epoch(): number | null {
@@ -314,7 +319,7 @@ export class SqliteGroupCommit {
   private flush(): void {
     const batch = this.queue;
     this.queue = [];
-    if (this.db.inTransaction || !this.db.open) {
+    if (!connectionFree(this.db)) {
       for (const u of batch) u.fallback().then(u.resolve, u.reject);
       return;
     }

@@ -42,11 +42,6 @@ import { buildRepositories, type Repositories } from './repositories/index.js';
 import type { Database } from './schema.js';
 import type { Db, SqlDialect } from './shared.js';
 import { EpochCache, PgRaw, SqliteGroupCommit, SqliteRaw, TokenWriter, WriteTouchPlugin, coalescedEpoch, type HotPath } from './hot-path.js';
-import { redeemWithKysely } from './repositories/grants.js';
-import { KyselyCodeRepo } from './repositories/codes.js';
-import { inTransaction } from './shared.js';
-import { toColumns } from './repositories/tokens.js';
-import type { NewToken } from '../types.js';
 
 export type { Database } from './schema.js';
 export type { SqlDialect } from './shared.js';
@@ -106,14 +101,16 @@ async function openSqlite(options: SqliteStorageOptions): Promise<Storage> {
     dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }),
     plugins: [new WriteTouchPlugin(cache)],
   });
-  // While a Kysely transaction holds the connection, the fallbacks (Kysely) wait for it to end.
+  // While a Kysely transaction holds the connection, each write falls back to the plain
+  // repositories (Kysely), which wait for that transaction to end.
   const group = new SqliteGroupCommit(database);
+  const plain = buildRepositories(db, 'sqlite');
   const hot: HotPath = {
     raw,
     cache,
-    insertTokens: (rows) => group.run(() => raw.insertRows(rows), () => insertTokens(db, rows)),
-    redeem: (r) => group.run(() => raw.redeem(r), () => inTransaction(db, (trx) => redeemWithKysely(trx, r))),
-    insertCode: (code) => group.run(() => raw.insertCode(code), () => new KyselyCodeRepo(db).create(code)),
+    insertTokens: (rows) => group.run(() => raw.insertRows(rows), () => plain.tokens.insertMany(rows)),
+    redeem: (r) => group.run(() => raw.redeem(r), () => plain.grants.redeem(r)),
+    insertCode: (code) => group.run(() => raw.insertCode(code), () => plain.codes.create(code)),
   };
   const storage = makeStorage(db, 'sqlite', undefined, hot);
   if (options.file === ':memory:' || options.file === '') return storage;
@@ -244,11 +241,6 @@ async function openPostgres(options: PostgresStorageOptions): Promise<Storage> {
   const writer = new TokenWriter((rows) => raw.insertTokens(rows));
   const hot: HotPath = { raw, cache, insertTokens: (rows) => writer.write(rows), redeem: (r) => raw.redeem(r) };
   return makeStorage(db, 'postgres', options.schema, hot);
-}
-
-/** The SQLite writer's path while a transaction holds the connection: Kysely waits for it. */
-async function insertTokens(db: Db, rows: readonly NewToken[]): Promise<void> {
-  await db.insertInto('tokens').values(rows.map(toColumns)).execute();
 }
 
 /** `create schema if not exists`, tolerating the race where a concurrent session creates it. */

@@ -22,7 +22,7 @@ export class KyselyGrantRepo implements GrantRepo {
 }
 
 /** The redemption's statements on `db`, which must be a transaction (or the caller's). */
-export async function redeemWithKysely(db: Db, r: GrantRedemption): Promise<boolean> {
+async function redeemWithKysely(db: Db, r: GrantRedemption): Promise<boolean> {
   const consumed =
     r.consume.kind === 'code'
       ? await db
