@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { GrantType } from './storage/types.js';
+import { BRAND_COLOR } from './branding.js';
 
 export type KeyAlg = 'ES256' | 'RS256' | 'EdDSA';
 export type RegistrationMode = 'open' | 'token' | 'off';
@@ -206,7 +207,7 @@ export function loadConfig(env: Source = process.env): Config {
   const smtp = src['TOLLGATE_SMTP_URL']?.trim();
   if (smtp && !/^smtps?:\/\//.test(smtp)) problems.push('TOLLGATE_SMTP_URL: expected smtp://… or smtps://…');
   const color = src['TOLLGATE_BRAND_COLOR']?.trim();
-  if (color && !/^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/.test(color)) problems.push(`TOLLGATE_BRAND_COLOR: expected a #rgb or #rrggbb colour, got "${color}"`);
+  if (color && !BRAND_COLOR.test(color)) problems.push(`TOLLGATE_BRAND_COLOR: expected a #rgb or #rrggbb colour, got "${color}"`);
 
   const redis = src['TOLLGATE_REDIS_URL']?.trim();
   if (redis && !/^rediss?:\/\//.test(redis)) problems.push('TOLLGATE_REDIS_URL: expected redis://… or rediss://…');
@@ -216,11 +217,8 @@ export function loadConfig(env: Source = process.env): Config {
     problems.push(`TOLLGATE_DATABASE_URL: expected postgres://…, got a value of another scheme`);
   }
 
+  // Checked against the instance's grant types when it is built (createRuntime): a host may add grants.
   const grantTypes = list('TOLLGATE_REGISTRATION_GRANT_TYPES', ['authorization_code', 'refresh_token']);
-  const allowedGrants = ['authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit'];
-  for (const g of grantTypes) {
-    if (!allowedGrants.includes(g)) problems.push(`TOLLGATE_REGISTRATION_GRANT_TYPES: unknown grant type "${g}"`);
-  }
 
   const registration = oneOf<RegistrationMode>('TOLLGATE_REGISTRATION', 'open', ['open', 'token', 'off']);
   const registrationToken = src['TOLLGATE_REGISTRATION_TOKEN']?.trim() || null;

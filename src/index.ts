@@ -1,12 +1,15 @@
 /**
- * The package's main entry, for embedding Tollgate in a Node application (SPEC "Embedded"):
- * build the app around your own context, or start the standalone server.
+ * The package's main entry, for embedding Tollgate in a Node application: `createTollgate` builds
+ * an instance (its Fastify plugin and Node handler); `startServer` runs the standalone server.
  */
-export { buildApp, type AppDeps } from './app.js';
+export { createTollgate, type Tollgate, type TollgateOptions } from './tollgate.js';
 export { startServer, type RunningServer, type StartOptions } from './server.js';
 export { loadConfig, ConfigError, type Config } from './config.js';
 export { createRuntime, type Runtime } from './runtime.js';
+export type { Branding } from './branding.js';
 export type { Accounts, Account, LoginResult } from './accounts/types.js';
 export type { OAuthContext } from './oauth/context.js';
 export { OAuthError } from './oauth/errors.js';
-export { registerGrant, type Grant, type GrantRequest } from './oauth/grants/index.js';
+export { FeatureSet, type Feature, type Grant, type GrantRequest, type Endpoint, type EndpointRequest, type EndpointResponse, type ResponseType } from './oauth/feature.js';
+export { BUILT_IN_FEATURES } from './features/index.js';
+export { issueTokens, type TokenResponse } from './oauth/tokens/issue.js';

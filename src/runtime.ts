@@ -3,8 +3,12 @@
  * `tollgate serve` and by every CLI command (the CLI works on the database directly).
  */
 import { join } from 'node:path';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import type { Storage } from './storage/types.js';
+import { brandingFromEnv, type Branding } from './branding.js';
+import { FeatureSet, type Feature } from './oauth/feature.js';
+import { BUILT_IN_FEATURES } from './features/index.js';
+import { issuerBase } from './oauth/context.js';
 import { createStorage } from './storage/kysely/index.js';
 import { BuiltinAccounts } from './accounts/builtin.js';
 import { createAuditLog } from './oauth/audit.js';
@@ -25,6 +29,25 @@ export interface RuntimeOptions {
   /** PostgreSQL schema (tests isolate themselves in a throwaway schema). */
   readonly pgSchema?: string;
   readonly now?: () => number;
+  /** The features of this instance (default: every built-in feature). */
+  readonly features?: readonly Feature[];
+  /** Features added to the built-in (or given) ones: a host's extension grants and endpoints. */
+  readonly extraFeatures?: readonly Feature[];
+  /** Default: from TOLLGATE_BRAND_* (config.mailAndBranding). */
+  readonly branding?: Branding;
+  /** An already open storage (default: the configured database, opened and migrated here). */
+  readonly storage?: Storage;
+}
+
+/** The instance's features, checked against the configuration that names grant types. */
+export function featureSet(config: Config, opts: Pick<RuntimeOptions, 'features' | 'extraFeatures'> = {}): FeatureSet {
+  const features = new FeatureSet([...(opts.features ?? BUILT_IN_FEATURES), ...(opts.extraFeatures ?? [])]);
+  const known = features.clientGrantTypes();
+  const unknown = config.registrationGrantTypes.filter((g) => !known.includes(g));
+  if (unknown.length > 0) {
+    throw new ConfigError(unknown.map((g) => `TOLLGATE_REGISTRATION_GRANT_TYPES: unknown grant type "${g}" (this instance has ${known.join(', ')})`));
+  }
+  return features;
 }
 
 export async function openStorage(config: Config, pgSchema?: string): Promise<Storage> {
@@ -34,7 +57,8 @@ export async function openStorage(config: Config, pgSchema?: string): Promise<St
 }
 
 export async function createRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
-  const storage = await openStorage(config, opts.pgSchema ?? process.env['TOLLGATE_PG_SCHEMA']);
+  const features = featureSet(config, opts);
+  const storage = opts.storage ?? (await openStorage(config, opts.pgSchema ?? process.env['TOLLGATE_PG_SCHEMA']));
   await storage.migrate();
   const now = opts.now ?? Date.now;
   const mailer = createMailer(mailOptionsFromEnv(config.mailAndBranding, config.dataDir, config.issuer));
@@ -45,6 +69,9 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     accounts: new BuiltinAccounts(storage.users, { maxFailures: config.loginMaxFailures, lockoutSeconds: config.lockoutSeconds }),
     audit: createAuditLog(storage.audit, now, opts.onAuditError ?? (() => {})),
     events: { tokenIssued: () => {}, appCreated: (client, actor) => notifyOwner(storage, config, mailer, client, actor), ...opts.events },
+    features,
+    base: issuerBase(config.issuer),
+    branding: opts.branding ?? brandingFromEnv(config.mailAndBranding),
     now,
   };
   return { ctx, storage, close: () => storage.close() };

@@ -8,16 +8,18 @@ import type { Server as HttpServer } from 'node:http';
 import { Server as NetServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
-import { createRuntime, type Runtime } from './runtime.js';
-import { bootstrap, type BootstrapResult } from './services/bootstrap.js';
-import { createMetrics } from './http/metrics.js';
+import type { BootstrapResult } from './services/bootstrap.js';
 import { buildApp } from './app.js';
 import { startPurgeJob } from './services/purge.js';
+import { createTollgate, type Tollgate, type TollgateOptions } from './tollgate.js';
+import type { OAuthContext } from './oauth/context.js';
+import type { Storage } from './storage/types.js';
 
 export interface RunningServer {
   readonly url: string;
   readonly app: FastifyInstance;
-  readonly runtime: Runtime;
+  readonly tollgate: Tollgate;
+  readonly runtime: { readonly ctx: OAuthContext; readonly storage: Storage };
   close(): Promise<void>;
 }
 
@@ -32,6 +34,8 @@ export interface StartOptions {
   readonly purge?: boolean;
   /** Print the bootstrap and "serving on" lines (default true; cluster workers leave it to the primary). */
   readonly banner?: boolean;
+  /** Further instance options (features, branding…); the configuration is `config`. */
+  readonly instance?: Omit<TollgateOptions, 'config' | 'logger' | 'pgSchema'>;
 }
 
 /** How long a graceful shutdown waits for keep-alive connections to finish their last request. */
@@ -62,15 +66,23 @@ async function drain(server: HttpServer, maxMs: number): Promise<void> {
 
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
   const out = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const metrics = createMetrics();
-  const runtime = await createRuntime(config, {
-    events: { tokenIssued: (grant) => metrics.tokensIssued.inc({ grant_type: grant }) },
+  const tollgate = await createTollgate({
     onAuditError: (err) => out(`audit write failed: ${(err as Error).message}`),
+    ...opts.instance,
+    config,
     ...(opts.pgSchema !== undefined ? { pgSchema: opts.pgSchema } : {}),
   });
-  const boot = await bootstrap(runtime.ctx);
-  const app = await buildApp({ ctx: runtime.ctx, metrics, ...(opts.logger !== undefined ? { logger: opts.logger } : {}) });
-  await app.listen({ port: config.port, host: config.host });
+  const boot = tollgate.bootstrapped;
+  const ctx = tollgate.context;
+  const runtime = { ctx, storage: ctx.storage };
+  let app: FastifyInstance;
+  try {
+    app = await buildApp({ ctx, metrics: tollgate.metrics, ...(opts.logger !== undefined ? { logger: opts.logger } : {}) });
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    await tollgate.close();
+    throw err;
+  }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
@@ -80,14 +92,14 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const purge =
     opts.purge === false
       ? { stop: () => {} }
-      : startPurgeJob(runtime.ctx, config.purgeIntervalSeconds, (line) => app.log.info(line));
+      : startPurgeJob(ctx, config.purgeIntervalSeconds, (line) => app.log.info(line));
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       purge.stop();
       await app.close();
-      await runtime.close();
+      await tollgate.close();
     })();
     return closing;
   };
@@ -106,7 +118,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     process.once('SIGTERM', () => onSignal('SIGTERM'));
     process.once('SIGINT', () => onSignal('SIGINT'));
   }
-  return { url, app, runtime, close };
+  return { url, app, tollgate, runtime, close };
 }
 
 /** The start-up lines: what bootstrap created, and where everything is served. */
@@ -130,7 +142,8 @@ export function printBanner(
   }
   const issuer = config.issuer;
   out(`Tollgate is serving on ${url} (issuer ${issuer}, database ${dialect === 'sqlite' ? `${config.dataDir}/tollgate.db` : 'PostgreSQL'})`);
-  out(`  metadata      ${issuer}/.well-known/oauth-authorization-server`);
+  const base = new URL(issuer).pathname.replace(/\/+$/, '');
+  out(`  metadata      ${base ? `${new URL(issuer).origin}/.well-known/oauth-authorization-server${base}` : `${issuer}/.well-known/oauth-authorization-server`}`);
   out(`  authorize     ${issuer}/oauth/authorize`);
   out(`  token         ${issuer}/oauth/token`);
   out(`  login         ${issuer}/login`);

@@ -1,6 +1,6 @@
 /** `tollgate tokens revoke …`: one token, all tokens of an app, or a user's tokens for one app (T9). */
 import { Command } from 'commander';
-import { revokeStoredToken } from '../oauth/revocation.js';
+import { revokeStoredToken } from '../services/tokens.js';
 import { findTokenRow } from '../oauth/tokens/lookup.js';
 import { requireUserByEmail } from '../services/directory.js';
 import { action, CliError, emit, requireApp, readStdin, withJson, withRuntime, type JsonOption } from './shared.js';

@@ -1,10 +1,12 @@
 /**
- * Browser sessions (Z3) and CSRF protection for the people-facing forms.
+ * Browser sessions of the built-in login (Z3) and CSRF protection for the people-facing forms.
  * - Session cookie `tg_session`: random, stored only as a SHA-256 hash; HttpOnly, SameSite=Lax,
- *   Secure when the issuer is https.
+ *   Secure when the issuer is https, limited to the instance's path.
  * - CSRF: a double-submit token. The `tg_csrf` cookie (HttpOnly, SameSite=Lax) holds a random
  *   value that every form repeats in its hidden `csrf` field; another site can neither read nor
  *   set it. It is renewed at sign-in.
+ * - Return targets after sign-in and on the back-office (`return_to`, `back`) are same-site paths
+ *   only, checked after URL normalisation (see `sameSitePath`).
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -16,9 +18,10 @@ import { PREFIX, randomToken, sha256 } from '../oauth/crypto.js';
 export const SESSION_COOKIE = 'tg_session';
 export const CSRF_COOKIE = 'tg_csrf';
 
-function cookieOptions(ctx: OAuthContext, maxAgeSeconds?: number) {
+/** The attributes of every cookie Tollgate sets: its own path only, never the host's whole site. */
+export function cookieOptions(ctx: Pick<OAuthContext, 'base' | 'config'>, maxAgeSeconds?: number) {
   return {
-    path: '/',
+    path: ctx.base === '' ? '/' : ctx.base,
     httpOnly: true,
     sameSite: 'lax' as const,
     secure: ctx.config.issuer.startsWith('https:'),
@@ -47,7 +50,7 @@ export async function startSession(ctx: OAuthContext, reply: FastifyReply, userI
 export async function endSession(ctx: OAuthContext, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   const raw = request.cookies[SESSION_COOKIE];
   if (raw) await ctx.storage.sessions.delete(sha256(raw));
-  reply.clearCookie(SESSION_COOKIE, { path: '/' });
+  reply.clearCookie(SESSION_COOKIE, { path: cookieOptions(ctx).path });
 }
 
 /** The CSRF token for a form, creating the cookie when the browser has none. */
@@ -67,9 +70,32 @@ export function csrfValid(request: FastifyRequest, submitted: unknown): boolean 
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** Only same-site relative paths may be returned to after sign-in (no open redirect). */
-export function safeReturnTo(value: unknown): string {
-  if (typeof value !== 'string') return '/';
-  if (!value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\') || /[\r\n]/.test(value)) return '/';
-  return value.slice(0, 4096);
+/**
+ * A same-site return target, or null. The value is resolved against the issuer the way a browser
+ * would resolve it, and kept only if the result has the issuer's origin, a normalised path under
+ * `within` (default: the instance's own path) that does not start with `//`. Any character a
+ * browser would silently drop or that cannot travel in a header (controls, TAB, whitespace,
+ * non-ASCII) refuses the whole value, since the browser's reading of it may differ from ours.
+ */
+export function sameSitePath(ctx: Pick<OAuthContext, 'base' | 'config'>, value: unknown, within?: string): string | null {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 4096) return null;
+  if (!value.startsWith('/') || /[^\x21-\x7e]/.test(value) || value.includes('\\')) return null;
+  const origin = new URL(ctx.config.issuer).origin;
+  let u: URL;
+  try {
+    u = new URL(value, `${origin}/`);
+  } catch {
+    return null;
+  }
+  if (u.origin !== origin || u.username !== '' || u.password !== '') return null;
+  const path = `${u.pathname}${u.search}`;
+  if (path.startsWith('//')) return null;
+  const prefix = within ?? ctx.base;
+  if (prefix !== '' && path !== prefix && !path.startsWith(`${prefix}/`) && !path.startsWith(`${prefix}?`)) return null;
+  return path;
+}
+
+/** Only same-site paths may be returned to after sign-in (no open redirect); otherwise the portal. */
+export function safeReturnTo(ctx: Pick<OAuthContext, 'base' | 'config'>, value: unknown): string {
+  return sameSitePath(ctx, value) ?? `${ctx.base}/`;
 }

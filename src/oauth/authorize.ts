@@ -10,21 +10,23 @@
  */
 import type { ClientRow, ConsentRow } from '../storage/types.js';
 import type { OAuthContext } from './context.js';
+import type { ResponseType } from './feature.js';
 import { AuthorizePageError, OAuthError, invalidRequest, unauthorizedClient, unsupportedResponseType } from './errors.js';
-import { PREFIX, randomId, randomToken, sha256 } from './crypto.js';
 import { single, type Params } from './params.js';
 import { validateChallenge, type ChallengeMethod } from './pkce.js';
 import { redirectUriMatches } from './redirect-uri.js';
 import { formatScope, isSubset, parseScope, resolveScopes } from './scope.js';
 import { resolveAudience } from './audience.js';
-import { issueTokens } from './tokens/issue.js';
-
-export type ResponseType = 'code' | 'token';
 
 export interface AuthorizeRequest {
   readonly client: ClientRow;
   readonly redirectUri: string;
+  /** The response type's handler, from the instance's features. */
   readonly responseType: ResponseType;
+  /** Where the response parameters go (RFC 6749 §4.1.2 query, §4.2.2 fragment). */
+  readonly mode: 'query' | 'fragment';
+  /** Every parameter of the request as it arrived, so nothing is lost across a sign-in detour. */
+  readonly params: Params;
   readonly scopes: readonly string[];
   readonly state: string | undefined;
   /** Z7: passed back to the redirect URI unchanged. */
@@ -51,7 +53,8 @@ export class AuthorizeRedirectError extends Error {
   }
 }
 
-const KNOWN = new Set([
+/** The parameters the authorization endpoint itself reads; features add theirs (`authorizeParameters`). */
+const KERNEL_PARAMETERS: readonly string[] = [
   'response_type',
   'client_id',
   'redirect_uri',
@@ -67,7 +70,7 @@ const KNOWN = new Set([
   'response_mode',
   'nonce',
   'login_hint',
-]);
+];
 
 /**
  * Builds the redirect: the registered URI untouched, with the response parameters appended to its
@@ -97,6 +100,14 @@ function pageParam(params: Params, name: string): string | undefined {
   return v === '' ? undefined : v;
 }
 
+/** What to say about an unknown response_type: the instance's types, the opt-in ones in brackets. */
+function responseTypeHint(ctx: OAuthContext): string {
+  const all = ctx.features.responseTypes().map((t) => ctx.features.responseType(t) as ResponseType);
+  const usual = all.filter((t) => t.mode === 'query').map((t) => t.type);
+  const optIn = all.filter((t) => t.mode === 'fragment').map((t) => `${t.type} for applications allowed the ${t.grantType} grant`);
+  return `response_type must be ${usual.join(' or ')}${optIn.length > 0 ? ` (or ${optIn.join(', or ')})` : ''}`;
+}
+
 /** Step 1: validate the request. Throws AuthorizePageError (no redirect) or AuthorizeRedirectError. */
 export async function validateAuthorizeRequest(ctx: OAuthContext, params: Params): Promise<AuthorizeRequest> {
   const clientId = pageParam(params, 'client_id');
@@ -122,7 +133,8 @@ export async function validateAuthorizeRequest(ctx: OAuthContext, params: Params
 
   // From here on errors go back to the (now trusted) redirect URI.
   const rawResponseType = params.get('response_type');
-  const mode: 'query' | 'fragment' = rawResponseType?.length === 1 && rawResponseType[0] === 'token' ? 'fragment' : 'query';
+  const known = rawResponseType?.length === 1 ? ctx.features.responseType(rawResponseType[0] ?? '') : undefined;
+  const mode: 'query' | 'fragment' = known?.mode ?? 'query';
   const stateValues = params.get('state');
   const state = stateValues && stateValues.length === 1 && stateValues[0] !== '' ? stateValues[0] : undefined;
   const fail = (err: OAuthError): AuthorizeRedirectError =>
@@ -132,27 +144,24 @@ export async function validateAuthorizeRequest(ctx: OAuthContext, params: Params
     for (const [key, values] of params) {
       // RFC 6749 §3.1: "Request and response parameters MUST NOT be included more than once."
       if (values.length > 1) throw invalidRequest(`The parameter "${key}" must not be repeated`);
-      if (!KNOWN.has(key) && key.length > 64) throw invalidRequest('Unexpected parameter');
+      if (key.length > 64 && !KERNEL_PARAMETERS.includes(key) && !ctx.features.authorizeParameters.has(key)) throw invalidRequest('Unexpected parameter');
     }
-    const responseType = single(params, 'response_type');
-    if (responseType === undefined) throw invalidRequest('Missing response_type');
-    if (responseType !== 'code' && responseType !== 'token') {
-      throw unsupportedResponseType('response_type must be code (or token for applications allowed the implicit grant)');
-    }
-    if (responseType === 'token' && !client.grantTypes.includes('implicit')) {
-      // Z8: implicit only for applications explicitly allowed it.
-      throw unsupportedResponseType('This application is not allowed response_type=token');
-    }
-    if (responseType === 'code' && !client.grantTypes.includes('authorization_code')) {
-      throw unauthorizedClient('This application is not allowed the authorization code grant');
+    const typeName = single(params, 'response_type');
+    if (typeName === undefined) throw invalidRequest('Missing response_type');
+    const responseType = ctx.features.responseType(typeName);
+    if (!responseType) throw unsupportedResponseType(responseTypeHint(ctx));
+    if (!client.grantTypes.includes(responseType.grantType)) {
+      // Z8: implicit (a fragment response type) only for applications explicitly allowed it.
+      if (responseType.mode === 'fragment') throw unsupportedResponseType(`This application is not allowed response_type=${responseType.type}`);
+      throw unauthorizedClient(`This application is not allowed the ${responseType.grantType.replace(/_/g, ' ')} grant`);
     }
     const responseMode = single(params, 'response_mode');
-    if (responseMode !== undefined && responseMode !== (responseType === 'code' ? 'query' : 'fragment')) {
+    if (responseMode !== undefined && responseMode !== responseType.mode) {
       throw invalidRequest(`response_mode=${responseMode.slice(0, 32)} is not supported for this response_type`);
     }
     const scopes = resolveScopes(parseScope(single(params, 'scope')), client.scopes);
     const pkce =
-      responseType === 'code'
+      responseType.pkce
         ? validateChallenge(single(params, 'code_challenge'), single(params, 'code_challenge_method'), {
             // RFC 9700 §2.1.1: PKCE required for public clients.
             required: client.clientType === 'public',
@@ -175,6 +184,8 @@ export async function validateAuthorizeRequest(ctx: OAuthContext, params: Params
       client,
       redirectUri,
       responseType,
+      mode: responseType.mode,
+      params,
       scopes,
       state,
       returnTo,
@@ -194,7 +205,7 @@ export async function validateAuthorizeRequest(ctx: OAuthContext, params: Params
 
 /** The redirect for an error found after validation (e.g. the user denied, or prompt=none failed). */
 export function errorRedirect(ctx: OAuthContext, req: AuthorizeRequest, err: OAuthError): string {
-  return errorLocation(ctx, req.redirectUri, req.responseType === 'token' ? 'fragment' : 'query', err, req.state);
+  return errorLocation(ctx, req.redirectUri, req.mode, err, req.state);
 }
 
 export type AuthorizeDecision =
@@ -261,47 +272,11 @@ export async function approve(
     await ctx.audit.record('consent.granted', { actorUserId: userId, clientId: req.client.clientId, ip, details: { scope } });
   }
 
-  if (req.responseType === 'token') {
-    if (req.client.tokenFormat === 'jwt') await ctx.keys.ensureCurrent();
-    // RFC 6749 §4.2.2: "The authorization server MUST NOT issue a refresh token."
-    const issued = await issueTokens(ctx, {
-      client: req.client,
-      userId,
-      scope: granted,
-      audience: req.audience,
-      familyId: null,
-      withRefresh: false,
-      grantType: 'implicit',
-    });
-    return buildRedirect(req.redirectUri, 'fragment', {
-      access_token: issued.access_token,
-      token_type: issued.token_type,
-      expires_in: issued.expires_in === undefined ? undefined : String(issued.expires_in),
-      scope: issued.scope,
-      state: req.state,
-      iss: ctx.config.issuer,
-      return_to: req.returnTo,
-    });
-  }
-
-  const code = randomToken(PREFIX.code);
-  await ctx.storage.codes.create({
-    codeHash: sha256(code),
-    clientId: req.client.clientId,
-    userId,
-    redirectUri: req.redirectUri,
-    scope,
-    resource: req.audience,
-    codeChallenge: req.pkce?.challenge ?? null,
-    codeChallengeMethod: req.pkce?.method ?? null,
-    familyId: randomId(),
-    expiresAt: now + ctx.config.codeTtl * 1000,
-    consumedAt: null,
-    createdAt: now,
-  });
-  return buildRedirect(req.redirectUri, 'query', {
-    code,
+  const members = await req.responseType.respond(ctx, req, { userId, scopes: granted });
+  return buildRedirect(req.redirectUri, req.mode, {
+    ...members,
     state: req.state,
+    // RFC 9207 §2
     iss: ctx.config.issuer,
     return_to: req.returnTo,
   });

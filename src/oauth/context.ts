@@ -1,10 +1,13 @@
 /**
- * Everything the protocol core needs, passed explicitly. The core never imports Fastify.
+ * Everything the protocol core needs, passed explicitly: one context per instance, so two
+ * instances in one process share nothing. The core never imports Fastify.
  */
 import type { Config } from '../config.js';
 import type { Accounts } from '../accounts/types.js';
+import type { Branding } from '../branding.js';
 import type { ClientRow, Storage } from '../storage/types.js';
 import type { AuditLog } from './audit.js';
+import type { FeatureSet } from './feature.js';
 import type { KeyManager } from './tokens/keys.js';
 
 export interface OAuthEvents {
@@ -20,10 +23,23 @@ export interface OAuthContext {
   readonly accounts: Accounts;
   readonly audit: AuditLog;
   readonly events: OAuthEvents;
+  /** The grants, response types, endpoints and metadata of this instance. */
+  readonly features: FeatureSet;
+  /**
+   * The path everything is served under: the issuer's path (`''` at a host's root, `/oauth` for
+   * an issuer `https://platform.example/oauth`). Every link and redirect Tollgate makes starts with it.
+   */
+  readonly base: string;
+  readonly branding: Branding;
   readonly now: () => number;
 }
 
 /** The audience of tokens issued without a `resource`: Tollgate's own protected API. */
 export function defaultAudience(config: Config): string {
   return `${config.issuer}/api`;
+}
+
+/** The path part of an issuer, without a trailing slash (`''` for none). */
+export function issuerBase(issuer: string): string {
+  return new URL(issuer).pathname.replace(/\/+$/, '');
 }

@@ -3,7 +3,7 @@
  * They carry 256 bits of entropy, so SHA-256 is the right hash: fast and unguessable
  * (DESIGN.md "Data"); only human passwords need Argon2id (see accounts/).
  */
-import { createHash, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
 
 /** Recognisable prefixes, so a leaked value can be identified (and scanned for) at a glance. */
 export const PREFIX = {
@@ -53,4 +53,34 @@ export function secretMatchesHash(presented: string, storedHash: string): boolea
   const a = Buffer.from(sha256(presented), 'utf8');
   const b = Buffer.from(storedHash, 'utf8');
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * The one authenticated-encryption envelope (AES-256-GCM, a fresh 96-bit IV each time), written
+ * `iv.ciphertext.tag` in base64url. Used for the refresh grace response and the portal's
+ * shown-once secret; the key is derived by the caller (`deriveKey`), never stored.
+ */
+export function sealJson(key: Buffer, value: unknown): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+  return [iv.toString('base64url'), body.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
+}
+
+/** Opens `sealJson`'s envelope; null when it was not sealed under this key or was altered. */
+export function openJson(key: Buffer, sealed: string): unknown {
+  const [iv, body, tag] = sealed.split('.');
+  if (!iv || !body || !tag) return null;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    return JSON.parse(Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8')) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/** A 256-bit key for one purpose (`info`), derived with HKDF-SHA256 from a secret value. */
+export function deriveKey(secret: string, info: string, salt = ''): Buffer {
+  return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), salt, info, 32));
 }

@@ -2,11 +2,9 @@
  * Token endpoint (RFC 6749 §3.2, §5): picks the grant, authenticates the client, checks the
  * client may use the grant, and hands over to the grant with only its declared parameters.
  */
-import './grants/index.js';
 import type { OAuthContext } from './context.js';
 import { authenticateClient } from './client-auth.js';
 import { invalidRequest, unauthorizedClient, unsupportedGrantType } from './errors.js';
-import { findGrant } from './grants/registry.js';
 import { assertNoRepeats, required, type Params } from './params.js';
 import type { TokenResponse } from './tokens/issue.js';
 
@@ -29,11 +27,11 @@ export async function handleTokenRequest(ctx: OAuthContext, req: TokenRequest): 
   // RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than once."
   assertNoRepeats(req.params);
   const type = required(req.params, 'grant_type');
-  const grant = findGrant(type);
+  const grant = ctx.features.grant(type);
   if (!grant) throw unsupportedGrantType(`Unsupported grant_type "${type.slice(0, 64)}"`);
 
   const { client, method } = await authenticateClient(ctx, req.authorization, req.params);
-  if (!client.grantTypes.includes(type as never) || (!grant.publicClients && client.clientType === 'public')) {
+  if (!client.grantTypes.includes(type) || (!grant.publicClients && client.clientType === 'public')) {
     throw unauthorizedClient(`This application is not allowed the ${type} grant`);
   }
 
@@ -45,5 +43,6 @@ export async function handleTokenRequest(ctx: OAuthContext, req: TokenRequest): 
     const v = req.params.get(name);
     if (v !== undefined && !AUTH_PARAMS.includes(name)) declared.set(name, v);
   }
-  return grant.handle(ctx, { client, authMethod: method, params: declared, ip: req.ip });
+  const response = await grant.handle(ctx, { client, authMethod: method, params: declared, ip: req.ip });
+  return ctx.features.decorateTokenResponse(ctx, { client, grantType: type, response });
 }

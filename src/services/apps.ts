@@ -4,7 +4,6 @@
  * so every caller reports it the same way.
  */
 import type { ClientPatch, ClientRow, GrantType, TokenFormat } from '../storage/types.js';
-import { GRANT_TYPES } from '../storage/types.js';
 import type { OAuthContext } from '../oauth/context.js';
 import { invalidClientMetadata } from '../oauth/errors.js';
 import { PREFIX, randomId, randomToken, sha256 } from '../oauth/crypto.js';
@@ -82,11 +81,13 @@ async function validateScopes(ctx: OAuthContext, scopes: readonly string[]): Pro
   return unique;
 }
 
-function validateGrantTypes(grantTypes: readonly string[]): GrantType[] {
+/** Only grant types this instance's features provide (an extension grant included) may be held. */
+function validateGrantTypes(ctx: OAuthContext, grantTypes: readonly string[]): GrantType[] {
   const unique = [...new Set(grantTypes)];
+  const known = ctx.features.clientGrantTypes();
   for (const g of unique) {
-    if (!(GRANT_TYPES as readonly string[]).includes(g)) {
-      throw invalidClientMetadata(`Unknown grant type "${g}"; use ${GRANT_TYPES.join(', ')}`);
+    if (!known.includes(g)) {
+      throw invalidClientMetadata(`Unknown grant type "${g.slice(0, 100)}"; use ${known.join(', ')}`);
     }
   }
   if (unique.length === 0) throw invalidClientMetadata('At least one grant type is required');
@@ -126,7 +127,7 @@ export async function createApp(
   opts: { readonly dynamic?: boolean; readonly actorUserId?: string | null; readonly ip?: string | null } = {},
 ): Promise<CreatedApp> {
   const isPublic = input.public === true;
-  const grantTypes = validateGrantTypes(input.grantTypes ?? ['authorization_code', 'refresh_token']);
+  const grantTypes = validateGrantTypes(ctx, input.grantTypes ?? ['authorization_code', 'refresh_token']);
   const clientSecret = isPublic ? null : randomToken(PREFIX.clientSecret);
   const registrationAccessToken = opts.dynamic ? randomToken(PREFIX.registrationToken) : null;
   const accessTtl = ttl('access_ttl', input.accessTtl, ctx.config.accessTtl);
@@ -204,7 +205,7 @@ export async function updateApp(
   if (input.logoUri !== undefined) patch.logoUri = optionalUrl('logo_uri', input.logoUri);
   if (input.redirectUris !== undefined) patch.redirectUris = [...new Set(input.redirectUris)];
   if (input.scopes !== undefined) patch.scopes = await validateScopes(ctx, input.scopes);
-  if (input.grantTypes !== undefined) patch.grantTypes = validateGrantTypes(input.grantTypes);
+  if (input.grantTypes !== undefined) patch.grantTypes = validateGrantTypes(ctx, input.grantTypes);
   if (input.orgId !== undefined) patch.orgId = input.orgId;
   if (input.ownerId !== undefined) patch.ownerId = input.ownerId;
   if (input.actsAsUserId !== undefined) patch.actsAsUserId = input.actsAsUserId;

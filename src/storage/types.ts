@@ -12,14 +12,12 @@
 
 export type ClientType = 'confidential' | 'public';
 export type TokenFormat = 'opaque' | 'jwt';
-export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'password' | 'implicit';
-export const GRANT_TYPES: readonly GrantType[] = [
-  'authorization_code',
-  'refresh_token',
-  'client_credentials',
-  'password',
-  'implicit',
-];
+/**
+ * A grant type an application may hold: a token-endpoint `grant_type` of one of the instance's
+ * features, or `implicit`. Which values exist is the instance's business (src/oauth/feature.ts),
+ * so storage keeps them as plain strings.
+ */
+export type GrantType = string;
 export type MembershipRole = 'admin' | 'member';
 export type TokenKind = 'access' | 'refresh';
 

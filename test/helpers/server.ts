@@ -110,7 +110,11 @@ export function describeEachDb(name: string, fn: (start: (o?: Omit<StartOptions,
 /** A minimal browser: keeps cookies, follows nothing by itself. */
 export class Browser {
   private readonly cookies = new Map<string, string>();
-  constructor(readonly base: string) {}
+  /** `prefix`: the path Tollgate is mounted under (its issuer's path), '' at the root. */
+  constructor(
+    readonly base: string,
+    readonly prefix = '',
+  ) {}
 
   cookie(name: string): string | undefined {
     return this.cookies.get(name);
@@ -143,9 +147,9 @@ export class Browser {
 
   /** Signs in through the login form; returns the final 303 response. */
   async login(email: string, password: string, returnTo = '/'): Promise<Response> {
-    const page = await this.fetch(`/login?return_to=${encodeURIComponent(returnTo)}`);
+    const page = await this.fetch(`${this.prefix}/login?return_to=${encodeURIComponent(returnTo)}`);
     const csrf = hiddenField(await page.text(), 'csrf');
-    return this.postForm('/login', [
+    return this.postForm(`${this.prefix}/login`, [
       ['csrf', csrf],
       ['return_to', returnTo],
       ['username', email],
@@ -188,7 +192,7 @@ export async function authorize(
   const request = hiddenField(body, 'authorization_request');
   const shown = [...body.matchAll(/name="scope" value="([^"]*)"/g)].map((m) => m[1] ?? '');
   const ticked = opts.scopes ?? shown;
-  const post = await browser.postForm('/oauth/authorize', [
+  const post = await browser.postForm(`${browser.prefix}/oauth/authorize`, [
     ['csrf', csrf],
     ['authorization_request', request],
     ...ticked.map((s) => ['scope', s] as const),

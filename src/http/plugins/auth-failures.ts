@@ -78,14 +78,16 @@ function presentedClientId(request: FastifyRequest): string | null {
 
 export function installClientAuthLimits(
   app: FastifyInstance,
-  opts: { readonly paths: readonly string[]; readonly limit: number; readonly redis: Redis | null },
+  opts: { readonly limit: number; readonly redis: Redis | null },
 ): void {
   const counter = opts.redis ? redisCounter(opts.redis) : memoryCounter();
   const keys = (request: FastifyRequest): string[] => {
     const id = presentedClientId(request);
     return [`ip:${request.ip}`, ...(id ? [`client:${id}`] : [])];
   };
-  const guarded = (request: FastifyRequest): boolean => request.method === 'POST' && opts.paths.includes(request.routeOptions.url ?? '');
+  // Routes that authenticate clients say so with `config: { clientAuth: true }` (the token
+  // endpoint and the features' endpoints that declare `clientAuthentication`).
+  const guarded = (request: FastifyRequest): boolean => request.method === 'POST' && request.routeOptions.config?.clientAuth === true;
 
   app.addHook('preHandler', async (request: FastifyRequest, _reply: FastifyReply) => {
     if (!guarded(request)) return;

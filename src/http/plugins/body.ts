@@ -8,7 +8,16 @@ import { paramsFromForm, paramsFromJson, paramsFromSearch, type Params } from '.
 
 export const BODY_LIMIT = 64 * 1024;
 
+/**
+ * Installs Tollgate's parsers in its own (encapsulated) context, replacing whatever the host's
+ * context had for these types: forms stay raw for the strict reader; JSON is Fastify's parser
+ * with Tollgate's size limit.
+ */
 export function installBodyParsers(app: FastifyInstance): void {
+  for (const type of ['application/json', 'application/x-www-form-urlencoded']) {
+    if (app.hasContentTypeParser(type)) app.removeContentTypeParser(type);
+  }
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, app.getDefaultJsonParser('error', 'error'));
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) => {
     done(null, { __form: body as string });
   });

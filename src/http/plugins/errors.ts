@@ -71,6 +71,8 @@ declare module 'fastify' {
     bearer?: boolean;
     /** Routes for people: errors render as an HTML page. */
     page?: boolean;
+    /** Routes that authenticate clients: failed authentications are limited (plugins/auth-failures.ts). */
+    clientAuth?: boolean;
   }
 }
 
@@ -93,7 +95,10 @@ export function installErrorHandler(app: FastifyInstance, hooks: ErrorHooks, ren
     }
     return sendOAuthError(reply, oauth);
   });
-  installClientErrorHandler(app, renderPage);
+}
+
+/** Unknown paths: a page for a browser, RFC-shaped JSON otherwise. */
+export function installNotFoundHandler(app: FastifyInstance, hooks: ErrorHooks, renderPage: (title: string, message: string, code: string) => string): void {
   app.setNotFoundHandler((request, reply) => {
     hooks.onOAuthError('not_found');
     const accept = request.headers.accept ?? '';
@@ -104,17 +109,19 @@ export function installErrorHandler(app: FastifyInstance, hooks: ErrorHooks, ren
   });
 }
 
-/** Paths of the routes for people: their errors are pages, also when the request cannot be parsed. */
-const PAGE_PREFIX = String.raw`\/(?:oauth\/authorize|login|logout|account|developers|admin(?!\/api(?:[/?\s]|$)))(?=[?/\s]|$)`;
-const PAGE_PATHS = new RegExp(`^(?:GET|POST|HEAD) ${PAGE_PREFIX}`);
-const PAGE_URL = new RegExp(`^${PAGE_PREFIX}`);
+/** Paths of the routes for people (under `base`): their errors are pages, also when the request cannot be parsed. */
+function pagePrefix(base: string): string {
+  const escaped = base.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  return String.raw`${escaped}\/(?:oauth\/authorize|login|logout|account|developers|admin(?!\/api(?:[/?\s]|$)))(?=[?/\s]|$)`;
+}
 
 /**
  * Errors Fastify's router raises before any route runs — a path that is not valid
  * percent-encoding (`/oauth/register/%zz`), a path parameter over `maxParamLength` — get the
  * RFC-shaped body too, not Fastify's default `{"error":"Bad Request","code":"FST_ERR_BAD_URL"}`.
  */
-export function frameworkErrorHandler(renderPage: (title: string, message: string, code: string) => string) {
+export function frameworkErrorHandler(renderPage: (title: string, message: string, code: string) => string, base = '') {
+  const PAGE_URL = new RegExp(`^${pagePrefix(base)}`);
   return (err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
     const status = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
     const description =
@@ -143,7 +150,8 @@ export function frameworkErrorHandler(renderPage: (title: string, message: strin
  * RFC-shaped answer as every other error — `invalid_request` as JSON, or a page for the routes
  * for people — instead of Fastify's default `{"error":"Bad Request","message":...}` body.
  */
-function installClientErrorHandler(app: FastifyInstance, renderPage: (title: string, message: string, code: string) => string): void {
+export function installClientErrorHandler(app: FastifyInstance, renderPage: (title: string, message: string, code: string) => string, base = ''): void {
+  const PAGE_PATHS = new RegExp(`^(?:GET|POST|HEAD) ${pagePrefix(base)}`);
   const server = app.server;
   server.removeAllListeners('clientError');
   server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: unknown }, socket: Socket) => {

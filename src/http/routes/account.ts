@@ -12,7 +12,7 @@ import { checkCsrf, formatDate, formOf, notice, redirect303, requireViewer, send
 export function accountRoutes(app: FastifyInstance, ctx: OAuthContext): void {
   const page = { config: { page: true } } as const;
 
-  app.get('/account', page, async (_request, reply) => redirect303(reply, '/account/apps'));
+  app.get('/account', page, async (_request, reply) => redirect303(reply, `${ctx.base}/account/apps`));
 
   app.get('/account/apps', page, async (request, reply) => {
     const pc = await requireViewer(ctx, request, reply);
@@ -43,7 +43,7 @@ ${client?.website ? html`<p><a href="${client.website}" rel="noopener noreferrer
 <p class="label">It can:</p>
 <ul class="scopes">${scopes.length ? scopes.map((s) => html`<li>${scopeText.get(s) ?? s} <code>${s}</code></li>`) : html`<li>No specific permission</li>`}</ul>
 <dl class="facts"><dt>Granted</dt><dd>${formatDate(consent.createdAt)}</dd>${consent.updatedAt !== consent.createdAt ? html`<dt>Updated</dt><dd>${formatDate(consent.updatedAt)}</dd>` : ''}<dt>Last used</dt><dd>${consent.lastUsedAt === null ? 'Never' : formatDate(consent.lastUsedAt)}</dd></dl>
-<form method="post" action="/account/apps/${consent.clientId}/revoke">
+<form method="post" action="${ctx.base}/account/apps/${consent.clientId}/revoke">
 <input type="hidden" name="csrf" value="${pc.csrf}">
 <button type="submit" class="danger" aria-label="Revoke access for ${name}">Revoke access</button>
 </form>
@@ -54,10 +54,10 @@ ${client?.website ? html`<p><a href="${client.website}" rel="noopener noreferrer
 
   app.post<{ Params: { id: string } }>('/account/apps/:id/revoke', page, async (request, reply) => {
     const form = formOf(request);
-    if (!checkCsrf(request, reply, form)) return reply;
+    if (!checkCsrf(ctx, request, reply, form)) return reply;
     const pc = await requireViewer(ctx, request, reply);
     if (!pc) return reply;
     await revokeUserAuthorization(ctx, pc.user.id, request.params.id.slice(0, 200), { ip: request.ip });
-    return redirect303(reply, '/account/apps?done=revoked');
+    return redirect303(reply, `${ctx.base}/account/apps?done=revoked`);
   });
 }

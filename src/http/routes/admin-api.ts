@@ -16,7 +16,7 @@ import type { OAuthContext } from '../../oauth/context.js';
 import { defaultAudience } from '../../oauth/context.js';
 import { insufficientScope, invalidClientMetadata, invalidRequest } from '../../oauth/errors.js';
 import { single, type Params } from '../../oauth/params.js';
-import { revokeStoredToken } from '../../oauth/revocation.js';
+import { revokeStoredToken } from '../../services/tokens.js';
 import { findTokenRow } from '../../oauth/tokens/lookup.js';
 import { appView, createApp, deleteApp, rotateSecret, setAppActive, updateApp, type AppInput } from '../../services/apps.js';
 import { createOrg, createResourceServer, createScope, createUser, requireOrg, userView } from '../../services/directory.js';

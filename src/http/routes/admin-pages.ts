@@ -14,7 +14,7 @@ import type { OAuthContext } from '../../oauth/context.js';
 import type { AuditEventRow, ClientRow, MembershipRole, OrganizationRow, UserRow } from '../../storage/types.js';
 import { deleteApp, setAppActive, updateApp } from '../../services/apps.js';
 import { addMember, createOrg, createUser, setUserAdmin, setUserDisabled } from '../../services/directory.js';
-import { safeReturnTo } from '../session.js';
+import { sameSitePath } from '../session.js';
 import { html, type SafeHtml } from '../views/html.js';
 import { appFacts, appForm, deleteConfirmBody, formValuesOf, type AppFormValues } from '../views/apps.js';
 import { stackedBarChart, type Series } from '../views/chart.js';
@@ -52,10 +52,9 @@ function actor(pc: PageContext, request: FastifyRequest) {
   return { actorUserId: pc.user.id, ip: request.ip };
 }
 
-/** Where to go back to after an action on the grid: an /admin/ path only. */
-function backTo(value: string, fallback: string): string {
-  const safe = safeReturnTo(value);
-  return safe.startsWith('/admin/') ? safe : fallback;
+/** Where to go back to after an action on the grid: a normalised path under the back-office only. */
+function backTo(ctx: OAuthContext, value: string, fallback: string): string {
+  return sameSitePath(ctx, value, `${ctx.base}/admin`) ?? fallback;
 }
 
 function withDone(path: string, done: string): string {
@@ -64,7 +63,7 @@ function withDone(path: string, done: string): string {
   return `${u.pathname}${u.search}`;
 }
 
-function adminNav(current: string): SafeHtml {
+function adminNav(base: string, current: string): SafeHtml {
   const items: Array<[string, string]> = [
     ['/admin', 'Dashboard'],
     ['/admin/apps', 'Applications'],
@@ -73,7 +72,7 @@ function adminNav(current: string): SafeHtml {
     ['/admin/audit', 'Audit log'],
   ];
   return html`<nav class="site-nav admin-nav" aria-label="Back-office">${items.map(
-    ([href, label]) => html`<a href="${href}"${href === current ? html` aria-current="page"` : ''}>${label}</a>`,
+    ([href, label]) => html`<a href="${base}${href}"${href === current ? html` aria-current="page"` : ''}>${label}</a>`,
   )}</nav>`;
 }
 
@@ -84,7 +83,7 @@ function dayOf(ms: number): string {
 export function adminPageRoutes(app: FastifyInstance, ctx: OAuthContext): void {
   const page = { config: { page: true } } as const;
   const adminPage = (pc: PageContext, title: string, current: string, body: SafeHtml) =>
-    shell(pc, title, 'admin', html`${adminNav(current)}${body}`);
+    shell(pc, title, 'admin', html`${adminNav(ctx.base, current)}${body}`);
 
   // ------------------------------------------------------------------------------- dashboard
   app.get('/admin', page, async (request, reply) => {
@@ -202,7 +201,7 @@ ${days
       const all: Record<string, string> = { name, org, status, sort, dir, page: String(pageNo), ...over };
       for (const [k, v] of Object.entries(all)) if (v && !(k === 'page' && v === '1') && !(k === 'sort' && v === 'created' && all['dir'] === 'desc') && !(k === 'dir' && v === 'desc')) p.set(k, v);
       const s = p.toString();
-      return s ? `/admin/apps?${s}` : '/admin/apps';
+      return s ? `${ctx.base}/admin/apps?${s}` : `${ctx.base}/admin/apps`;
     };
     const here = params({});
     const sortLink = (key: string, label: string) => {
@@ -213,7 +212,7 @@ ${days
     const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
     const body = html`<h1>Applications</h1>
 ${notice(request)}
-<form method="get" action="/admin/apps" class="card filters" role="search" aria-label="Filter applications">
+<form method="get" action="${ctx.base}/admin/apps" class="card filters" role="search" aria-label="Filter applications">
 <div><label for="f-name">Name</label><input id="f-name" name="name" type="search" value="${name}"></div>
 <div><label for="f-org">Organization</label><select id="f-org" name="org"><option value="">Any</option>${orgs.map((o) => html`<option value="${o.id}"${o.id === org ? html` selected` : ''}>${o.name}</option>`)}</select></div>
 <div><label for="f-status">Status</label><select id="f-status" name="status">
@@ -221,14 +220,14 @@ ${notice(request)}
 </select></div>
 <input type="hidden" name="sort" value="${sort}">
 <input type="hidden" name="dir" value="${dir}">
-<div class="actions"><button type="submit">Filter</button><a href="/admin/apps">Reset</a></div>
+<div class="actions"><button type="submit">Filter</button><a href="${ctx.base}/admin/apps">Reset</a></div>
 </form>
 <p class="muted" role="status">${total} application${total === 1 ? '' : 's'}${pages > 1 ? ` — page ${pageNo} of ${pages}` : ''}</p>
 <div class="table-wrap"><table>
 <thead><tr><th scope="col">${sortLink('name', 'Name')}</th><th scope="col" class="hide-sm">Client ID</th><th scope="col">${sortLink('org', 'Organization')}</th><th scope="col" class="hide-sm">Owner</th><th scope="col">${sortLink('status', 'Status')}</th><th scope="col" class="hide-sm">${sortLink('created', 'Created')}</th><th scope="col"><span class="muted">Actions</span></th></tr></thead>
 <tbody>
 ${items.map((c) => {
-  const base = `/admin/apps/${encodeURIComponent(c.clientId)}`;
+  const base = `${ctx.base}/admin/apps/${encodeURIComponent(c.clientId)}`;
   return html`<tr data-client-id="${c.clientId}">
 <td><a href="${base}">${c.name}</a></td><td class="hide-sm"><code>${c.clientId}</code></td><td>${c.orgId ? (orgName.get(c.orgId) ?? '—') : '—'}</td><td class="hide-sm">${c.ownerId ? (users.get(c.ownerId) ?? '—') : '—'}</td><td>${statusBadge(c.active)}</td><td class="hide-sm">${formatDate(c.createdAt)}</td>
 <td><details class="more"><summary aria-label="More actions for ${c.name}">More</summary><div class="menu">
@@ -255,12 +254,12 @@ ${pages > 1
     const [orgs, users, scopes] = await Promise.all([ctx.storage.organizations.list(), ctx.storage.users.list(), ctx.storage.scopes.list()]);
     const orgName = c.orgId ? (orgs.find((o) => o.id === c.orgId)?.name ?? null) : null;
     const ownerEmail = c.ownerId ? (users.find((u) => u.id === c.ownerId)?.email ?? null) : null;
-    const base = `/admin/apps/${encodeURIComponent(c.clientId)}`;
+    const base = `${ctx.base}/admin/apps/${encodeURIComponent(c.clientId)}`;
     return adminPage(
       pc,
       c.name,
       '/admin/apps',
-      html`<p><a href="/admin/apps">← Applications</a></p>
+      html`<p><a href="${ctx.base}/admin/apps">← Applications</a></p>
 <h1>${c.name}</h1>
 ${notice(request)}
 <div class="card">${appFacts(c, { orgName, ownerEmail })}
@@ -274,7 +273,7 @@ ${notice(request)}
 <a class="button danger" href="${base}/delete">Delete</a>
 </div></div>
 <h2 id="edit">Edit</h2>
-${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes, orgs, owners: users.map((u) => ({ id: u.id, email: u.email })), error, submitLabel: 'Save changes', cancelHref: '/admin/apps' })}`,
+${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes, grantTypes: ctx.features.clientGrantTypes(), orgs, owners: users.map((u) => ({ id: u.id, email: u.email })), error, submitLabel: 'Save changes', cancelHref: `${ctx.base}/admin/apps` })}`,
     );
   };
 
@@ -288,7 +287,7 @@ ${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes,
 
   app.post<IdParams>('/admin/apps/:id/edit', page, async (request, reply) => {
     const form = formOf(request);
-    if (!checkCsrf(request, reply, form)) return reply;
+    if (!checkCsrf(ctx, request, reply, form)) return reply;
     const pc = await requireAdmin(ctx, request, reply);
     if (!pc) return reply;
     const c = await ctx.storage.clients.byId(request.params.id.slice(0, 200));
@@ -301,18 +300,18 @@ ${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes,
       const message = err instanceof Error && err.message === 'name' ? 'The name is required.' : errorMessage(err);
       return sendPage(reply, 400, await appPage(pc, request, c, formValuesFromInput(input, formValuesOf(c)), message));
     }
-    return redirect303(reply, `/admin/apps/${encodeURIComponent(c.clientId)}?done=updated`);
+    return redirect303(reply, `${ctx.base}/admin/apps/${encodeURIComponent(c.clientId)}?done=updated`);
   });
 
   app.post<IdParams>('/admin/apps/:id/active', page, async (request, reply) => {
     const form = formOf(request);
-    if (!checkCsrf(request, reply, form)) return reply;
+    if (!checkCsrf(ctx, request, reply, form)) return reply;
     const pc = await requireAdmin(ctx, request, reply);
     if (!pc) return reply;
     const active = text(form, 'active') === '1';
     const updated = await setAppActive(ctx, request.params.id.slice(0, 200), active, actor(pc, request));
     if (!updated) return notFoundPage(reply, pc);
-    return redirect303(reply, withDone(backTo(text(form, 'back', 2000), '/admin/apps'), active ? 'activated' : 'deactivated'));
+    return redirect303(reply, withDone(backTo(ctx, text(form, 'back', 2000), `${ctx.base}/admin/apps`), active ? 'activated' : 'deactivated'));
   });
 
   app.get<IdParams>('/admin/apps/:id/delete', page, async (request, reply) => {
@@ -320,18 +319,18 @@ ${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes,
     if (!pc) return reply;
     const c = await ctx.storage.clients.byId(request.params.id.slice(0, 200));
     if (!c) return notFoundPage(reply, pc);
-    const base = `/admin/apps/${encodeURIComponent(c.clientId)}`;
+    const base = `${ctx.base}/admin/apps/${encodeURIComponent(c.clientId)}`;
     return sendPage(reply, 200, adminPage(pc, `Delete ${c.name}`, '/admin/apps', deleteConfirmBody(c, pc.csrf, `${base}/delete`, base)));
   });
 
   app.post<IdParams>('/admin/apps/:id/delete', page, async (request, reply) => {
     const form = formOf(request);
-    if (!checkCsrf(request, reply, form)) return reply;
+    if (!checkCsrf(ctx, request, reply, form)) return reply;
     const pc = await requireAdmin(ctx, request, reply);
     if (!pc) return reply;
-    if (text(form, 'confirm') !== 'yes') return redirect303(reply, `/admin/apps/${encodeURIComponent(request.params.id)}/delete`);
+    if (text(form, 'confirm') !== 'yes') return redirect303(reply, `${ctx.base}/admin/apps/${encodeURIComponent(request.params.id)}/delete`);
     if (!(await deleteApp(ctx, request.params.id.slice(0, 200), actor(pc, request)))) return notFoundPage(reply, pc);
-    return redirect303(reply, '/admin/apps?done=deleted');
+    return redirect303(reply, `${ctx.base}/admin/apps?done=deleted`);
   });
 
   // ------------------------------------------------------------------------------- users
@@ -347,12 +346,12 @@ ${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes,
 <td class="hide-sm">${formatDate(u.createdAt)}</td>
 <td>${u.id === pc.user.id
       ? html`<span class="muted">—</span>`
-      : html`<form method="post" action="/admin/users/${u.id}/disabled" class="inline">
+      : html`<form method="post" action="${ctx.base}/admin/users/${u.id}/disabled" class="inline">
 <input type="hidden" name="csrf" value="${pc.csrf}">
 <input type="hidden" name="disabled" value="${u.disabled ? '0' : '1'}">
 <button type="submit" class="secondary small">${u.disabled ? 'Enable' : 'Disable'}</button>
 </form>
-<form method="post" action="/admin/users/${u.id}/admin" class="inline">
+<form method="post" action="${ctx.base}/admin/users/${u.id}/admin" class="inline">
 <input type="hidden" name="csrf" value="${pc.csrf}">
 <input type="hidden" name="admin" value="${u.isAdmin ? '0' : '1'}">
 <button type="submit" class="secondary small">${u.isAdmin ? 'Remove admin' : 'Make admin'}</button>
@@ -368,7 +367,7 @@ ${notice(request)}
 <tbody>${users.map(row)}</tbody></table></div>
 <h2>Create a user</h2>
 ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
-<form method="post" action="/admin/users" class="card">
+<form method="post" action="${ctx.base}/admin/users" class="card">
 <input type="hidden" name="csrf" value="${pc.csrf}">
 <label for="u-email">Email</label><input id="u-email" name="email" type="email" required value="${values.email}" autocomplete="off">
 <label for="u-password">Password <span class="hint">At least 8 characters; tell the person and ask them to keep it safe.</span></label><input id="u-password" name="password" type="password" required minlength="8" autocomplete="new-password">
@@ -388,7 +387,7 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 
   app.post('/admin/users', page, async (request, reply) => {
     const form = formOf(request);
-    if (!checkCsrf(request, reply, form)) return reply;
+    if (!checkCsrf(ctx, request, reply, form)) return reply;
     const pc = await requireAdmin(ctx, request, reply);
     if (!pc) return reply;
     const values = { email: text(form, 'email', 320), admin: checked(form, 'admin'), org: text(form, 'org', 100), role: text(form, 'role', 10) };
@@ -399,29 +398,29 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
     } catch (err) {
       return sendPage(reply, 400, await usersPage(pc, request, errorMessage(err), values));
     }
-    return redirect303(reply, '/admin/users?done=user_created');
+    return redirect303(reply, `${ctx.base}/admin/users?done=user_created`);
   });
 
   app.post<IdParams>('/admin/users/:id/disabled', page, async (request, reply) => {
     const form = formOf(request);
-    if (!checkCsrf(request, reply, form)) return reply;
+    if (!checkCsrf(ctx, request, reply, form)) return reply;
     const pc = await requireAdmin(ctx, request, reply);
     if (!pc) return reply;
     const disabled = text(form, 'disabled') === '1';
-    if (request.params.id === pc.user.id) return redirect303(reply, '/admin/users');
+    if (request.params.id === pc.user.id) return redirect303(reply, `${ctx.base}/admin/users`);
     if (!(await setUserDisabled(ctx, request.params.id.slice(0, 100), disabled, actor(pc, request)))) return notFoundPage(reply, pc, 'user');
-    return redirect303(reply, `/admin/users?done=${disabled ? 'user_disabled' : 'user_enabled'}`);
+    return redirect303(reply, `${ctx.base}/admin/users?done=${disabled ? 'user_disabled' : 'user_enabled'}`);
   });
 
   app.post<IdParams>('/admin/users/:id/admin', page, async (request, reply) => {
     const form = formOf(request);
-    if (!checkCsrf(request, reply, form)) return reply;
+    if (!checkCsrf(ctx, request, reply, form)) return reply;
     const pc = await requireAdmin(ctx, request, reply);
     if (!pc) return reply;
     const admin = text(form, 'admin') === '1';
-    if (request.params.id === pc.user.id) return redirect303(reply, '/admin/users');
+    if (request.params.id === pc.user.id) return redirect303(reply, `${ctx.base}/admin/users`);
     if (!(await setUserAdmin(ctx, request.params.id.slice(0, 100), admin, actor(pc, request)))) return notFoundPage(reply, pc, 'user');
-    return redirect303(reply, `/admin/users?done=${admin ? 'admin_granted' : 'admin_removed'}`);
+    return redirect303(reply, `${ctx.base}/admin/users?done=${admin ? 'admin_granted' : 'admin_removed'}`);
   });
 
   // ------------------------------------------------------------------------------- organizations
@@ -435,7 +434,7 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
         members.set(m.orgId, l);
       }
     }
-    const orgRow = (o: OrganizationRow) => html`<tr><td>${o.name}</td><td>${(members.get(o.id) ?? []).map((m) => html`${m.email} (${m.role})<br>`)}${(members.get(o.id) ?? []).length === 0 ? html`<span class="muted">No members</span>` : ''}</td><td class="hide-sm">${formatDate(o.createdAt)}</td><td><a href="/admin/apps?org=${encodeURIComponent(o.id)}">Applications</a></td></tr>`;
+    const orgRow = (o: OrganizationRow) => html`<tr><td>${o.name}</td><td>${(members.get(o.id) ?? []).map((m) => html`${m.email} (${m.role})<br>`)}${(members.get(o.id) ?? []).length === 0 ? html`<span class="muted">No members</span>` : ''}</td><td class="hide-sm">${formatDate(o.createdAt)}</td><td><a href="${ctx.base}/admin/apps?org=${encodeURIComponent(o.id)}">Applications</a></td></tr>`;
     return adminPage(
       pc,
       'Organizations',
@@ -447,13 +446,13 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 <thead><tr><th scope="col">Name</th><th scope="col">Members</th><th scope="col" class="hide-sm">Created</th><th scope="col"><span class="muted">Links</span></th></tr></thead>
 <tbody>${orgs.map(orgRow)}${orgs.length === 0 ? html`<tr><td colspan="4">No organization yet.</td></tr>` : ''}</tbody></table></div>
 <div class="grid-cards">
-<form method="post" action="/admin/orgs" class="card">
+<form method="post" action="${ctx.base}/admin/orgs" class="card">
 <h2>Create an organization</h2>
 <input type="hidden" name="csrf" value="${pc.csrf}">
 <label for="o-name">Name</label><input id="o-name" name="name" type="text" required maxlength="200">
 <div class="actions"><button type="submit">Create organization</button></div>
 </form>
-<form method="post" action="/admin/orgs/members" class="card">
+<form method="post" action="${ctx.base}/admin/orgs/members" class="card">
 <h2>Add a member</h2>
 <input type="hidden" name="csrf" value="${pc.csrf}">
 <label for="m-user">User</label><select id="m-user" name="user_id" required>${users.map((u) => html`<option value="${u.id}">${u.email}</option>`)}</select>
@@ -472,7 +471,7 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 
   app.post('/admin/orgs', page, async (request, reply) => {
     const form = formOf(request);
-    if (!checkCsrf(request, reply, form)) return reply;
+    if (!checkCsrf(ctx, request, reply, form)) return reply;
     const pc = await requireAdmin(ctx, request, reply);
     if (!pc) return reply;
     try {
@@ -480,12 +479,12 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
     } catch (err) {
       return sendPage(reply, 400, await orgsPage(pc, request, errorMessage(err)));
     }
-    return redirect303(reply, '/admin/orgs?done=org_created');
+    return redirect303(reply, `${ctx.base}/admin/orgs?done=org_created`);
   });
 
   app.post('/admin/orgs/members', page, async (request, reply) => {
     const form = formOf(request);
-    if (!checkCsrf(request, reply, form)) return reply;
+    if (!checkCsrf(ctx, request, reply, form)) return reply;
     const pc = await requireAdmin(ctx, request, reply);
     if (!pc) return reply;
     try {
@@ -493,7 +492,7 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
     } catch (err) {
       return sendPage(reply, 400, await orgsPage(pc, request, errorMessage(err)));
     }
-    return redirect303(reply, '/admin/orgs?done=member_added');
+    return redirect303(reply, `${ctx.base}/admin/orgs?done=member_added`);
   });
 
   // ------------------------------------------------------------------------------- audit log
@@ -524,19 +523,19 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
       if (c) appNames.set(id, c.name);
     }
     const body = html`<h1>Audit log</h1>
-<form method="get" action="/admin/audit" class="card filters" role="search" aria-label="Filter the audit log">
+<form method="get" action="${ctx.base}/admin/audit" class="card filters" role="search" aria-label="Filter the audit log">
 <div><label for="a-type">Event</label><select id="a-type" name="type"><option value="">Any</option>${AUDIT_TYPES.map((t) => html`<option value="${t}"${t === type ? html` selected` : ''}>${t}</option>`)}</select></div>
 <div><label for="a-client">Application (client ID)</label><input id="a-client" name="client_id" type="text" value="${clientId}"></div>
 <div><label for="a-actor">Actor (email)</label><input id="a-actor" name="actor" type="text" value="${actorEmail}"></div>
 <div><label for="a-since">Since</label><input id="a-since" name="since" type="date" value="${sinceText}"></div>
-<div class="actions"><button type="submit">Filter</button><a href="/admin/audit">Reset</a></div>
+<div class="actions"><button type="submit">Filter</button><a href="${ctx.base}/admin/audit">Reset</a></div>
 </form>
 ${actorEmail && !actorUser ? html`<p class="error" role="alert">No user with the email ${actorEmail}.</p>` : ''}
 <p class="muted" role="status">${events.length} event${events.length === 1 ? '' : 's'}${events.length === 200 ? ' (the 200 most recent)' : ''}</p>
 <div class="table-wrap"><table>
 <thead><tr><th scope="col">When</th><th scope="col">Event</th><th scope="col">Actor</th><th scope="col">Application</th><th scope="col" class="hide-sm">IP</th><th scope="col" class="hide-sm">Details</th></tr></thead>
 <tbody>${events.map(
-  (e) => html`<tr><td>${formatDate(e.at)}</td><td><code>${e.type}</code></td><td>${e.actorUserId ? (email.get(e.actorUserId) ?? e.actorUserId) : '—'}</td><td>${e.clientId ? html`<a href="/admin/audit?client_id=${encodeURIComponent(e.clientId)}">${appNames.get(e.clientId) ?? e.clientId}</a>` : '—'}</td><td class="hide-sm">${e.ip ?? '—'}</td><td class="hide-sm"><pre class="details">${Object.keys(e.details).length ? JSON.stringify(e.details) : ''}</pre></td></tr>`,
+  (e) => html`<tr><td>${formatDate(e.at)}</td><td><code>${e.type}</code></td><td>${e.actorUserId ? (email.get(e.actorUserId) ?? e.actorUserId) : '—'}</td><td>${e.clientId ? html`<a href="${ctx.base}/admin/audit?client_id=${encodeURIComponent(e.clientId)}">${appNames.get(e.clientId) ?? e.clientId}</a>` : '—'}</td><td class="hide-sm">${e.ip ?? '—'}</td><td class="hide-sm"><pre class="details">${Object.keys(e.details).length ? JSON.stringify(e.details) : ''}</pre></td></tr>`,
 )}${events.length === 0 ? html`<tr><td colspan="6">No event matches these filters.</td></tr>` : ''}</tbody></table></div>`;
     return sendPage(reply, 200, adminPage(pc, 'Audit log', '/admin/audit', body));
   });

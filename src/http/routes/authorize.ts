@@ -26,7 +26,7 @@ async function validated(ctx: OAuthContext, reply: FastifyReply, params: Params)
     return await validateAuthorizeRequest(ctx, params);
   } catch (err) {
     if (err instanceof AuthorizePageError) {
-      sendPage(reply, err.status, errorPage('This authorization request is not valid', err.description, err.error));
+      sendPage(reply, err.status, errorPage(ctx, 'This authorization request is not valid', err.description, err.error));
       return null;
     }
     if (err instanceof AuthorizeRedirectError) {
@@ -44,7 +44,7 @@ async function showConsent(ctx: OAuthContext, request: FastifyRequest, reply: Fa
   return sendPage(
     reply,
     200,
-    consentPage({
+    consentPage(ctx, {
       csrf: csrfToken(ctx, request, reply),
       request: rawRequest,
       appName: req.client.name,
@@ -70,7 +70,7 @@ export function authorizeRoutes(app: FastifyInstance, ctx: OAuthContext): void {
       const back = new URLSearchParams(rawQuery);
       back.delete('prompt');
       if (req.promptLogin && user) await endSession(ctx, request, reply);
-      return redirect303(reply, `/login?return_to=${encodeURIComponent(`/oauth/authorize?${back.toString()}`)}`);
+      return redirect303(reply, `${ctx.base}/login?return_to=${encodeURIComponent(`${ctx.base}/oauth/authorize?${back.toString()}`)}`);
     }
     const decision = await decide(ctx, req, user.id, request.ip);
     if (decision.kind === 'redirect') return redirect303(reply, decision.location);
@@ -83,10 +83,10 @@ export function authorizeRoutes(app: FastifyInstance, ctx: OAuthContext): void {
     const req = await validated(ctx, reply, paramsFromForm(rawRequest));
     if (!req) return reply;
     if (!csrfValid(request, body['csrf'])) {
-      return sendPage(reply, 403, errorPage('Request refused', 'The form has expired or was not sent by this site. Go back and try again.', 'invalid_request'));
+      return sendPage(reply, 403, errorPage(ctx, 'Request refused', 'The form has expired or was not sent by this site. Go back and try again.', 'invalid_request'));
     }
     const user = await currentUser(ctx, request);
-    if (!user) return redirect303(reply, `/login?return_to=${encodeURIComponent(`/oauth/authorize?${rawRequest}`)}`);
+    if (!user) return redirect303(reply, `${ctx.base}/login?return_to=${encodeURIComponent(`${ctx.base}/oauth/authorize?${rawRequest}`)}`);
     if (body['decision'] !== 'allow') return redirect303(reply, await deny(ctx, req, user.id, request.ip));
     const checked = body['scope'] === undefined ? [] : Array.isArray(body['scope']) ? body['scope'] : [body['scope']];
     // Z11: the token carries only what the user left ticked, never more than was asked.
@@ -99,14 +99,14 @@ export function authorizeRoutes(app: FastifyInstance, ctx: OAuthContext): void {
 
   app.get('/login', { config: { page: true } }, async (request, reply) => {
     const q = queryParams(request);
-    return sendPage(reply, 200, loginPage({ csrf: csrfToken(ctx, request, reply), returnTo: safeReturnTo(q.get('return_to')?.[0]) }));
+    return sendPage(reply, 200, loginPage(ctx, { csrf: csrfToken(ctx, request, reply), returnTo: safeReturnTo(ctx, q.get('return_to')?.[0]) }));
   });
 
   app.post('/login', { config: { page: true, rateLimit: { max: ctx.config.loginRateLimit, timeWindow: 60_000 } } }, async (request, reply) => {
     const body = bodyObject(request);
-    const returnTo = safeReturnTo(body['return_to']);
+    const returnTo = safeReturnTo(ctx, body['return_to']);
     if (!csrfValid(request, body['csrf'])) {
-      return sendPage(reply, 403, loginPage({ csrf: csrfToken(ctx, request, reply), returnTo, error: 'The form has expired. Please sign in again.' }));
+      return sendPage(reply, 403, loginPage(ctx, { csrf: csrfToken(ctx, request, reply), returnTo, error: 'The form has expired. Please sign in again.' }));
     }
     const username = typeof body['username'] === 'string' ? body['username'] : '';
     const password = typeof body['password'] === 'string' ? body['password'] : '';
@@ -119,7 +119,7 @@ export function authorizeRoutes(app: FastifyInstance, ctx: OAuthContext): void {
       return sendPage(
         reply,
         401,
-        loginPage({ csrf: csrfToken(ctx, request, reply), returnTo, email: username.slice(0, 320), error: 'Invalid email or password, or too many attempts. Try again later.' }),
+        loginPage(ctx, { csrf: csrfToken(ctx, request, reply), returnTo, email: username.slice(0, 320), error: 'Invalid email or password, or too many attempts. Try again later.' }),
       );
     }
     await startSession(ctx, reply, result.account.id);
@@ -129,13 +129,13 @@ export function authorizeRoutes(app: FastifyInstance, ctx: OAuthContext): void {
 
   app.get('/logout', { config: { page: true } }, async (request, reply) => {
     const user = await currentUser(ctx, request);
-    return sendPage(reply, 200, logoutPage({ csrf: csrfToken(ctx, request, reply), email: user?.email ?? null }));
+    return sendPage(reply, 200, logoutPage(ctx, { csrf: csrfToken(ctx, request, reply), email: user?.email ?? null }));
   });
 
   app.post('/logout', { config: { page: true } }, async (request, reply) => {
     const body = bodyObject(request);
-    if (!csrfValid(request, body['csrf'])) return sendPage(reply, 403, errorPage('Request refused', 'The form has expired.', 'invalid_request'));
+    if (!csrfValid(request, body['csrf'])) return sendPage(reply, 403, errorPage(ctx, 'Request refused', 'The form has expired.', 'invalid_request'));
     await endSession(ctx, request, reply);
-    return redirect303(reply, '/login');
+    return redirect303(reply, `${ctx.base}/login`);
   });
 }

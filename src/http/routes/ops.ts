@@ -28,7 +28,7 @@ export function opsRoutes(app: FastifyInstance, ctx: OAuthContext, metrics: Metr
 
   const doc = openApiDocument(ctx.config);
   app.get('/openapi.json', async (_request, reply) => reply.send(doc));
-  app.get('/docs', async (_request, reply) => reply.type('text/html; charset=utf-8').send(docsPage(doc)));
+  app.get('/docs', async (_request, reply) => reply.type('text/html; charset=utf-8').send(docsPage(ctx.base, doc)));
   app.get('/assets/tollgate.css', async (_request, reply) =>
     reply.type('text/css; charset=utf-8').header('Cache-Control', 'public, max-age=3600').send(STYLESHEET),
   );

@@ -10,14 +10,13 @@
  * path and a few minutes. The page shows it, then clears the cookie; a reload shows it no more.
  * Any server process can read it; nothing about it is stored.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OAuthContext } from '../../oauth/context.js';
 import type { Account } from '../../accounts/types.js';
 import type { ClientRow, OrganizationRow, ScopeRow } from '../../storage/types.js';
-import { sha256 } from '../../oauth/crypto.js';
+import { deriveKey, openJson, sealJson, sha256 } from '../../oauth/crypto.js';
 import { createApp, deleteApp, rotateSecret, setAppActive, updateApp, type AppInput } from '../../services/apps.js';
-import { SESSION_COOKIE } from '../session.js';
+import { CSRF_COOKIE, SESSION_COOKIE, cookieOptions } from '../session.js';
 import { html } from '../views/html.js';
 import { appFacts, appForm, credentialsBody, deleteConfirmBody, EMPTY_APP, formValuesOf, type AppFormValues } from '../views/apps.js';
 import {
@@ -41,37 +40,39 @@ import {
 
 const SECRET_COOKIE = 'tg_secret_once';
 const SECRET_COOKIE_SECONDS = 300;
-/** Grant types that let an application handle passwords or skip PKCE-style protections: administrators only. */
-const ADMIN_ONLY_GRANTS = ['password', 'implicit'];
+/**
+ * The grant types a person may give their own application. The others — password and implicit
+ * (they let an application handle passwords or skip PKCE-style protections) and any extension
+ * grant a host added — only an administrator may enable.
+ */
+const SELF_SERVICE_GRANTS = ['authorization_code', 'refresh_token', 'client_credentials'];
 const ADMIN_ONLY_SCOPES = ['admin'];
 
 // ---------------------------------------------------------------------------------------------
 // The shown-once secret
 
+/**
+ * The key of the shown-once envelope: derived from the browser's own cookies (the CSRF cookie, and
+ * the built-in session cookie when there is one), which the server never stores in clear.
+ */
 function flashKey(request: FastifyRequest): Buffer | null {
-  const raw = request.cookies[SESSION_COOKIE];
-  if (!raw) return null;
-  return createHash('sha256').update(`tollgate/secret-once\0${raw}`).digest();
+  const csrf = request.cookies[CSRF_COOKIE];
+  if (!csrf) return null;
+  return deriveKey(`${request.cookies[SESSION_COOKIE] ?? ''}\0${csrf}`, 'tollgate/secret-once');
 }
 
-function credentialsPath(clientId: string): string {
-  return `/developers/apps/${encodeURIComponent(clientId)}/credentials`;
+function credentialsPath(base: string, clientId: string): string {
+  return `${base}/developers/apps/${encodeURIComponent(clientId)}/credentials`;
 }
 
 function setSecretOnce(ctx: OAuthContext, request: FastifyRequest, reply: FastifyReply, clientId: string, secret: string, rotated: boolean): void {
   const key = flashKey(request);
   if (!key) return;
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  const plain = JSON.stringify({ c: clientId, s: secret, r: rotated, e: ctx.now() + SECRET_COOKIE_SECONDS * 1000 });
-  const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-  const value = Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
+  const value = sealJson(key, { c: clientId, s: secret, r: rotated, e: ctx.now() + SECRET_COOKIE_SECONDS * 1000 });
   reply.setCookie(SECRET_COOKIE, value, {
-    path: credentialsPath(clientId),
-    httpOnly: true,
+    ...cookieOptions(ctx, SECRET_COOKIE_SECONDS),
+    path: credentialsPath(ctx.base, clientId),
     sameSite: 'strict',
-    secure: ctx.config.issuer.startsWith('https:'),
-    maxAge: SECRET_COOKIE_SECONDS,
   });
 }
 
@@ -79,21 +80,13 @@ function setSecretOnce(ctx: OAuthContext, request: FastifyRequest, reply: Fastif
 function takeSecretOnce(ctx: OAuthContext, request: FastifyRequest, reply: FastifyReply, client: ClientRow): { secret: string; rotated: boolean } | null {
   const raw = request.cookies[SECRET_COOKIE];
   if (!raw) return null;
-  reply.clearCookie(SECRET_COOKIE, { path: credentialsPath(client.clientId) });
+  reply.clearCookie(SECRET_COOKIE, { path: credentialsPath(ctx.base, client.clientId) });
   const key = flashKey(request);
   if (!key || raw.length > 1000) return null;
-  try {
-    const buf = Buffer.from(raw, 'base64url');
-    const decipher = createDecipheriv('aes-256-gcm', key, buf.subarray(0, 12));
-    decipher.setAuthTag(buf.subarray(12, 28));
-    const plain = Buffer.concat([decipher.update(buf.subarray(28)), decipher.final()]).toString('utf8');
-    const v = JSON.parse(plain) as { c?: unknown; s?: unknown; r?: unknown; e?: unknown };
-    if (v.c !== client.clientId || typeof v.s !== 'string' || typeof v.e !== 'number' || v.e < ctx.now()) return null;
-    if (client.secretHash === null || sha256(v.s) !== client.secretHash) return null;
-    return { secret: v.s, rotated: v.r === true };
-  } catch {
-    return null;
-  }
+  const v = openJson(key, raw) as { c?: unknown; s?: unknown; r?: unknown; e?: unknown } | null;
+  if (!v || v.c !== client.clientId || typeof v.s !== 'string' || typeof v.e !== 'number' || v.e < ctx.now()) return null;
+  if (client.secretHash === null || sha256(v.s) !== client.secretHash) return null;
+  return { secret: v.s, rotated: v.r === true };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -155,8 +148,8 @@ async function orgChoices(ctx: OAuthContext, user: Account): Promise<Organizatio
 async function portalCheck(ctx: OAuthContext, user: Account, input: AppInput): Promise<string | null> {
   if (!user.isAdmin) {
     if ((input.scopes ?? []).some((s) => ADMIN_ONLY_SCOPES.includes(s))) return 'Only administrators may give an application the admin scope.';
-    if ((input.grantTypes ?? []).some((g) => ADMIN_ONLY_GRANTS.includes(g))) {
-      return 'The password and implicit grants can only be enabled by an administrator.';
+    if ((input.grantTypes ?? []).some((g) => !SELF_SERVICE_GRANTS.includes(g))) {
+      return 'The password and implicit grants (and extension grants) can only be enabled by an administrator.';
     }
   }
   if (input.orgId && !(await orgChoices(ctx, user)).some((o) => o.id === input.orgId)) return 'You are not a member of that organization.';
@@ -204,14 +197,14 @@ export function portalRoutes(app: FastifyInstance, ctx: OAuthContext): void {
     const { items } = await ctx.storage.clients.list({ ownerId: pc.user.id, limit: 500 });
     const body = html`<div class="app-head"><h1>Your applications</h1></div>
 ${notice(request)}
-<p><a class="button" href="/developers/new">Create a new application</a></p>
+<p><a class="button" href="${ctx.base}/developers/new">Create a new application</a></p>
 ${items.length === 0
   ? html`<div class="card"><p>You have no applications yet. Create one to get a client ID and secret, then send people to <code>/oauth/authorize</code>.</p></div>`
   : html`<div class="table-wrap"><table>
 <thead><tr><th scope="col">Name</th><th scope="col">Client ID</th><th scope="col">Status</th><th scope="col" class="hide-sm">Created</th></tr></thead>
 <tbody>
 ${items.map(
-  (c) => html`<tr><td><a href="/developers/apps/${c.clientId}">${c.name}</a></td><td><code>${c.clientId}</code></td><td>${statusBadge(c.active)}</td><td class="hide-sm">${formatDate(c.createdAt)}</td></tr>`,
+  (c) => html`<tr><td><a href="${ctx.base}/developers/apps/${c.clientId}">${c.name}</a></td><td><code>${c.clientId}</code></td><td>${statusBadge(c.active)}</td><td class="hide-sm">${formatDate(c.createdAt)}</td></tr>`,
 )}
 </tbody></table></div>`}`;
     return sendPage(reply, 200, shell(pc, 'Developers', 'developers', body));
@@ -224,16 +217,17 @@ ${items.map(
       'developers',
       html`<h1>Create a new application</h1>
 ${appForm({
-  action: '/developers/new',
+  action: `${ctx.base}/developers/new`,
   csrf: pc.csrf,
   mode: 'create',
   values,
   scopes: await scopeChoices(ctx, pc.user),
+  grantTypes: ctx.features.clientGrantTypes(),
   orgs: await orgChoices(ctx, pc.user),
   owners: null,
   error,
   submitLabel: 'Create application',
-  cancelHref: '/developers',
+  cancelHref: `${ctx.base}/developers`,
 })}`,
     );
 
@@ -245,7 +239,7 @@ ${appForm({
 
   app.post('/developers/new', page, async (request, reply) => {
     const form = formOf(request);
-    if (!checkCsrf(request, reply, form)) return reply;
+    if (!checkCsrf(ctx, request, reply, form)) return reply;
     const pc = await requireViewer(ctx, request, reply);
     if (!pc) return reply;
     const input = { ...appInputFromForm(form, { mode: 'create', withOwner: false }), ownerId: pc.user.id };
@@ -259,7 +253,7 @@ ${appForm({
     }
     const c = created.client;
     if (created.clientSecret) setSecretOnce(ctx, request, reply, c.clientId, created.clientSecret, false);
-    return redirect303(reply, credentialsPath(c.clientId));
+    return redirect303(reply, credentialsPath(ctx.base, c.clientId));
   });
 
   app.get<IdParams>('/developers/apps/:id', page, async (request, reply) => {
@@ -267,8 +261,8 @@ ${appForm({
     if (!own) return reply;
     const { pc, c } = own;
     const orgName = c.orgId ? ((await ctx.storage.organizations.byId(c.orgId))?.name ?? null) : null;
-    const base = `/developers/apps/${encodeURIComponent(c.clientId)}`;
-    const body = html`<p><a href="/developers">← Your applications</a></p>
+    const base = `${ctx.base}/developers/apps/${encodeURIComponent(c.clientId)}`;
+    const body = html`<p><a href="${ctx.base}/developers">← Your applications</a></p>
 <div class="app-head"><h1>${c.name}</h1></div>
 ${notice(request)}
 <div class="card">
@@ -296,8 +290,8 @@ ${c.clientType === 'confidential'
     if (!own) return reply;
     const { pc, c } = own;
     const once = takeSecretOnce(ctx, request, reply, c);
-    const body = credentialsBody(c, once?.secret ?? null, { backHref: `/developers/apps/${encodeURIComponent(c.clientId)}`, rotated: once?.rotated ?? false });
-    return sendPage(reply, 200, shell(pc, 'Credentials', 'developers', body, ['/assets/copy.js']));
+    const body = credentialsBody(c, once?.secret ?? null, { backHref: `${ctx.base}/developers/apps/${encodeURIComponent(c.clientId)}`, rotated: once?.rotated ?? false });
+    return sendPage(reply, 200, shell(pc, 'Credentials', 'developers', body, [`${ctx.base}/assets/copy.js`]));
   });
 
   const editForm = async (pc: PageContext, c: ClientRow, values: AppFormValues, error: string | null) =>
@@ -305,18 +299,19 @@ ${c.clientType === 'confidential'
       pc,
       `Edit ${c.name}`,
       'developers',
-      html`<p><a href="/developers/apps/${c.clientId}">← ${c.name}</a></p><h1>Edit ${c.name}</h1>
+      html`<p><a href="${ctx.base}/developers/apps/${c.clientId}">← ${c.name}</a></p><h1>Edit ${c.name}</h1>
 ${appForm({
-  action: `/developers/apps/${encodeURIComponent(c.clientId)}/edit`,
+  action: `${ctx.base}/developers/apps/${encodeURIComponent(c.clientId)}/edit`,
   csrf: pc.csrf,
   mode: 'edit',
   values,
   scopes: await scopeChoices(ctx, pc.user),
+  grantTypes: ctx.features.clientGrantTypes(),
   orgs: await orgChoices(ctx, pc.user),
   owners: null,
   error,
   submitLabel: 'Save changes',
-  cancelHref: `/developers/apps/${encodeURIComponent(c.clientId)}`,
+  cancelHref: `${ctx.base}/developers/apps/${encodeURIComponent(c.clientId)}`,
 })}`,
     );
 
@@ -329,7 +324,7 @@ ${appForm({
 
   app.post<IdParams>('/developers/apps/:id/edit', page, async (request, reply) => {
     const form = formOf(request);
-    if (!checkCsrf(request, reply, form)) return reply;
+    if (!checkCsrf(ctx, request, reply, form)) return reply;
     const own = await viewerAndOwnApp(ctx, request, reply);
     if (!own) return reply;
     const { pc, c } = own;
@@ -348,47 +343,47 @@ ${appForm({
     } catch (err) {
       return sendPage(reply, 400, await editForm(pc, c, formValuesFromInput(input, formValuesOf(c)), errorMessage(err)));
     }
-    return redirect303(reply, `/developers/apps/${encodeURIComponent(c.clientId)}?done=updated`);
+    return redirect303(reply, `${ctx.base}/developers/apps/${encodeURIComponent(c.clientId)}?done=updated`);
   });
 
   app.post<IdParams>('/developers/apps/:id/rotate', page, async (request, reply) => {
     const form = formOf(request);
-    if (!checkCsrf(request, reply, form)) return reply;
+    if (!checkCsrf(ctx, request, reply, form)) return reply;
     const own = await viewerAndOwnApp(ctx, request, reply);
     if (!own) return reply;
     const { pc, c } = own;
     const rotated = await rotateSecret(ctx, c.clientId, actor(pc, request));
     if (rotated) setSecretOnce(ctx, request, reply, c.clientId, rotated.clientSecret, true);
-    return redirect303(reply, credentialsPath(c.clientId));
+    return redirect303(reply, credentialsPath(ctx.base, c.clientId));
   });
 
   app.post<IdParams>('/developers/apps/:id/active', page, async (request, reply) => {
     const form = formOf(request);
-    if (!checkCsrf(request, reply, form)) return reply;
+    if (!checkCsrf(ctx, request, reply, form)) return reply;
     const own = await viewerAndOwnApp(ctx, request, reply);
     if (!own) return reply;
     const { pc, c } = own;
     const active = text(form, 'active') === '1';
     await setAppActive(ctx, c.clientId, active, actor(pc, request));
-    return redirect303(reply, `/developers/apps/${encodeURIComponent(c.clientId)}?done=${active ? 'activated' : 'deactivated'}`);
+    return redirect303(reply, `${ctx.base}/developers/apps/${encodeURIComponent(c.clientId)}?done=${active ? 'activated' : 'deactivated'}`);
   });
 
   app.get<IdParams>('/developers/apps/:id/delete', page, async (request, reply) => {
     const own = await viewerAndOwnApp(ctx, request, reply);
     if (!own) return reply;
     const { pc, c } = own;
-    const base = `/developers/apps/${encodeURIComponent(c.clientId)}`;
+    const base = `${ctx.base}/developers/apps/${encodeURIComponent(c.clientId)}`;
     return sendPage(reply, 200, shell(pc, `Delete ${c.name}`, 'developers', deleteConfirmBody(c, pc.csrf, `${base}/delete`, base)));
   });
 
   app.post<IdParams>('/developers/apps/:id/delete', page, async (request, reply) => {
     const form = formOf(request);
-    if (!checkCsrf(request, reply, form)) return reply;
+    if (!checkCsrf(ctx, request, reply, form)) return reply;
     const own = await viewerAndOwnApp(ctx, request, reply);
     if (!own) return reply;
     const { pc, c } = own;
-    if (text(form, 'confirm') !== 'yes') return redirect303(reply, `/developers/apps/${encodeURIComponent(c.clientId)}/delete`);
+    if (text(form, 'confirm') !== 'yes') return redirect303(reply, `${ctx.base}/developers/apps/${encodeURIComponent(c.clientId)}/delete`);
     await deleteApp(ctx, c.clientId, actor(pc, request));
-    return redirect303(reply, '/developers?done=deleted');
+    return redirect303(reply, `${ctx.base}/developers?done=deleted`);
   });
 }

@@ -3,18 +3,22 @@
  * (create and edit), the details list, the shown-once credentials screen (A2) and the delete
  * confirmation.
  */
-import type { ClientRow, GrantType, OrganizationRow, ScopeRow } from '../../storage/types.js';
-import { GRANT_TYPES } from '../../storage/types.js';
+import type { ClientRow, OrganizationRow, ScopeRow } from '../../storage/types.js';
 import { html, type SafeHtml } from './html.js';
 import { formatDate, statusBadge } from './kit.js';
 
-export const GRANT_LABELS: Readonly<Record<GrantType, string>> = {
+const GRANT_LABELS: Readonly<Record<string, string>> = {
   authorization_code: 'Authorization code (users sign in and consent)',
   refresh_token: 'Refresh token',
   client_credentials: 'Client credentials (the app acts as itself)',
   password: 'Resource owner password (trusted first-party apps only)',
   implicit: 'Implicit (legacy browser apps; not recommended)',
 };
+
+/** A grant type in plain words; an extension grant a host added is shown by its identifier. */
+export function grantLabel(type: string): string {
+  return GRANT_LABELS[type] ?? type;
+}
 
 /** What the form shows: a stored app, or the values just submitted (after a validation error). */
 export interface AppFormValues {
@@ -67,6 +71,8 @@ export interface AppFormOptions {
   readonly mode: 'create' | 'edit';
   readonly values: AppFormValues;
   readonly scopes: readonly ScopeRow[];
+  /** The grant types this instance offers (its features' `clientGrantTypes`). */
+  readonly grantTypes: readonly string[];
   readonly orgs: readonly OrganizationRow[];
   /** Owner choices (back-office only); null hides the field (the portal's owner is the viewer). */
   readonly owners: ReadonlyArray<{ readonly id: string; readonly email: string }> | null;
@@ -97,9 +103,9 @@ ${o.scopes.map(
 )}
 </fieldset>
 <fieldset><legend>Grant types</legend>
-${GRANT_TYPES.map(
+${o.grantTypes.map(
   (g) =>
-    html`<label class="check"><input type="checkbox" name="grant_types" value="${g}"${v.grantTypes.includes(g) ? html` checked` : ''}> <span>${GRANT_LABELS[g]}</span></label>`,
+    html`<label class="check"><input type="checkbox" name="grant_types" value="${g}"${v.grantTypes.includes(g) ? html` checked` : ''}> <span>${grantLabel(g)}</span></label>`,
 )}
 </fieldset>
 ${o.mode === 'create'

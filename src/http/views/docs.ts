@@ -9,7 +9,7 @@ interface Operation {
   security?: Array<Record<string, string[]>>;
 }
 
-export function docsPage(doc: Record<string, unknown>): string {
+export function docsPage(base: string, doc: Record<string, unknown>): string {
   const paths = (doc['paths'] ?? {}) as Record<string, Record<string, Operation>>;
   const rows = Object.entries(paths).flatMap(([path, ops]) =>
     Object.entries(ops).map(([method, op]) => {
@@ -18,9 +18,9 @@ export function docsPage(doc: Record<string, unknown>): string {
     }),
   );
   return html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>API reference · Tollgate</title><link rel="stylesheet" href="/assets/tollgate.css"></head>
-<body><main style="max-width:70rem"><h1>Tollgate API reference</h1>
-<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>
+<title>API reference · Tollgate</title><link rel="stylesheet" href="${base}/assets/tollgate.css"></head>
+<body class="wide"><main><h1>Tollgate API reference</h1>
+<p>Machine-readable: <a href="${base}/openapi.json">${base}/openapi.json</a> (OpenAPI 3.1).</p>
 <table><thead><tr><th>Method</th><th>Path</th><th>What it does</th><th>Required scope</th></tr></thead><tbody>${rows}</tbody></table>
 </main></body></html>`.value;
 }

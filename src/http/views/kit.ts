@@ -11,7 +11,7 @@ import { bodyObject } from '../plugins/body.js';
 import { csrfToken, csrfValid, currentUser } from '../session.js';
 import { errorPage } from './pages.js';
 import { html, type SafeHtml } from './html.js';
-import { layout, type Section } from './layout.js';
+import { layout, type Section, type Site } from './layout.js';
 
 export function sendPage(reply: FastifyReply, status: number, body: string): FastifyReply {
   return reply.code(status).header('Cache-Control', 'no-store').type('text/html; charset=utf-8').send(body);
@@ -55,6 +55,7 @@ export function query(request: FastifyRequest, name: string, max = 500): string 
 }
 
 export interface PageContext {
+  readonly site: Site;
   readonly user: Account;
   readonly csrf: string;
 }
@@ -63,11 +64,11 @@ export interface PageContext {
 export async function requireViewer(ctx: OAuthContext, request: FastifyRequest, reply: FastifyReply): Promise<PageContext | null> {
   const user = await currentUser(ctx, request);
   if (!user) {
-    const back = request.method === 'GET' ? request.url : '/developers';
-    redirect303(reply, `/login?return_to=${encodeURIComponent(back)}`);
+    const back = request.method === 'GET' ? request.url : `${ctx.base}/developers`;
+    redirect303(reply, `${ctx.base}/login?return_to=${encodeURIComponent(back)}`);
     return null;
   }
-  return { user, csrf: csrfToken(ctx, request, reply) };
+  return { site: ctx, user, csrf: csrfToken(ctx, request, reply) };
 }
 
 /** A signed-in administrator, or null after answering (sign-in redirect, or a 403 page). */
@@ -75,21 +76,21 @@ export async function requireAdmin(ctx: OAuthContext, request: FastifyRequest, r
   const pc = await requireViewer(ctx, request, reply);
   if (!pc) return null;
   if (!pc.user.isAdmin) {
-    sendPage(reply, 403, errorPage('Administrators only', 'This page is only available to administrators.', 'forbidden', pc.user));
+    sendPage(reply, 403, errorPage(ctx, 'Administrators only', 'This page is only available to administrators.', 'forbidden', pc.user));
     return null;
   }
   return pc;
 }
 
 /** For POST handlers: true when the CSRF field matches; otherwise answers with a 403 page. */
-export function checkCsrf(request: FastifyRequest, reply: FastifyReply, form: Form): boolean {
+export function checkCsrf(site: Site, request: FastifyRequest, reply: FastifyReply, form: Form): boolean {
   if (csrfValid(request, form['csrf'])) return true;
-  sendPage(reply, 403, errorPage('Request refused', 'The form has expired or was not sent by this site. Go back, reload the page and try again.', 'invalid_request'));
+  sendPage(reply, 403, errorPage(site, 'Request refused', 'The form has expired or was not sent by this site. Go back, reload the page and try again.', 'invalid_request'));
   return false;
 }
 
 export function notFoundPage(reply: FastifyReply, pc: PageContext, what = 'application'): FastifyReply {
-  return sendPage(reply, 404, errorPage('Not found', `There is no such ${what}, or it is not yours.`, 'not_found', pc.user));
+  return sendPage(reply, 404, errorPage(pc.site, 'Not found', `There is no such ${what}, or it is not yours.`, 'not_found', pc.user));
 }
 
 /** The message of a validation error thrown by a service, for showing next to the form. */
@@ -100,7 +101,7 @@ export function errorMessage(err: unknown): string {
 
 /** A page of the signed-in area. */
 export function shell(pc: PageContext, title: string, section: Section, body: SafeHtml, scripts?: readonly string[]): string {
-  return layout(title, body, { viewer: pc.user, csrf: pc.csrf, section, width: 'wide', ...(scripts ? { scripts } : {}) });
+  return layout(pc.site, title, body, { viewer: pc.user, csrf: pc.csrf, section, width: 'wide', ...(scripts ? { scripts } : {}) });
 }
 
 /** Fixed confirmation messages after a 303, chosen by a code in `?done=` (never reflected text). */

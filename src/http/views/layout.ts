@@ -6,41 +6,19 @@
  * /assets/.
  */
 import { html, type SafeHtml } from './html.js';
+import type { Branding } from '../../branding.js';
 
-export interface Branding {
-  /** Product name shown in the header and the page titles. */
-  readonly name: string;
-  /** Absolute https URL or a same-site path of a logo image; null for none. */
-  readonly logoUrl: string | null;
-  /** Primary colour as `#rgb` / `#rrggbb`; null for the default blue. */
-  readonly color: string | null;
-}
-
-const DEFAULT_BRANDING: Branding = { name: 'Tollgate', logoUrl: null, color: null };
-let branding: Branding = DEFAULT_BRANDING;
-
-/** Reads branding from `TOLLGATE_BRAND_NAME`, `TOLLGATE_BRAND_LOGO_URL`, `TOLLGATE_BRAND_COLOR`; invalid values are ignored. */
-export function brandingFromEnv(env: Readonly<Record<string, string | undefined>>): Branding {
-  const name = env['TOLLGATE_BRAND_NAME']?.trim();
-  const logo = env['TOLLGATE_BRAND_LOGO_URL']?.trim();
-  const color = env['TOLLGATE_BRAND_COLOR']?.trim();
-  return {
-    name: name && name.length <= 60 ? name : DEFAULT_BRANDING.name,
-    logoUrl: logo && (/^https:\/\/[^\s"']+$/.test(logo) || /^\/[^/\s"'][^\s"']*$/.test(logo)) ? logo : null,
-    color: color && /^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/.test(color) ? color : null,
-  };
-}
-
-export function setBranding(b: Branding): void {
-  branding = b;
-}
-
-export function getBranding(): Branding {
-  return branding;
+/**
+ * What a page needs of its instance: the path it is served under (every link starts with it) and
+ * the branding. An `OAuthContext` is one.
+ */
+export interface Site {
+  readonly base: string;
+  readonly branding: Branding;
 }
 
 /** The CSS served at /assets/brand.css: only the primary colour, from validated configuration. */
-export function brandCss(): string {
+export function brandCss(branding: Branding): string {
   return branding.color ? `:root{--accent:${branding.color};--accent-strong:${branding.color}}\n` : '/* default colours */\n';
 }
 
@@ -63,37 +41,37 @@ export interface Chrome {
   readonly scripts?: readonly string[];
 }
 
-function nav(chrome: Chrome): SafeHtml | string {
+function nav(site: Site, chrome: Chrome): SafeHtml | string {
   const v = chrome.viewer;
   if (!v) return '';
   const link = (href: string, label: string, section: Section) =>
     html`<a href="${href}"${chrome.section === section ? html` aria-current="page"` : ''}>${label}</a>`;
   return html`<nav class="site-nav" aria-label="Main">
-${link('/developers', 'Developers', 'developers')}
-${link('/account/apps', 'Connected applications', 'account')}
-${v.isAdmin ? link('/admin', 'Admin', 'admin') : ''}
+${link(`${site.base}/developers`, 'Developers', 'developers')}
+${link(`${site.base}/account/apps`, 'Connected applications', 'account')}
+${v.isAdmin ? link(`${site.base}/admin`, 'Admin', 'admin') : ''}
 </nav>
 <div class="who"><span class="muted">${v.email}</span>
 ${chrome.csrf
-  ? html`<form method="post" action="/logout" class="inline">
+  ? html`<form method="post" action="${site.base}/logout" class="inline">
 <input type="hidden" name="csrf" value="${chrome.csrf}">
 <button type="submit" class="link">Sign out</button>
 </form>`
   : ''}</div>`;
 }
 
-export function layout(title: string, body: SafeHtml, chrome: Chrome = {}): string {
-  const b = branding;
+export function layout(site: Site, title: string, body: SafeHtml, chrome: Chrome = {}): string {
+  const b = site.branding;
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${title} · ${b.name}</title><link rel="stylesheet" href="/assets/tollgate.css"><link rel="stylesheet" href="/assets/brand.css">
+<title>${title} · ${b.name}</title><link rel="stylesheet" href="${site.base}/assets/tollgate.css"><link rel="stylesheet" href="${site.base}/assets/brand.css">
 ${(chrome.scripts ?? []).map((src) => html`<script src="${src}" defer></script>`)}
 </head>
 <body class="${chrome.width === 'wide' ? 'wide' : 'narrow'}">
 <a class="skip" href="#content">Skip to content</a>
 <header class="site-header"><div class="bar">
-<a class="brand" href="/developers">${b.logoUrl ? html`<img src="${b.logoUrl}" alt="" width="28" height="28">` : html`<span class="mark" aria-hidden="true">${b.name.slice(0, 1)}</span>`}<span>${b.name}</span></a>
-${nav(chrome)}
+<a class="brand" href="${site.base}/developers">${b.logoUrl ? html`<img src="${b.logoUrl}" alt="" width="28" height="28">` : html`<span class="mark" aria-hidden="true">${b.name.slice(0, 1)}</span>`}<span>${b.name}</span></a>
+${nav(site, chrome)}
 </div></header>
 <main id="content" tabindex="-1">${body}</main>
 </body></html>`.value;

@@ -6,7 +6,7 @@
  * (`name` before `value`), so `sed` and simple regexes can read them.
  */
 import { html, type SafeHtml } from './html.js';
-import { getBranding, layout, type Viewer } from './layout.js';
+import { layout, type Site, type Viewer } from './layout.js';
 
 export { layout } from './layout.js';
 
@@ -91,14 +91,15 @@ pre.details{margin:0;white-space:pre-wrap;font-size:.8rem;max-width:28rem;overfl
 @media (prefers-reduced-motion:reduce){*{scroll-behavior:auto!important;transition:none!important}}
 `;
 
-export function loginPage(opts: { csrf: string; returnTo: string; error?: string; email?: string }): string {
-  const brand = getBranding();
+export function loginPage(site: Site, opts: { csrf: string; returnTo: string; error?: string; email?: string }): string {
+  const brand = site.branding;
   return layout(
+    site,
     'Sign in',
     html`<div class="card">
 <h1>Sign in to ${brand.name}</h1>
 ${opts.error ? html`<p class="error" role="alert">${opts.error}</p>` : ''}
-<form method="post" action="/login">
+<form method="post" action="${site.base}/login">
 <input type="hidden" name="csrf" value="${opts.csrf}">
 <input type="hidden" name="return_to" value="${opts.returnTo}">
 <label for="username">Email</label>
@@ -107,7 +108,7 @@ ${opts.error ? html`<p class="error" role="alert">${opts.error}</p>` : ''}
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <div class="actions"><button type="submit">Sign in</button></div>
 </form>
-${opts.returnTo.startsWith('/oauth/authorize') ? html`<p class="muted">After signing in you will return to the application that sent you here.</p>` : ''}
+${opts.returnTo.startsWith(`${site.base}/oauth/authorize`) ? html`<p class="muted">After signing in you will return to the application that sent you here.</p>` : ''}
 </div>`,
   );
 }
@@ -130,8 +131,9 @@ function appLogo(name: string, logo: string | null | undefined): SafeHtml {
     : html`<span class="app-logo placeholder" aria-hidden="true">${name.slice(0, 1).toUpperCase()}</span>`;
 }
 
-export function consentPage(v: ConsentView): string {
+export function consentPage(site: Site, v: ConsentView): string {
   return layout(
+    site,
     'Authorize',
     html`<div class="card">
 <div class="app-head">${appLogo(v.appName, v.appLogo)}<h1>${v.appName} wants to access your account</h1></div>
@@ -142,8 +144,8 @@ ${v.appWebsite ? html`<li><a href="${v.appWebsite}" rel="noopener noreferrer" ta
 ${v.orgName ? html`<li>Published by ${v.orgName}</li>` : ''}
 </ul>`
   : ''}
-<p class="muted">Signed in as ${v.userEmail}. <a href="/logout">Not you?</a></p>
-<form method="post" action="/oauth/authorize">
+<p class="muted">Signed in as ${v.userEmail}. <a href="${site.base}/logout">Not you?</a></p>
+<form method="post" action="${site.base}/oauth/authorize">
 <input type="hidden" name="csrf" value="${v.csrf}">
 <input type="hidden" name="authorization_request" value="${v.request}">
 ${v.scopes.length > 0
@@ -166,8 +168,9 @@ ${v.scopes.map(
   );
 }
 
-export function errorPage(title: string, message: string, code?: string, viewer?: Viewer | null): string {
+export function errorPage(site: Site, title: string, message: string, code?: string, viewer?: Viewer | null): string {
   return layout(
+    site,
     title,
     html`<div class="card"><h1>${title}</h1><p class="error" role="alert">${message}</p>${code ? html`<p class="muted">Error code: ${code}</p>` : ''}</div>`,
     { viewer: viewer ?? null },
@@ -175,14 +178,15 @@ export function errorPage(title: string, message: string, code?: string, viewer?
 }
 
 /** GET /logout: a confirmation form (sign-out is a POST with the CSRF field). */
-export function logoutPage(opts: { csrf: string; email: string | null }): string {
+export function logoutPage(site: Site, opts: { csrf: string; email: string | null }): string {
   return layout(
+    site,
     'Sign out',
     html`<div class="card"><h1>Sign out</h1>
 ${opts.email ? html`<p>You are signed in as ${opts.email}.</p>` : html`<p>You are not signed in.</p>`}
-<form method="post" action="/logout">
+<form method="post" action="${site.base}/logout">
 <input type="hidden" name="csrf" value="${opts.csrf}">
-<div class="actions"><button type="submit">Sign out</button><a class="button secondary" href="/developers">Stay signed in</a></div>
+<div class="actions"><button type="submit">Sign out</button><a class="button secondary" href="${site.base}/developers">Stay signed in</a></div>
 </form></div>`,
   );
 }

@@ -7,11 +7,11 @@
  * applications get only the scopes configuration allows, a default scope when none is asked,
  * and only the grant types configuration allows.
  */
-import type { ClientRow, GrantType } from '../storage/types.js';
-import type { OAuthContext } from './context.js';
-import { OAuthError, invalidClientMetadata, invalidRequest, invalidToken } from './errors.js';
-import { secretMatchesHash, sha256 } from './crypto.js';
-import { createApp, deleteApp, updateApp, type AppInput } from '../services/apps.js';
+import type { ClientRow, GrantType } from '../../storage/types.js';
+import type { OAuthContext } from '../../oauth/context.js';
+import { OAuthError, invalidClientMetadata, invalidRequest, invalidToken } from '../../oauth/errors.js';
+import { secretMatchesHash, sha256 } from '../../oauth/crypto.js';
+import { createApp, deleteApp, updateApp, type AppInput } from '../../services/apps.js';
 
 /** Metadata as received: values are strings or lists of strings. */
 export type RawMetadata = Readonly<Record<string, unknown>>;

@@ -3,12 +3,12 @@
  * (T5). Unknown users and wrong passwords get the same error; failures count towards the
  * account lockout (O7).
  */
-import type { Grant } from './registry.js';
-import { invalidGrant, invalidRequest } from '../errors.js';
-import { single } from '../params.js';
-import { parseScope, resolveScopes } from '../scope.js';
-import { resolveAudience } from '../audience.js';
-import { clientIssuesRefresh, issueTokens } from '../tokens/issue.js';
+import type { Grant } from '../../oauth/feature.js';
+import { invalidGrant, invalidRequest } from '../../oauth/errors.js';
+import { single } from '../../oauth/params.js';
+import { parseScope, resolveScopes } from '../../oauth/scope.js';
+import { resolveAudience } from '../../oauth/audience.js';
+import { clientIssuesRefresh, issueTokens } from '../../oauth/tokens/issue.js';
 
 const BAD_CREDENTIALS = 'Invalid username or password';
 
@@ -16,6 +16,7 @@ export const passwordGrant: Grant = {
   type: 'password',
   parameters: ['username', 'password', 'scope', 'resource'],
   publicClients: false,
+  signIn: true,
   async handle(ctx, { client, params, ip }) {
     const username = single(params, 'username');
     const password = single(params, 'password');

@@ -3,12 +3,12 @@
  * token also revokes the access tokens of the same grant (T9). "invalid tokens do not cause an
  * error response since the client cannot handle such an error in a reasonable way" (§2.2).
  */
-import type { TokenRow } from '../storage/types.js';
-import type { OAuthContext } from './context.js';
-import { authenticateClient } from './client-auth.js';
-import { unauthorizedClient } from './errors.js';
-import { assertNoRepeats, required, single, type Params } from './params.js';
-import { findTokenRow } from './tokens/lookup.js';
+import type { OAuthContext } from '../../oauth/context.js';
+import { authenticateClient } from '../../oauth/client-auth.js';
+import { unauthorizedClient } from '../../oauth/errors.js';
+import { assertNoRepeats, required, single, type Params } from '../../oauth/params.js';
+import { findTokenRow } from '../../oauth/tokens/lookup.js';
+import { revokeStoredToken } from '../../services/tokens.js';
 
 export async function handleRevocation(
   ctx: OAuthContext,
@@ -29,27 +29,4 @@ export async function handleRevocation(
     throw unauthorizedClient('This token was not issued to this client');
   }
   await revokeStoredToken(ctx, row, { via: 'revocation_endpoint', clientId: client.clientId, actorUserId: row.userId, ip: req.ip });
-}
-
-/**
- * Revokes a stored token and records it: a refresh token with its whole family (the access tokens
- * issued with it too, T9), an access token alone. Shared by the endpoint, the CLI and the admin API.
- */
-export async function revokeStoredToken(
-  ctx: OAuthContext,
-  row: TokenRow,
-  audit: { readonly via: string; readonly clientId?: string; readonly actorUserId?: string | null; readonly ip?: string | null },
-): Promise<number> {
-  const now = ctx.now();
-  const revoked =
-    row.kind === 'refresh' && row.familyId !== null
-      ? await ctx.storage.tokens.revokeFamily(row.familyId, now)
-      : await ctx.storage.tokens.revoke(row.tokenHash, now);
-  await ctx.audit.record('token.revoked', {
-    clientId: audit.clientId ?? row.clientId,
-    actorUserId: audit.actorUserId ?? null,
-    ip: audit.ip ?? null,
-    details: { kind: row.kind, revoked, via: audit.via, userId: row.userId },
-  });
-  return revoked;
 }

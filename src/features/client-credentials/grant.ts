@@ -3,12 +3,12 @@
  * application itself, or as the user chosen for it (A5, Oro's "Users" field).
  * RFC 6749 §4.4.3: "A refresh token SHOULD NOT be included."
  */
-import type { Grant } from './registry.js';
-import { invalidGrant } from '../errors.js';
-import { single } from '../params.js';
-import { parseScope, resolveScopes } from '../scope.js';
-import { resolveAudience } from '../audience.js';
-import { issueTokens } from '../tokens/issue.js';
+import type { Grant } from '../../oauth/feature.js';
+import { invalidGrant } from '../../oauth/errors.js';
+import { single } from '../../oauth/params.js';
+import { parseScope, resolveScopes } from '../../oauth/scope.js';
+import { resolveAudience } from '../../oauth/audience.js';
+import { issueTokens } from '../../oauth/tokens/issue.js';
 
 export const clientCredentialsGrant: Grant = {
   type: 'client_credentials',

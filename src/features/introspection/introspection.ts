@@ -4,11 +4,11 @@
  * active returns only `{"active": false}` (§2.2). A storage failure propagates as a 5xx, never a
  * false answer.
  */
-import type { OAuthContext } from './context.js';
-import { authenticateClient } from './client-auth.js';
-import { invalidClient } from './errors.js';
-import { assertNoRepeats, required, type Params } from './params.js';
-import { lookupActiveToken } from './tokens/lookup.js';
+import type { OAuthContext } from '../../oauth/context.js';
+import { authenticateClient } from '../../oauth/client-auth.js';
+import { invalidClient } from '../../oauth/errors.js';
+import { assertNoRepeats, required, type Params } from '../../oauth/params.js';
+import { lookupActiveToken } from '../../oauth/tokens/lookup.js';
 
 export type IntrospectionResponse =
   | { readonly active: false }

@@ -5,13 +5,13 @@
  * more than once, the authorization server MUST deny the request and SHOULD revoke (when
  * possible) all tokens previously issued based on that authorization code.").
  */
-import type { Grant } from './registry.js';
-import { invalidGrant } from '../errors.js';
-import { sha256 } from '../crypto.js';
-import { single } from '../params.js';
-import { verifyPkce } from '../pkce.js';
-import { parseScope } from '../scope.js';
-import { clientIssuesRefresh, prepareTokens } from '../tokens/issue.js';
+import type { Grant } from '../../oauth/feature.js';
+import { invalidGrant } from '../../oauth/errors.js';
+import { sha256 } from '../../oauth/crypto.js';
+import { single } from '../../oauth/params.js';
+import { verifyPkce } from '../../oauth/pkce.js';
+import { parseScope } from '../../oauth/scope.js';
+import { clientIssuesRefresh, prepareTokens } from '../../oauth/tokens/issue.js';
 
 export const authorizationCodeGrant: Grant = {
   type: 'authorization_code',

@@ -3,13 +3,13 @@
  * refresh token in the same family; reusing a rotated one revokes the whole family (T3).
  * "The requested scope MUST NOT include any scope not originally granted by the resource owner."
  */
-import type { Grant } from './registry.js';
-import { invalidGrant, invalidScope, invalidTarget } from '../errors.js';
-import { sha256 } from '../crypto.js';
-import { single } from '../params.js';
-import { isSubset, parseScope } from '../scope.js';
-import { clientIssuesRefresh, prepareTokens, type TokenResponse } from '../tokens/issue.js';
-import { openResponse, sealResponse } from '../tokens/grace.js';
+import type { Grant } from '../../oauth/feature.js';
+import { invalidGrant, invalidScope, invalidTarget } from '../../oauth/errors.js';
+import { sha256 } from '../../oauth/crypto.js';
+import { single } from '../../oauth/params.js';
+import { isSubset, parseScope } from '../../oauth/scope.js';
+import { clientIssuesRefresh, prepareTokens, type TokenResponse } from '../../oauth/tokens/issue.js';
+import { openResponse, sealResponse } from '../../oauth/tokens/grace.js';
 
 const INVALID = 'The refresh token is invalid, expired or revoked';
 

@@ -1,0 +1,19 @@
+/** Token introspection (RFC 7662, T10) at `/oauth/introspect` (./introspection.ts). */
+import type { Feature } from '../../oauth/feature.js';
+import { handleIntrospection } from './introspection.js';
+
+export const introspectionFeature: Feature = {
+  name: 'introspection',
+  endpoints: [
+    {
+      method: 'POST',
+      path: '/oauth/introspect',
+      metadataName: 'introspection_endpoint',
+      clientAuthentication: true,
+      async handle(ctx, req) {
+        return { status: 200, body: await handleIntrospection(ctx, { params: req.params, authorization: req.authorization }) };
+      },
+    },
+  ],
+  metadata: () => ({ introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'] }),
+};

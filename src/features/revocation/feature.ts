@@ -1,0 +1,22 @@
+/** Token revocation (RFC 7009, T9) at `/oauth/revoke` (./revocation.ts). */
+import type { Feature } from '../../oauth/feature.js';
+import { handleRevocation } from './revocation.js';
+
+export const revocationFeature: Feature = {
+  name: 'revocation',
+  endpoints: [
+    {
+      method: 'POST',
+      path: '/oauth/revoke',
+      metadataName: 'revocation_endpoint',
+      clientAuthentication: true,
+      cors: true,
+      async handle(ctx, req) {
+        await handleRevocation(ctx, { params: req.params, authorization: req.authorization, ip: req.ip });
+        // RFC 7009 §2.2: 200 whether or not the token existed.
+        return { status: 200 };
+      },
+    },
+  ],
+  metadata: () => ({ revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'] }),
+};

@@ -1,0 +1,187 @@
+/**
+ * The HTTP face of one Tollgate instance, as Fastify plugins (docs/design.md habit 14: the library
+ * does not own the HTTP server):
+ * - `instanceRoutes`: everything served under the issuer's path, in its own encapsulated context,
+ *   so its hooks, parsers, error handler and cookies never touch the host's routes;
+ * - `rootRoutes`: what a path implies at the host's root — the path-inserted metadata document
+ *   (RFC 8414 §3.1: `/.well-known/oauth-authorization-server/oauth` for the issuer `…/oauth`);
+ * - `tollgatePlugin`: both, mounted where the issuer says; this is `tollgate.plugin`.
+ * No logic here: routes live in ./routes, protocol decisions in src/oauth and src/features.
+ */
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
+import fp from 'fastify-plugin';
+import cookie from '@fastify/cookie';
+import rateLimit from '@fastify/rate-limit';
+import { Redis } from 'ioredis';
+import { OAuthError } from '../oauth/errors.js';
+import type { OAuthContext } from '../oauth/context.js';
+import type { Metrics } from './metrics.js';
+import { installErrorHandler, installNotFoundHandler } from './plugins/errors.js';
+import { installSecurityHeaders } from './plugins/security-headers.js';
+import { installBodyParsers } from './plugins/body.js';
+import { installClientAuthLimits } from './plugins/auth-failures.js';
+import { errorPage } from './views/pages.js';
+import { metadataReply, oauthRoutes, type Cors } from './routes/oauth.js';
+import { authorizeRoutes } from './routes/authorize.js';
+import { apiRoutes } from './routes/api.js';
+import { opsRoutes } from './routes/ops.js';
+import { adminApiRoutes } from './routes/admin-api.js';
+import { pageRoutes } from './routes/pages.js';
+
+export interface PluginDeps {
+  readonly ctx: OAuthContext;
+  readonly metrics: Metrics;
+  /**
+   * Tollgate owns the whole server (`tollgate serve`, the Node handler): it may then answer
+   * unknown paths at the root. Mounted in a host's app, only paths under the issuer are its own.
+   */
+  readonly ownsServer: boolean;
+}
+
+export interface TollgatePluginOptions {
+  /** Must equal the issuer's path when given (default: the issuer's path). */
+  readonly prefix?: string;
+}
+
+function corsFor(ctx: OAuthContext): Cors {
+  const origins = ctx.config.corsOrigins;
+  // CORS only where configured, and never on the authorization endpoint (docs/security.md).
+  return (reply: FastifyReply, origin: string | undefined): void => {
+    if (origin && (origins.includes(origin) || origins.includes('*'))) {
+      reply.header('Access-Control-Allow-Origin', origin).header('Vary', 'Origin');
+    }
+  };
+}
+
+function renderer(ctx: OAuthContext) {
+  return (title: string, message: string, code: string): string => errorPage(ctx, title, message, code);
+}
+
+/** The instance's routes, registered by the caller under the issuer's path. */
+export function instanceRoutes(deps: PluginDeps): FastifyPluginAsync {
+  return async (app: FastifyInstance) => {
+    const { ctx, metrics } = deps;
+    // First hook of every request: storage caches validated per request may share a validation
+    // among requests that arrived before it, never with a later one (storage/kysely/hot-path.ts).
+    const markArrival = ctx.storage.markArrival?.bind(ctx.storage);
+    if (markArrival) {
+      app.addHook('onRequest', (_request, _reply, done) => {
+        markArrival();
+        done();
+      });
+    }
+    if (!app.hasRequestDecorator('cookies')) await app.register(cookie);
+    // O7: sign-in attempts are limited per client IP (routes opt in with `config.rateLimit`);
+    // the 429 is an RFC-shaped error or a page. With TOLLGATE_REDIS_URL the counters live in
+    // Redis, shared by every process; a Redis outage never blocks sign-in (skipOnError).
+    const redis =
+      ctx.config.redisUrl === null
+        ? null
+        : new Redis(ctx.config.redisUrl, { connectTimeout: 1000, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
+    if (redis) {
+      redis.on('error', (err: Error) => app.log.warn({ err: { message: err.message } }, 'redis error'));
+      app.addHook('onClose', async () => {
+        redis.disconnect();
+      });
+    }
+    if (!app.hasDecorator('rateLimit')) {
+      await app.register(rateLimit, {
+        global: false,
+        ...(redis ? { redis, nameSpace: 'tollgate-rl-', skipOnError: true } : {}),
+        errorResponseBuilder: (_request, context) =>
+          new OAuthError('temporarily_unavailable', `Too many sign-in attempts from this address; try again in ${Math.ceil(context.ttl / 1000)} seconds`, 429),
+      });
+    }
+    installBodyParsers(app);
+    installSecurityHeaders(app, { https: ctx.config.issuer.startsWith('https:') });
+    installErrorHandler(app, { onOAuthError: (e) => metrics.errors.inc({ error: e }) }, renderer(ctx));
+    if (deps.ownsServer || ctx.base !== '') installNotFoundHandler(app, { onOAuthError: (e) => metrics.errors.inc({ error: e }) }, renderer(ctx));
+    installClientAuthLimits(app, { limit: ctx.config.clientAuthFailureLimit, redis });
+
+    // Label-bound children, one per method+route(+status): prom-client hashes a label object on
+    // every call otherwise. Bounded by the route table (unmatched paths share one label).
+    const requestCounters = new Map<string, { inc(): void }>();
+    const durationHistograms = new Map<string, { observe(value: number): void }>();
+    app.addHook('onResponse', (request, reply, done) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      const method = request.method;
+      const status = reply.statusCode;
+      const key = `${method} ${route}`;
+      let histogram = durationHistograms.get(key);
+      if (!histogram) durationHistograms.set(key, (histogram = metrics.duration.labels({ method, route })));
+      let counter = requestCounters.get(`${key} ${status}`);
+      if (!counter) requestCounters.set(`${key} ${status}`, (counter = metrics.requests.labels({ method, route, status: String(status) })));
+      counter.inc();
+      histogram.observe(reply.elapsedTime / 1000);
+      done();
+    });
+
+    const cors = corsFor(ctx);
+    const corsPaths = [
+      '/oauth/token',
+      '/.well-known/oauth-authorization-server',
+      '/.well-known/jwks.json',
+      ...ctx.features.endpoints.filter((e) => e.cors).map((e) => e.path),
+    ];
+    for (const path of new Set(corsPaths)) {
+      app.options(path, async (request, reply) => {
+        cors(reply, request.headers.origin);
+        return reply
+          .code(204)
+          .header('Access-Control-Allow-Methods', 'GET, POST')
+          .header('Access-Control-Allow-Headers', 'Authorization, Content-Type')
+          .header('Access-Control-Max-Age', '600')
+          .send();
+      });
+    }
+
+    oauthRoutes(app, ctx, { cors });
+    authorizeRoutes(app, ctx);
+    apiRoutes(app, ctx);
+    adminApiRoutes(app, ctx);
+    opsRoutes(app, ctx, metrics);
+    pageRoutes(app, ctx);
+    app.get('/', async (_request, reply) => reply.redirect(`${ctx.base}/docs`));
+  };
+}
+
+/** Routes at the host's root that an issuer with a path implies. Nothing when the issuer has no path. */
+export function rootRoutes(deps: PluginDeps): FastifyPluginAsync {
+  return async (app: FastifyInstance) => {
+    const { ctx } = deps;
+    if (ctx.base === '') return;
+    installSecurityHeaders(app, { https: ctx.config.issuer.startsWith('https:') });
+    installErrorHandler(app, { onOAuthError: (e) => deps.metrics.errors.inc({ error: e }) }, renderer(ctx));
+    const cors = corsFor(ctx);
+    // RFC 8414 §3.1: the well-known suffix is inserted between the host and the issuer's path.
+    app.get(`/.well-known/oauth-authorization-server${ctx.base}`, async (request, reply) => metadataReply(ctx, request, reply, cors));
+  };
+}
+
+/** The canonical form of a mount prefix: `''`, or `/a/b` without a trailing slash. */
+export function normalizePrefix(prefix: string | undefined): string {
+  if (prefix === undefined || prefix === '' || prefix === '/') return '';
+  return `/${prefix.replace(/^\/+|\/+$/g, '')}`;
+}
+
+/**
+ * `tollgate.plugin`: registers the instance under its issuer's path and the root-level routes.
+ * Registered with `{ prefix }`, the prefix must be the issuer's path (a mismatch would publish
+ * endpoints that 404); registered without one, the issuer's path is used.
+ */
+export function tollgatePlugin(deps: PluginDeps): FastifyPluginAsync<TollgatePluginOptions> {
+  const plugin: FastifyPluginAsync<TollgatePluginOptions> = async (host, opts) => {
+    const mount = `${normalizePrefix(host.prefix)}${normalizePrefix(opts.prefix ?? deps.ctx.base)}`;
+    if (mount !== deps.ctx.base) {
+      throw new Error(
+        `Tollgate is registered under "${mount || '/'}" but its issuer ${deps.ctx.config.issuer} has the path "${deps.ctx.base || '/'}": ` +
+          `register it with { prefix: '${deps.ctx.base || '/'}' } (or change the issuer)`,
+      );
+    }
+    await host.register(instanceRoutes(deps), { prefix: normalizePrefix(opts.prefix ?? deps.ctx.base) });
+    if (normalizePrefix(host.prefix) === '') await host.register(rootRoutes(deps));
+  };
+  // Runs in the host's context (fastify-plugin) so that it can place the two children itself;
+  // each child is encapsulated.
+  return fp(plugin, { fastify: '5.x', name: `tollgate:${deps.ctx.config.issuer}` });
+}

@@ -1,0 +1,207 @@
+/**
+ * Features: what each protocol capability contributes to an instance (docs/design.md, habits 1,
+ * 11 and 12). A feature is a plain object: the grants it adds to the token endpoint, the response
+ * types it adds to the authorization endpoint, its own endpoints, the metadata members it
+ * advertises, the authorization parameters it reads and the token-response members it adds.
+ *
+ * `createTollgate` builds one `FeatureSet` per instance from the features it is given, so two
+ * instances in one process never share a grant. Built-in features (src/features/) are composed the
+ * same way an extension a host writes would be. Nothing here imports an HTTP framework: endpoints
+ * receive a plain request and answer a plain response, and src/http/ adapts them.
+ */
+import type { ClientRow } from '../storage/types.js';
+import type { AuthMethod } from './client-auth.js';
+import type { OAuthContext } from './context.js';
+import type { Params } from './params.js';
+import type { TokenResponse } from './tokens/issue.js';
+import type { AuthorizeRequest } from './authorize.js';
+
+export interface GrantRequest {
+  readonly client: ClientRow;
+  readonly authMethod: AuthMethod;
+  /** Only the parameters the grant declared. */
+  readonly params: Params;
+  readonly ip: string | null;
+}
+
+/** A token-endpoint grant (RFC 6749 §4, or an absolute URI for an extension grant, §4.5). */
+export interface Grant {
+  /** The `grant_type` value. */
+  readonly type: string;
+  /** Parameters the grant reads, beyond grant_type and client authentication. */
+  readonly parameters: readonly string[];
+  /** Whether a public client may use this grant. */
+  readonly publicClients: boolean;
+  /** A grant that checks a person's password: it shares the per-IP sign-in limit (O7). */
+  readonly signIn?: boolean;
+  handle(ctx: OAuthContext, req: GrantRequest): Promise<TokenResponse>;
+}
+
+/** What the person approved, for a response type to answer with. */
+export interface Approval {
+  readonly userId: string;
+  /** The scopes granted (what was asked, minus what the person unticked). */
+  readonly scopes: readonly string[];
+}
+
+/** A `response_type` of the authorization endpoint (RFC 6749 §3.1.1). */
+export interface ResponseType {
+  readonly type: string;
+  /** The grant type an application must hold to use it (`authorization_code`, `implicit`). */
+  readonly grantType: string;
+  /** Where the response parameters go by default (RFC 6749 §4.1.2 query, §4.2.2 fragment). */
+  readonly mode: 'query' | 'fragment';
+  /** Whether PKCE (`code_challenge`) applies to this response type. */
+  readonly pkce: boolean;
+  /** The response members for an approved request (before `state`, `iss` and `return_to`). */
+  respond(ctx: OAuthContext, req: AuthorizeRequest, approval: Approval): Promise<Readonly<Record<string, string | undefined>>>;
+}
+
+/** A request to a feature's endpoint, already read by the HTTP layer. */
+export interface EndpointRequest {
+  /**
+   * Body parameters through the strict reader (duplicates kept, for the endpoint to refuse).
+   * Read on first use: reading a JSON body with nested values as parameters is `invalid_request`.
+   */
+  readonly params: Params;
+  readonly query: Params;
+  /** The body as an object (JSON as is; form fields as strings or lists). */
+  readonly body: Readonly<Record<string, unknown>>;
+  /** Path parameters, e.g. `{ clientId }` for `/oauth/register/:clientId`. */
+  readonly pathParams: Readonly<Record<string, string>>;
+  readonly authorization: string | undefined;
+  readonly ip: string | null;
+}
+
+export interface EndpointResponse {
+  readonly status: number;
+  /** JSON body; absent for an empty body. */
+  readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface Endpoint {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Path relative to the issuer, e.g. `/oauth/revoke`. */
+  readonly path: string;
+  /** Metadata member that advertises this endpoint's URL (e.g. `revocation_endpoint`). */
+  readonly metadataName?: string;
+  /** The endpoint authenticates clients: failed attempts count toward the failure limit. */
+  readonly clientAuthentication?: boolean;
+  /** Answer cross-origin requests from configured origins (never for pages). */
+  readonly cors?: boolean;
+  handle(ctx: OAuthContext, req: EndpointRequest): Promise<EndpointResponse>;
+}
+
+/** What the token endpoint issued, for features that add members to the response. */
+export interface IssuedTokenResponse {
+  readonly client: ClientRow;
+  readonly grantType: string;
+  readonly response: TokenResponse;
+}
+
+export interface Feature {
+  /** Unique within an instance, e.g. `authorization-code`, `introspection`. */
+  readonly name: string;
+  readonly grants?: readonly Grant[];
+  /** Grant-type values an application may hold that are not token-endpoint grants (`implicit`). */
+  readonly clientGrantTypes?: readonly string[];
+  readonly responseTypes?: readonly ResponseType[];
+  /** Authorization-request parameters this feature reads (unknown ones are ignored, RFC 6749 §3.1). */
+  readonly authorizeParameters?: readonly string[];
+  readonly endpoints?: readonly Endpoint[];
+  /** Members this feature adds to the authorization server metadata (RFC 8414 §2). */
+  metadata?(ctx: OAuthContext): Readonly<Record<string, unknown>>;
+  /** Members this feature adds to a successful token response (RFC 6749 §5.1 allows extensions). */
+  tokenResponse?(ctx: OAuthContext, issued: IssuedTokenResponse): Promise<Readonly<Record<string, unknown>>>;
+}
+
+/** The features of one instance, indexed. Refuses two features that claim the same thing. */
+export class FeatureSet {
+  readonly features: readonly Feature[];
+  private readonly grants = new Map<string, Grant>();
+  private readonly responseTypesByName = new Map<string, ResponseType>();
+  private readonly holdable: readonly string[];
+  readonly authorizeParameters: ReadonlySet<string>;
+  readonly endpoints: readonly Endpoint[];
+  private readonly decorators: readonly Feature[];
+
+  constructor(features: readonly Feature[]) {
+    const names = new Set<string>();
+    const endpoints: Endpoint[] = [];
+    const routes = new Set<string>();
+    const params = new Set<string>();
+    const holdable: string[] = [];
+    for (const f of features) {
+      if (names.has(f.name)) throw new Error(`Two features are named "${f.name}"`);
+      names.add(f.name);
+      for (const g of f.grants ?? []) {
+        if (this.grants.has(g.type)) throw new Error(`The grant type "${g.type}" is contributed twice (feature "${f.name}")`);
+        this.grants.set(g.type, g);
+        holdable.push(g.type);
+      }
+      for (const g of f.clientGrantTypes ?? []) if (!holdable.includes(g)) holdable.push(g);
+      for (const rt of f.responseTypes ?? []) {
+        if (this.responseTypesByName.has(rt.type)) throw new Error(`The response type "${rt.type}" is contributed twice (feature "${f.name}")`);
+        this.responseTypesByName.set(rt.type, rt);
+      }
+      for (const p of f.authorizeParameters ?? []) params.add(p);
+      for (const e of f.endpoints ?? []) {
+        const key = `${e.method} ${e.path}`;
+        if (routes.has(key)) throw new Error(`The endpoint ${key} is contributed twice (feature "${f.name}")`);
+        routes.add(key);
+        endpoints.push(e);
+      }
+    }
+    this.features = features;
+    this.holdable = holdable;
+    this.authorizeParameters = params;
+    this.endpoints = endpoints;
+    this.decorators = features.filter((f) => f.tokenResponse !== undefined);
+  }
+
+  has(name: string): boolean {
+    return this.features.some((f) => f.name === name);
+  }
+
+  grant(type: string): Grant | undefined {
+    return this.grants.get(type);
+  }
+
+  /** The `grant_type` values of the token endpoint. */
+  tokenGrantTypes(): string[] {
+    return [...this.grants.keys()];
+  }
+
+  /** The grant types an application may be given: every token grant, plus `implicit` and the like. */
+  clientGrantTypes(): readonly string[] {
+    return this.holdable;
+  }
+
+  responseType(type: string): ResponseType | undefined {
+    return this.responseTypesByName.get(type);
+  }
+
+  responseTypes(): string[] {
+    return [...this.responseTypesByName.keys()];
+  }
+
+  /** Every feature's metadata members, in feature order. */
+  metadata(ctx: OAuthContext): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const e of this.endpoints) if (e.metadataName) out[e.metadataName] = `${ctx.config.issuer}${e.path}`;
+    for (const f of this.features) if (f.metadata) Object.assign(out, f.metadata(ctx));
+    return out;
+  }
+
+  /** The token response with every feature's extra members (none of them may replace a standard one). */
+  async decorateTokenResponse(ctx: OAuthContext, issued: IssuedTokenResponse): Promise<TokenResponse> {
+    if (this.decorators.length === 0) return issued.response;
+    const extra: Record<string, unknown> = {};
+    for (const f of this.decorators) {
+      const members = await f.tokenResponse!(ctx, issued);
+      for (const [k, v] of Object.entries(members)) if (!(k in issued.response)) extra[k] = v;
+    }
+    return { ...issued.response, ...extra };
+  }
+}
