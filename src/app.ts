@@ -4,7 +4,7 @@
  * connection handling), with the instance's plugin mounted at its issuer's path. No logic here.
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { OAuthContext } from './oauth/context.js';
+import type { HttpContext } from './http/context.js';
 import type { Metrics } from './http/metrics.js';
 import { frameworkErrorHandler, installClientErrorHandler, installNotFoundHandler } from './http/plugins/errors.js';
 import { BODY_LIMIT } from './http/plugins/body.js';
@@ -13,7 +13,7 @@ import { errorPage } from './http/views/pages.js';
 import { tollgatePlugin } from './http/plugin.js';
 
 export interface AppDeps {
-  readonly ctx: OAuthContext;
+  readonly ctx: HttpContext;
   readonly metrics: Metrics;
   /** Pino options or false; defaults to the configured level with redaction. */
   readonly logger?: FastifyServerOptions['logger'];

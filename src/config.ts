@@ -53,6 +53,15 @@ export interface Config {
   readonly keyGraceSeconds: number;
   /** PEM private key to sign with (P-256, RSA ≥2048 or Ed25519); null = keys generated and kept in the database. */
   readonly signingKeyFile: string | null;
+  /**
+   * Delegated login (issue #11): the platform's page that signs people in. When set, Tollgate sends
+   * the browser to `<loginUrl>?login_challenge=…` instead of showing its own password form.
+   */
+  readonly loginUrl: string | null;
+  /** Subjects (platform user ids) who administer Tollgate when people sign in through the platform. */
+  readonly adminSubjects: readonly string[];
+  /** How long a sign-in Tollgate waits for (a login challenge) stays valid, seconds. */
+  readonly loginRequestTtl: number;
   /** Email (A9) and branding settings, as given: TOLLGATE_SMTP_URL, TOLLGATE_MAIL_*, TOLLGATE_BRAND_*. */
   readonly mailAndBranding: Readonly<Record<string, string | undefined>>;
 }
@@ -107,6 +116,9 @@ const KNOWN_KEYS = [
   'TOLLGATE_TRUST_PROXY',
   'TOLLGATE_KEY_GRACE',
   'TOLLGATE_SIGNING_KEY_FILE',
+  'TOLLGATE_LOGIN_URL',
+  'TOLLGATE_ADMIN_SUBJECTS',
+  'TOLLGATE_LOGIN_REQUEST_TTL',
   ...MAIL_AND_BRANDING_KEYS,
 ] as const;
 
@@ -238,7 +250,23 @@ export function loadConfig(env: Source = process.env): Config {
     problems.push(`TOLLGATE_ADMIN_EMAIL: not an email address: "${adminEmail}"`);
   }
 
+  const loginUrl = src['TOLLGATE_LOGIN_URL']?.trim() || null;
+  if (loginUrl !== null) {
+    try {
+      const u = new URL(loginUrl);
+      const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
+      if (u.protocol !== 'https:' && !(u.protocol === 'http:' && loopback)) problems.push('TOLLGATE_LOGIN_URL: must be an https URL (plain http only for localhost)');
+      if (u.hash || u.username || u.password) problems.push('TOLLGATE_LOGIN_URL: must not contain a fragment or credentials');
+      if (u.searchParams.has('login_challenge')) problems.push('TOLLGATE_LOGIN_URL: must not contain login_challenge (Tollgate adds it)');
+    } catch {
+      problems.push(`TOLLGATE_LOGIN_URL: not a valid URL: "${loginUrl}"`);
+    }
+  }
+
   const registrationScopes = list('TOLLGATE_REGISTRATION_SCOPES', ['profile', 'email']);
+  for (const s of ['admin', 'login']) {
+    if (registrationScopes.includes(s)) problems.push(`TOLLGATE_REGISTRATION_SCOPES: "${s}" can only be given by an administrator`);
+  }
   const registrationDefaultScope = list('TOLLGATE_REGISTRATION_DEFAULT_SCOPE', ['profile']);
   for (const s of registrationDefaultScope) {
     if (!registrationScopes.includes(s)) {
@@ -278,6 +306,9 @@ export function loadConfig(env: Source = process.env): Config {
     keyGraceSeconds: int('TOLLGATE_KEY_GRACE', 300, 0, 86400),
     mailAndBranding: Object.fromEntries(MAIL_AND_BRANDING_KEYS.map((k) => [k, src[k]])),
     signingKeyFile: src['TOLLGATE_SIGNING_KEY_FILE']?.trim() ? resolve(src['TOLLGATE_SIGNING_KEY_FILE'].trim()) : null,
+    loginUrl,
+    adminSubjects: list('TOLLGATE_ADMIN_SUBJECTS', []),
+    loginRequestTtl: int('TOLLGATE_LOGIN_REQUEST_TTL', 600, 30, 3600),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -8,9 +8,10 @@ import type { Storage } from './storage/types.js';
 import { brandingFromEnv, type Branding } from './branding.js';
 import { FeatureSet, type Feature } from './oauth/feature.js';
 import { BUILT_IN_FEATURES } from './features/index.js';
-import { issuerBase } from './oauth/context.js';
+import { issuerBase, type LoginMode } from './oauth/context.js';
 import { createStorage } from './storage/kysely/index.js';
-import { BuiltinAccounts } from './accounts/builtin.js';
+import { BuiltinAccounts, HostBackedAccounts } from './accounts/builtin.js';
+import type { HostAccounts } from './accounts/types.js';
 import { createAuditLog } from './oauth/audit.js';
 import type { OAuthContext, OAuthEvents } from './oauth/context.js';
 import { KeyManager } from './oauth/tokens/keys.js';
@@ -37,6 +38,10 @@ export interface RuntimeOptions {
   readonly branding?: Branding;
   /** An already open storage (default: the configured database, opened and migrated here). */
   readonly storage?: Storage;
+  /** The host's accounts (embedded mode): people are looked up there, Tollgate keeps a row per subject. */
+  readonly accounts?: HostAccounts;
+  /** Set by createTollgate when the host gives its own login (embedded mode). */
+  readonly embeddedLogin?: boolean;
 }
 
 /** The instance's features, checked against the configuration that names grant types. */
@@ -61,17 +66,24 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   const storage = opts.storage ?? (await openStorage(config, opts.pgSchema ?? process.env['TOLLGATE_PG_SCHEMA']));
   await storage.migrate();
   const now = opts.now ?? Date.now;
+  const policy = { maxFailures: config.loginMaxFailures, lockoutSeconds: config.lockoutSeconds };
+  if (opts.embeddedLogin && config.loginUrl !== null) {
+    await storage.close();
+    throw new ConfigError(['TOLLGATE_LOGIN_URL: an instance with the host\'s own login (createTollgate({ login })) does not delegate sign-in as well']);
+  }
+  const loginMode: LoginMode = opts.embeddedLogin ? 'embedded' : config.loginUrl !== null ? 'delegated' : 'builtin';
   const mailer = createMailer(mailOptionsFromEnv(config.mailAndBranding, config.dataDir, config.issuer));
   const ctx: OAuthContext = {
     config,
     storage,
     keys: new KeyManager(storage.keys, config.keyAlg, now),
-    accounts: new BuiltinAccounts(storage.users, { maxFailures: config.loginMaxFailures, lockoutSeconds: config.lockoutSeconds }),
+    accounts: opts.accounts ? new HostBackedAccounts(storage.users, opts.accounts, policy) : new BuiltinAccounts(storage.users, policy),
     audit: createAuditLog(storage.audit, now, opts.onAuditError ?? (() => {})),
     events: { tokenIssued: () => {}, appCreated: (client, actor) => notifyOwner(storage, config, mailer, client, actor), ...opts.events },
     features,
     base: issuerBase(config.issuer),
     branding: opts.branding ?? brandingFromEnv(config.mailAndBranding),
+    loginMode,
     now,
   };
   return { ctx, storage, close: () => storage.close() };

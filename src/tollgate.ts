@@ -16,12 +16,19 @@ import { loadConfig, type Config } from './config.js';
 import type { Branding } from './branding.js';
 import type { Storage } from './storage/types.js';
 import type { Feature } from './oauth/feature.js';
-import type { OAuthContext, OAuthEvents } from './oauth/context.js';
+import type { OAuthEvents } from './oauth/context.js';
 import { createRuntime } from './runtime.js';
 import { bootstrap as runBootstrap, type BootstrapResult } from './services/bootstrap.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { tollgatePlugin, type TollgatePluginOptions } from './http/plugin.js';
 import { buildApp } from './app.js';
+import type { HostAccounts } from './accounts/types.js';
+import type { HostLogin } from './login/types.js';
+import type { HttpContext } from './http/context.js';
+import { builtinLogin } from './login/builtin.js';
+import { delegatedLogin } from './login/delegated.js';
+import { embeddedLogin, hostSessionHash } from './login/embedded.js';
+import { signOutEverywhere } from './services/directory.js';
 
 export interface TollgateOptions {
   /** A configuration from `loadConfig`, or settings in its environment-variable form. Default: `process.env`. */
@@ -44,13 +51,30 @@ export interface TollgateOptions {
   readonly bootstrap?: boolean;
   /** Called when an audit record cannot be written (default: nothing). */
   readonly onAuditError?: (err: unknown) => void;
+  /**
+   * Embedded mode: the host's own session is the login (`currentUser`, `loginUrl`). Without it,
+   * Tollgate signs people in with its own password form, or delegates to TOLLGATE_LOGIN_URL.
+   */
+  readonly login?: HostLogin;
+  /** The host's people (embedded mode): who a subject is and what may be said about them. */
+  readonly accounts?: HostAccounts;
 }
 
 export interface Tollgate {
   readonly issuer: string;
-  /** The instance's protocol context (storage, keys, features…), for services and tests. */
-  readonly context: OAuthContext;
+  /** The instance's context (storage, keys, features, login…), for services and tests. */
+  readonly context: HttpContext;
   readonly metrics: Metrics;
+  /**
+   * The host signed a person out (or their session ended): Tollgate no longer treats that session
+   * as signed in, even if it were reported again with its old sign-in time.
+   */
+  endSession(sessionId: string): Promise<void>;
+  /**
+   * The host disabled a person (or they signed out everywhere): every token, code and Tollgate
+   * session they have is revoked at once. Returns how many tokens were revoked.
+   */
+  revokeSubject(subject: string): Promise<number>;
   /** What the first start created (nothing when `bootstrap: false` or the database was ready). */
   readonly bootstrapped: BootstrapResult;
   /** The Fastify plugin. Its prefix, when given, must be the issuer's path. */
@@ -81,8 +105,21 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     ...(options.extraFeatures ? { extraFeatures: options.extraFeatures } : {}),
     ...(options.branding ? { branding: options.branding } : {}),
     ...(options.storage ? { storage: options.storage } : {}),
+    ...(options.accounts ? { accounts: options.accounts } : {}),
+    ...(options.login ? { embeddedLogin: true } : {}),
   });
-  const ctx = runtime.ctx;
+  if (options.login && !options.accounts) {
+    await runtime.close();
+    throw new Error('createTollgate: the host\'s login (`login`) needs the host\'s accounts (`accounts`) too');
+  }
+  const protocol = runtime.ctx;
+  const login =
+    options.login !== undefined
+      ? embeddedLogin(protocol, options.login)
+      : protocol.config.loginUrl !== null
+        ? delegatedLogin(protocol, protocol.config.loginUrl)
+        : builtinLogin(protocol);
+  const ctx: HttpContext = { ...protocol, login };
   let bootstrapped: BootstrapResult = { keyCreated: false, scopesCreated: [], admin: null, warnings: [] };
   try {
     if (options.bootstrap !== false) bootstrapped = await runBootstrap(ctx);
@@ -137,6 +174,13 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     issuer: config.issuer,
     context: ctx,
     metrics,
+    async endSession(sessionId) {
+      if (typeof sessionId !== 'string' || sessionId === '') return;
+      if (await ctx.storage.sessions.end(hostSessionHash(sessionId), ctx.now())) {
+        await ctx.audit.record('session.ended', { details: { via: 'host' } });
+      }
+    },
+    revokeSubject: (subject) => signOutEverywhere(ctx, subject, { via: 'host' }),
     bootstrapped,
     plugin: tollgatePlugin({ ctx, metrics, ownsServer: false }),
     handler,

@@ -2,6 +2,7 @@
  * Admin REST API (A10): /admin/api/* with a Bearer token carrying `admin`, acting for an
  * administrator. Tokens are obtained the real way (client_credentials at /oauth/token).
  */
+import { sha256 } from '../src/oauth/crypto.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { basic, describeEachDb, postForm, type TestServer } from './helpers/server.js';
 
@@ -397,7 +398,11 @@ describeEachDb('admin REST API', (start) => {
     const enabled = await call('PATCH', `/admin/api/users/${carolId}`, { form: { disabled: 'false' } });
     expect(enabled.status).toBe(200);
     expect(enabled.json['disabled']).toBe(false);
-    expect(await apiStatus(carolToken)).toBe(200);
+    // Issue #15 §8: disabling revoked her tokens; enabling her again brings none of them back.
+    expect(await apiStatus(carolToken)).toBe(401);
+    expect((await s.ctx.storage.tokens.byHash(sha256(carolToken)))?.revokedAt).not.toBeNull();
+    const fresh = await clientCredentials(String(app.json['client_id']), String(app.json['client_secret']));
+    expect(await apiStatus(String(fresh.json['access_token']))).toBe(200);
 
     const unknown = await call('PATCH', '/admin/api/users/no-such-user', { body: { disabled: true } });
     expect(unknown.status).toBe(404);

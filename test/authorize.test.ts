@@ -94,7 +94,7 @@ describeEachDb('authorization endpoint (RFC 6749 §4.1, §4.2; SPEC Z1–Z11)', 
   });
   afterAll(async () => s?.close());
 
-  async function signedIn(): Promise<{ user: UserRow; b: Browser }> {
+  async function signedIn(): Promise<{ user: UserRow & { readonly email: string }; b: Browser }> {
     const email = `user${++n}@example.com`;
     const user = await s.createUser(email);
     const b = new Browser(s.url);
@@ -365,14 +365,33 @@ describeEachDb('authorization endpoint (RFC 6749 §4.1, §4.2; SPEC Z1–Z11)', 
     await expectRedirectError(webRequest(extra), { error: 'invalid_request', description, state: 'st-1' });
   });
 
-  it('OIDC Core §3.1.2.1 prompt=login for a signed-in user ends the session and sends them to sign in, without the prompt', async () => {
-    const { b } = await signedIn();
-    const res = await b.fetch(webRequest({ prompt: 'login' }));
-    expect(res.status).toBe(303);
-    expect(res.headers.get('location')).toBe(`/login?return_to=${encodeURIComponent(webRequest())}`);
+  it('OIDC Core §3.1.2.1 prompt=login asks for a new sign-in without ending the session; the sign-in satisfies only login (issue #15 §7, §10)', async () => {
+    const { user, b } = await signedIn();
+    const res = await b.fetch(webRequest({ prompt: 'login consent' }));
+    const resume = signInDetour(res);
+    // A link from any site cannot sign the person out: the session is still there.
     const after = await b.fetch(webRequest());
-    expect(after.status).toBe(303);
-    expect(after.headers.get('location')).toBe(`/login?return_to=${encodeURIComponent(webRequest())}`);
+    expect(after.status).toBe(200);
+    expect(await after.text()).toContain('name="decision" value="allow"');
+    // Coming back without signing in again is refused, with no loop.
+    const early = await b.fetch(resume);
+    expect(early.status).toBe(400);
+    expect(await early.text()).toContain('The sign-in was not renewed');
+    // A new sign-in, then the request continues whole: consent is still asked (prompt=consent stays).
+    const res2 = await b.fetch(webRequest({ prompt: 'login consent' }));
+    const resume2 = signInDetour(res2);
+    expect((await b.login(user.email, DEFAULT_PASSWORD, resume2)).headers.get('location')).toBe(resume2);
+    const page = await b.fetch(resume2);
+    const body = await page.text();
+    expect(page.status).toBe(200);
+    const kept = new URLSearchParams(hiddenField(body, 'authorization_request'));
+    expect(kept.get('prompt')).toBe('consent');
+    expect(kept.get('state')).toBe('st-1');
+    expect(kept.get('scope')).toBe('profile email');
+    // Used once.
+    const again = await b.fetch(resume2);
+    expect(again.status).toBe(400);
+    expect(await again.text()).toContain('This sign-in link has expired');
   });
 
   it('RFC 6749 §3.1.2: a registered URI with a query keeps it; response parameters are added after it', async () => {
@@ -416,22 +435,31 @@ describeEachDb('authorization endpoint (RFC 6749 §4.1, §4.2; SPEC Z1–Z11)', 
     expect(params['iss']).toBe(s.issuer);
   });
 
+  /** A 303 to the sign-in page, coming back to the waiting request; returns the way back. */
+  function signInDetour(res: Response): string {
+    expect(res.status).toBe(303);
+    const location = new URL(res.headers.get('location') ?? '', 'http://x');
+    expect(location.pathname).toBe('/login');
+    const back = location.searchParams.get('return_to') ?? '';
+    expect(back).toMatch(/^\/oauth\/authorize\/resume\?interaction=tgl_[A-Za-z0-9_-]{43}$/);
+    return back;
+  }
+
   // --------------------------------------------------------------- Z3, Z4, Z11: login, consent
 
   it('Z3: not signed in → 303 to /login?return_to=…, and after sign-in back to the consent page (Z4)', async () => {
     const url = webRequest();
     const b = anonymous();
     const res = await b.fetch(url);
-    expect(res.status).toBe(303);
-    expect(res.headers.get('location')).toBe(`/login?return_to=${encodeURIComponent(url)}`);
+    const resume = signInDetour(res);
 
     const email = `user${++n}@example.com`;
     await s.createUser(email);
-    const login = await b.login(email, DEFAULT_PASSWORD, url);
+    const login = await b.login(email, DEFAULT_PASSWORD, resume);
     expect(login.status).toBe(303);
-    expect(login.headers.get('location')).toBe(url);
+    expect(login.headers.get('location')).toBe(resume);
 
-    const page = await b.fetch(url);
+    const page = await b.fetch(resume);
     const body = await page.text();
     expect(page.status).toBe(200);
     expect(page.headers.get('cache-control')).toBe('no-store');
@@ -465,8 +493,7 @@ describeEachDb('authorization endpoint (RFC 6749 §4.1, §4.2; SPEC Z1–Z11)', 
     // The attacker's own browser with its own token but no session: no code either.
     const mine = hiddenField(await (await other.fetch('/login')).text(), 'csrf');
     const res = await other.postForm('/oauth/authorize', [['csrf', mine], ['authorization_request', request], ['decision', 'allow']]);
-    expect(res.status).toBe(303);
-    expect(res.headers.get('location')).toBe(`/login?return_to=${encodeURIComponent(`/oauth/authorize?${request}`)}`);
+    signInDetour(res);
     expect(await s.ctx.storage.consents.get(user.id, web.client.clientId)).toBeNull();
   });
 

@@ -166,7 +166,7 @@ describe('general', () => {
     const first = await run(['scopes', 'list', '--json'], env);
     expect(first.code).toBe(0);
     const scopes = JSON.parse(first.stdout) as { items: Array<{ name: string; default: boolean }> };
-    expect(scopes.items.map((s) => s.name).sort()).toEqual(['admin', 'email', 'profile']);
+    expect(scopes.items.map((s) => s.name).sort()).toEqual(['admin', 'email', 'login', 'profile']);
     expect(scopes.items.find((s) => s.name === 'profile')?.default).toBe(true);
     expect(first.stderr).toMatch(/administrator admin@localhost/);
     expect(first.stderr).toMatch(/generated password: \S{16,}/);

@@ -30,7 +30,7 @@ type Reply = { status: number; headers: Headers; json: Record<string, unknown> }
 
 describeEachDb('SECURITY.md: codes, refresh tokens, client authentication', (start) => {
   let s: TestServer;
-  let alice: UserRow;
+  let alice: UserRow & { readonly email: string };
   let b: Browser;
   /** Client A: confidential, two redirect URIs. */
   let a: CreatedApp;

@@ -41,6 +41,8 @@ function aUser(id: string, overrides: Partial<UserRow> = {}): UserRow {
     failedLogins: 0,
     lockedUntil: null,
     createdAt: T0,
+    external: false,
+    profile: null,
     ...overrides,
   };
 }
@@ -153,7 +155,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
     });
 
     it('migrate() applies every migration once and is idempotent', async () => {
-      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch']);
+      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login']);
       expect(await storage.migrate()).toEqual([]);
       expect(await storage.migrate()).toEqual([]);
     });
@@ -196,6 +198,29 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       await storage.users.create(user);
       expect(await storage.users.byId('u1')).toEqual(user);
       expect(await storage.users.byId('missing')).toBeNull();
+    });
+
+    it('issue #11: upsertExternal keeps a row per host subject, never a password, never over a built-in user', async () => {
+      expect(await storage.users.upsertExternal({ id: 'host|42', profile: { email: 'Ann@Platform.example', name: 'Ann' }, isAdmin: true }, T0)).toBe(true);
+      expect(await storage.users.byId('host|42')).toEqual({
+        id: 'host|42', email: 'Ann@Platform.example', passwordHash: '', isAdmin: true, disabled: false, failedLogins: 0, lockedUntil: null, createdAt: T0,
+        external: true, profile: { email: 'Ann@Platform.example', name: 'Ann' },
+      });
+      // Not a sign-in identity: the password form cannot find it by that email.
+      expect(await storage.users.byEmail('ann@platform.example')).toBeNull();
+      // Another subject may carry the same email (the host's business), or none.
+      expect(await storage.users.upsertExternal({ id: 'host|43', profile: { email: 'Ann@Platform.example' } }, T0)).toBe(true);
+      expect(await storage.users.upsertExternal({ id: 'host|44', profile: {} }, T0)).toBe(true);
+      expect((await storage.users.byId('host|44'))?.email).toBeNull();
+      // Refreshed on the next sign-in; unchanged flags stay.
+      expect(await storage.users.upsertExternal({ id: 'host|42', profile: { email: 'ann@new.example' } }, T0 + 5)).toBe(true);
+      expect(await storage.users.byId('host|42')).toMatchObject({ email: 'ann@new.example', isAdmin: true, createdAt: T0, profile: { email: 'ann@new.example' } });
+      expect(await storage.users.upsertExternal({ id: 'host|42', profile: { email: 'ann@new.example' }, disabled: true }, T0 + 6)).toBe(true);
+      expect((await storage.users.account('host|42'))?.disabled).toBe(true);
+      // A built-in user's id is never taken over.
+      await storage.users.create(aUser('u1'));
+      expect(await storage.users.upsertExternal({ id: 'u1', profile: { email: 'x@y.z' }, isAdmin: true }, T0)).toBe(false);
+      expect(await storage.users.byId('u1')).toMatchObject({ email: 'u1@example.com', isAdmin: false, external: false, profile: null });
     });
 
     it('stores emails lower-cased and finds them case-insensitively', async () => {
@@ -473,6 +498,18 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       expect(await storage.codes.deleteByUserAndClient('u1', 'c1')).toBe(0);
     });
 
+    it('deleteByUser removes every code of that user, of every client', async () => {
+      await storage.users.create(aUser('u2'));
+      await storage.clients.create(aClient('c2'), T0);
+      await storage.codes.create(aCode('du-a'));
+      await storage.codes.create(aCode('du-b', { clientId: 'c2' }));
+      await storage.codes.create(aCode('du-other', { userId: 'u2' }));
+      expect(await storage.codes.deleteByUser('u1')).toBe(2);
+      expect(await storage.codes.byHash('du-b')).toBeNull();
+      expect(await storage.codes.byHash('du-other')).not.toBeNull();
+      expect(await storage.codes.deleteByUser('u1')).toBe(0);
+    });
+
     it('purgeExpired deletes codes that expired strictly before the cut-off', async () => {
       await storage.codes.create(aCode('old', { expiresAt: T0 - 1 }));
       await storage.codes.create(aCode('old-consumed', { expiresAt: T0 - 100, consumedAt: T0 - 200 }));
@@ -604,6 +641,22 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       expect((await storage.tokens.byHash('u2c1'))?.revokedAt).toBe(T0 + 2);
       expect(await storage.tokens.revokeByClient('c2', T0 + 3)).toBe(2);
       expect(await storage.tokens.revokeByClient('c2', T0 + 4)).toBe(0);
+    });
+
+    it('revokeByUser revokes the user\'s tokens of every application, and nobody else\'s', async () => {
+      await storage.tokens.insertMany([
+        aToken('ru1a', { userId: 'u1', clientId: 'c1' }),
+        aToken('ru1b', { userId: 'u1', clientId: 'c2', kind: 'refresh' }),
+        aToken('ru2', { userId: 'u2', clientId: 'c1' }),
+        aToken('rcc', { userId: null, clientId: 'c1' }),
+      ]);
+      await storage.tokens.revoke('ru1a', T0 - 5);
+      expect(await storage.tokens.revokeByUser('u1', T0)).toBe(1);
+      expect((await storage.tokens.byHash('ru1a'))?.revokedAt).toBe(T0 - 5);
+      expect((await storage.tokens.byHash('ru1b'))?.revokedAt).toBe(T0);
+      expect((await storage.tokens.byHash('ru2'))?.revokedAt).toBeNull();
+      expect((await storage.tokens.byHash('rcc'))?.revokedAt).toBeNull();
+      expect(await storage.tokens.revokeByUser('u1', T0 + 1)).toBe(0);
     });
 
     it('purgeExpired works through more rows than one batch (12,000)', async () => {
@@ -934,13 +987,69 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
     });
   });
 
+  describe('interactions (issue #11)', () => {
+    const waiting = (idHash: string, over: Partial<Parameters<typeof storage.interactions.create>[0]> = {}) => ({
+      idHash,
+      browserHash: 'b1',
+      clientId: 'c1',
+      request: 'response_type=code&client_id=c1',
+      returnTo: null,
+      sessionSubject: null,
+      loginRequestedAt: T0,
+      createdAt: T0,
+      expiresAt: T0 + 600_000,
+      ...over,
+    });
+
+    it('round-trips; decided once, consumed once, nothing once expired', async () => {
+      await storage.clients.create(aClient('c1'), T0);
+      await storage.interactions.create(waiting('i1', { sessionSubject: 'u9' }));
+      await storage.interactions.create(waiting('plain', { clientId: null, request: '', returnTo: '/developers' }));
+      expect(await storage.interactions.byHash('i1')).toEqual({ ...waiting('i1', { sessionSubject: 'u9' }), result: null, decidedAt: null, consumedAt: null });
+      expect(await storage.interactions.byHash('plain')).toMatchObject({ clientId: null, returnTo: '/developers' });
+      expect(await storage.interactions.byHash('nope')).toBeNull();
+
+      expect(await storage.interactions.decide('i1', '{"a":1}', T0 + 1)).toBe(true);
+      expect(await storage.interactions.decide('i1', '{"a":2}', T0 + 2)).toBe(false);
+      expect(await storage.interactions.byHash('i1')).toMatchObject({ result: '{"a":1}', decidedAt: T0 + 1 });
+      expect(await storage.interactions.consume('i1', T0 + 3)).toBe(true);
+      expect(await storage.interactions.consume('i1', T0 + 4)).toBe(false);
+      // Expired: neither decided nor consumed.
+      expect(await storage.interactions.decide('plain', '{}', T0 + 600_000)).toBe(false);
+      expect(await storage.interactions.consume('plain', T0 + 600_000)).toBe(false);
+      // A consumed one cannot be decided either.
+      await storage.interactions.create(waiting('i2'));
+      expect(await storage.interactions.consume('i2', T0 + 1)).toBe(true);
+      expect(await storage.interactions.decide('i2', '{}', T0 + 2)).toBe(false);
+    });
+
+    it('parallel answers: exactly one wins', async () => {
+      await storage.clients.create(aClient('c1'), T0);
+      await storage.interactions.create(waiting('race'));
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => storage.interactions.decide('race', `{"n":${i}}`, T0 + 1)));
+      expect(results.filter((won) => won)).toHaveLength(1);
+      const uses = await Promise.all(Array.from({ length: 10 }, () => storage.interactions.consume('race', T0 + 2)));
+      expect(uses.filter((won) => won)).toHaveLength(1);
+    });
+
+    it('purgeExpired removes expired ones; deleting the client removes its waiting sign-ins', async () => {
+      await storage.clients.create(aClient('c1'), T0);
+      await storage.interactions.create(waiting('old', { expiresAt: T0 - 1 }));
+      await storage.interactions.create(waiting('live'));
+      expect(await storage.interactions.purgeExpired(T0)).toBe(1);
+      expect(await storage.interactions.byHash('live')).not.toBeNull();
+      await storage.clients.delete('c1');
+      expect(await storage.interactions.byHash('live')).toBeNull();
+    });
+  });
+
   describe('sessions', () => {
     it('create, byHash, delete, deleteByUser, purgeExpired', async () => {
       const s1 = { idHash: 's1', userId: 'u1', expiresAt: T0 + 1000, createdAt: T0 };
       await storage.sessions.create(s1);
       await storage.sessions.create({ idHash: 's2', userId: 'u1', expiresAt: T0 + 1000, createdAt: T0 });
       await storage.sessions.create({ idHash: 's3', userId: 'u2', expiresAt: T0 + 1000, createdAt: T0 });
-      expect(await storage.sessions.byHash('s1')).toEqual(s1);
+      expect(await storage.sessions.byHash('s1')).toEqual({ ...s1, authTime: T0, amr: null, acr: null, kind: 'builtin', endedAt: null });
       expect(await storage.sessions.byHash('missing')).toBeNull();
 
       await storage.sessions.delete('s1');
@@ -957,6 +1066,19 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       expect(await storage.sessions.byHash('old')).toBeNull();
       expect(await storage.sessions.byHash('edge')).not.toBeNull();
       expect(await storage.sessions.purgeExpired(T0 + 1001)).toBe(2);
+    });
+
+    it('issue #11: a session keeps how and when the person signed in; end() marks it ended once', async () => {
+      await storage.sessions.create({ idHash: 'h1', userId: 'u1', expiresAt: T0 + 1000, createdAt: T0, authTime: T0 - 50, amr: ['pwd', 'otp'], acr: 'urn:x:2fa', kind: 'delegated' });
+      expect(await storage.sessions.byHash('h1')).toEqual({
+        idHash: 'h1', userId: 'u1', expiresAt: T0 + 1000, createdAt: T0, authTime: T0 - 50, amr: ['pwd', 'otp'], acr: 'urn:x:2fa', kind: 'delegated', endedAt: null,
+      });
+      expect(await storage.sessions.end('h1', T0 + 5)).toBe(true);
+      expect((await storage.sessions.byHash('h1'))?.endedAt).toBe(T0 + 5);
+      // Ending again keeps the first time; an unknown session is reported as such.
+      expect(await storage.sessions.end('h1', T0 + 9)).toBe(true);
+      expect((await storage.sessions.byHash('h1'))?.endedAt).toBe(T0 + 5);
+      expect(await storage.sessions.end('nope', T0)).toBe(false);
     });
   });
 
@@ -1159,7 +1281,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
     it('a user disabled or made admin through another handle is seen at once; sign-in bookkeeping is not cached', async () => {
       await storage.users.create(aUser('u1'));
       const other = await harness.second();
-      expect(await storage.users.account('u1')).toEqual({ id: 'u1', email: 'u1@example.com', isAdmin: false, disabled: false });
+      expect(await storage.users.account('u1')).toEqual({ id: 'u1', email: 'u1@example.com', isAdmin: false, disabled: false, external: false, profile: null });
       await other.users.update('u1', { disabled: true });
       expect((await storage.users.account('u1'))?.disabled).toBe(true);
       await other.users.update('u1', { isAdmin: true });
@@ -1419,7 +1541,7 @@ describe('storage contract: SQLite', () => {
   it('supports :memory:', async () => {
     const storage = await createStorage({ kind: 'sqlite', file: ':memory:' });
     try {
-      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch']);
+      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login']);
       await storage.ping();
     } finally {
       await storage.close();
@@ -1454,8 +1576,8 @@ describePg('storage contract: PostgreSQL', (url) => {
     const sa = await createStorage({ kind: 'postgres', url, schema: a.schema });
     const sb = await createStorage({ kind: 'postgres', url, schema: b.schema });
     try {
-      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch']);
-      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch']);
+      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login']);
+      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login']);
       await sa.organizations.create({ id: 'o1', name: 'Only in A', createdAt: T0 });
       expect(await sb.organizations.list()).toEqual([]);
       expect((await sa.organizations.list()).map((o) => o.id)).toEqual(['o1']);

@@ -22,7 +22,7 @@ const BAD_PASSWORD = { error: 'invalid_grant', error_description: 'Invalid usern
 
 describeEachDb('token endpoint (RFC 6749 §5; SPEC T1–T6)', (start) => {
   let s: TestServer;
-  let alice: UserRow;
+  let alice: UserRow & { readonly email: string };
   let b: Browser;
   let web: CreatedApp;
   let pub: CreatedApp;

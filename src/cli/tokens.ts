@@ -1,8 +1,6 @@
 /** `tollgate tokens revoke …`: one token, all tokens of an app, or a user's tokens for one app (T9). */
 import { Command } from 'commander';
-import { revokeStoredToken } from '../services/tokens.js';
-import { findTokenRow } from '../oauth/tokens/lookup.js';
-import { requireUserByEmail } from '../services/directory.js';
+import { revokeTokens } from '../services/tokens.js';
 import { action, CliError, emit, requireApp, readStdin, withJson, withRuntime, type JsonOption } from './shared.js';
 
 interface RevokeOptions extends JsonOption {
@@ -23,33 +21,12 @@ async function revoke(opts: RevokeOptions): Promise<void> {
   }
   const token = opts.token === '-' ? (await readStdin()).trim() : opts.token;
   await withRuntime(async ({ ctx }) => {
-    const now = ctx.now();
-    let revoked: number;
-    let what: string;
-    if (token !== undefined) {
-      // A JWT is signature-checked and found by its jti; an opaque token by its hash.
-      const row = await findTokenRow(ctx, token);
-      if (!row) throw new CliError('Unknown token: it was not issued by this server, or it has expired and been purged');
-      // Revoking a refresh token revokes its whole family (the access tokens issued with it too).
-      revoked = await revokeStoredToken(ctx, row, { via: 'cli' });
-      what = `the ${row.kind} token${row.kind === 'refresh' ? ' and its family' : ''}`;
-    } else {
-      const client = await requireApp(ctx, opts.client as string);
-      if (opts.user !== undefined) {
-        const user = await requireUserByEmail(ctx, opts.user);
-        revoked = await ctx.storage.tokens.revokeByUserAndClient(user.id, client.clientId, now);
-        await ctx.audit.record('token.revoked', {
-          clientId: client.clientId,
-          actorUserId: user.id,
-          details: { revoked, via: 'cli', scope: 'user_and_client' },
-        });
-        what = `${user.email}'s tokens for ${client.clientId}`;
-      } else {
-        revoked = await ctx.storage.tokens.revokeByClient(client.clientId, now);
-        await ctx.audit.record('token.revoked', { clientId: client.clientId, details: { revoked, via: 'cli', scope: 'client' } });
-        what = `the tokens of ${client.clientId}`;
-      }
+    if (opts.client !== undefined) await requireApp(ctx, opts.client);
+    const result = await revokeTokens(ctx, { token, clientId: opts.client, userEmail: opts.user }, { via: 'cli' });
+    if ('notFound' in result) {
+      throw new CliError(result.notFound.startsWith('Unknown token') ? 'Unknown token: it was not issued by this server, or it has expired and been purged' : result.notFound);
     }
+    const { revoked, what } = result;
     emit(opts, { revoked }, () => `Revoked ${revoked} token${revoked === 1 ? '' : 's'} (${what})`);
   });
 }

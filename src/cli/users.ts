@@ -1,7 +1,7 @@
 /** `tollgate users …`: create, list, disable, enable (U1). */
 import { Command, Option } from 'commander';
 import type { OAuthContext } from '../oauth/context.js';
-import { createUser, requireUserByEmail, userView } from '../services/directory.js';
+import { createUser, requireUserByEmail, updateUser, userView } from '../services/directory.js';
 import type { MembershipRole, UserRow } from '../storage/types.js';
 import { action, CliError, emit, formatRecord, formatTable, readStdin, withJson, withRuntime, type JsonOption } from './shared.js';
 
@@ -74,17 +74,8 @@ async function list(opts: JsonOption): Promise<void> {
 async function setDisabled(opts: JsonOption & { email: string }, disabled: boolean): Promise<void> {
   await withRuntime(async ({ ctx }) => {
     const u = await requireUserByEmail(ctx, opts.email);
-    await ctx.storage.users.update(u.id, { disabled });
-    if (disabled) {
-      // Sign them out everywhere; their tokens stop working because every use checks `disabled`.
-      await ctx.storage.sessions.deleteByUser(u.id);
-    } else {
-      // Enabling also lifts a login lockout.
-      await ctx.storage.users.resetLoginFailures(u.id);
-      await ctx.storage.users.setLockedUntil(u.id, null);
-    }
-    await ctx.audit.record('user.updated', { details: { userId: u.id, disabled } });
-    const updated = (await ctx.storage.users.byId(u.id)) ?? { ...u, disabled };
+    // Disabling signs them out everywhere and revokes their tokens; enabling lifts a lockout.
+    const updated = (await updateUser(ctx, u.id, { disabled }, { via: 'cli' })) ?? { ...u, disabled };
     const view = await fullView(ctx, updated);
     emit(opts, view, () =>
       disabled

@@ -15,6 +15,7 @@ import rateLimit from '@fastify/rate-limit';
 import { Redis } from 'ioredis';
 import { OAuthError } from '../oauth/errors.js';
 import type { OAuthContext } from '../oauth/context.js';
+import type { HttpContext } from './context.js';
 import type { Metrics } from './metrics.js';
 import { installErrorHandler, installNotFoundHandler } from './plugins/errors.js';
 import { installSecurityHeaders } from './plugins/security-headers.js';
@@ -27,9 +28,10 @@ import { apiRoutes } from './routes/api.js';
 import { opsRoutes } from './routes/ops.js';
 import { adminApiRoutes } from './routes/admin-api.js';
 import { pageRoutes } from './routes/pages.js';
+import { loginRequestRoutes } from './routes/login-requests.js';
 
 export interface PluginDeps {
-  readonly ctx: OAuthContext;
+  readonly ctx: HttpContext;
   readonly metrics: Metrics;
   /**
    * Tollgate owns the whole server (`tollgate serve`, the Node handler): it may then answer
@@ -139,6 +141,7 @@ export function instanceRoutes(deps: PluginDeps): FastifyPluginAsync {
     authorizeRoutes(app, ctx);
     apiRoutes(app, ctx);
     adminApiRoutes(app, ctx);
+    if (ctx.login.mode === 'delegated') loginRequestRoutes(app, ctx);
     opsRoutes(app, ctx, metrics);
     pageRoutes(app, ctx);
     app.get('/', async (_request, reply) => reply.redirect(`${ctx.base}/docs`));

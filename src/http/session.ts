@@ -1,7 +1,7 @@
 /**
- * Browser sessions of the built-in login (Z3) and CSRF protection for the people-facing forms.
- * - Session cookie `tg_session`: random, stored only as a SHA-256 hash; HttpOnly, SameSite=Lax,
- *   Secure when the issuer is https, limited to the instance's path.
+ * Cookies of the people-facing pages (Tollgate's own sessions are in src/login/sessions.ts):
+ * - every cookie is HttpOnly, SameSite=Lax, Secure when the issuer is https, limited to the
+ *   instance's path;
  * - CSRF: a double-submit token. The `tg_csrf` cookie (HttpOnly, SameSite=Lax) holds a random
  *   value that every form repeats in its hidden `csrf` field; another site can neither read nor
  *   set it. It is renewed at sign-in.
@@ -12,11 +12,12 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/cookie';
 import type { OAuthContext } from '../oauth/context.js';
-import type { Account } from '../accounts/types.js';
-import { PREFIX, randomToken, sha256 } from '../oauth/crypto.js';
+import { randomToken } from '../oauth/crypto.js';
 
 export const SESSION_COOKIE = 'tg_session';
 export const CSRF_COOKIE = 'tg_csrf';
+/** Binds a waiting sign-in (src/http/interactions.ts) to the browser that started it. */
+export const BINDING_COOKIE = 'tg_binding';
 
 /** The attributes of every cookie Tollgate sets: its own path only, never the host's whole site. */
 export function cookieOptions(ctx: Pick<OAuthContext, 'base' | 'config'>, maxAgeSeconds?: number) {
@@ -27,30 +28,6 @@ export function cookieOptions(ctx: Pick<OAuthContext, 'base' | 'config'>, maxAge
     secure: ctx.config.issuer.startsWith('https:'),
     ...(maxAgeSeconds !== undefined ? { maxAge: maxAgeSeconds } : {}),
   };
-}
-
-export async function currentUser(ctx: OAuthContext, request: FastifyRequest): Promise<Account | null> {
-  const raw = request.cookies[SESSION_COOKIE];
-  if (!raw || raw.length > 200) return null;
-  const session = await ctx.storage.sessions.byHash(sha256(raw));
-  if (!session || session.expiresAt <= ctx.now()) return null;
-  const account = await ctx.accounts.byId(session.userId);
-  if (!account || account.disabled) return null;
-  return account;
-}
-
-export async function startSession(ctx: OAuthContext, reply: FastifyReply, userId: string): Promise<void> {
-  const raw = randomToken(PREFIX.session);
-  const now = ctx.now();
-  await ctx.storage.sessions.create({ idHash: sha256(raw), userId, expiresAt: now + ctx.config.sessionTtl * 1000, createdAt: now });
-  reply.setCookie(SESSION_COOKIE, raw, cookieOptions(ctx, ctx.config.sessionTtl));
-  reply.setCookie(CSRF_COOKIE, randomToken('', 24), cookieOptions(ctx));
-}
-
-export async function endSession(ctx: OAuthContext, request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const raw = request.cookies[SESSION_COOKIE];
-  if (raw) await ctx.storage.sessions.delete(sha256(raw));
-  reply.clearCookie(SESSION_COOKIE, { path: cookieOptions(ctx).path });
 }
 
 /** The CSRF token for a form, creating the cookie when the browser has none. */

@@ -38,6 +38,9 @@ export interface AuthorizeRequest {
   readonly forceConsent: boolean;
   readonly promptNone: boolean;
   readonly promptLogin: boolean;
+  /** `max_age` (OpenID Connect Core §3.1.2.1) in seconds: an older sign-in must be renewed. */
+  readonly maxAge: number | null;
+  readonly loginHint: string | null;
   /** Z6 */
   readonly replaceExisting: boolean;
 }
@@ -70,6 +73,7 @@ const KERNEL_PARAMETERS: readonly string[] = [
   'response_mode',
   'nonce',
   'login_hint',
+  'max_age',
 ];
 
 /**
@@ -159,7 +163,7 @@ export async function validateAuthorizeRequest(ctx: OAuthContext, params: Params
     if (responseMode !== undefined && responseMode !== responseType.mode) {
       throw invalidRequest(`response_mode=${responseMode.slice(0, 32)} is not supported for this response_type`);
     }
-    const scopes = resolveScopes(parseScope(single(params, 'scope')), client.scopes);
+    const scopes = resolveScopes(parseScope(single(params, 'scope')), client.scopes, { forPerson: true });
     const pkce =
       responseType.pkce
         ? validateChallenge(single(params, 'code_challenge'), single(params, 'code_challenge_method'), {
@@ -175,6 +179,10 @@ export async function validateAuthorizeRequest(ctx: OAuthContext, params: Params
       if (!['none', 'login', 'consent'].includes(p)) throw invalidRequest(`Unsupported prompt value "${p.slice(0, 32)}"`);
     }
     if (prompt.includes('none') && prompt.length > 1) throw invalidRequest('prompt=none cannot be combined with other values');
+    const rawMaxAge = single(params, 'max_age');
+    if (rawMaxAge !== undefined && !/^\d{1,9}$/.test(rawMaxAge)) throw invalidRequest('max_age must be a whole number of seconds');
+    const loginHint = single(params, 'login_hint') ?? null;
+    if (loginHint !== null && loginHint.length > 320) throw invalidRequest('login_hint is too long (320 max)');
     const approval = single(params, 'approval_prompt');
     const state = single(params, 'state');
     if (state !== undefined && state.length > 2048) throw invalidRequest('state is too long (2048 max)');
@@ -195,12 +203,41 @@ export async function validateAuthorizeRequest(ctx: OAuthContext, params: Params
       forceConsent: prompt.includes('consent') || approval === 'true' || approval === 'force',
       promptNone: prompt.includes('none'),
       promptLogin: prompt.includes('login'),
+      maxAge: rawMaxAge === undefined ? null : Number(rawMaxAge),
+      loginHint,
       replaceExisting: single(params, 'replace_existing_token') === 'true',
     };
   } catch (err) {
     if (err instanceof OAuthError) throw fail(err);
     throw err;
   }
+}
+
+/** The request's parameters as a query string (for the consent form and the waiting sign-in). */
+export function encodeParams(params: Params): string {
+  const q = new URLSearchParams();
+  for (const [k, values] of params) for (const v of values) q.append(k, v);
+  return q.toString();
+}
+
+/**
+ * The parameters once a sign-in has satisfied `prompt=login` (OpenID Connect Core §3.1.2.1): only
+ * `login` goes; every other value (`consent`…) and parameter (`max_age`…) stays.
+ */
+export function withoutLoginPrompt(params: Params): Params {
+  const prompt = params.get('prompt');
+  if (!prompt || prompt.length !== 1) return params;
+  const kept = (prompt[0] ?? '').split(' ').filter((p) => p.length > 0 && p !== 'login');
+  const out = new Map(params);
+  if (kept.length === 0) out.delete('prompt');
+  else out.set('prompt', [kept.join(' ')]);
+  return out;
+}
+
+/** Whether a session that signed in at `authTime` (epoch ms) needs a new sign-in for this request. */
+export function needsSignIn(ctx: OAuthContext, req: AuthorizeRequest, authTime: number | null): boolean {
+  if (authTime === null || req.promptLogin) return true;
+  return req.maxAge !== null && ctx.now() - authTime > req.maxAge * 1000;
 }
 
 /** The redirect for an error found after validation (e.g. the user denied, or prompt=none failed). */

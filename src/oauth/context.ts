@@ -16,6 +16,8 @@ export interface OAuthEvents {
   appCreated?(client: ClientRow, actorUserId: string | null): Promise<void>;
 }
 
+export type LoginMode = 'builtin' | 'embedded' | 'delegated';
+
 export interface OAuthContext {
   readonly config: Config;
   readonly storage: Storage;
@@ -31,6 +33,11 @@ export interface OAuthContext {
    */
   readonly base: string;
   readonly branding: Branding;
+  /**
+   * Who signs people in: Tollgate's own password form (`builtin`), the host's session (`embedded`,
+   * createTollgate's `login` option) or the platform's login page (`delegated`, TOLLGATE_LOGIN_URL).
+   */
+  readonly loginMode: LoginMode;
   readonly now: () => number;
 }
 

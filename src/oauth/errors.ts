@@ -23,7 +23,9 @@ export type OAuthErrorCode =
   | 'invalid_target'
   | 'unsupported_token_type'
   | 'login_required'
-  | 'consent_required';
+  | 'consent_required'
+  | 'interaction_required'
+  | 'account_selection_required';
 
 export class OAuthError extends Error {
   constructor(

@@ -27,12 +27,21 @@ export function assertValidScopeName(name: string): void {
 }
 
 /**
- * The scopes to grant: what was asked (or, if nothing was asked, everything the client may have),
- * refused with invalid_scope when any asked scope is not allowed.
+ * Scopes an application may only hold for itself, through client credentials, never for a person:
+ * `login` answers the delegated-login requests of the admin API (issue #11).
  */
-export function resolveScopes(requested: readonly string[], allowed: readonly string[]): string[] {
-  if (requested.length === 0) return [...allowed];
-  const bad = requested.filter((s) => !allowed.includes(s));
+export const APPLICATION_ONLY_SCOPES: readonly string[] = ['login'];
+
+/**
+ * The scopes to grant: what was asked (or, if nothing was asked, everything the client may have),
+ * refused with invalid_scope when any asked scope is not allowed. For a grant that acts for a
+ * person (`forPerson`), application-only scopes are never granted: left out of the default, and
+ * refused when asked.
+ */
+export function resolveScopes(requested: readonly string[], allowed: readonly string[], opts: { readonly forPerson?: boolean } = {}): string[] {
+  const usable = opts.forPerson ? allowed.filter((s) => !APPLICATION_ONLY_SCOPES.includes(s)) : allowed;
+  if (requested.length === 0) return [...usable];
+  const bad = requested.filter((s) => !usable.includes(s));
   if (bad.length > 0) throw invalidScope(`Scope not allowed for this client: ${bad.join(' ')}`);
   return [...requested];
 }

@@ -10,6 +10,7 @@ import { PREFIX, randomId, randomToken, sha256 } from '../oauth/crypto.js';
 import { assertRegistrableRedirectUri } from '../oauth/redirect-uri.js';
 import { issueTokens } from '../oauth/tokens/issue.js';
 import { defaultAudience } from '../oauth/context.js';
+import { APPLICATION_ONLY_SCOPES } from '../oauth/scope.js';
 
 export interface AppInput {
   readonly name: string;
@@ -164,7 +165,7 @@ export async function createApp(
     const issued = await issueTokens(ctx, {
       client,
       userId: client.ownerId,
-      scope: client.scopes,
+      scope: client.scopes.filter((s) => !APPLICATION_ONLY_SCOPES.includes(s)),
       audience: defaultAudience(ctx.config),
       familyId: randomId(),
       withRefresh: true,

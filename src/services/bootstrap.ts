@@ -23,6 +23,7 @@ export const BUILTIN_SCOPES = [
   { name: 'profile', description: 'See your basic profile (your user id and email address)' },
   { name: 'email', description: 'See your email address' },
   { name: 'admin', description: 'Administer Tollgate: manage applications, users and keys' },
+  { name: 'login', description: 'Answer sign-in requests for the platform (delegated login; applications only, given by an administrator)' },
 ] as const;
 
 /**
@@ -69,6 +70,9 @@ export async function bootstrap(ctx: OAuthContext): Promise<BootstrapResult> {
     }
   }
   let admin: BootstrapResult['admin'] = null;
+  // With the host's or the platform's login there are no passwords here: administrators are the
+  // people the host marks as such (embedded) or TOLLGATE_ADMIN_SUBJECTS (delegated).
+  if (ctx.loginMode !== 'builtin') return { keyCreated, scopesCreated, admin, warnings };
   const anyAdmin = (await ctx.storage.users.list()).some((u) => u.isAdmin);
   if (!anyAdmin && !(await ctx.storage.users.byEmail(ctx.config.adminEmail))) {
     const generated = ctx.config.adminPassword === null ? randomBytes(15).toString('base64url') : null;

@@ -15,14 +15,14 @@ export async function createUser(
   ctx: OAuthContext,
   input: { email: string; password: string; isAdmin?: boolean; orgName?: string | null; role?: MembershipRole },
   opts: { actorUserId?: string | null; ip?: string | null } = {},
-): Promise<UserRow> {
+): Promise<UserRow & { readonly email: string }> {
   const email = input.email.trim().toLowerCase();
   if (!EMAIL.test(email)) throw invalidRequest(`Not an email address: "${input.email}"`);
   if (input.password.length < MIN_PASSWORD_LENGTH) throw invalidRequest(`The password must be at least ${MIN_PASSWORD_LENGTH} characters`);
   if (input.password.length > 1024) throw invalidRequest('The password is too long (1024 max)');
   if (await ctx.storage.users.byEmail(email)) throw invalidRequest(`A user with the email ${email} already exists`);
   const org = input.orgName ? await requireOrg(ctx, input.orgName) : null;
-  const user: UserRow = {
+  const user: UserRow & { readonly email: string } = {
     id: randomId(),
     email,
     passwordHash: await hashPassword(input.password),
@@ -31,6 +31,8 @@ export async function createUser(
     failedLogins: 0,
     lockedUntil: null,
     createdAt: ctx.now(),
+    external: false,
+    profile: null,
   };
   await ctx.storage.users.create(user);
   if (org) await ctx.storage.users.addMembership({ userId: user.id, orgId: org.id, role: input.role ?? 'member' });
@@ -108,21 +110,51 @@ export async function createResourceServer(
   return rs;
 }
 
-/** Disables or re-enables a user. Disabling ends their sessions; their tokens fail at once (lookup checks the user). */
-export async function setUserDisabled(
+/**
+ * U1: disables or re-enables a user, grants or removes administrator rights — the one way, used by
+ * the admin pages, the admin API and the CLI. Disabling ends their sessions and revokes every
+ * token and outstanding code they have (a later re-enable brings none of them back); enabling
+ * also lifts a login lockout. Returns the updated user, or null when there is no such user.
+ */
+export async function updateUser(
   ctx: OAuthContext,
   userId: string,
-  disabled: boolean,
-  opts: { actorUserId?: string | null; ip?: string | null } = {},
+  patch: { readonly disabled?: boolean | undefined; readonly isAdmin?: boolean | undefined },
+  opts: { actorUserId?: string | null; ip?: string | null; via?: string } = {},
 ): Promise<UserRow | null> {
-  if (!(await ctx.storage.users.update(userId, { disabled }))) return null;
-  if (disabled) await ctx.storage.sessions.deleteByUser(userId);
-  else {
+  const changes = {
+    ...(patch.disabled !== undefined ? { disabled: patch.disabled } : {}),
+    ...(patch.isAdmin !== undefined ? { isAdmin: patch.isAdmin } : {}),
+  };
+  if (!(await ctx.storage.users.update(userId, changes))) return null;
+  if (Object.keys(changes).length === 0) return ctx.storage.users.byId(userId);
+  let revoked = 0;
+  if (patch.disabled === true) {
+    await ctx.storage.sessions.deleteByUser(userId);
+    await ctx.storage.codes.deleteByUser(userId);
+    revoked = await ctx.storage.tokens.revokeByUser(userId, ctx.now());
+  } else if (patch.disabled === false) {
     await ctx.storage.users.resetLoginFailures(userId);
     await ctx.storage.users.setLockedUntil(userId, null);
   }
-  await ctx.audit.record('user.updated', { actorUserId: opts.actorUserId ?? null, ip: opts.ip ?? null, details: { userId, disabled } });
+  await ctx.audit.record('user.updated', {
+    actorUserId: opts.actorUserId ?? null,
+    ip: opts.ip ?? null,
+    details: { userId, ...changes, ...(patch.disabled === true ? { tokensRevoked: revoked } : {}), ...(opts.via ? { via: opts.via } : {}) },
+  });
   return ctx.storage.users.byId(userId);
+}
+
+/**
+ * Signs a person out everywhere: every Tollgate session, outstanding code and token of theirs ends
+ * at once (issue #15 §8; the host's `revokeSubject`). Returns how many tokens were revoked.
+ */
+export async function signOutEverywhere(ctx: OAuthContext, userId: string, opts: { actorUserId?: string | null; ip?: string | null; via?: string } = {}): Promise<number> {
+  await ctx.storage.sessions.deleteByUser(userId);
+  await ctx.storage.codes.deleteByUser(userId);
+  const revoked = await ctx.storage.tokens.revokeByUser(userId, ctx.now());
+  await ctx.audit.record('subject.revoked', { actorUserId: opts.actorUserId ?? null, ip: opts.ip ?? null, details: { userId, tokensRevoked: revoked, ...(opts.via ? { via: opts.via } : {}) } });
+  return revoked;
 }
 
 export function userView(u: UserRow): Record<string, unknown> {
@@ -133,18 +165,6 @@ export function userView(u: UserRow): Record<string, unknown> {
     disabled: u.disabled,
     created_at: new Date(u.createdAt).toISOString(),
   };
-}
-
-/** Grants or removes administrator rights (U1). */
-export async function setUserAdmin(
-  ctx: OAuthContext,
-  userId: string,
-  isAdmin: boolean,
-  opts: { actorUserId?: string | null; ip?: string | null } = {},
-): Promise<UserRow | null> {
-  if (!(await ctx.storage.users.update(userId, { isAdmin }))) return null;
-  await ctx.audit.record('user.updated', { actorUserId: opts.actorUserId ?? null, ip: opts.ip ?? null, details: { userId, admin: isAdmin } });
-  return ctx.storage.users.byId(userId);
 }
 
 /** Adds a user to an organization, or changes their role there (U1). */

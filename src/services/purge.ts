@@ -5,6 +5,7 @@ export interface PurgeResult {
   readonly codes: number;
   readonly tokens: number;
   readonly sessions: number;
+  readonly interactions: number;
 }
 
 /** Removes what expired (or was revoked) more than `graceMs` ago. */
@@ -13,7 +14,8 @@ export async function purgeExpired(ctx: OAuthContext, graceMs = 60_000): Promise
   const codes = await ctx.storage.codes.purgeExpired(before);
   const tokens = await ctx.storage.tokens.purgeExpired(before);
   const sessions = await ctx.storage.sessions.purgeExpired(before);
-  return { codes, tokens, sessions };
+  const interactions = await ctx.storage.interactions.purgeExpired(before);
+  return { codes, tokens, sessions, interactions };
 }
 
 export function startPurgeJob(ctx: OAuthContext, intervalSeconds: number, log: (line: string) => void): { stop(): void } {
@@ -23,7 +25,7 @@ export function startPurgeJob(ctx: OAuthContext, intervalSeconds: number, log: (
     if (running) return;
     running = true;
     purgeExpired(ctx)
-      .then((r) => log(`purge: removed ${r.codes} codes, ${r.tokens} tokens, ${r.sessions} sessions`))
+      .then((r) => log(`purge: removed ${r.codes} codes, ${r.tokens} tokens, ${r.sessions} sessions, ${r.interactions} sign-in requests`))
       .catch((err: unknown) => log(`purge failed: ${(err as Error).message}`))
       .finally(() => {
         running = false;

@@ -19,6 +19,8 @@ export type TokenFormat = 'opaque' | 'jwt';
  */
 export type GrantType = string;
 export type MembershipRole = 'admin' | 'member';
+/** Which login made a session: Tollgate's password form, the host's own session, or a delegated login. */
+export type SessionKind = 'builtin' | 'host' | 'delegated';
 export type TokenKind = 'access' | 'refresh';
 
 export interface OrganizationRow {
@@ -29,13 +31,30 @@ export interface OrganizationRow {
 
 export interface UserRow {
   readonly id: string;
-  readonly email: string;
+  /**
+   * The sign-in email of a built-in user. For an external user (one the host platform owns), the
+   * email the host gave, or null when it gave none.
+   */
+  readonly email: string | null;
+  /** Empty for an external user: Tollgate never holds their password. */
   readonly passwordHash: string;
   readonly isAdmin: boolean;
   readonly disabled: boolean;
   readonly failedLogins: number;
   readonly lockedUntil: number | null;
   readonly createdAt: number;
+  /** A person the host platform owns: `id` is the host's subject id (issue #11). */
+  readonly external: boolean;
+  /** What the host said about an external person (email, email_verified, name, other claims); null for built-in users. */
+  readonly profile: Readonly<Record<string, unknown>> | null;
+}
+
+/** An external person's row as the host describes them; created on first use, refreshed at each sign-in. */
+export interface ExternalUser {
+  readonly id: string;
+  readonly profile: Readonly<Record<string, unknown>>;
+  readonly isAdmin?: boolean;
+  readonly disabled?: boolean;
 }
 
 export interface MembershipRow {
@@ -149,6 +168,53 @@ export interface SessionRow {
   readonly userId: string;
   readonly expiresAt: number;
   readonly createdAt: number;
+  /** When the person signed in (epoch ms). */
+  readonly authTime: number;
+  /** Authentication methods (RFC 8176), when known. */
+  readonly amr: readonly string[] | null;
+  readonly acr: string | null;
+  readonly kind: SessionKind;
+  /** Set when the session was ended (sign-out, `endSession`); an ended session signs nobody in. */
+  readonly endedAt: number | null;
+}
+
+export type NewSession = Omit<SessionRow, 'endedAt' | 'amr' | 'acr' | 'kind' | 'authTime'> &
+  Partial<Pick<SessionRow, 'amr' | 'acr' | 'kind' | 'authTime'>>;
+
+/**
+ * An authorization request waiting for a sign-in (issue #11): kept whole on the server, bound to
+ * the browser that started it (`browserHash`, the hash of a cookie), single-use. For a delegated
+ * login it is the login challenge; the platform's answer is `result`.
+ */
+export interface InteractionRow {
+  readonly idHash: string;
+  readonly browserHash: string;
+  /** The application asking; null for a plain sign-in (a page of Tollgate's own). */
+  readonly clientId: string | null;
+  /** The authorization request's parameters, as a query string ('' for a plain sign-in). */
+  readonly request: string;
+  /** Where a plain sign-in returns to (a path under the issuer). */
+  readonly returnTo: string | null;
+  /** Who was signed in on this browser when the sign-in was asked for (prompt=login, max_age), if anyone. */
+  readonly sessionSubject: string | null;
+  /** When the person was sent to sign in: a sign-in that satisfies the request is not older. */
+  readonly loginRequestedAt: number;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  /** The delegated login's answer (JSON), once accepted or rejected. */
+  readonly result: string | null;
+  readonly decidedAt: number | null;
+  readonly consumedAt: number | null;
+}
+
+export interface InteractionRepo {
+  create(row: Omit<InteractionRow, 'result' | 'decidedAt' | 'consumedAt'>): Promise<void>;
+  byHash(idHash: string): Promise<InteractionRow | null>;
+  /** Records the answer once: false when already decided, consumed or expired at `now`. */
+  decide(idHash: string, result: string, now: number): Promise<boolean>;
+  /** Uses it once: false when already consumed or expired at `now`. */
+  consume(idHash: string, now: number): Promise<boolean>;
+  purgeExpired(before: number): Promise<number>;
 }
 
 export interface SigningKeyRow {
@@ -210,14 +276,20 @@ export interface OrganizationRepo {
   list(): Promise<OrganizationRow[]>;
 }
 
-/** What a token check needs of a user; cached against the cache epoch (migration 0004). */
-export type UserAccountRow = Pick<UserRow, 'id' | 'email' | 'isAdmin' | 'disabled'>;
+/** What a token check needs of a user; cached against the cache epoch (migrations 0004, 0007). */
+export type UserAccountRow = Pick<UserRow, 'id' | 'email' | 'isAdmin' | 'disabled' | 'external' | 'profile'>;
 
 export interface UserRepo {
-  create(user: UserRow): Promise<void>;
+  create(user: Omit<UserRow, 'external' | 'profile'>): Promise<void>;
+  /**
+   * Creates or refreshes the row of a person the host owns. Never touches a built-in user: false
+   * (and nothing written) when `id` is a built-in user's id.
+   */
+  upsertExternal(user: ExternalUser, now: number): Promise<boolean>;
   byId(id: string): Promise<UserRow | null>;
   /** Identity and status only (no sign-in bookkeeping): may be served from a validated cache. */
   account(id: string): Promise<UserAccountRow | null>;
+  /** A built-in user by sign-in email (case-insensitive); external users are not found here. */
   byEmail(email: string): Promise<UserRow | null>;
   list(): Promise<UserRow[]>;
   update(id: string, patch: Partial<Pick<UserRow, 'passwordHash' | 'isAdmin' | 'disabled'>>): Promise<boolean>;
@@ -243,6 +315,8 @@ export interface CodeRepo {
   byHash(codeHash: string): Promise<AuthorizationCodeRow | null>;
   /** Deletes a user's outstanding codes for one client (the user revoked the application); returns how many. */
   deleteByUserAndClient(userId: string, clientId: string): Promise<number>;
+  /** Deletes every outstanding code of a user (disabled, or signed out everywhere); returns how many. */
+  deleteByUser(userId: string): Promise<number>;
   /** Deletes codes that expired before `before`; returns how many. */
   purgeExpired(before: number): Promise<number>;
 }
@@ -258,6 +332,8 @@ export interface TokenRepo {
   revokeFamily(familyId: string, now: number): Promise<number>;
   revokeByClient(clientId: string, now: number): Promise<number>;
   revokeByUserAndClient(userId: string, clientId: string, now: number): Promise<number>;
+  /** Every token acting for this user, of every application (the user was disabled or signed out everywhere). */
+  revokeByUser(userId: string, now: number): Promise<number>;
   /** Deletes tokens that expired (or were revoked) before `before`; returns how many. */
   purgeExpired(before: number): Promise<number>;
   /** Count of tokens issued per client per UTC day since `since` (for dashboards). */
@@ -296,10 +372,12 @@ export interface ConsentRepo {
 }
 
 export interface SessionRepo {
-  create(session: SessionRow): Promise<void>;
+  create(session: NewSession): Promise<void>;
   byHash(idHash: string): Promise<SessionRow | null>;
   delete(idHash: string): Promise<void>;
   deleteByUser(userId: string): Promise<void>;
+  /** Marks a session ended (kept, so that a host still reporting it is not believed); false when unknown. */
+  end(idHash: string, now: number): Promise<boolean>;
   purgeExpired(before: number): Promise<number>;
 }
 
@@ -343,6 +421,7 @@ export interface Storage {
   readonly grants: GrantRepo;
   readonly consents: ConsentRepo;
   readonly sessions: SessionRepo;
+  readonly interactions: InteractionRepo;
   readonly keys: KeyRepo;
   readonly scopes: ScopeRepo;
   readonly resourceServers: ResourceServerRepo;

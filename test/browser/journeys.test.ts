@@ -160,7 +160,8 @@ describe('issue #3 journeys in Chromium', () => {
     await page.getByLabel('Password').fill(DEFAULT_PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
 
-    await page.waitForURL((u) => u.pathname === '/oauth/authorize');
+    // After the sign-in, the waiting request continues (src/http/interactions.ts).
+    await page.waitForURL((u) => u.pathname === '/oauth/authorize/resume');
     await expect.poll(() => page.getByRole('heading', { name: 'Photo Album wants to access your account' }).isVisible()).toBe(true);
     expect(await page.getByText('Keeps your albums in sync').isVisible()).toBe(true);
     const email = page.getByLabel(/See your email address/);

@@ -26,7 +26,7 @@ export interface TestServer {
   readonly server: RunningServer;
   readonly adminPassword: string;
   createApp(input: AppInput): Promise<CreatedApp>;
-  createUser(email: string, password?: string, isAdmin?: boolean): Promise<UserRow>;
+  createUser(email: string, password?: string, isAdmin?: boolean): Promise<UserRow & { readonly email: string }>;
   close(): Promise<void>;
 }
 

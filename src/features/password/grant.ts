@@ -22,7 +22,7 @@ export const passwordGrant: Grant = {
     const password = single(params, 'password');
     if (username === undefined || password === undefined) throw invalidRequest('username and password are required');
     if (username.length > 320 || password.length > 1024) throw invalidGrant(BAD_CREDENTIALS);
-    const scope = resolveScopes(parseScope(single(params, 'scope')), client.scopes);
+    const scope = resolveScopes(parseScope(single(params, 'scope')), client.scopes, { forPerson: true });
     const audience = await resolveAudience(ctx, single(params, 'resource'), scope);
     const result = await ctx.accounts.login(username, password, ctx.now());
     if (!result.ok) {

@@ -5,11 +5,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { OAuthContext } from '../../oauth/context.js';
+import type { HttpContext } from '../context.js';
 import { revokeUserAuthorization } from '../../services/apps.js';
 import { html } from '../views/html.js';
 import { checkCsrf, formatDate, formOf, notice, redirect303, requireViewer, sendPage, shell } from '../views/kit.js';
 
-export function accountRoutes(app: FastifyInstance, ctx: OAuthContext): void {
+export function accountRoutes(app: FastifyInstance, ctx: HttpContext): void {
   const page = { config: { page: true } } as const;
 
   app.get('/account', page, async (_request, reply) => redirect303(reply, `${ctx.base}/account/apps`));

@@ -16,10 +16,9 @@ import type { OAuthContext } from '../../oauth/context.js';
 import { defaultAudience } from '../../oauth/context.js';
 import { insufficientScope, invalidClientMetadata, invalidRequest } from '../../oauth/errors.js';
 import { single, type Params } from '../../oauth/params.js';
-import { revokeStoredToken } from '../../services/tokens.js';
-import { findTokenRow } from '../../oauth/tokens/lookup.js';
+import { revokeTokens } from '../../services/tokens.js';
 import { appView, createApp, deleteApp, rotateSecret, setAppActive, updateApp, type AppInput } from '../../services/apps.js';
-import { createOrg, createResourceServer, createScope, createUser, requireOrg, userView } from '../../services/directory.js';
+import { createOrg, createResourceServer, createScope, createUser, requireOrg, updateUser, userView } from '../../services/directory.js';
 import { keyView, rotateSigningKey } from '../../services/keys.js';
 import type {
   AuditEventRow,
@@ -30,7 +29,7 @@ import type {
   UserRow,
 } from '../../storage/types.js';
 import { requireBearer } from '../plugins/bearer.js';
-import { bodyObject, queryParams } from '../plugins/body.js';
+import { bool, nullableStr, oneOf, readBody, readQuery, requiredStr, secondsOrNull, str, strList, type Body } from '../plugins/admin-body.js';
 
 export const ADMIN_API_PREFIX = '/admin/api';
 export const ADMIN_SCOPE = 'admin';
@@ -66,86 +65,8 @@ function actorOf(request: FastifyRequest): Actor {
 // ---------------------------------------------------------------------------------------------
 // Request parsing
 
-type Body = Readonly<Record<string, unknown>>;
 type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
 
-/** The body as an object holding only `allowed` fields. */
-function readBody(request: FastifyRequest, allowed: readonly string[]): Body {
-  const raw = request.body;
-  if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
-    throw invalidRequest('The request body must be a JSON object');
-  }
-  const body = bodyObject(request);
-  for (const key of Object.keys(body)) {
-    if (!allowed.includes(key)) throw invalidRequest(`Unknown field "${key}"; expected ${allowed.join(', ')}`);
-  }
-  return body;
-}
-
-/** The query parameters, refusing unknown and repeated ones. */
-function readQuery(request: FastifyRequest, allowed: readonly string[]): Params {
-  const params = queryParams(request);
-  for (const key of params.keys()) {
-    if (!allowed.includes(key)) throw invalidRequest(`Unknown query parameter "${key}"; expected ${allowed.join(', ') || 'none'}`);
-  }
-  return params;
-}
-
-function str(body: Body, key: string): string | undefined {
-  const v = body[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw invalidRequest(`"${key}" must be a string`);
-  return v;
-}
-
-function requiredStr(body: Body, key: string): string {
-  const v = str(body, key);
-  if (v === undefined || v.trim() === '') throw invalidRequest(`"${key}" is required`);
-  return v;
-}
-
-/** A string, or null (JSON null or an empty string) to clear the value. */
-function nullableStr(body: Body, key: string): string | null | undefined {
-  const v = body[key];
-  if (v === null) return null;
-  const s = str(body, key);
-  return s === '' ? null : s;
-}
-
-/** A boolean; form bodies may send "true" / "false". */
-function bool(body: Body, key: string): boolean | undefined {
-  const v = body[key];
-  if (v === undefined || typeof v === 'boolean') return v;
-  if (v === 'true' || v === 'false') return v === 'true';
-  throw invalidRequest(`"${key}" must be true or false`);
-}
-
-/** A number of seconds or null; form bodies may send digits, or "" for null. The service checks the range. */
-function secondsOrNull(body: Body, key: string): number | null | undefined {
-  const v = body[key];
-  if (v === undefined || v === null || typeof v === 'number') return v;
-  if (v === '') return null;
-  if (typeof v === 'string' && /^\d{1,12}$/.test(v)) return Number(v);
-  throw invalidClientMetadata(`${key} must be a whole number of seconds, or null`);
-}
-
-/** A list of strings; a single string (one form field) counts as a list of one. */
-function strList(body: Body, key: string): string[] | undefined {
-  const v = body[key];
-  if (v === undefined) return undefined;
-  if (typeof v === 'string') return v === '' ? [] : [v];
-  if (Array.isArray(v) && v.every((x): x is string => typeof x === 'string')) return v;
-  throw invalidRequest(`"${key}" must be an array of strings`);
-}
-
-function oneOf<T extends string>(body: Body, key: string, values: readonly T[]): T | undefined {
-  const v = str(body, key);
-  if (v === undefined) return undefined;
-  if (!(values as readonly string[]).includes(v)) throw invalidRequest(`"${key}" must be one of: ${values.join(', ')}`);
-  return v as T;
-}
-
-/** `scopes` (array) or `scope` (space-separated string, RFC 6749 style), not both. */
 function scopeList(body: Body): string[] | undefined {
   if (body['scopes'] !== undefined && body['scope'] !== undefined) throw invalidRequest('Give either "scopes" or "scope", not both');
   const scope = str(body, 'scope');
@@ -399,7 +320,7 @@ function directoryRoutes(api: FastifyInstance, ctx: OAuthContext): void {
     if (user.id === actor.actorUserId && (patch.disabled === true || patch.isAdmin === false)) {
       throw invalidRequest('You cannot disable yourself or remove your own admin rights (ask another administrator)');
     }
-    return userWithOrgs(ctx, await updateUser(ctx, user, patch, actor));
+    return userWithOrgs(ctx, (await updateUser(ctx, user.id, patch, actor)) ?? user);
   });
 
   api.get('/orgs', bearer, async (request) => {
@@ -471,29 +392,6 @@ function resourceServerScopes(value: unknown): Array<{ name: string; description
   });
 }
 
-/** U1: disable/enable, grant/remove admin. Disabling also ends their sessions; their tokens fail on next use. */
-async function updateUser(
-  ctx: OAuthContext,
-  user: UserRow,
-  patch: { readonly disabled: boolean | undefined; readonly isAdmin: boolean | undefined },
-  actor: Actor,
-): Promise<UserRow> {
-  const changes = {
-    ...(patch.disabled !== undefined ? { disabled: patch.disabled } : {}),
-    ...(patch.isAdmin !== undefined ? { isAdmin: patch.isAdmin } : {}),
-  };
-  if (Object.keys(changes).length === 0) return user;
-  await ctx.storage.users.update(user.id, changes);
-  if (patch.disabled === true) await ctx.storage.sessions.deleteByUser(user.id);
-  if (patch.disabled === false) {
-    // Enabling also lifts a login lockout, as `tollgate users enable` does.
-    await ctx.storage.users.resetLoginFailures(user.id);
-    await ctx.storage.users.setLockedUntil(user.id, null);
-  }
-  await ctx.audit.record('user.updated', { actorUserId: actor.actorUserId, ip: actor.ip, details: { userId: user.id, ...changes } });
-  return (await ctx.storage.users.byId(user.id)) ?? { ...user, ...changes };
-}
-
 const KEY_ALGS: readonly KeyAlg[] = ['ES256', 'RS256', 'EdDSA'];
 
 function keyAuditTokenRoutes(api: FastifyInstance, ctx: OAuthContext): void {
@@ -524,42 +422,7 @@ function keyAuditTokenRoutes(api: FastifyInstance, ctx: OAuthContext): void {
   api.post('/tokens/revoke', bearer, async (request, reply) => {
     const body = readBody(request, ['token', 'client_id', 'user_email']);
     const target = { token: str(body, 'token'), clientId: str(body, 'client_id'), userEmail: str(body, 'user_email') };
-    const result = await revokeTokens(ctx, target, actorOf(request));
-    return 'notFound' in result ? notFound(reply, result.notFound) : result;
+    const result = await revokeTokens(ctx, target, { ...actorOf(request), via: 'admin_api' });
+    return 'notFound' in result ? notFound(reply, result.notFound) : { revoked: result.revoked };
   });
-}
-
-/** T9: one token (a refresh token takes its family along), every token of an app, or one user's tokens for an app. */
-async function revokeTokens(
-  ctx: OAuthContext,
-  target: { readonly token: string | undefined; readonly clientId: string | undefined; readonly userEmail: string | undefined },
-  actor: Actor,
-): Promise<{ revoked: number } | { notFound: string }> {
-  const { token, clientId, userEmail } = target;
-  if (token !== undefined && (clientId !== undefined || userEmail !== undefined)) {
-    throw invalidRequest('"token" cannot be combined with "client_id" or "user_email"');
-  }
-  const now = ctx.now();
-  if (token !== undefined) {
-    const row = await findTokenRow(ctx, token);
-    if (!row) return { notFound: 'Unknown token: not issued by this server, or expired and purged' };
-    return { revoked: await revokeStoredToken(ctx, row, { via: 'admin_api', ...actor }) };
-  }
-  if (clientId === undefined) throw invalidRequest('Give "token", "client_id", or "client_id" with "user_email"');
-  const client = await ctx.storage.clients.byId(clientId);
-  if (!client) return { notFound: noApp(clientId) };
-  if (userEmail === undefined) {
-    const revoked = await ctx.storage.tokens.revokeByClient(client.clientId, now);
-    await ctx.audit.record('token.revoked', { ...actor, clientId: client.clientId, details: { revoked, via: 'admin_api', scope: 'client' } });
-    return { revoked };
-  }
-  const user = await ctx.storage.users.byEmail(userEmail.trim().toLowerCase());
-  if (!user) return { notFound: `No user with the email ${userEmail}` };
-  const revoked = await ctx.storage.tokens.revokeByUserAndClient(user.id, client.clientId, now);
-  await ctx.audit.record('token.revoked', {
-    ...actor,
-    clientId: client.clientId,
-    details: { revoked, via: 'admin_api', scope: 'user_and_client', userId: user.id },
-  });
-  return { revoked };
 }

@@ -11,9 +11,10 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { OAuthContext } from '../../oauth/context.js';
+import type { HttpContext } from '../context.js';
 import type { AuditEventRow, ClientRow, MembershipRole, OrganizationRow, UserRow } from '../../storage/types.js';
 import { deleteApp, setAppActive, updateApp } from '../../services/apps.js';
-import { addMember, createOrg, createUser, setUserAdmin, setUserDisabled } from '../../services/directory.js';
+import { addMember, createOrg, createUser, updateUser } from '../../services/directory.js';
 import { sameSitePath } from '../session.js';
 import { html, type SafeHtml } from '../views/html.js';
 import { appFacts, appForm, deleteConfirmBody, formValuesOf, type AppFormValues } from '../views/apps.js';
@@ -41,7 +42,7 @@ const PAGE_SIZE = 20;
 const AUDIT_TYPES = [
   'app.created', 'app.updated', 'app.deleted', 'app.activated', 'app.deactivated', 'app.secret_rotated', 'app.registered',
   'consent.granted', 'consent.denied', 'consent.revoked', 'token.revoked', 'tokens.replaced',
-  'login.succeeded', 'login.failed', 'login.locked', 'refresh.reuse_detected', 'code.replay_detected',
+  'login.succeeded', 'login.failed', 'login.locked', 'login.accepted', 'login.rejected', 'refresh.reuse_detected', 'code.replay_detected',
   'user.created', 'user.updated', 'org.created', 'scope.created', 'resource_server.created', 'key.rotated',
 ] as const;
 const ERROR_TYPES = ['login.failed', 'login.locked', 'consent.denied', 'refresh.reuse_detected', 'code.replay_detected'] as const;
@@ -80,7 +81,7 @@ function dayOf(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
-export function adminPageRoutes(app: FastifyInstance, ctx: OAuthContext): void {
+export function adminPageRoutes(app: FastifyInstance, ctx: HttpContext): void {
   const page = { config: { page: true } } as const;
   const adminPage = (pc: PageContext, title: string, current: string, body: SafeHtml) =>
     shell(pc, title, 'admin', html`${adminNav(ctx.base, current)}${body}`);
@@ -273,7 +274,7 @@ ${notice(request)}
 <a class="button danger" href="${base}/delete">Delete</a>
 </div></div>
 <h2 id="edit">Edit</h2>
-${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes, grantTypes: ctx.features.clientGrantTypes(), orgs, owners: users.map((u) => ({ id: u.id, email: u.email })), error, submitLabel: 'Save changes', cancelHref: `${ctx.base}/admin/apps` })}`,
+${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes, grantTypes: ctx.features.clientGrantTypes(), orgs, owners: users.map((u) => ({ id: u.id, email: u.email ?? u.id })), error, submitLabel: 'Save changes', cancelHref: `${ctx.base}/admin/apps` })}`,
     );
   };
 
@@ -408,7 +409,7 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
     if (!pc) return reply;
     const disabled = text(form, 'disabled') === '1';
     if (request.params.id === pc.user.id) return redirect303(reply, `${ctx.base}/admin/users`);
-    if (!(await setUserDisabled(ctx, request.params.id.slice(0, 100), disabled, actor(pc, request)))) return notFoundPage(reply, pc, 'user');
+    if (!(await updateUser(ctx, request.params.id.slice(0, 100), { disabled }, actor(pc, request)))) return notFoundPage(reply, pc, 'user');
     return redirect303(reply, `${ctx.base}/admin/users?done=${disabled ? 'user_disabled' : 'user_enabled'}`);
   });
 
@@ -419,7 +420,7 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
     if (!pc) return reply;
     const admin = text(form, 'admin') === '1';
     if (request.params.id === pc.user.id) return redirect303(reply, `${ctx.base}/admin/users`);
-    if (!(await setUserAdmin(ctx, request.params.id.slice(0, 100), admin, actor(pc, request)))) return notFoundPage(reply, pc, 'user');
+    if (!(await updateUser(ctx, request.params.id.slice(0, 100), { isAdmin: admin }, actor(pc, request)))) return notFoundPage(reply, pc, 'user');
     return redirect303(reply, `${ctx.base}/admin/users?done=${admin ? 'admin_granted' : 'admin_removed'}`);
   });
 
@@ -430,7 +431,7 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
     for (const u of users) {
       for (const m of await ctx.storage.users.memberships(u.id)) {
         const l = members.get(m.orgId) ?? [];
-        l.push({ email: u.email, role: m.role });
+        l.push({ email: u.email ?? u.id, role: m.role });
         members.set(m.orgId, l);
       }
     }

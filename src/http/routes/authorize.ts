@@ -1,16 +1,40 @@
 /**
- * The authorization endpoint and the built-in login and consent forms (Z1–Z11). Thin: sessions,
- * CSRF and rendering here; every decision in src/oauth/authorize.ts.
+ * The authorization endpoint, the sign-in detour and the built-in login and consent forms
+ * (Z1–Z11; issue #11). Thin: sessions, CSRF and rendering here; every decision in
+ * src/oauth/authorize.ts; who is signed in comes from the instance's login (src/login/).
+ *
+ * A request that needs a sign-in (nobody signed in, `prompt=login`, or a sign-in older than
+ * `max_age`) waits on the server (src/http/interactions.ts) while the person signs in — on
+ * Tollgate's form, the host's page or the platform's — and continues at
+ * `/oauth/authorize/resume` with every parameter it came with; the sign-in satisfies only the
+ * `login` part of `prompt`. `prompt=none` never leaves: without a fresh-enough sign-in it answers
+ * `login_required`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { OAuthContext } from '../../oauth/context.js';
+import type { HttpContext } from '../context.js';
 import { AuthorizePageError, OAuthError } from '../../oauth/errors.js';
-import { AuthorizeRedirectError, approve, decide, deny, errorRedirect, validateAuthorizeRequest, type AuthorizeRequest } from '../../oauth/authorize.js';
-import { paramsFromForm, type Params } from '../../oauth/params.js';
+import {
+  AuthorizeRedirectError,
+  approve,
+  decide,
+  deny,
+  encodeParams,
+  errorRedirect,
+  needsSignIn,
+  validateAuthorizeRequest,
+  withoutLoginPrompt,
+  type AuthorizeRequest,
+} from '../../oauth/authorize.js';
+import { paramsFromForm, paramsFromSearch, type Params } from '../../oauth/params.js';
 import { bodyObject, queryParams } from '../plugins/body.js';
 import { consentPage, errorPage, loginPage, logoutPage } from '../views/pages.js';
-import { csrfToken, csrfValid, currentUser, endSession, safeReturnTo, startSession } from '../session.js';
-import type { Account } from '../../accounts/types.js';
+import { csrfToken, csrfValid, safeReturnTo } from '../session.js';
+import { startSession } from '../../login/sessions.js';
+import type { Session } from '../../login/types.js';
+import { loadForBrowser } from '../interactions.js';
+import { signInForRequest, signInThenReturn } from '../sign-in.js';
+import { acceptedLogin, type LoginAnswer } from './login-requests.js';
+import { accountLabel, type Account } from '../../accounts/types.js';
 
 function sendPage(reply: FastifyReply, status: number, body: string): FastifyReply {
   return reply.code(status).header('Cache-Control', 'no-store').type('text/html; charset=utf-8').send(body);
@@ -21,7 +45,7 @@ function redirect303(reply: FastifyReply, location: string): FastifyReply {
   return reply.code(303).header('Cache-Control', 'no-store').header('Location', location).send();
 }
 
-async function validated(ctx: OAuthContext, reply: FastifyReply, params: Params): Promise<AuthorizeRequest | null> {
+async function validated(ctx: HttpContext, reply: FastifyReply, params: Params): Promise<AuthorizeRequest | null> {
   try {
     return await validateAuthorizeRequest(ctx, params);
   } catch (err) {
@@ -37,7 +61,7 @@ async function validated(ctx: OAuthContext, reply: FastifyReply, params: Params)
   }
 }
 
-async function showConsent(ctx: OAuthContext, request: FastifyRequest, reply: FastifyReply, req: AuthorizeRequest, user: Account, rawRequest: string) {
+async function showConsent(ctx: HttpContext, request: FastifyRequest, reply: FastifyReply, req: AuthorizeRequest, user: Account) {
   const scopes = await Promise.all(
     req.scopes.map(async (name) => ({ name, description: (await ctx.storage.scopes.byName(name))?.description ?? name })),
   );
@@ -46,35 +70,126 @@ async function showConsent(ctx: OAuthContext, request: FastifyRequest, reply: Fa
     200,
     consentPage(ctx, {
       csrf: csrfToken(ctx, request, reply),
-      request: rawRequest,
+      request: encodeParams(req.params),
       appName: req.client.name,
       appDescription: req.client.description,
       appWebsite: req.client.website,
       appLogo: req.client.logoUri,
       orgName: req.client.orgId ? ((await ctx.storage.organizations.byId(req.client.orgId))?.name ?? null) : null,
-      userEmail: user.email,
+      userEmail: accountLabel(user),
+      logoutHref: ctx.login.mode === 'embedded' ? ctx.login.logoutUrl : `${ctx.base}/logout`,
       scopes,
     }),
   );
 }
 
-export function authorizeRoutes(app: FastifyInstance, ctx: OAuthContext): void {
+/** A signed-in person whose sign-in is recent enough: remembered consent, or the consent page. */
+async function proceed(ctx: HttpContext, request: FastifyRequest, reply: FastifyReply, req: AuthorizeRequest, user: Account): Promise<FastifyReply> {
+  const decision = await decide(ctx, req, user.id, request.ip);
+  if (decision.kind === 'redirect') return redirect303(reply, decision.location);
+  return showConsent(ctx, request, reply, req, user);
+}
+
+/** Sends the person to sign in for this request; `prompt=none` answers `login_required` instead. */
+async function signInFirst(ctx: HttpContext, request: FastifyRequest, reply: FastifyReply, req: AuthorizeRequest, session: Session | null): Promise<FastifyReply> {
+  if (req.promptNone) {
+    const why = session === null ? 'The user is not signed in' : 'The user signed in longer ago than max_age allows';
+    return redirect303(reply, errorRedirect(ctx, req, new OAuthError('login_required', why)));
+  }
+  return signInForRequest(ctx, request, reply, {
+    clientId: req.client.clientId,
+    request: encodeParams(req.params),
+    sessionSubject: session?.account.id ?? null,
+    hints: { prompt: req.promptLogin ? ['login'] : [], maxAge: req.maxAge, loginHint: req.loginHint },
+  });
+}
+
+function pageError(ctx: HttpContext, reply: FastifyReply, status: number, title: string, message: string, code: string): FastifyReply {
+  return sendPage(reply, status, errorPage(ctx, title, message, code));
+}
+
+export function authorizeRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.get('/oauth/authorize', { config: { page: true } }, async (request, reply) => {
-    const rawQuery = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
     const req = await validated(ctx, reply, queryParams(request));
     if (!req) return reply;
-    const user = await currentUser(ctx, request);
-    if (!user || req.promptLogin) {
-      if (req.promptNone) return redirect303(reply, errorRedirect(ctx, req, new OAuthError('login_required', 'The user is not signed in')));
-      // Come back here without prompt=login once signed in.
-      const back = new URLSearchParams(rawQuery);
-      back.delete('prompt');
-      if (req.promptLogin && user) await endSession(ctx, request, reply);
-      return redirect303(reply, `${ctx.base}/login?return_to=${encodeURIComponent(`${ctx.base}/oauth/authorize?${back.toString()}`)}`);
+    const session = await ctx.login.current(request);
+    if (!session || needsSignIn(ctx, req, session.authTime)) return signInFirst(ctx, request, reply, req, session);
+    return proceed(ctx, request, reply, req, session.account);
+  });
+
+  // The way back from a sign-in: the waiting request continues, in the browser that started it.
+  app.get('/oauth/authorize/resume', { config: { page: true } }, async (request, reply) => {
+    const q = queryParams(request);
+    const id = q.get('interaction')?.[0];
+    const loaded = await loadForBrowser(ctx, request, id);
+    if (!loaded.ok) return pageError(ctx, reply, loaded.status, loaded.title, loaded.message, 'invalid_request');
+    const row = loaded.row;
+
+    let session: Session | null = null;
+    let rejected: LoginAnswer & { readonly type: 'reject' } | null = null;
+    if (ctx.login.mode === 'delegated') {
+      const answer = acceptedLogin(row, q.get('verifier')?.[0]);
+      if (answer === null) {
+        return pageError(ctx, reply, 400, 'The sign-in is not finished', 'The platform has not confirmed this sign-in. Go back to the application and start again.', 'invalid_request');
+      }
+      if (!(await ctx.storage.interactions.consume(row.idHash, ctx.now()))) {
+        return pageError(ctx, reply, 400, 'This sign-in link has expired', 'It was already used, or it is too old. Go back to the application and start again.', 'invalid_request');
+      }
+      if (answer.type === 'reject') rejected = answer;
+      else {
+        const admin = ctx.config.adminSubjects.includes(answer.subject);
+        const saved = await ctx.storage.users.upsertExternal({ id: answer.subject, profile: answer.profile, isAdmin: admin }, ctx.now());
+        if (!saved) {
+          return pageError(ctx, reply, 409, 'This account cannot sign in here', 'The platform named an account that Tollgate keeps for itself.', 'access_denied');
+        }
+        await startSession(ctx, request, reply, answer.subject, {
+          kind: 'delegated',
+          authTime: answer.authTime,
+          amr: answer.amr,
+          acr: answer.acr,
+          ...(answer.rememberFor !== null ? { ttlSeconds: answer.rememberFor } : {}),
+          persistent: answer.remember,
+        });
+        await ctx.audit.record('login.succeeded', { actorUserId: answer.subject, ip: request.ip, details: { via: 'delegated' } });
+        const account = await ctx.accounts.byId(answer.subject);
+        session = account ? { account, authTime: answer.authTime, amr: answer.amr, acr: answer.acr } : null;
+      }
+    } else {
+      session = await ctx.login.current(request);
+      if (!session) {
+        return pageError(ctx, reply, 401, 'You are not signed in', 'The sign-in did not complete. Go back to the application and try again.', 'login_required');
+      }
+      if (!(await ctx.storage.interactions.consume(row.idHash, ctx.now()))) {
+        return pageError(ctx, reply, 400, 'This sign-in link has expired', 'It was already used, or it is too old. Go back to the application and start again.', 'invalid_request');
+      }
     }
-    const decision = await decide(ctx, req, user.id, request.ip);
-    if (decision.kind === 'redirect') return redirect303(reply, decision.location);
-    return showConsent(ctx, request, reply, req, user, rawQuery);
+
+    if (row.clientId === null) {
+      if (rejected) return pageError(ctx, reply, 403, 'You could not be signed in', rejected.description, rejected.error);
+      return redirect303(reply, safeReturnTo(ctx, row.returnTo));
+    }
+    const params = paramsFromSearch(new URLSearchParams(row.request));
+    const req = await validated(ctx, reply, params);
+    if (!req) return reply;
+    if (rejected) return redirect303(reply, errorRedirect(ctx, req, new OAuthError(rejected.error, rejected.description)));
+    if (!session) return pageError(ctx, reply, 401, 'You are not signed in', 'The sign-in did not complete. Go back to the application and try again.', 'login_required');
+    // The sign-in must be the new one the request asked for (prompt=login, max_age): a login page
+    // that sends the person back with their earlier sign-in gets a clear answer, never a loop.
+    // A host reports sign-in times in whole seconds: a sign-in in the same second counts.
+    const since = ctx.login.mode === 'embedded' ? Math.floor(row.loginRequestedAt / 1000) * 1000 : row.loginRequestedAt;
+    const stale = (req.promptLogin && session.authTime < since) || (req.maxAge !== null && ctx.now() - session.authTime > req.maxAge * 1000 + 1000);
+    if (stale) {
+      return pageError(
+        ctx,
+        reply,
+        400,
+        'The sign-in was not renewed',
+        'The application asked you to sign in again, but the sign-in page reported your earlier sign-in. Go back to the application and try again.',
+        'login_required',
+      );
+    }
+    const stripped = withoutLoginPrompt(params);
+    return proceed(ctx, request, reply, { ...req, params: stripped, promptLogin: false }, session.account);
   });
 
   app.post('/oauth/authorize', { config: { page: true } }, async (request, reply) => {
@@ -85,8 +200,9 @@ export function authorizeRoutes(app: FastifyInstance, ctx: OAuthContext): void {
     if (!csrfValid(request, body['csrf'])) {
       return sendPage(reply, 403, errorPage(ctx, 'Request refused', 'The form has expired or was not sent by this site. Go back and try again.', 'invalid_request'));
     }
-    const user = await currentUser(ctx, request);
-    if (!user) return redirect303(reply, `${ctx.base}/login?return_to=${encodeURIComponent(`${ctx.base}/oauth/authorize?${rawRequest}`)}`);
+    const session = await ctx.login.current(request);
+    if (!session) return signInFirst(ctx, request, reply, req, null);
+    const user = session.account;
     if (body['decision'] !== 'allow') return redirect303(reply, await deny(ctx, req, user.id, request.ip));
     const checked = body['scope'] === undefined ? [] : Array.isArray(body['scope']) ? body['scope'] : [body['scope']];
     // Z11: the token carries only what the user left ticked, never more than was asked.
@@ -99,10 +215,20 @@ export function authorizeRoutes(app: FastifyInstance, ctx: OAuthContext): void {
 
   app.get('/login', { config: { page: true } }, async (request, reply) => {
     const q = queryParams(request);
-    return sendPage(reply, 200, loginPage(ctx, { csrf: csrfToken(ctx, request, reply), returnTo: safeReturnTo(ctx, q.get('return_to')?.[0]) }));
+    const returnTo = safeReturnTo(ctx, q.get('return_to')?.[0]);
+    if (ctx.login.mode !== 'builtin') return signInThenReturn(ctx, request, reply, returnTo);
+    const hint = q.get('login_hint')?.[0];
+    return sendPage(
+      reply,
+      200,
+      loginPage(ctx, { csrf: csrfToken(ctx, request, reply), returnTo, ...(hint && hint.length <= 320 ? { email: hint } : {}) }),
+    );
   });
 
   app.post('/login', { config: { page: true, rateLimit: { max: ctx.config.loginRateLimit, timeWindow: 60_000 } } }, async (request, reply) => {
+    if (ctx.login.mode !== 'builtin') {
+      return pageError(ctx, reply, 404, 'Sign in on the platform', 'People sign in on the platform’s own page here, not with a Tollgate password.', 'not_found');
+    }
     const body = bodyObject(request);
     const returnTo = safeReturnTo(ctx, body['return_to']);
     if (!csrfValid(request, body['csrf'])) {
@@ -122,20 +248,25 @@ export function authorizeRoutes(app: FastifyInstance, ctx: OAuthContext): void {
         loginPage(ctx, { csrf: csrfToken(ctx, request, reply), returnTo, email: username.slice(0, 320), error: 'Invalid email or password, or too many attempts. Try again later.' }),
       );
     }
-    await startSession(ctx, reply, result.account.id);
+    await startSession(ctx, request, reply, result.account.id, { kind: 'builtin', amr: ['pwd'] });
     await ctx.audit.record('login.succeeded', { actorUserId: result.account.id, ip: request.ip });
     return redirect303(reply, returnTo);
   });
 
   app.get('/logout', { config: { page: true } }, async (request, reply) => {
-    const user = await currentUser(ctx, request);
-    return sendPage(reply, 200, logoutPage(ctx, { csrf: csrfToken(ctx, request, reply), email: user?.email ?? null }));
+    const session = await ctx.login.current(request);
+    if (ctx.login.mode === 'embedded' && ctx.login.logoutUrl !== null) return redirect303(reply, ctx.login.logoutUrl);
+    return sendPage(
+      reply,
+      200,
+      logoutPage(ctx, { csrf: csrfToken(ctx, request, reply), email: session ? accountLabel(session.account) : null, hostManaged: ctx.login.mode === 'embedded' }),
+    );
   });
 
   app.post('/logout', { config: { page: true } }, async (request, reply) => {
     const body = bodyObject(request);
     if (!csrfValid(request, body['csrf'])) return sendPage(reply, 403, errorPage(ctx, 'Request refused', 'The form has expired.', 'invalid_request'));
-    await endSession(ctx, request, reply);
-    return redirect303(reply, `${ctx.base}/login`);
+    await ctx.login.end(request, reply);
+    return redirect303(reply, ctx.login.mode === 'builtin' ? `${ctx.base}/login` : `${ctx.base}/logout`);
   });
 }

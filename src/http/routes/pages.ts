@@ -5,13 +5,14 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { OAuthContext } from '../../oauth/context.js';
+import type { HttpContext } from '../context.js';
 import { COPY_JS } from '../assets/index.js';
 import { brandCss } from '../views/layout.js';
 import { portalRoutes } from './portal.js';
 import { accountRoutes } from './account.js';
 import { adminPageRoutes } from './admin-pages.js';
 
-export function pageRoutes(app: FastifyInstance, ctx: OAuthContext): void {
+export function pageRoutes(app: FastifyInstance, ctx: HttpContext): void {
   // Email (A9) is sent by the runtime's appCreated event, whichever way an application is created.
   const css = brandCss(ctx.branding);
   app.get('/assets/copy.js', async (_request, reply) =>

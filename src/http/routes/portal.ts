@@ -12,6 +12,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OAuthContext } from '../../oauth/context.js';
+import type { HttpContext } from '../context.js';
 import type { Account } from '../../accounts/types.js';
 import type { ClientRow, OrganizationRow, ScopeRow } from '../../storage/types.js';
 import { deriveKey, openJson, sealJson, sha256 } from '../../oauth/crypto.js';
@@ -46,7 +47,8 @@ const SECRET_COOKIE_SECONDS = 300;
  * grant a host added — only an administrator may enable.
  */
 const SELF_SERVICE_GRANTS = ['authorization_code', 'refresh_token', 'client_credentials'];
-const ADMIN_ONLY_SCOPES = ['admin'];
+/** Scopes only an administrator may give an application (`login` answers the platform's sign-ins). */
+const ADMIN_ONLY_SCOPES = ['admin', 'login'];
 
 // ---------------------------------------------------------------------------------------------
 // The shown-once secret
@@ -147,7 +149,7 @@ async function orgChoices(ctx: OAuthContext, user: Account): Promise<Organizatio
 /** Portal-specific limits on what a person may give their own application. */
 async function portalCheck(ctx: OAuthContext, user: Account, input: AppInput): Promise<string | null> {
   if (!user.isAdmin) {
-    if ((input.scopes ?? []).some((s) => ADMIN_ONLY_SCOPES.includes(s))) return 'Only administrators may give an application the admin scope.';
+    if ((input.scopes ?? []).some((s) => ADMIN_ONLY_SCOPES.includes(s))) return 'Only administrators may give an application the admin or login scope.';
     if ((input.grantTypes ?? []).some((g) => !SELF_SERVICE_GRANTS.includes(g))) {
       return 'The password and implicit grants (and extension grants) can only be enabled by an administrator.';
     }
@@ -168,7 +170,7 @@ async function ownApp(ctx: OAuthContext, pc: PageContext, clientId: string): Pro
  * sign-in redirect, or a 404 page: someone else's application is not shown to exist).
  */
 async function viewerAndOwnApp(
-  ctx: OAuthContext,
+  ctx: HttpContext,
   request: FastifyRequest<{ Params: { id: string } }>,
   reply: FastifyReply,
 ): Promise<{ pc: PageContext; c: ClientRow } | null> {
@@ -188,7 +190,7 @@ function actor(pc: PageContext, request: FastifyRequest) {
 
 type IdParams = { Params: { id: string } };
 
-export function portalRoutes(app: FastifyInstance, ctx: OAuthContext): void {
+export function portalRoutes(app: FastifyInstance, ctx: HttpContext): void {
   const page = { config: { page: true } } as const;
 
   app.get('/developers', page, async (request, reply) => {

@@ -8,7 +8,9 @@ import type { OAuthContext } from '../../oauth/context.js';
 import type { Account } from '../../accounts/types.js';
 import { OAuthError } from '../../oauth/errors.js';
 import { bodyObject } from '../plugins/body.js';
-import { csrfToken, csrfValid, currentUser } from '../session.js';
+import { csrfToken, csrfValid } from '../session.js';
+import type { HttpContext } from '../context.js';
+import { signInThenReturn } from '../sign-in.js';
 import { errorPage } from './pages.js';
 import { html, type SafeHtml } from './html.js';
 import { layout, type Section, type Site } from './layout.js';
@@ -61,18 +63,18 @@ export interface PageContext {
 }
 
 /** The signed-in person, or null after answering: a sign-in redirect (GET) or a 403 page (POST without session). */
-export async function requireViewer(ctx: OAuthContext, request: FastifyRequest, reply: FastifyReply): Promise<PageContext | null> {
-  const user = await currentUser(ctx, request);
-  if (!user) {
+export async function requireViewer(ctx: HttpContext, request: FastifyRequest, reply: FastifyReply): Promise<PageContext | null> {
+  const session = await ctx.login.current(request);
+  if (!session) {
     const back = request.method === 'GET' ? request.url : `${ctx.base}/developers`;
-    redirect303(reply, `${ctx.base}/login?return_to=${encodeURIComponent(back)}`);
+    await signInThenReturn(ctx, request, reply, back);
     return null;
   }
-  return { site: ctx, user, csrf: csrfToken(ctx, request, reply) };
+  return { site: ctx, user: session.account, csrf: csrfToken(ctx, request, reply) };
 }
 
 /** A signed-in administrator, or null after answering (sign-in redirect, or a 403 page). */
-export async function requireAdmin(ctx: OAuthContext, request: FastifyRequest, reply: FastifyReply): Promise<PageContext | null> {
+export async function requireAdmin(ctx: HttpContext, request: FastifyRequest, reply: FastifyReply): Promise<PageContext | null> {
   const pc = await requireViewer(ctx, request, reply);
   if (!pc) return null;
   if (!pc.user.isAdmin) {

@@ -7,6 +7,7 @@
  */
 import { html, type SafeHtml } from './html.js';
 import type { Branding } from '../../branding.js';
+import { accountLabel } from '../../accounts/types.js';
 
 /**
  * What a page needs of its instance: the path it is served under (every link starts with it) and
@@ -23,7 +24,9 @@ export function brandCss(branding: Branding): string {
 }
 
 export interface Viewer {
-  readonly email: string;
+  readonly id: string;
+  readonly email: string | null;
+  readonly name: string | null;
   readonly isAdmin: boolean;
 }
 
@@ -51,7 +54,7 @@ ${link(`${site.base}/developers`, 'Developers', 'developers')}
 ${link(`${site.base}/account/apps`, 'Connected applications', 'account')}
 ${v.isAdmin ? link(`${site.base}/admin`, 'Admin', 'admin') : ''}
 </nav>
-<div class="who"><span class="muted">${v.email}</span>
+<div class="who"><span class="muted">${accountLabel(v)}</span>
 ${chrome.csrf
   ? html`<form method="post" action="${site.base}/logout" class="inline">
 <input type="hidden" name="csrf" value="${chrome.csrf}">

@@ -122,6 +122,8 @@ export interface ConsentView {
   readonly appLogo?: string | null;
   readonly orgName?: string | null;
   readonly userEmail: string;
+  /** "Not you?": where to sign out; null hides the link (a host without a sign-out page). */
+  readonly logoutHref: string | null;
   readonly scopes: ReadonlyArray<{ readonly name: string; readonly description: string }>;
 }
 
@@ -144,7 +146,7 @@ ${v.appWebsite ? html`<li><a href="${v.appWebsite}" rel="noopener noreferrer" ta
 ${v.orgName ? html`<li>Published by ${v.orgName}</li>` : ''}
 </ul>`
   : ''}
-<p class="muted">Signed in as ${v.userEmail}. <a href="${site.base}/logout">Not you?</a></p>
+<p class="muted">Signed in as ${v.userEmail}.${v.logoutHref ? html` <a href="${v.logoutHref}">Not you?</a>` : ''}</p>
 <form method="post" action="${site.base}/oauth/authorize">
 <input type="hidden" name="csrf" value="${v.csrf}">
 <input type="hidden" name="authorization_request" value="${v.request}">
@@ -178,7 +180,16 @@ export function errorPage(site: Site, title: string, message: string, code?: str
 }
 
 /** GET /logout: a confirmation form (sign-out is a POST with the CSRF field). */
-export function logoutPage(site: Site, opts: { csrf: string; email: string | null }): string {
+export function logoutPage(site: Site, opts: { csrf: string; email: string | null; hostManaged?: boolean }): string {
+  if (opts.hostManaged) {
+    return layout(
+      site,
+      'Sign out',
+      html`<div class="card"><h1>Sign out</h1>
+${opts.email ? html`<p>You are signed in as ${opts.email}.</p>` : html`<p>You are not signed in.</p>`}
+<p>You sign in and out on ${site.branding.name} itself; signing out there ends your session here too.</p></div>`,
+    );
+  }
   return layout(
     site,
     'Sign out',

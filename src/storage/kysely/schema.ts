@@ -8,7 +8,7 @@
  * - lists (redirect URIs, scopes, grant types) and audit details are JSON text.
  */
 import type { Generated } from 'kysely';
-import type { ClientType, MembershipRole, TokenFormat, TokenKind } from '../types.js';
+import type { ClientType, MembershipRole, SessionKind, TokenFormat, TokenKind } from '../types.js';
 
 /** 0 or 1. */
 export type IntBool = number;
@@ -31,6 +31,10 @@ export interface UsersTable {
   failed_logins: number;
   locked_until: number | null;
   created_at: number;
+  /** A person the host platform owns (id = the host's subject); no password. */
+  external: IntBool;
+  /** JSON object: what the host said about an external person (email, email_verified, name, claims). */
+  profile: JsonText | null;
 }
 
 export interface MembershipsTable {
@@ -114,6 +118,27 @@ export interface SessionsTable {
   user_id: string;
   expires_at: number;
   created_at: number;
+  /** When the person signed in (epoch ms); null on sessions older than migration 0007 (= created_at). */
+  auth_time: number | null;
+  amr: JsonText | null;
+  acr: string | null;
+  kind: Generated<SessionKind>;
+  ended_at: number | null;
+}
+
+export interface InteractionsTable {
+  id_hash: string;
+  browser_hash: string;
+  client_id: string | null;
+  request: string;
+  return_to: string | null;
+  session_subject: string | null;
+  login_requested_at: number;
+  created_at: number;
+  expires_at: number;
+  result: JsonText | null;
+  decided_at: number | null;
+  consumed_at: number | null;
 }
 
 export interface SigningKeysTable {
@@ -165,6 +190,7 @@ export interface Database {
   tokens: TokensTable;
   consents: ConsentsTable;
   sessions: SessionsTable;
+  interactions: InteractionsTable;
   signing_keys: SigningKeysTable;
   scopes: ScopesTable;
   resource_servers: ResourceServersTable;

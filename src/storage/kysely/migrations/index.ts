@@ -11,6 +11,7 @@ import { cacheEpochMigration } from './0003_cache_epoch.js';
 import { userEpochMigration } from './0004_user_epoch.js';
 import { partialTokenIndexesMigration } from './0005_partial_token_indexes.js';
 import { tokenEpochMigration } from './0006_token_epoch.js';
+import { hostLoginMigration } from './0007_host_login.js';
 
 export function tollgateMigrations(dialect: SqlDialect): Record<string, Migration> {
   return {
@@ -20,6 +21,7 @@ export function tollgateMigrations(dialect: SqlDialect): Record<string, Migratio
     '0004_user_epoch': userEpochMigration(dialect),
     '0005_partial_token_indexes': partialTokenIndexesMigration(),
     '0006_token_epoch': tokenEpochMigration(dialect),
+    '0007_host_login': hostLoginMigration(dialect),
   };
 }
 

@@ -61,6 +61,11 @@ export class KyselyCodeRepo implements CodeRepo {
     return row ? toRow(row) : null;
   }
 
+  async deleteByUser(userId: string): Promise<number> {
+    const result = await this.db.deleteFrom('authorization_codes').where('user_id', '=', userId).executeTakeFirst();
+    return affected(result);
+  }
+
   async deleteByUserAndClient(userId: string, clientId: string): Promise<number> {
     const result = await this.db
       .deleteFrom('authorization_codes')

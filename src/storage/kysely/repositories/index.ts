@@ -15,6 +15,7 @@ import { KyselyOrganizationRepo } from './organizations.js';
 import { KyselyResourceServerRepo } from './resource-servers.js';
 import { KyselyScopeRepo } from './scopes.js';
 import { KyselySessionRepo } from './sessions.js';
+import { KyselyInteractionRepo } from './interactions.js';
 import { KyselyTokenRepo } from './tokens.js';
 import { KyselyUserRepo } from './users.js';
 
@@ -32,6 +33,7 @@ export function buildRepositories(db: Db, dialect: SqlDialect, hot?: HotPath): R
     grants: new KyselyGrantRepo(db, hot),
     consents: new KyselyConsentRepo(db),
     sessions: new KyselySessionRepo(db),
+    interactions: new KyselyInteractionRepo(db),
     keys: new KyselyKeyRepo(db, hot),
     scopes: new KyselyScopeRepo(db, hot),
     resourceServers: new KyselyResourceServerRepo(db, hot),

@@ -135,6 +135,16 @@ export class KyselyTokenRepo implements TokenRepo {
     return affected(result);
   }
 
+  async revokeByUser(userId: string, now: number): Promise<number> {
+    const result = await this.db
+      .updateTable('tokens')
+      .set({ revoked_at: now })
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return affected(result);
+  }
+
   async revokeByUserAndClient(userId: string, clientId: string, now: number): Promise<number> {
     const result = await this.db
       .updateTable('tokens')

@@ -3,7 +3,7 @@
  * Emails are stored lower-cased, so `byEmail` is case-insensitive on both dialects.
  */
 import type { Selectable } from 'kysely';
-import type { MembershipRow, UserAccountRow, UserRepo, UserRow } from '../../types.js';
+import type { ExternalUser, MembershipRow, UserAccountRow, UserRepo, UserRow } from '../../types.js';
 import type { UsersTable } from '../schema.js';
 import { affected, fromIntBool, toIntBool, type Db } from '../shared.js';
 import type { HotPath } from '../hot-path.js';
@@ -12,16 +12,40 @@ function normalizeEmail(email: string): string {
   return email.toLowerCase();
 }
 
+/**
+ * The `email` column is unique and NOT NULL, for built-in sign-in. An external person's row keeps a
+ * placeholder there that no built-in email can equal (it holds a space, which the email check
+ * refuses); their email, when the host gives one, is in `profile`.
+ */
+function externalEmailKey(id: string): string {
+  return `external ${id}`;
+}
+
+function parseProfile(text: string | null): Readonly<Record<string, unknown>> | null {
+  if (text === null) return null;
+  try {
+    const v = JSON.parse(text) as unknown;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
 function toRow(row: Selectable<UsersTable>): UserRow {
+  const external = fromIntBool(row.external);
+  const profile = parseProfile(row.profile);
+  const profileEmail = profile?.['email'];
   return {
     id: row.id,
-    email: row.email,
+    email: external ? (typeof profileEmail === 'string' ? profileEmail : null) : row.email,
     passwordHash: row.password_hash,
     isAdmin: fromIntBool(row.is_admin),
     disabled: fromIntBool(row.disabled),
     failedLogins: row.failed_logins,
     lockedUntil: row.locked_until,
     createdAt: row.created_at,
+    external,
+    profile,
   };
 }
 
@@ -31,12 +55,15 @@ export class KyselyUserRepo implements UserRepo {
     private readonly hot?: HotPath,
   ) {}
 
-  async create(user: UserRow): Promise<void> {
+  async create(user: Omit<UserRow, 'external' | 'profile'>): Promise<void> {
+    if (user.email === null) throw new Error('a built-in user needs an email');
     await this.db
       .insertInto('users')
       .values({
         id: user.id,
         email: normalizeEmail(user.email),
+        external: 0,
+        profile: null,
         password_hash: user.passwordHash,
         is_admin: toIntBool(user.isAdmin),
         disabled: toIntBool(user.disabled),
@@ -45,6 +72,48 @@ export class KyselyUserRepo implements UserRepo {
         created_at: user.createdAt,
       })
       .execute();
+  }
+
+  async upsertExternal(user: ExternalUser, now: number): Promise<boolean> {
+    const profile = JSON.stringify(user.profile);
+    const flags = {
+      ...(user.isAdmin !== undefined ? { is_admin: toIntBool(user.isAdmin) } : {}),
+      ...(user.disabled !== undefined ? { disabled: toIntBool(user.disabled) } : {}),
+    };
+    const current = await this.db.selectFrom('users').select(['external', 'profile', 'is_admin', 'disabled']).where('id', '=', user.id).executeTakeFirst();
+    if (current && !fromIntBool(current.external)) return false;
+    if (!current) {
+      await this.db
+        .insertInto('users')
+        .values({
+          id: user.id,
+          email: externalEmailKey(user.id),
+          password_hash: '',
+          is_admin: toIntBool(user.isAdmin === true),
+          disabled: toIntBool(user.disabled === true),
+          failed_logins: 0,
+          locked_until: null,
+          created_at: now,
+          external: 1,
+          profile,
+        })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute();
+      // A concurrent first sign-in may have created it: then refresh it like any later one.
+      const created = await this.db.selectFrom('users').select(['external', 'profile']).where('id', '=', user.id).executeTakeFirst();
+      if (!created || !fromIntBool(created.external)) return false;
+      if (created.profile === profile) return true;
+    }
+    // Written only when something changed, so a sign-in does not move the cache epoch for nothing.
+    const changed =
+      current === undefined ||
+      current.profile !== profile ||
+      (flags.is_admin !== undefined && flags.is_admin !== current.is_admin) ||
+      (flags.disabled !== undefined && flags.disabled !== current.disabled);
+    if (changed) {
+      await this.db.updateTable('users').set({ profile, ...flags }).where('id', '=', user.id).where('external', '=', 1).execute();
+    }
+    return true;
   }
 
   async byId(id: string): Promise<UserRow | null> {
@@ -59,7 +128,7 @@ export class KyselyUserRepo implements UserRepo {
   async account(id: string): Promise<UserAccountRow | null> {
     const load = async (): Promise<UserAccountRow | null> => {
       const u = await this.byId(id);
-      return u ? { id: u.id, email: u.email, isAdmin: u.isAdmin, disabled: u.disabled } : null;
+      return u ? { id: u.id, email: u.email, isAdmin: u.isAdmin, disabled: u.disabled, external: u.external, profile: u.profile } : null;
     };
     return this.hot ? this.hot.cache.get(`user:${id}`, load) : load();
   }
@@ -69,6 +138,7 @@ export class KyselyUserRepo implements UserRepo {
       .selectFrom('users')
       .selectAll()
       .where('email', '=', normalizeEmail(email))
+      .where('external', '=', 0)
       .executeTakeFirst();
     return row ? toRow(row) : null;
   }

@@ -1,0 +1,18 @@
+/** The built-in login: Tollgate's password form at `/login` and its own session cookie. */
+import type { OAuthContext } from '../oauth/context.js';
+import type { LoginDriver } from './types.js';
+import { endSession, readSession } from './sessions.js';
+
+export function builtinLogin(ctx: OAuthContext): LoginDriver {
+  return {
+    mode: 'builtin',
+    current: (request) => readSession(ctx, request),
+    async begin(_request, reply, waiting) {
+      const q = new URLSearchParams({ return_to: waiting.resumePath });
+      if (waiting.hints.loginHint) q.set('login_hint', waiting.hints.loginHint.slice(0, 320));
+      return reply.code(303).header('Cache-Control', 'no-store').header('Location', `${ctx.base}/login?${q.toString()}`).send();
+    },
+    end: (request, reply) => endSession(ctx, request, reply),
+    logoutUrl: null,
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * Tollgate's own browser sessions (Z3), used by the built-in and the delegated login: the
+ * `tg_session` cookie is random and stored only as a SHA-256 hash; HttpOnly, SameSite=Lax, Secure
+ * when the issuer is https, limited to the instance's path. Signing in again in a browser ends
+ * that browser's previous session.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type {} from '@fastify/cookie';
+import type { OAuthContext } from '../oauth/context.js';
+import type { SessionKind } from '../storage/types.js';
+import { PREFIX, randomToken, sha256 } from '../oauth/crypto.js';
+import { CSRF_COOKIE, SESSION_COOKIE, cookieOptions } from '../http/session.js';
+import type { Session } from './types.js';
+
+function sessionHash(request: FastifyRequest): string | null {
+  const raw = request.cookies[SESSION_COOKIE];
+  return raw && raw.length <= 200 ? sha256(raw) : null;
+}
+
+/** The person signed in with Tollgate's own session cookie, or null. */
+export async function readSession(ctx: OAuthContext, request: FastifyRequest): Promise<Session | null> {
+  const hash = sessionHash(request);
+  if (hash === null) return null;
+  const session = await ctx.storage.sessions.byHash(hash);
+  if (!session || session.expiresAt <= ctx.now() || session.endedAt !== null) return null;
+  const account = await ctx.accounts.byId(session.userId);
+  if (!account || account.disabled) return null;
+  return { account, authTime: session.authTime, amr: session.amr, acr: session.acr };
+}
+
+export interface SessionOptions {
+  readonly kind: SessionKind;
+  /** When the person signed in, epoch ms (default: now). */
+  readonly authTime?: number;
+  readonly amr?: readonly string[] | null;
+  readonly acr?: string | null;
+  /** Seconds the sign-in lasts (default: TOLLGATE_SESSION_TTL). */
+  readonly ttlSeconds?: number;
+  /** False: a browser-session cookie (no expiry date; ends when the browser closes). Default true. */
+  readonly persistent?: boolean;
+}
+
+export async function startSession(ctx: OAuthContext, request: FastifyRequest, reply: FastifyReply, userId: string, opts: SessionOptions): Promise<void> {
+  const previous = sessionHash(request);
+  if (previous !== null) await ctx.storage.sessions.delete(previous);
+  const raw = randomToken(PREFIX.session);
+  const now = ctx.now();
+  const ttl = opts.ttlSeconds ?? ctx.config.sessionTtl;
+  await ctx.storage.sessions.create({
+    idHash: sha256(raw),
+    userId,
+    expiresAt: now + ttl * 1000,
+    createdAt: now,
+    authTime: opts.authTime ?? now,
+    amr: opts.amr ?? null,
+    acr: opts.acr ?? null,
+    kind: opts.kind,
+  });
+  reply.setCookie(SESSION_COOKIE, raw, cookieOptions(ctx, opts.persistent === false ? undefined : ttl));
+  reply.setCookie(CSRF_COOKIE, randomToken('', 24), cookieOptions(ctx));
+}
+
+export async function endSession(ctx: OAuthContext, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const hash = sessionHash(request);
+  if (hash !== null) await ctx.storage.sessions.delete(hash);
+  reply.clearCookie(SESSION_COOKIE, { path: cookieOptions(ctx).path });
+}
