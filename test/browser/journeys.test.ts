@@ -9,9 +9,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as oauth from 'oauth4webapi';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DEFAULT_PASSWORD, basic, postForm, startTestServer, type TestServer } from '../helpers/server.js';
-import { launch, otherOrigin, screenshots, type OtherOrigin } from './support.js';
+import { describeBrowser, launch, otherOrigin, screenshots, type OtherOrigin } from './support.js';
 import { createOrg } from '../../src/services/directory.js';
 
 const insecure = { [oauth.allowInsecureRequests]: true } as const;
@@ -33,7 +33,7 @@ function mailHeader(eml: string, name: string): string | null {
     );
 }
 
-describe('issue #3 journeys in Chromium', () => {
+describeBrowser('issue #3 journeys in Chromium', () => {
   let s: TestServer;
   let browser: Browser;
   let other: OtherOrigin;

@@ -3,14 +3,30 @@
  * of every page a journey visits under test-results/, and serves a second origin (an OAuth
  * client's callback and a page that tries to frame Tollgate).
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { describe } from 'vitest';
 import { freePort } from '../helpers/server.js';
 
 export const CHROMIUM = process.env['TOLLGATE_CHROMIUM'] ?? '/usr/bin/chromium';
 export const RESULTS = join(process.cwd(), 'test-results');
+
+/**
+ * A suite of browser journeys: skipped with a loud message when Chromium is not installed (a fresh
+ * machine), unless TOLLGATE_TEST_BROWSER=required (CI installs it) makes its absence a failure.
+ */
+export function describeBrowser(name: string, fn: () => void): void {
+  if (existsSync(CHROMIUM) || process.env['TOLLGATE_TEST_BROWSER'] === 'required') {
+    describe(name, fn);
+    return;
+  }
+  process.stderr.write(
+    `\n*** Browser journeys SKIPPED: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set TOLLGATE_CHROMIUM); TOLLGATE_TEST_BROWSER=required makes its absence a failure ***\n\n`,
+  );
+  describe.skip(name, fn);
+}
 
 export async function launch(): Promise<Browser> {
   return chromium.launch({
