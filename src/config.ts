@@ -10,6 +10,8 @@ import { BRAND_COLOR } from './branding.js';
 
 export type KeyAlg = 'ES256' | 'RS256' | 'EdDSA';
 export type RegistrationMode = 'open' | 'token' | 'off';
+export const COMPAT_PROFILES = ['anyfetch', 'fyle', 'oro', 'gancio', 'frappe'] as const;
+export type CompatProfile = (typeof COMPAT_PROFILES)[number];
 
 export interface Config {
   readonly port: number;
@@ -62,6 +64,8 @@ export interface Config {
   readonly adminSubjects: readonly string[];
   /** How long a sign-in Tollgate waits for (a login challenge) stays valid, seconds. */
   readonly loginRequestTtl: number;
+  /** Compatibility profiles: the seed platforms' documented paths and shapes also served (docs/compat.md). */
+  readonly compat: readonly CompatProfile[];
   /** Email (A9) and branding settings, as given: TOLLGATE_SMTP_URL, TOLLGATE_MAIL_*, TOLLGATE_BRAND_*. */
   readonly mailAndBranding: Readonly<Record<string, string | undefined>>;
 }
@@ -119,6 +123,7 @@ const KNOWN_KEYS = [
   'TOLLGATE_LOGIN_URL',
   'TOLLGATE_ADMIN_SUBJECTS',
   'TOLLGATE_LOGIN_REQUEST_TTL',
+  'TOLLGATE_COMPAT',
   ...MAIL_AND_BRANDING_KEYS,
 ] as const;
 
@@ -263,6 +268,16 @@ export function loadConfig(env: Source = process.env): Config {
     }
   }
 
+  const compatNames = list('TOLLGATE_COMPAT', []);
+  const compat: CompatProfile[] = [];
+  for (const name of compatNames) {
+    const n = name.toLowerCase();
+    if (n === 'all') compat.push(...COMPAT_PROFILES.filter((p) => !compat.includes(p)));
+    else if ((COMPAT_PROFILES as readonly string[]).includes(n)) {
+      if (!compat.includes(n as CompatProfile)) compat.push(n as CompatProfile);
+    } else problems.push(`TOLLGATE_COMPAT: unknown profile "${name}"; use ${COMPAT_PROFILES.join(', ')} or all`);
+  }
+
   const registrationScopes = list('TOLLGATE_REGISTRATION_SCOPES', ['profile', 'email']);
   for (const s of ['admin', 'login']) {
     if (registrationScopes.includes(s)) problems.push(`TOLLGATE_REGISTRATION_SCOPES: "${s}" can only be given by an administrator`);
@@ -309,6 +324,7 @@ export function loadConfig(env: Source = process.env): Config {
     loginUrl,
     adminSubjects: list('TOLLGATE_ADMIN_SUBJECTS', []),
     loginRequestTtl: int('TOLLGATE_LOGIN_REQUEST_TTL', 600, 30, 3600),
+    compat,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -29,6 +29,7 @@ import { opsRoutes } from './routes/ops.js';
 import { adminApiRoutes } from './routes/admin-api.js';
 import { pageRoutes } from './routes/pages.js';
 import { loginRequestRoutes } from './routes/login-requests.js';
+import { compatRoutes } from './routes/compat.js';
 
 export interface PluginDeps {
   readonly ctx: HttpContext;
@@ -59,64 +60,75 @@ function renderer(ctx: OAuthContext) {
   return (title: string, message: string, code: string): string => errorPage(ctx, title, message, code);
 }
 
-/** The instance's routes, registered by the caller under the issuer's path. */
-export function instanceRoutes(deps: PluginDeps): FastifyPluginAsync {
-  return async (app: FastifyInstance) => {
-    const { ctx, metrics } = deps;
-    // First hook of every request: storage caches validated per request may share a validation
-    // among requests that arrived before it, never with a later one (storage/kysely/hot-path.ts).
-    const markArrival = ctx.storage.markArrival?.bind(ctx.storage);
-    if (markArrival) {
-      app.addHook('onRequest', (_request, _reply, done) => {
-        markArrival();
-        done();
-      });
-    }
-    if (!app.hasRequestDecorator('cookies')) await app.register(cookie);
-    // O7: sign-in attempts are limited per client IP (routes opt in with `config.rateLimit`);
-    // the 429 is an RFC-shaped error or a page. With TOLLGATE_REDIS_URL the counters live in
-    // Redis, shared by every process; a Redis outage never blocks sign-in (skipOnError).
-    const redis =
-      ctx.config.redisUrl === null
-        ? null
-        : new Redis(ctx.config.redisUrl, { connectTimeout: 1000, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
-    if (redis) {
-      redis.on('error', (err: Error) => app.log.warn({ err: { message: err.message } }, 'redis error'));
-      app.addHook('onClose', async () => {
-        redis.disconnect();
-      });
-    }
-    if (!app.hasDecorator('rateLimit')) {
-      await app.register(rateLimit, {
-        global: false,
-        ...(redis ? { redis, nameSpace: 'tollgate-rl-', skipOnError: true } : {}),
-        errorResponseBuilder: (_request, context) =>
-          new OAuthError('temporarily_unavailable', `Too many sign-in attempts from this address; try again in ${Math.ceil(context.ttl / 1000)} seconds`, 429),
-      });
-    }
-    installBodyParsers(app);
-    installSecurityHeaders(app, { https: ctx.config.issuer.startsWith('https:') });
-    installErrorHandler(app, { onOAuthError: (e) => metrics.errors.inc({ error: e }) }, renderer(ctx));
-    if (deps.ownsServer || ctx.base !== '') installNotFoundHandler(app, { onOAuthError: (e) => metrics.errors.inc({ error: e }) }, renderer(ctx));
-    installClientAuthLimits(app, { limit: ctx.config.clientAuthFailureLimit, redis });
-
-    // Label-bound children, one per method+route(+status): prom-client hashes a label object on
-    // every call otherwise. Bounded by the route table (unmatched paths share one label).
-    const requestCounters = new Map<string, { inc(): void }>();
-    const durationHistograms = new Map<string, { observe(value: number): void }>();
-    app.addHook('onResponse', (request, reply, done) => {
-      const route = request.routeOptions.url ?? 'unmatched';
-      const method = request.method;
-      const status = reply.statusCode;
-      const key = `${method} ${route}`;
-      let histogram = durationHistograms.get(key);
-      if (!histogram) durationHistograms.set(key, (histogram = metrics.duration.labels({ method, route })));
-      let counter = requestCounters.get(`${key} ${status}`);
-      if (!counter) requestCounters.set(`${key} ${status}`, (counter = metrics.requests.labels({ method, route, status: String(status) })));
-      counter.inc();
-      histogram.observe(reply.elapsedTime / 1000);
+/**
+ * What every Tollgate context installs before its routes: storage arrival marks, cookies, the
+ * sign-in rate limits, the strict body parsers, security headers, the RFC-shaped error handler,
+ * failed-client-authentication limits and request metrics.
+ */
+async function installCommon(app: FastifyInstance, deps: PluginDeps, redis: Redis | null): Promise<void> {
+  const { ctx, metrics } = deps;
+  // First hook of every request: storage caches validated per request may share a validation
+  // among requests that arrived before it, never with a later one (storage/kysely/hot-path.ts).
+  const markArrival = ctx.storage.markArrival?.bind(ctx.storage);
+  if (markArrival) {
+    app.addHook('onRequest', (_request, _reply, done) => {
+      markArrival();
       done();
     });
+  }
+  if (!app.hasRequestDecorator('cookies')) await app.register(cookie);
+  // O7: sign-in attempts are limited per client IP (routes opt in with `config.rateLimit`);
+  // the 429 is an RFC-shaped error or a page. With TOLLGATE_REDIS_URL the counters live in
+  // Redis, shared by every process; a Redis outage never blocks sign-in (skipOnError).
+  if (!app.hasDecorator('rateLimit')) {
+    await app.register(rateLimit, {
+      global: false,
+      ...(redis ? { redis, nameSpace: 'tollgate-rl-', skipOnError: true } : {}),
+      errorResponseBuilder: (_request, context) =>
+        new OAuthError('temporarily_unavailable', `Too many sign-in attempts from this address; try again in ${Math.ceil(context.ttl / 1000)} seconds`, 429),
+    });
+  }
+  installBodyParsers(app);
+  installSecurityHeaders(app, { https: ctx.config.issuer.startsWith('https:') });
+  installErrorHandler(app, { onOAuthError: (e) => metrics.errors.inc({ error: e }) }, renderer(ctx));
+  installClientAuthLimits(app, { limit: ctx.config.clientAuthFailureLimit, redis });
+
+  // Label-bound children, one per method+route(+status): prom-client hashes a label object on
+  // every call otherwise. Bounded by the route table (unmatched paths share one label).
+  const requestCounters = new Map<string, { inc(): void }>();
+  const durationHistograms = new Map<string, { observe(value: number): void }>();
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const method = request.method;
+    const status = reply.statusCode;
+    const key = `${method} ${route}`;
+    let histogram = durationHistograms.get(key);
+    if (!histogram) durationHistograms.set(key, (histogram = metrics.duration.labels({ method, route })));
+    let counter = requestCounters.get(`${key} ${status}`);
+    if (!counter) requestCounters.set(`${key} ${status}`, (counter = metrics.requests.labels({ method, route, status: String(status) })));
+    counter.inc();
+    histogram.observe(reply.elapsedTime / 1000);
+    done();
+  });
+}
+
+/** One Redis client per instance, for every context's counters; closed with the host. */
+function redisFor(app: FastifyInstance, ctx: OAuthContext): Redis | null {
+  if (ctx.config.redisUrl === null) return null;
+  const redis = new Redis(ctx.config.redisUrl, { connectTimeout: 1000, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
+  redis.on('error', (err: Error) => app.log.warn({ err: { message: err.message } }, 'redis error'));
+  app.addHook('onClose', async () => {
+    redis.disconnect();
+  });
+  return redis;
+}
+
+/** The instance's routes, registered by the caller under the issuer's path. */
+export function instanceRoutes(deps: PluginDeps, redis: Redis | null): FastifyPluginAsync {
+  return async (app: FastifyInstance) => {
+    const { ctx, metrics } = deps;
+    await installCommon(app, deps, redis);
+    if (deps.ownsServer || ctx.base !== '') installNotFoundHandler(app, { onOAuthError: (e) => metrics.errors.inc({ error: e }) }, renderer(ctx));
 
     const cors = corsFor(ctx);
     const corsPaths = [
@@ -125,17 +137,7 @@ export function instanceRoutes(deps: PluginDeps): FastifyPluginAsync {
       '/.well-known/jwks.json',
       ...ctx.features.endpoints.filter((e) => e.cors).map((e) => e.path),
     ];
-    for (const path of new Set(corsPaths)) {
-      app.options(path, async (request, reply) => {
-        cors(reply, request.headers.origin);
-        return reply
-          .code(204)
-          .header('Access-Control-Allow-Methods', 'GET, POST')
-          .header('Access-Control-Allow-Headers', 'Authorization, Content-Type')
-          .header('Access-Control-Max-Age', '600')
-          .send();
-      });
-    }
+    for (const path of new Set(corsPaths)) preflight(app, path, cors);
 
     oauthRoutes(app, ctx, { cors });
     authorizeRoutes(app, ctx);
@@ -144,20 +146,40 @@ export function instanceRoutes(deps: PluginDeps): FastifyPluginAsync {
     if (ctx.login.mode === 'delegated') loginRequestRoutes(app, ctx);
     opsRoutes(app, ctx, metrics);
     pageRoutes(app, ctx);
-    app.get('/', async (_request, reply) => reply.redirect(`${ctx.base}/docs`));
+    // The compatibility paths that fall inside the issuer's path (all of them when it has none).
+    compatRoutes(app, ctx, { cors, under: ctx.base, ownsServer: deps.ownsServer });
+    if (!(ctx.base === '' && deps.ownsServer && ctx.config.compat.includes('anyfetch'))) {
+      app.get('/', async (_request, reply) => reply.redirect(`${ctx.base}/docs`));
+    }
   };
 }
 
-/** Routes at the host's root that an issuer with a path implies. Nothing when the issuer has no path. */
-export function rootRoutes(deps: PluginDeps): FastifyPluginAsync {
+function preflight(app: FastifyInstance, path: string, cors: Cors): void {
+  app.options(path, async (request, reply) => {
+    cors(reply, request.headers.origin);
+    return reply
+      .code(204)
+      .header('Access-Control-Allow-Methods', 'GET, POST')
+      .header('Access-Control-Allow-Headers', 'Authorization, Content-Type')
+      .header('Access-Control-Max-Age', '600')
+      .send();
+  });
+}
+
+/**
+ * Routes at the host's root that an issuer with a path implies: the path-inserted metadata
+ * document, and the compatibility paths of the enabled profiles (which are the seed platforms'
+ * own root paths). Nothing when the issuer has no path: everything is in `instanceRoutes` then.
+ */
+export function rootRoutes(deps: PluginDeps, redis: Redis | null): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
     const { ctx } = deps;
     if (ctx.base === '') return;
-    installSecurityHeaders(app, { https: ctx.config.issuer.startsWith('https:') });
-    installErrorHandler(app, { onOAuthError: (e) => deps.metrics.errors.inc({ error: e }) }, renderer(ctx));
+    await installCommon(app, deps, redis);
     const cors = corsFor(ctx);
     // RFC 8414 §3.1: the well-known suffix is inserted between the host and the issuer's path.
     app.get(`/.well-known/oauth-authorization-server${ctx.base}`, async (request, reply) => metadataReply(ctx, request, reply, cors));
+    compatRoutes(app, ctx, { cors, under: null, ownsServer: deps.ownsServer });
   };
 }
 
@@ -181,8 +203,9 @@ export function tollgatePlugin(deps: PluginDeps): FastifyPluginAsync<TollgatePlu
           `register it with { prefix: '${deps.ctx.base || '/'}' } (or change the issuer)`,
       );
     }
-    await host.register(instanceRoutes(deps), { prefix: normalizePrefix(opts.prefix ?? deps.ctx.base) });
-    if (normalizePrefix(host.prefix) === '') await host.register(rootRoutes(deps));
+    const redis = redisFor(host, deps.ctx);
+    await host.register(instanceRoutes(deps, redis), { prefix: normalizePrefix(opts.prefix ?? deps.ctx.base) });
+    if (normalizePrefix(host.prefix) === '') await host.register(rootRoutes(deps, redis));
   };
   // Runs in the host's context (fastify-plugin) so that it can place the two children itself;
   // each child is encapsulated.

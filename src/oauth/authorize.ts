@@ -113,7 +113,16 @@ function responseTypeHint(ctx: OAuthContext): string {
 }
 
 /** Step 1: validate the request. Throws AuthorizePageError (no redirect) or AuthorizeRedirectError. */
-export async function validateAuthorizeRequest(ctx: OAuthContext, params: Params): Promise<AuthorizeRequest> {
+export async function validateAuthorizeRequest(
+  ctx: OAuthContext,
+  params: Params,
+  /** A compatibility profile's waiver (AnyFetch's authorize has no response_type: code is meant). */
+  opts: { readonly defaultResponseType?: string } = {},
+): Promise<AuthorizeRequest> {
+  // The waiver fills the parameter in, so the request carries it from here on (consent, sign-in).
+  if (opts.defaultResponseType !== undefined && !params.has('response_type')) {
+    params = new Map([...params, ['response_type', [opts.defaultResponseType]]]);
+  }
   const clientId = pageParam(params, 'client_id');
   if (clientId === undefined) throw new AuthorizePageError('invalid_request', 'The request has no client_id.');
   if (clientId.length > 256) throw new AuthorizePageError('invalid_client', 'Unknown application.');

@@ -45,9 +45,9 @@ function redirect303(reply: FastifyReply, location: string): FastifyReply {
   return reply.code(303).header('Cache-Control', 'no-store').header('Location', location).send();
 }
 
-async function validated(ctx: HttpContext, reply: FastifyReply, params: Params): Promise<AuthorizeRequest | null> {
+async function validated(ctx: HttpContext, reply: FastifyReply, params: Params, opts: { readonly defaultResponseType?: string } = {}): Promise<AuthorizeRequest | null> {
   try {
-    return await validateAuthorizeRequest(ctx, params);
+    return await validateAuthorizeRequest(ctx, params, opts);
   } catch (err) {
     if (err instanceof AuthorizePageError) {
       sendPage(reply, err.status, errorPage(ctx, 'This authorization request is not valid', err.description, err.error));
@@ -109,8 +109,10 @@ function pageError(ctx: HttpContext, reply: FastifyReply, status: number, title:
 }
 
 export function authorizeRoutes(app: FastifyInstance, ctx: HttpContext): void {
+  // AnyFetch's authorize is this very path when the issuer has none (docs/compat.md).
+  const waiver = ctx.base === '' && ctx.config.compat.includes('anyfetch') ? { defaultResponseType: 'code' } : {};
   app.get('/oauth/authorize', { config: { page: true } }, async (request, reply) => {
-    const req = await validated(ctx, reply, queryParams(request));
+    const req = await validated(ctx, reply, queryParams(request), waiver);
     if (!req) return reply;
     const session = await ctx.login.current(request);
     if (!session || needsSignIn(ctx, req, session.authTime)) return signInFirst(ctx, request, reply, req, session);

@@ -45,7 +45,8 @@ export async function metadataReply(ctx: OAuthContext, request: FastifyRequest, 
   return reply.header('Cache-Control', 'public, max-age=300').send(serverMetadata(ctx, scopes));
 }
 
-export function oauthRoutes(app: FastifyInstance, ctx: OAuthContext, opts: { cors: Cors }): void {
+/** The token endpoint (RFC 6749 §3.2) at `path`: `/oauth/token`, and the compatibility paths. */
+export function tokenRoute(app: FastifyInstance, ctx: OAuthContext, path: string, cors: Cors): void {
   // O7: grants that check a person's password (the password grant) share the per-IP sign-in
   // limit of the login form; other grants are not limited here.
   const notSignIn = (request: FastifyRequest): boolean => {
@@ -56,9 +57,9 @@ export function oauthRoutes(app: FastifyInstance, ctx: OAuthContext, opts: { cor
       return true;
     }
   };
-  const tokenConfig = { clientAuth: true, rateLimit: { max: ctx.config.loginRateLimit, timeWindow: 60_000, hook: 'preHandler' as const, allowList: notSignIn } };
-  app.post('/oauth/token', { config: tokenConfig }, async (request, reply) => {
-    opts.cors(reply, request.headers.origin);
+  const config = { clientAuth: true, rateLimit: { max: ctx.config.loginRateLimit, timeWindow: 60_000, hook: 'preHandler' as const, allowList: notSignIn } };
+  app.post(path, { config }, async (request, reply) => {
+    cors(reply, request.headers.origin);
     const response = await handleTokenRequest(ctx, {
       params: bodyParams(request),
       query: queryParams(request),
@@ -67,6 +68,10 @@ export function oauthRoutes(app: FastifyInstance, ctx: OAuthContext, opts: { cor
     });
     return noStore(reply).send(response);
   });
+}
+
+export function oauthRoutes(app: FastifyInstance, ctx: OAuthContext, opts: { cors: Cors }): void {
+  tokenRoute(app, ctx, '/oauth/token', opts.cors);
 
   app.get('/.well-known/oauth-authorization-server', async (request, reply) => metadataReply(ctx, request, reply, opts.cors));
 
