@@ -37,6 +37,13 @@ const ADMIN_PATHS = [
   'post /admin/api/keys/rotate',
   'get /admin/api/audit',
   'post /admin/api/tokens/revoke',
+  'post /admin/api/import',
+];
+/** The delegated-login operations: their own scope (`login`), served only with TOLLGATE_LOGIN_URL. */
+const LOGIN_PATHS = [
+  'get /admin/api/login-requests/{challenge}',
+  'post /admin/api/login-requests/{challenge}/accept',
+  'post /admin/api/login-requests/{challenge}/reject',
 ];
 
 describeEachDb('admin REST API', (start) => {
@@ -578,13 +585,14 @@ describeEachDb('admin REST API', (start) => {
       if (!path.startsWith('/admin/api')) continue;
       for (const [method, op] of Object.entries(ops)) {
         documented.push(`${method} ${path}`);
-        expect(op['security'], `${method} ${path}`).toEqual([{ bearer: ['admin'] }]);
-        expect(op['x-required-scopes'], `${method} ${path}`).toEqual(['admin']);
+        const scope = LOGIN_PATHS.includes(`${method} ${path}`) ? 'login' : 'admin';
+        expect(op['security'], `${method} ${path}`).toEqual([{ bearer: [scope] }]);
+        expect(op['x-required-scopes'], `${method} ${path}`).toEqual([scope]);
         const responses = op['responses'] as Record<string, unknown>;
         expect(Object.keys(responses), `${method} ${path}`).toEqual(expect.arrayContaining(['400', '401', '403']));
       }
     }
-    expect(documented.sort()).toEqual([...ADMIN_PATHS].sort());
+    expect(documented.sort()).toEqual([...ADMIN_PATHS, ...LOGIN_PATHS].sort());
     // The protocol entries are still there, and every $ref resolves.
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/oauth/token', '/oauth/authorize', '/api/', '/api/me', '/.well-known/jwks.json']));
     for (const m of JSON.stringify(doc).matchAll(/"#\/components\/schemas\/([A-Za-z]+)"/g)) {

@@ -1,4 +1,5 @@
-/** `tollgate apps …`: create, list, show, update, delete, (de)activate, rotate-secret (A1–A7). */
+/** `tollgate apps …`: create, list, show, update, delete, (de)activate, rotate-secret (A1–A7), import (H5). */
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { OAuthContext } from '../oauth/context.js';
 import {
@@ -11,6 +12,7 @@ import {
   type AppInput,
 } from '../services/apps.js';
 import type { ClientRow, TokenFormat } from '../storage/types.js';
+import { ImportError, importPlatform } from '../services/import.js';
 import {
   action,
   CliError,
@@ -19,6 +21,8 @@ import {
   formatRecord,
   formatTable,
   orgIdByName,
+  printJson,
+  readStdin,
   requireApp,
   seconds,
   userIdByEmail,
@@ -374,6 +378,28 @@ async function rotate(clientId: string, opts: JsonOption): Promise<void> {
   });
 }
 
+/** H5: `tollgate apps import --file apps.json` (docs/import.md): all records or none. */
+async function importFile(opts: JsonOption & { file: string; dryRun?: boolean; hostUsers?: boolean }): Promise<void> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(opts.file === '-' ? await readStdin() : readFileSync(opts.file, 'utf8'));
+  } catch (err) {
+    throw new CliError(`Cannot read ${opts.file}: ${(err as Error).message}`);
+  }
+  await withRuntime(async ({ ctx }) => {
+    try {
+      const r = await importPlatform(ctx, doc, { ...(opts.dryRun ? { dryRun: true } : {}), ...(opts.hostUsers ? { hostUsers: true } : {}) });
+      emit(opts, { apps: r.apps, grants: r.grants, tokens: r.tokens, dry_run: r.dryRun }, () =>
+        `${r.dryRun ? 'Checked (nothing written)' : 'Imported'}: ${r.apps} application${r.apps === 1 ? '' : 's'}, ${r.grants} grant${r.grants === 1 ? '' : 's'} (${r.tokens} token${r.tokens === 1 ? '' : 's'})`,
+      );
+    } catch (err) {
+      if (!(err instanceof ImportError)) throw err;
+      if (opts.json) printJson({ error: 'invalid_request', error_description: err.message, problems: err.problems });
+      throw new CliError([`${err.message}:`, ...err.problems.map((p) => `  ${p.record}: ${p.message}`)].join('\n'));
+    }
+  });
+}
+
 export function appsCommand(): Command {
   const apps = new Command('apps').description('manage applications (OAuth clients)');
 
@@ -418,6 +444,15 @@ export function appsCommand(): Command {
   withJson(
     apps.command('rotate-secret').description('issue a new client secret (shown once); the old one stops working').argument('<client_id>'),
   ).action(action(rotate));
+
+  withJson(
+    apps
+      .command('import')
+      .description('import existing applications (their client_id and secret) and grants from a JSON file; all or nothing')
+      .requiredOption('--file <path>', 'the JSON document ("-" reads stdin); format in docs/import.md')
+      .option('--dry-run', 'check every record, write nothing')
+      .option('--host-users', 'users not found are the host platform\'s subject ids'),
+  ).action(action(importFile));
 
   return apps;
 }

@@ -176,6 +176,58 @@ const adminSchemas: Record<string, Schema> = {
       details: { type: 'object', description: 'Never contains secrets' },
     },
   },
+  Import: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      apps: { type: 'array', items: { type: 'object', required: ['client_id', 'name'], description: 'client_id, client_secret, name, description, website, logo_uri, redirect_uris, scopes, grant_types, client_type, owner, token_format, access_ttl, refresh_ttl, active' } },
+      grants: { type: 'array', items: { type: 'object', required: ['client_id'], description: 'client_id, user, scope, access_token, access_expires_at, refresh_token, refresh_expires_at' } },
+    },
+  },
+  ImportResult: {
+    type: 'object',
+    properties: { apps: { type: 'integer' }, grants: { type: 'integer' }, tokens: { type: 'integer' }, dry_run: { type: 'boolean' } },
+  },
+  LoginRequest: {
+    type: 'object',
+    properties: {
+      challenge_expires_at: { type: 'integer' },
+      client: { type: ['object', 'null'], properties: { client_id: { type: 'string' }, name: { type: ['string', 'null'] }, redirect_uri_host: { type: ['string', 'null'] } } },
+      requested_scope: { type: 'array', items: { type: 'string' } },
+      prompt: { type: 'array', items: { type: 'string' } },
+      max_age: { type: ['integer', 'null'] },
+      login_hint: { type: ['string', 'null'] },
+      ui_locales: { type: ['string', 'null'] },
+      acr_values: { type: ['string', 'null'] },
+      session_subject: { type: ['string', 'null'] },
+      skip: { type: 'boolean' },
+      answered: { type: 'boolean' },
+      issuer: { type: 'string' },
+    },
+  },
+  LoginAccept: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['subject'],
+    properties: {
+      subject: { type: 'string' },
+      email: { type: 'string' },
+      email_verified: { type: 'boolean' },
+      name: { type: 'string' },
+      claims: { type: 'object' },
+      auth_time: { type: 'integer', description: 'Seconds since the epoch' },
+      amr: { type: 'array', items: { type: 'string' } },
+      acr: { type: 'string' },
+      remember: { type: 'boolean' },
+      remember_for: { type: 'integer', description: 'Seconds' },
+    },
+  },
+  LoginReject: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { error: { type: 'string', enum: ['access_denied', 'login_required', 'consent_required', 'interaction_required', 'account_selection_required', 'temporarily_unavailable', 'server_error'] }, error_description: { type: 'string' } },
+  },
+  RedirectTo: { type: 'object', properties: { redirect_to: { type: 'string' } } },
   TokenRevoke: {
     type: 'object',
     additionalProperties: false,
@@ -198,6 +250,8 @@ interface AdminOp {
   readonly path?: string;
   /** The operation can answer 404 `not_found`. */
   readonly notFound?: boolean;
+  /** The scope the token needs (default `admin`, acting for an administrator). */
+  readonly scope?: 'admin' | 'login';
 }
 
 /** An /admin/api operation: Bearer token with scope `admin`, acting for an administrator (A10). */
@@ -210,8 +264,8 @@ function adminOperation(op: AdminOp, jsonError: (description: string) => Schema)
   return {
     summary: op.summary,
     tags: ['admin'],
-    security: [{ bearer: ['admin'] }],
-    'x-required-scopes': ['admin'],
+    security: [{ bearer: [op.scope ?? 'admin'] }],
+    'x-required-scopes': [op.scope ?? 'admin'],
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(op.body
       ? {
@@ -225,7 +279,11 @@ function adminOperation(op: AdminOp, jsonError: (description: string) => Schema)
       [status]: schema ? { description, ...json(schema) } : { description },
       '400': jsonError('invalid_request, invalid_client_metadata or invalid_redirect_uri (unknown fields are refused)'),
       '401': jsonError('No token (challenge only), or invalid_token: unknown, expired, revoked, or for another audience'),
-      '403': jsonError('insufficient_scope: the token lacks the admin scope, or acts for no user or a user who is not an administrator'),
+      '403': jsonError(
+        op.scope === 'login'
+          ? 'insufficient_scope: the token lacks the login scope, or acts for a person instead of the platform\'s application'
+          : 'insufficient_scope: the token lacks the admin scope, or acts for no user or a user who is not an administrator',
+      ),
       ...(op.notFound ? { '404': jsonError('not_found: no such resource') } : {}),
     },
   };
@@ -298,6 +356,23 @@ function adminPaths(jsonError: (description: string) => Schema): Record<string, 
         query: [['type', { type: 'string' }, 'Event type, e.g. app.created'], ['client_id', { type: 'string' }, 'Events about this application'], limit(1000, 100)],
         ok: ['200', 'Events', listOf('AuditEvent')],
       }),
+    },
+    '/admin/api/import': {
+      post: op({
+        summary: 'Import existing applications (client_id and secret kept) and grants; all or nothing (docs/import.md)',
+        query: [['dry_run', { type: 'boolean', default: false }, 'Check every record, write nothing']],
+        body: ref('Import'),
+        ok: ['201', 'Imported (200 for a dry run)', ref('ImportResult')],
+      }),
+    },
+    '/admin/api/login-requests/{challenge}': {
+      get: op({ summary: 'Delegated login: what a waiting sign-in asks (TOLLGATE_LOGIN_URL)', path: 'challenge', scope: 'login', ok: ['200', 'The login request', ref('LoginRequest')], notFound: true }),
+    },
+    '/admin/api/login-requests/{challenge}/accept': {
+      post: op({ summary: 'Delegated login: say who signed in; answers where to send the browser', path: 'challenge', scope: 'login', body: ref('LoginAccept'), ok: ['200', 'Where to send the browser', ref('RedirectTo')], notFound: true }),
+    },
+    '/admin/api/login-requests/{challenge}/reject': {
+      post: op({ summary: 'Delegated login: refuse; the application receives the error with its state', path: 'challenge', scope: 'login', body: ref('LoginReject'), ok: ['200', 'Where to send the browser', ref('RedirectTo')], notFound: true }),
     },
     '/admin/api/tokens/revoke': {
       post: op({ summary: 'Revoke one token, every token of an app, or one user’s tokens for an app', body: ref('TokenRevoke'), ok: ['200', 'How many were revoked', ref('Revoked')], notFound: true }),

@@ -143,7 +143,7 @@ export function instanceRoutes(deps: PluginDeps, redis: Redis | null): FastifyPl
     authorizeRoutes(app, ctx);
     apiRoutes(app, ctx);
     adminApiRoutes(app, ctx);
-    if (ctx.login.mode === 'delegated') loginRequestRoutes(app, ctx);
+    loginRequestRoutes(app, ctx);
     opsRoutes(app, ctx, metrics);
     pageRoutes(app, ctx);
     // The compatibility paths that fall inside the issuer's path (all of them when it has none).

@@ -13,6 +13,8 @@ export type AuditType =
   | 'app.deactivated'
   | 'app.secret_rotated'
   | 'app.registered'
+  | 'app.imported'
+  | 'tokens.imported'
   | 'consent.granted'
   | 'consent.denied'
   | 'consent.revoked'

@@ -3,7 +3,7 @@
  * registration. Validation throws OAuthError (`invalid_client_metadata` / `invalid_redirect_uri`)
  * so every caller reports it the same way.
  */
-import type { ClientPatch, ClientRow, GrantType, TokenFormat } from '../storage/types.js';
+import type { ClientPatch, ClientRow, GrantType, NewClient, TokenFormat } from '../storage/types.js';
 import type { OAuthContext } from '../oauth/context.js';
 import { invalidClientMetadata } from '../oauth/errors.js';
 import { PREFIX, randomId, randomToken, sha256 } from '../oauth/crypto.js';
@@ -122,18 +122,33 @@ async function checkCoherence(ctx: OAuthContext, c: Omit<ClientRow, 'createdAt' 
   }
 }
 
-export async function createApp(
+/** An application brought from another system (H5): its own client_id and secret, kept. */
+export interface ImportedCredentials {
+  readonly clientId: string;
+  /** The current secret (hashed here, never stored); null for a public client. */
+  readonly clientSecret: string | null;
+}
+
+/**
+ * Validates an application and builds its row without writing anything (every rule of
+ * `createApp`); used by `createApp` and by the import, which validates every record first.
+ */
+export async function prepareApp(
   ctx: OAuthContext,
   input: AppInput,
-  opts: { readonly dynamic?: boolean; readonly actorUserId?: string | null; readonly ip?: string | null } = {},
-): Promise<CreatedApp> {
+  opts: { readonly dynamic?: boolean; readonly imported?: ImportedCredentials } = {},
+): Promise<{ row: NewClient; clientSecret: string | null; registrationAccessToken: string | null }> {
   const isPublic = input.public === true;
   const grantTypes = validateGrantTypes(ctx, input.grantTypes ?? ['authorization_code', 'refresh_token']);
-  const clientSecret = isPublic ? null : randomToken(PREFIX.clientSecret);
+  const imported = opts.imported;
+  if (imported && (imported.clientSecret === null) !== isPublic) {
+    throw invalidClientMetadata(isPublic ? 'A public application has no client_secret' : 'A confidential application needs its client_secret');
+  }
+  const clientSecret = imported ? imported.clientSecret : isPublic ? null : randomToken(PREFIX.clientSecret);
   const registrationAccessToken = opts.dynamic ? randomToken(PREFIX.registrationToken) : null;
   const accessTtl = ttl('access_ttl', input.accessTtl, ctx.config.accessTtl);
   const row = {
-    clientId: randomToken(PREFIX.clientId, 16),
+    clientId: imported ? imported.clientId : randomToken(PREFIX.clientId, 16),
     name: input.name.trim(),
     description: input.description?.trim() || null,
     website: optionalUrl('website', input.website),
@@ -157,6 +172,15 @@ export async function createApp(
     dynamic: opts.dynamic === true,
   };
   await checkCoherence(ctx, row);
+  return { row, clientSecret, registrationAccessToken };
+}
+
+export async function createApp(
+  ctx: OAuthContext,
+  input: AppInput,
+  opts: { readonly dynamic?: boolean; readonly actorUserId?: string | null; readonly ip?: string | null } = {},
+): Promise<CreatedApp> {
+  const { row, clientSecret, registrationAccessToken } = await prepareApp(ctx, input, opts);
   const client = await ctx.storage.clients.create(row, ctx.now());
 
   let refreshToken: string | null = null;

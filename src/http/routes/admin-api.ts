@@ -17,6 +17,7 @@ import { defaultAudience } from '../../oauth/context.js';
 import { insufficientScope, invalidClientMetadata, invalidRequest } from '../../oauth/errors.js';
 import { single, type Params } from '../../oauth/params.js';
 import { revokeTokens } from '../../services/tokens.js';
+import { ImportError, importPlatform } from '../../services/import.js';
 import { appView, createApp, deleteApp, rotateSecret, setAppActive, updateApp, type AppInput } from '../../services/apps.js';
 import { createOrg, createResourceServer, createScope, createUser, requireOrg, updateUser, userView } from '../../services/directory.js';
 import { keyView, rotateSigningKey } from '../../services/keys.js';
@@ -417,6 +418,19 @@ function keyAuditTokenRoutes(api: FastifyInstance, ctx: OAuthContext): void {
       limit: intParam(q, 'limit', 100, 1, 1000),
     });
     return { items: events.map(auditView) };
+  });
+
+  // H5: a platform's existing applications and grants (docs/import.md); all or nothing.
+  api.post('/import', bearer, async (request, reply) => {
+    const q = readQuery(request, ['dry_run']);
+    const dryRun = single(q, 'dry_run') === 'true';
+    try {
+      const result = await importPlatform(ctx, request.body ?? {}, { dryRun, ...actorOf(request) });
+      return reply.code(dryRun ? 200 : 201).send({ apps: result.apps, grants: result.grants, tokens: result.tokens, dry_run: result.dryRun });
+    } catch (err) {
+      if (!(err instanceof ImportError)) throw err;
+      return reply.code(400).send({ error: 'invalid_request', error_description: err.message, problems: err.problems });
+    }
   });
 
   api.post('/tokens/revoke', bearer, async (request, reply) => {

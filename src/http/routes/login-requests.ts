@@ -118,7 +118,12 @@ function describe(ctx: HttpContext, row: InteractionRow, clientName: string | nu
 export function loginRequestRoutes(app: FastifyInstance, ctx: HttpContext): void {
   void app.register(
     async (api) => {
-      api.addHook('onRequest', async (request) => authenticatePlatform(ctx, request));
+      api.addHook('onRequest', async (request, reply) => {
+        if (ctx.login.mode !== 'delegated') {
+          return reply.code(404).header('Cache-Control', 'no-store').send({ error: 'not_found', error_description: 'Delegated login is not enabled on this server (TOLLGATE_LOGIN_URL)' });
+        }
+        return authenticatePlatform(ctx, request);
+      });
       api.addHook('onSend', async (_request, reply, payload) => {
         reply.header('Cache-Control', 'no-store');
         return payload;

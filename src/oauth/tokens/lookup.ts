@@ -23,9 +23,12 @@ export async function findTokenRow(ctx: OAuthContext, token: string): Promise<To
     // verifyAccessToken returns null for a bad token; anything it throws (a storage failure while
     // loading keys) must surface as a 5xx, never as an inactive answer.
     const claims = await verifyAccessToken(ctx.keys, token, ctx.config.issuer);
-    if (!claims) return null;
-    const row = await ctx.storage.tokens.byHash(sha256(claims.jti));
-    return row && row.format === 'jwt' && row.clientId === claims.client_id ? row : null;
+    if (claims) {
+      const row = await ctx.storage.tokens.byHash(sha256(claims.jti));
+      return row && row.format === 'jwt' && row.clientId === claims.client_id ? row : null;
+    }
+    // Not one of Tollgate's JWTs: an imported token of another system may still look like one
+    // (Oro issued JWTs), and is then stored as an opaque value (services/import.ts).
   }
   const row = await ctx.storage.tokens.byHash(sha256(token));
   return row && row.format === 'opaque' ? row : null;
