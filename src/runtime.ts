@@ -63,14 +63,13 @@ export async function openStorage(config: Config, pgSchema?: string): Promise<St
 
 export async function createRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
   const features = featureSet(config, opts);
+  if (opts.embeddedLogin && config.loginUrl !== null) {
+    throw new ConfigError(['TOLLGATE_LOGIN_URL: an instance with the host\'s own login (createTollgate({ login })) does not delegate sign-in as well']);
+  }
   const storage = opts.storage ?? (await openStorage(config, opts.pgSchema ?? process.env['TOLLGATE_PG_SCHEMA']));
   await storage.migrate();
   const now = opts.now ?? Date.now;
   const policy = { maxFailures: config.loginMaxFailures, lockoutSeconds: config.lockoutSeconds };
-  if (opts.embeddedLogin && config.loginUrl !== null) {
-    await storage.close();
-    throw new ConfigError(['TOLLGATE_LOGIN_URL: an instance with the host\'s own login (createTollgate({ login })) does not delegate sign-in as well']);
-  }
   const loginMode: LoginMode = opts.embeddedLogin ? 'embedded' : config.loginUrl !== null ? 'delegated' : 'builtin';
   const mailer = createMailer(mailOptionsFromEnv(config.mailAndBranding, config.dataDir, config.issuer));
   const ctx: OAuthContext = {

@@ -12,7 +12,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { FastifyInstance, FastifyPluginAsync, FastifyServerOptions } from 'fastify';
-import { loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import type { Branding } from './branding.js';
 import type { Storage } from './storage/types.js';
 import type { Feature } from './oauth/feature.js';
@@ -95,6 +95,10 @@ function isConfig(value: TollgateOptions['config']): value is Config {
 
 export async function createTollgate(options: TollgateOptions = {}): Promise<Tollgate> {
   const config = isConfig(options.config) ? options.config : loadConfig(options.config ?? process.env);
+  if (options.login && !options.accounts) throw new Error('createTollgate: the host\'s login (`login`) needs the host\'s accounts (`accounts`) too');
+  if (options.login && config.loginUrl !== null) {
+    throw new ConfigError(['TOLLGATE_LOGIN_URL: an instance with the host\'s own login (createTollgate({ login })) does not delegate sign-in as well']);
+  }
   const metrics = createMetrics();
   const runtime = await createRuntime(config, {
     events: { tokenIssued: (grant) => metrics.tokensIssued.inc({ grant_type: grant }), ...options.events },
@@ -108,10 +112,6 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     ...(options.accounts ? { accounts: options.accounts } : {}),
     ...(options.login ? { embeddedLogin: true } : {}),
   });
-  if (options.login && !options.accounts) {
-    await runtime.close();
-    throw new Error('createTollgate: the host\'s login (`login`) needs the host\'s accounts (`accounts`) too');
-  }
   const protocol = runtime.ctx;
   const login =
     options.login !== undefined

@@ -149,6 +149,10 @@ describeEachDb('pages: portal, connected applications, back-office', (start) => 
 
   it('non-admins cannot give their app the admin scope or the password grant from the portal', async () => {
     expect((await createViaPortal(alice, 'Sneaky', [['scopes', 'admin']])).status).toBe(400);
+    // Issue #11: nor the delegated-login scope.
+    const login = await createViaPortal(alice, 'Sneaky', [['scopes', 'login'], ['grant_types', 'client_credentials']]);
+    expect(login.status).toBe(400);
+    expect(await login.text()).toContain('Only administrators may give an application the admin or login scope.');
     expect((await createViaPortal(alice, 'Sneaky', [['grant_types', 'password']])).status).toBe(400);
     expect((await s.ctx.storage.clients.list({ name: 'Sneaky' })).total).toBe(0);
   });

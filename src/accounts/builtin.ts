@@ -31,6 +31,8 @@ export function standardClaims(account: Account, profile: Readonly<Record<string
 }
 
 export class BuiltinAccounts implements Accounts {
+  readonly richClaims = false;
+
   constructor(
     private readonly users: UserRepo,
     private readonly policy: LockoutPolicy,
@@ -93,6 +95,7 @@ export function hostProfile(a: HostAccount, extra: Readonly<Record<string, unkno
  */
 export class HostBackedAccounts implements Accounts {
   private readonly local: BuiltinAccounts;
+  readonly richClaims: boolean;
 
   constructor(
     private readonly users: UserRepo,
@@ -100,6 +103,7 @@ export class HostBackedAccounts implements Accounts {
     policy: LockoutPolicy,
   ) {
     this.local = new BuiltinAccounts(users, policy);
+    this.richClaims = host.claims !== undefined;
   }
 
   byId(id: string): Promise<Account | null> {

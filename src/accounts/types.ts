@@ -36,6 +36,8 @@ export interface Accounts {
    * whatever the host adds.
    */
   claims(id: string, scopes: readonly string[]): Promise<Readonly<Record<string, unknown>>>;
+  /** Whether `claims` may say more than the email (the host gives its own claims); false skips the call on the token path. */
+  readonly richClaims: boolean;
 }
 
 /** A person as the host platform describes them (embedded mode). */

@@ -1,7 +1,7 @@
 /** The built-in login: Tollgate's password form at `/login` and its own session cookie. */
 import type { OAuthContext } from '../oauth/context.js';
 import type { LoginDriver } from './types.js';
-import { endSession, readSession } from './sessions.js';
+import { completeWithSession, endSession, readSession } from './sessions.js';
 
 export function builtinLogin(ctx: OAuthContext): LoginDriver {
   return {
@@ -12,6 +12,7 @@ export function builtinLogin(ctx: OAuthContext): LoginDriver {
       if (waiting.hints.loginHint) q.set('login_hint', waiting.hints.loginHint.slice(0, 320));
       return reply.code(303).header('Cache-Control', 'no-store').header('Location', `${ctx.base}/login?${q.toString()}`).send();
     },
+    complete: async (request, _reply, waiting) => completeWithSession(ctx, await readSession(ctx, request), waiting),
     end: (request, reply) => endSession(ctx, request, reply),
     logoutUrl: null,
   };

@@ -11,6 +11,7 @@ import type { OAuthContext } from '../oauth/context.js';
 import { HostBackedAccounts } from '../accounts/builtin.js';
 import { sha256 } from '../oauth/crypto.js';
 import type { HostLogin, LoginDriver } from './types.js';
+import { completeWithSession } from './sessions.js';
 
 /** The row that stands for a host session in Tollgate's sessions table. */
 export function hostSessionHash(sessionId: string): string {
@@ -19,7 +20,7 @@ export function hostSessionHash(sessionId: string): string {
 
 export function embeddedLogin(ctx: OAuthContext, host: HostLogin): LoginDriver {
   const accounts = ctx.accounts instanceof HostBackedAccounts ? ctx.accounts : null;
-  return {
+  const driver: LoginDriver = {
     mode: 'embedded',
     async current(request) {
       const who = await host.currentUser(request);
@@ -44,9 +45,11 @@ export function embeddedLogin(ctx: OAuthContext, host: HostLogin): LoginDriver {
       const location = await host.loginUrl(waiting.resumePath, waiting.hints);
       return reply.code(303).header('Cache-Control', 'no-store').header('Location', location).send();
     },
+    complete: async (request, _reply, waiting) => completeWithSession(ctx, await driver.current(request), waiting),
     async end() {
       // The host owns the session: signing out happens on the host (see `logoutUrl`).
     },
     logoutUrl: host.logoutUrl ?? null,
   };
+  return driver;
 }

@@ -10,7 +10,8 @@ import type { OAuthContext } from '../oauth/context.js';
 import type { SessionKind } from '../storage/types.js';
 import { PREFIX, randomToken, sha256 } from '../oauth/crypto.js';
 import { CSRF_COOKIE, SESSION_COOKIE, cookieOptions } from '../http/session.js';
-import type { Session } from './types.js';
+import type { InteractionRow } from '../storage/types.js';
+import type { Completion, Session } from './types.js';
 
 function sessionHash(request: FastifyRequest): string | null {
   const raw = request.cookies[SESSION_COOKIE];
@@ -64,4 +65,21 @@ export async function endSession(ctx: OAuthContext, request: FastifyRequest, rep
   const hash = sessionHash(request);
   if (hash !== null) await ctx.storage.sessions.delete(hash);
   reply.clearCookie(SESSION_COOKIE, { path: cookieOptions(ctx).path });
+}
+
+export const EXPIRED: Completion = {
+  kind: 'refused',
+  status: 400,
+  title: 'This sign-in link has expired',
+  message: 'It was already used, or it is too old. Go back to the application and start again.',
+  code: 'invalid_request',
+};
+
+/** Built-in and embedded login: the person is back signed in (or not), and the waiting sign-in is used up. */
+export async function completeWithSession(ctx: OAuthContext, session: Session | null, waiting: InteractionRow): Promise<Completion> {
+  if (!session) {
+    return { kind: 'refused', status: 401, title: 'You are not signed in', message: 'The sign-in did not complete. Go back to the application and try again.', code: 'login_required' };
+  }
+  if (!(await ctx.storage.interactions.consume(waiting.idHash, ctx.now()))) return EXPIRED;
+  return { kind: 'signed-in', session };
 }

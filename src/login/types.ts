@@ -9,6 +9,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Account } from '../accounts/types.js';
 import type { LoginMode } from '../oauth/context.js';
+import type { OAuthErrorCode } from '../oauth/errors.js';
+import type { InteractionRow } from '../storage/types.js';
 
 /** Who the host says is signed in on a request (embedded mode). */
 export interface SignedIn {
@@ -51,6 +53,14 @@ export interface Session {
   readonly acr: string | null;
 }
 
+/** How a sign-in detour ended, once the browser is back (`/oauth/authorize/resume`). */
+export type Completion =
+  | { readonly kind: 'signed-in'; readonly session: Session }
+  /** The platform refused (delegated login): the application receives this error. */
+  | { readonly kind: 'rejected'; readonly error: OAuthErrorCode; readonly description: string }
+  /** The detour cannot go on: shown to the person as a page. */
+  | { readonly kind: 'refused'; readonly status: number; readonly title: string; readonly message: string; readonly code: string };
+
 export interface LoginDriver {
   readonly mode: LoginMode;
   current(request: FastifyRequest): Promise<Session | null>;
@@ -60,6 +70,12 @@ export interface LoginDriver {
    * through the `redirect_to` the platform received on accepting.
    */
   begin(request: FastifyRequest, reply: FastifyReply, waiting: { readonly interaction: string; readonly resumePath: string; readonly hints: LoginHints }): Promise<FastifyReply>;
+  /**
+   * The browser is back from signing in for `waiting` (already checked to be this browser's, not
+   * expired, not used): who signed in, with the waiting sign-in used up. `query` is the way back's
+   * query string (the delegated login's verifier).
+   */
+  complete(request: FastifyRequest, reply: FastifyReply, waiting: InteractionRow, query: URLSearchParams): Promise<Completion>;
   /** Ends this browser's sign-in with Tollgate (its own sessions; the host's are the host's). */
   end(request: FastifyRequest, reply: FastifyReply): Promise<void>;
   /** Where "sign out" goes; null for Tollgate's own page. */

@@ -10,9 +10,7 @@ export const introspectionFeature: Feature = {
       path: '/oauth/introspect',
       metadataName: 'introspection_endpoint',
       clientAuthentication: true,
-      async handle(ctx, req) {
-        return { status: 200, body: await handleIntrospection(ctx, { params: req.params, authorization: req.authorization }) };
-      },
+      handle: (ctx, req) => handleIntrospection(ctx, { params: req.params, authorization: req.authorization }).then((body) => ({ status: 200, body })),
     },
   ],
   metadata: () => ({ introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'] }),

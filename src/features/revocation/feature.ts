@@ -11,11 +11,8 @@ export const revocationFeature: Feature = {
       metadataName: 'revocation_endpoint',
       clientAuthentication: true,
       cors: true,
-      async handle(ctx, req) {
-        await handleRevocation(ctx, { params: req.params, authorization: req.authorization, ip: req.ip });
-        // RFC 7009 §2.2: 200 whether or not the token existed.
-        return { status: 200 };
-      },
+      // RFC 7009 §2.2: 200 whether or not the token existed.
+      handle: (ctx, req) => handleRevocation(ctx, { params: req.params, authorization: req.authorization, ip: req.ip }).then(() => ({ status: 200 })),
     },
   ],
   metadata: () => ({ revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'] }),

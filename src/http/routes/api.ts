@@ -36,7 +36,7 @@ export function apiRoutes(app: FastifyInstance, ctx: OAuthContext): void {
     const token = await requireBearer(ctx, request, { audience, scopes: ['profile'] });
     // What may be said about the person for the token's scopes: Tollgate's own users, or the
     // host's `accounts.claims` for the people a host platform owns.
-    const claims = token.userId === null ? {} : await ctx.accounts.claims(token.userId, token.scopes);
+    const claims = token.userId === null || !ctx.accounts.richClaims ? null : await ctx.accounts.claims(token.userId, token.scopes);
     return reply.header('Cache-Control', 'no-store').send({
       ...claims,
       sub: token.subject,

@@ -33,7 +33,6 @@ import { startSession } from '../../login/sessions.js';
 import type { Session } from '../../login/types.js';
 import { loadForBrowser } from '../interactions.js';
 import { signInForRequest, signInThenReturn } from '../sign-in.js';
-import { acceptedLogin, type LoginAnswer } from './login-requests.js';
 import { accountLabel, type Account } from '../../accounts/types.js';
 
 function sendPage(reply: FastifyReply, status: number, body: string): FastifyReply {
@@ -127,54 +126,18 @@ export function authorizeRoutes(app: FastifyInstance, ctx: HttpContext): void {
     if (!loaded.ok) return pageError(ctx, reply, loaded.status, loaded.title, loaded.message, 'invalid_request');
     const row = loaded.row;
 
-    let session: Session | null = null;
-    let rejected: LoginAnswer & { readonly type: 'reject' } | null = null;
-    if (ctx.login.mode === 'delegated') {
-      const answer = acceptedLogin(row, q.get('verifier')?.[0]);
-      if (answer === null) {
-        return pageError(ctx, reply, 400, 'The sign-in is not finished', 'The platform has not confirmed this sign-in. Go back to the application and start again.', 'invalid_request');
-      }
-      if (!(await ctx.storage.interactions.consume(row.idHash, ctx.now()))) {
-        return pageError(ctx, reply, 400, 'This sign-in link has expired', 'It was already used, or it is too old. Go back to the application and start again.', 'invalid_request');
-      }
-      if (answer.type === 'reject') rejected = answer;
-      else {
-        const admin = ctx.config.adminSubjects.includes(answer.subject);
-        const saved = await ctx.storage.users.upsertExternal({ id: answer.subject, profile: answer.profile, isAdmin: admin }, ctx.now());
-        if (!saved) {
-          return pageError(ctx, reply, 409, 'This account cannot sign in here', 'The platform named an account that Tollgate keeps for itself.', 'access_denied');
-        }
-        await startSession(ctx, request, reply, answer.subject, {
-          kind: 'delegated',
-          authTime: answer.authTime,
-          amr: answer.amr,
-          acr: answer.acr,
-          ...(answer.rememberFor !== null ? { ttlSeconds: answer.rememberFor } : {}),
-          persistent: answer.remember,
-        });
-        await ctx.audit.record('login.succeeded', { actorUserId: answer.subject, ip: request.ip, details: { via: 'delegated' } });
-        const account = await ctx.accounts.byId(answer.subject);
-        session = account ? { account, authTime: answer.authTime, amr: answer.amr, acr: answer.acr } : null;
-      }
-    } else {
-      session = await ctx.login.current(request);
-      if (!session) {
-        return pageError(ctx, reply, 401, 'You are not signed in', 'The sign-in did not complete. Go back to the application and try again.', 'login_required');
-      }
-      if (!(await ctx.storage.interactions.consume(row.idHash, ctx.now()))) {
-        return pageError(ctx, reply, 400, 'This sign-in link has expired', 'It was already used, or it is too old. Go back to the application and start again.', 'invalid_request');
-      }
-    }
+    const done = await ctx.login.complete(request, reply, row, new URLSearchParams(request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : ''));
+    if (done.kind === 'refused') return pageError(ctx, reply, done.status, done.title, done.message, done.code);
 
     if (row.clientId === null) {
-      if (rejected) return pageError(ctx, reply, 403, 'You could not be signed in', rejected.description, rejected.error);
+      if (done.kind === 'rejected') return pageError(ctx, reply, 403, 'You could not be signed in', done.description, done.error);
       return redirect303(reply, safeReturnTo(ctx, row.returnTo));
     }
     const params = paramsFromSearch(new URLSearchParams(row.request));
     const req = await validated(ctx, reply, params);
     if (!req) return reply;
-    if (rejected) return redirect303(reply, errorRedirect(ctx, req, new OAuthError(rejected.error, rejected.description)));
-    if (!session) return pageError(ctx, reply, 401, 'You are not signed in', 'The sign-in did not complete. Go back to the application and try again.', 'login_required');
+    if (done.kind === 'rejected') return redirect303(reply, errorRedirect(ctx, req, new OAuthError(done.error, done.description)));
+    const session = done.session;
     // The sign-in must be the new one the request asked for (prompt=login, max_age): a login page
     // that sends the person back with their earlier sign-in gets a clear answer, never a loop.
     // A host reports sign-in times in whole seconds: a sign-in in the same second counts.

@@ -22,36 +22,9 @@ import type { InteractionRow } from '../../storage/types.js';
 import { requireBearer } from '../plugins/bearer.js';
 import { bool, readBody, readQuery, requiredStr, str, strList, type Body } from '../plugins/admin-body.js';
 import { findInteraction } from '../interactions.js';
+import type { LoginAnswer } from '../../login/delegated.js';
 
 export const LOGIN_SCOPE = 'login';
-
-/** The platform's answer, as kept with the waiting sign-in (the verifier only as a hash). */
-export type LoginAnswer =
-  | {
-      readonly type: 'accept';
-      readonly subject: string;
-      readonly profile: Readonly<Record<string, unknown>>;
-      /** Epoch ms. */
-      readonly authTime: number;
-      readonly amr: readonly string[] | null;
-      readonly acr: string | null;
-      readonly remember: boolean;
-      readonly rememberFor: number | null;
-      readonly verifierHash: string;
-    }
-  | { readonly type: 'reject'; readonly error: OAuthErrorCode; readonly description: string; readonly verifierHash: string };
-
-/** The answer recorded for this waiting sign-in, if `verifier` is the one its `redirect_to` carries. */
-export function acceptedLogin(row: InteractionRow, verifier: unknown): LoginAnswer | null {
-  if (row.result === null || typeof verifier !== 'string' || verifier.length > 100) return null;
-  let answer: LoginAnswer;
-  try {
-    answer = JSON.parse(row.result) as LoginAnswer;
-  } catch {
-    return null;
-  }
-  return answer.verifierHash === sha256(verifier) ? answer : null;
-}
 
 /** Errors a platform may send back to the client (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6). */
 const REJECT_ERRORS: readonly OAuthErrorCode[] = ['access_denied', 'login_required', 'consent_required', 'interaction_required', 'account_selection_required', 'temporarily_unavailable', 'server_error'];

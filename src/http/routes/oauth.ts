@@ -5,7 +5,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OAuthContext } from '../../oauth/context.js';
-import type { Endpoint } from '../../oauth/feature.js';
+import type { Endpoint, EndpointRequest } from '../../oauth/feature.js';
+import type { Params } from '../../oauth/params.js';
 import { handleTokenRequest } from '../../oauth/token.js';
 import { serverMetadata } from '../../oauth/metadata.js';
 import { bodyObject, bodyParams, queryParams } from '../plugins/body.js';
@@ -17,25 +18,37 @@ export function noStore(reply: FastifyReply): FastifyReply {
   return reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache');
 }
 
+/** A feature endpoint's view of a Fastify request: each part read (and parsed) only when asked for. */
+class EndpointRequestOf implements EndpointRequest {
+  constructor(private readonly request: FastifyRequest) {}
+  get params(): Params {
+    return bodyParams(this.request);
+  }
+  get query(): Params {
+    return queryParams(this.request);
+  }
+  get body(): Readonly<Record<string, unknown>> {
+    return bodyObject(this.request);
+  }
+  get pathParams(): Readonly<Record<string, string>> {
+    return (this.request.params ?? {}) as Record<string, string>;
+  }
+  get authorization(): string | undefined {
+    return this.request.headers.authorization;
+  }
+  get ip(): string | null {
+    return this.request.ip;
+  }
+}
+
 /** Answers a request to a feature's endpoint (also used by the compatibility paths). */
-export async function runEndpoint(ctx: OAuthContext, endpoint: Endpoint, request: FastifyRequest, reply: FastifyReply, cors: Cors): Promise<FastifyReply> {
+export function runEndpoint(ctx: OAuthContext, endpoint: Endpoint, request: FastifyRequest, reply: FastifyReply, cors: Cors): Promise<FastifyReply> {
   if (endpoint.cors) cors(reply, request.headers.origin);
-  const response = await endpoint.handle(ctx, {
-    // Read on use: a JSON document (registration metadata) is not a parameter list.
-    get params() {
-      return bodyParams(request);
-    },
-    get query() {
-      return queryParams(request);
-    },
-    body: bodyObject(request),
-    pathParams: (request.params ?? {}) as Record<string, string>,
-    authorization: request.headers.authorization,
-    ip: request.ip,
+  return endpoint.handle(ctx, new EndpointRequestOf(request)).then((response) => {
+    noStore(reply).code(response.status);
+    if (response.headers) reply.headers(response.headers);
+    return response.body === undefined ? reply.send() : reply.send(response.body);
   });
-  noStore(reply).code(response.status);
-  if (response.headers) reply.headers(response.headers);
-  return response.body === undefined ? reply.send() : reply.send(response.body);
 }
 
 /** The metadata document (RFC 8414), served at every path that names it. */
