@@ -23,13 +23,3 @@ export const BUILT_IN_FEATURES: readonly Feature[] = [
   registrationFeature,
 ];
 
-export {
-  authorizationCodeFeature,
-  refreshTokenFeature,
-  clientCredentialsFeature,
-  passwordFeature,
-  implicitFeature,
-  revocationFeature,
-  introspectionFeature,
-  registrationFeature,
-};
