@@ -31,6 +31,13 @@ export function mergedLogger(level: string, given: FastifyServerOptions['logger'
   return given;
 }
 
+/** TOLLGATE_TRUST_PROXY for Fastify: a hop count trusts that many proxies in front, a list those addresses. */
+function trustProxyOption(setting: false | number | readonly string[]): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (setting === false) return false;
+  if (typeof setting === 'number') return (_address: string, hop: number) => hop < setting;
+  return [...setting];
+}
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { ctx } = deps;
   const renderPage = (title: string, message: string, code: string): string => errorPage(ctx, title, message, code);
@@ -39,7 +46,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Bad URLs and over-long path segments get RFC-shaped answers too, not Fastify's default body.
     frameworkErrors: frameworkErrorHandler(renderPage, ctx.base),
     bodyLimit: BODY_LIMIT,
-    trustProxy: ctx.config.trustProxy,
+    trustProxy: trustProxyOption(ctx.config.trustProxy),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200 },

@@ -4,6 +4,7 @@
  * start; every problem is reported on its own line and the start stops (O4).
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { GrantType } from './storage/types.js';
 import { BRAND_COLOR } from './branding.js';
@@ -40,6 +41,12 @@ export interface Config {
   readonly logLevel: string;
   readonly corsOrigins: readonly string[];
   readonly purgeIntervalSeconds: number;
+  /** Never-used dynamically registered applications are deleted after this many seconds; 0 keeps them. */
+  readonly registrationUnusedTtl: number;
+  /** Registrations (every registration path) per client IP per hour (issue #15 §3). */
+  readonly registrationRateLimit: number;
+  /** Audit events older than this many days are deleted by the purge job; 0 keeps them forever. */
+  readonly auditRetentionDays: number;
   readonly loginMaxFailures: number;
   readonly lockoutSeconds: number;
   /** Failed client authentications per IP and per client_id per minute before 429 (issue #6). */
@@ -50,7 +57,11 @@ export interface Config {
   readonly dbTimeoutMs: number;
   /** Sign-in attempts (login form and password grant) per client IP per minute (O7). */
   readonly loginRateLimit: number;
-  readonly trustProxy: boolean;
+  /**
+   * Which proxies in front may set `X-Forwarded-For` (issue #15 §5): false (none), a hop count,
+   * or their addresses / CIDRs. The client's address is then the nearest one not trusted.
+   */
+  readonly trustProxy: false | number | readonly string[];
   /** How long a retired signing key stays in the JWKS beyond the longest access-token lifetime. */
   readonly keyGraceSeconds: number;
   /** PEM private key to sign with (P-256, RSA ≥2048 or Ed25519); null = keys generated and kept in the database. */
@@ -111,6 +122,9 @@ const KNOWN_KEYS = [
   'TOLLGATE_LOG_LEVEL',
   'TOLLGATE_CORS_ORIGINS',
   'TOLLGATE_PURGE_INTERVAL',
+  'TOLLGATE_REGISTRATION_UNUSED_TTL',
+  'TOLLGATE_REGISTRATION_RATE_LIMIT',
+  'TOLLGATE_AUDIT_RETENTION_DAYS',
   'TOLLGATE_LOGIN_MAX_FAILURES',
   'TOLLGATE_LOCKOUT_SECONDS',
   'TOLLGATE_LOGIN_RATE_LIMIT',
@@ -158,6 +172,30 @@ function mergedSource(env: Source, problems: string[]): Source {
   }
   for (const key of KNOWN_KEYS) if (env[key] !== undefined) out[key] = env[key];
   return out;
+}
+
+/** TOLLGATE_TRUST_PROXY: `false`, a number of hops, or proxy addresses / CIDRs (never "trust every hop"). */
+function trustProxySetting(raw: string | undefined, problems: string[]): false | number | readonly string[] {
+  const v = raw?.trim() ?? '';
+  if (v === '' || ['0', 'false', 'no', 'off'].includes(v.toLowerCase())) return false;
+  if (/^\d{1,2}$/.test(v)) return Number(v);
+  if (['1', 'true', 'yes', 'on'].includes(v.toLowerCase())) {
+    problems.push(
+      'TOLLGATE_TRUST_PROXY: "true" would trust every hop, so any client could choose the address used by rate limits and the audit log; ' +
+        'give the number of proxies in front of Tollgate (e.g. 1) or their addresses/CIDRs (e.g. 10.0.0.0/8)',
+    );
+    return false;
+  }
+  const list = v.split(/[\s,]+/).filter((x) => x.length > 0);
+  for (const entry of list) {
+    const [address = '', bits, extra] = entry.split('/');
+    const family = isIP(address);
+    const max = family === 4 ? 32 : 128;
+    if (family === 0 || extra !== undefined || (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= max))) {
+      problems.push(`TOLLGATE_TRUST_PROXY: "${entry}" is neither a hop count nor an IP address or CIDR`);
+    }
+  }
+  return list;
 }
 
 export function loadConfig(env: Source = process.env): Config {
@@ -311,13 +349,16 @@ export function loadConfig(env: Source = process.env): Config {
     logLevel: oneOf('TOLLGATE_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     corsOrigins: list('TOLLGATE_CORS_ORIGINS', []),
     purgeIntervalSeconds: int('TOLLGATE_PURGE_INTERVAL', 3600, 0, 7 * 86400),
+    registrationUnusedTtl: int('TOLLGATE_REGISTRATION_UNUSED_TTL', 7 * 86400, 0, 365 * 86400),
+    registrationRateLimit: int('TOLLGATE_REGISTRATION_RATE_LIMIT', 20, 1, 1_000_000),
+    auditRetentionDays: int('TOLLGATE_AUDIT_RETENTION_DAYS', 400, 0, 36_500),
     loginMaxFailures: int('TOLLGATE_LOGIN_MAX_FAILURES', 5, 1, 1000),
     lockoutSeconds: int('TOLLGATE_LOCKOUT_SECONDS', 900, 1, 86400),
     loginRateLimit: int('TOLLGATE_LOGIN_RATE_LIMIT', 20, 1, 1_000_000),
     dbTimeoutMs: int('TOLLGATE_DB_TIMEOUT', 5000, 100, 120_000),
     redisUrl: src['TOLLGATE_REDIS_URL']?.trim() || null,
     clientAuthFailureLimit: int('TOLLGATE_CLIENT_AUTH_FAILURE_LIMIT', 20, 1, 1_000_000),
-    trustProxy: bool('TOLLGATE_TRUST_PROXY', false),
+    trustProxy: trustProxySetting(src['TOLLGATE_TRUST_PROXY'], problems),
     keyGraceSeconds: int('TOLLGATE_KEY_GRACE', 300, 0, 86400),
     mailAndBranding: Object.fromEntries(MAIL_AND_BRANDING_KEYS.map((k) => [k, src[k]])),
     signingKeyFile: src['TOLLGATE_SIGNING_KEY_FILE']?.trim() ? resolve(src['TOLLGATE_SIGNING_KEY_FILE'].trim()) : null,

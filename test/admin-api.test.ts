@@ -455,7 +455,7 @@ describeEachDb('admin REST API', (start) => {
       body: { identifier: 'https://reports.example/api', name: 'Reports', scopes: [{ name: 'reports:write', description: 'Write reports' }] },
     });
     expect(rs.status).toBe(201);
-    expect(rs.json).toEqual({ identifier: 'https://reports.example/api', name: 'Reports', scopes: ['reports:write'], created_at: expect.any(String) });
+    expect(rs.json).toEqual({ identifier: 'https://reports.example/api', name: 'Reports', scopes: ['reports:write'], introspectors: [], created_at: expect.any(String) });
     const dup = await call('POST', '/admin/api/resource-servers', { body: { identifier: 'https://reports.example/api', name: 'Again' } });
     expect(dup.status).toBe(400);
     const badId = await call('POST', '/admin/api/resource-servers', { body: { identifier: 'not a uri', name: 'Bad' } });
@@ -465,7 +465,15 @@ describeEachDb('admin REST API', (start) => {
     expect(badScopes.status).toBe(400);
 
     const servers = await call('GET', '/admin/api/resource-servers');
-    expect(servers.json['items']).toEqual([{ identifier: 'https://reports.example/api', name: 'Reports', scopes: ['reports:write'], created_at: expect.any(String) }]);
+    expect(servers.json['items']).toEqual([{ identifier: 'https://reports.example/api', name: 'Reports', scopes: ['reports:write'], introspectors: [], created_at: expect.any(String) }]);
+    // Issue #15 §6: its introspectors are named on creation (confidential applications only).
+    const api = await call('POST', '/admin/api/apps', { body: { name: 'Analytics API', grant_types: ['client_credentials'] } });
+    secrets.push(String(api.json['client_secret']));
+    const named = await call('POST', '/admin/api/resource-servers', { body: { identifier: 'https://analytics.example/api', introspectors: [api.json['client_id']] } });
+    expect(named.status).toBe(201);
+    expect(named.json['introspectors']).toEqual([api.json['client_id']]);
+    const unknown = await call('POST', '/admin/api/resource-servers', { body: { identifier: 'https://b.example/api', introspectors: ['tgc_nobody'] } });
+    expect(unknown.json).toEqual({ error: 'invalid_request', error_description: 'No application with the client_id tgc_nobody' });
     const scopes = await call('GET', '/admin/api/scopes');
     const names = (scopes.json['items'] as Json[]).map((x) => x['name']);
     expect(names).toEqual(expect.arrayContaining(['profile', 'email', 'admin', 'reports:read', 'reports:write']));

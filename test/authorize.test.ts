@@ -651,13 +651,18 @@ describeEachDb('authorization endpoint (RFC 6749 §4.1, §4.2; SPEC Z1–Z11)', 
 
   // ------------------------------------------------------------ Z6: replace_existing_token
 
-  it('Z6: replace_existing_token=true revokes the previous tokens and skips the page', async () => {
+  it('Z6: replace_existing_token=true skips the page; the previous tokens are revoked when the new code is redeemed, not by the GET (issue #15 §7)', async () => {
     const { b } = await signedIn();
     const first = await grantAndRedeem(b, webRequest());
     expect(await apiStatus(first['access_token'])).toBe(200);
     const res = await b.fetch(webRequest({ replace_existing_token: 'true' }));
     expect(res.status).toBe(303);
     const code = redirectParams(res.headers.get('location'), CB)['code'] ?? '';
+    // A link from any site that ends here has destroyed nothing.
+    expect(await apiStatus(first['access_token'])).toBe(200);
+    const second = await redeem(web, code);
+    expect(second.status).toBe(200);
+    expect(await apiStatus(second.json['access_token'])).toBe(200);
     expect(await apiStatus(first['access_token'])).toBe(401);
     const refresh = await postForm(
       `${s.url}/oauth/token`,
@@ -668,9 +673,13 @@ describeEachDb('authorization endpoint (RFC 6749 §4.1, §4.2; SPEC Z1–Z11)', 
       status: 400,
       json: { error: 'invalid_grant', error_description: 'The refresh token is invalid, expired or revoked' },
     });
-    const second = await redeem(web, code);
-    expect(second.status).toBe(200);
-    expect(await apiStatus(second.json['access_token'])).toBe(200);
+    // The new grant's refresh token is not among the replaced ones.
+    const again = await postForm(
+      `${s.url}/oauth/token`,
+      { grant_type: 'refresh_token', refresh_token: String(second.json['refresh_token']) },
+      { authorization: basic(web.client.clientId, web.clientSecret ?? '') },
+    );
+    expect(again.status).toBe(200);
   });
 
   it('Z6: with approval_prompt=true the page is shown, and nothing is revoked until the user allows', async () => {
@@ -685,7 +694,7 @@ describeEachDb('authorization endpoint (RFC 6749 §4.1, §4.2; SPEC Z1–Z11)', 
     const denied = await authorize(b, url, { decision: 'deny' });
     expect(redirectParams(denied.location, CB)['error']).toBe('access_denied');
     expect(await apiStatus(first['access_token'])).toBe(200);
-    // Allow: replaced.
+    // Allow, and the application redeems: replaced.
     const second = await grantAndRedeem(b, url);
     expect(await apiStatus(first['access_token'])).toBe(401);
     expect(await apiStatus(second['access_token'])).toBe(200);

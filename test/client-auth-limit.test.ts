@@ -48,7 +48,8 @@ function suite(name: string, servers: () => Promise<[TestServer, TestServer]>): 
   });
 }
 
-const env = { TOLLGATE_CLIENT_AUTH_FAILURE_LIMIT: '3', TOLLGATE_TRUST_PROXY: 'true' };
+// The test's requests come from 127.0.0.1, standing in for a proxy that sets X-Forwarded-For.
+const env = { TOLLGATE_CLIENT_AUTH_FAILURE_LIMIT: '3', TOLLGATE_TRUST_PROXY: '127.0.0.1' };
 
 suite('failed client authentication limit (one process, in memory)', async () => {
   const s = await startTestServer({ env });

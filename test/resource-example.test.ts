@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreatedApp } from '../src/services/apps.js';
-import { createResourceServer } from '../src/services/directory.js';
+import { createResourceServer, setIntrospectors } from '../src/services/directory.js';
 import { freePort, startTestServer, type TestServer } from './helpers/server.js';
 import { ccToken } from './resource-helpers.js';
 
@@ -57,6 +57,8 @@ describe('R3 examples/documents-api end to end', () => {
       ],
     });
     const rs = await s.createApp({ name: 'Documents API', grantTypes: ['client_credentials'] });
+    // Issue #15 §6: the API's own application introspects for it.
+    await setIntrospectors(s.ctx, AUDIENCE, [rs.client.clientId]);
     reader = await s.createApp({ name: 'Reader', grantTypes: ['client_credentials'], scopes: ['documents:read'] });
     writer = await s.createApp({ name: 'Writer', grantTypes: ['client_credentials'], scopes: ['documents:read', 'documents:write'], tokenFormat: 'jwt' });
     example = await startExample({
@@ -118,7 +120,8 @@ describe('R3 examples/documents-api end to end', () => {
     const own = await s.createApp({ name: 'Tollgate API client', grantTypes: ['client_credentials'], scopes: ['profile'] });
     const foreign = await fetch(`${url}/documents`, { headers: { authorization: `Bearer ${await ccToken(s, own, { scope: 'profile' })}` } });
     expect(foreign.status).toBe(401);
-    expect(await foreign.json()).toEqual({ error: 'invalid_token', error_description: 'The access token was issued for another audience' });
+    // An opaque token for Tollgate's own API is not described to this API's introspector (issue #15 §6).
+    expect(await foreign.json()).toEqual({ error: 'invalid_token', error_description: 'The access token is invalid, expired or revoked' });
 
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     expect(example?.output()).toContain(`Documents API listening on ${url} (issuer ${s.issuer}, audience ${AUDIENCE})`);

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../src/oauth/crypto.js';
 import { createVerifier, metadataUrl, type Verifier, type VerifierOptions } from '../src/resource/index.js';
 import type { CreatedApp } from '../src/services/apps.js';
-import { createResourceServer } from '../src/services/directory.js';
+import { createResourceServer, setIntrospectors } from '../src/services/directory.js';
 import { rotateSigningKey } from '../src/services/keys.js';
 import { describeEachDb, freePort, startTestServer, type TestServer } from './helpers/server.js';
 import { GENERIC, ccToken, countingFetch, craftJwt, invalidToken, refusal, revoke, sleep } from './resource-helpers.js';
@@ -38,6 +38,8 @@ async function setUp(s: TestServer): Promise<Fixture> {
   });
   await createResourceServer(s.ctx, { identifier: OTHER, name: 'Other API', scopes: [{ name: 'other:read', description: 'Other' }] });
   const rsClient = await s.createApp({ name: 'Documents API (introspection)', grantTypes: ['client_credentials'] });
+  // Issue #15 §6: the API's own application introspects for it.
+  await setIntrospectors(s.ctx, DOCS, [rsClient.client.clientId]);
   const scopes = ['documents:read', 'documents:write', 'other:read', 'profile'];
   const opaqueApp = await s.createApp({ name: 'Opaque client', grantTypes: ['client_credentials'], scopes });
   const jwtApp = await s.createApp({ name: 'JWT client', grantTypes: ['client_credentials'], scopes, tokenFormat: 'jwt' });
@@ -224,9 +226,12 @@ describeEachDb('R3 resource toolkit: createVerifier().verify', (start) => {
   it('T12 a token for another resource server, or for Tollgate’s own API, is refused (JWT and opaque)', async () => {
     const v = verifierFor(f);
     const wrong = invalidToken('The access token was issued for another audience');
-    for (const app of [f.jwtApp, f.opaqueApp]) {
-      expect(await refusal(v.verify(`Bearer ${await ccToken(f.s, app, { scope: 'other:read', resource: OTHER })}`)), app.client.name).toEqual(wrong);
-      expect(await refusal(v.verify(`Bearer ${await ccToken(f.s, app, { scope: 'profile' })}`)), app.client.name).toEqual(wrong);
+    // A JWT is verified here and its audience read; an opaque token for another audience is not
+    // even described to this API's introspector (issue #15 §6): it is simply not active here.
+    const unknown = invalidToken(GENERIC);
+    for (const [app, refused] of [[f.jwtApp, wrong], [f.opaqueApp, unknown]] as const) {
+      expect(await refusal(v.verify(`Bearer ${await ccToken(f.s, app, { scope: 'other:read', resource: OTHER })}`)), app.client.name).toEqual(refused);
+      expect(await refusal(v.verify(`Bearer ${await ccToken(f.s, app, { scope: 'profile' })}`)), app.client.name).toEqual(refused);
     }
     // A verifier for several audiences accepts each.
     const both = verifierFor(f, { audience: [DOCS, OTHER] });

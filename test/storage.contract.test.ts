@@ -89,6 +89,7 @@ function aCode(codeHash: string, overrides: Partial<AuthorizationCodeRow> = {}):
     expiresAt: T0 + 60_000,
     consumedAt: null,
     createdAt: T0,
+    replaceExisting: false,
     ...overrides,
   };
 }
@@ -155,7 +156,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
     });
 
     it('migrate() applies every migration once and is idempotent', async () => {
-      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login']);
+      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening']);
       expect(await storage.migrate()).toEqual([]);
       expect(await storage.migrate()).toEqual([]);
     });
@@ -309,10 +310,24 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
         dynamic: true,
       });
       const created = await storage.clients.create(input, T0);
-      const expected = { ...input, scopesVersion: 1, createdAt: T0, updatedAt: T0 };
+      const expected = { ...input, scopesVersion: 1, createdAt: T0, updatedAt: T0, usedAt: null, adminDeactivated: false };
       expect(created).toEqual(expected);
       expect(await storage.clients.byId('c1')).toEqual(expected);
       expect(await storage.clients.byId('missing')).toBeNull();
+    });
+
+    it('issue #15 §3: markUsed records the first use once; purgeUnused removes only never-used dynamic registrations', async () => {
+      await storage.clients.create(aClient('dyn-old', { dynamic: true }), T0 - 10 * DAY);
+      await storage.clients.create(aClient('dyn-used', { dynamic: true }), T0 - 10 * DAY);
+      await storage.clients.create(aClient('dyn-new', { dynamic: true }), T0);
+      await storage.clients.create(aClient('admin-made'), T0 - 10 * DAY);
+      await storage.clients.markUsed('dyn-used', T0 - 5 * DAY);
+      await storage.clients.markUsed('dyn-used', T0);
+      expect((await storage.clients.byId('dyn-used'))?.usedAt).toBe(T0 - 5 * DAY);
+      expect(await storage.clients.purgeUnused(T0 - DAY, 100)).toBe(1);
+      expect(await storage.clients.byId('dyn-old')).toBeNull();
+      for (const id of ['dyn-used', 'dyn-new', 'admin-made']) expect(await storage.clients.byId(id), id).not.toBeNull();
+      expect(await storage.clients.purgeUnused(T0 - DAY, 100)).toBe(0);
     });
 
     it('update applies the patch, sets updatedAt, bumps scopesVersion only when the scope set changes', async () => {
@@ -352,11 +367,14 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
           refreshEnabled: false,
           refreshTtl: 60,
           registrationTokenHash: 'rat',
+          adminDeactivated: true,
         },
         T0 + 6,
       );
       const expected = {
         ...aClient('c1'),
+        usedAt: null,
+        adminDeactivated: true,
         name: 'Renamed',
         description: null,
         scopes: ['a'],
@@ -458,6 +476,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
         codeChallenge: 'challenge',
         codeChallengeMethod: 'S256',
         familyId: 'fam',
+        replaceExisting: true,
       });
       await storage.codes.create(code);
       expect(await storage.codes.byHash('h1')).toEqual(code);
@@ -1157,12 +1176,13 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
 
   describe('resource servers', () => {
     it('create, byIdentifier, list, delete', async () => {
-      await storage.resourceServers.create({ identifier: 'https://b.example', name: 'B', createdAt: T0 });
-      await storage.resourceServers.create({ identifier: 'https://a.example', name: 'A', createdAt: T0 + 1 });
+      await storage.resourceServers.create({ identifier: 'https://b.example', name: 'B', createdAt: T0, introspectors: null });
+      await storage.resourceServers.create({ identifier: 'https://a.example', name: 'A', createdAt: T0 + 1, introspectors: null });
       expect(await storage.resourceServers.byIdentifier('https://b.example')).toEqual({
         identifier: 'https://b.example',
         name: 'B',
         createdAt: T0,
+        introspectors: null,
       });
       expect(await storage.resourceServers.byIdentifier('https://c.example')).toBeNull();
       expect((await storage.resourceServers.list()).map((r) => r.identifier)).toEqual([
@@ -1170,10 +1190,16 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
         'https://b.example',
       ]);
       await expect(
-        storage.resourceServers.create({ identifier: 'https://a.example', name: 'dup', createdAt: T0 }),
+        storage.resourceServers.create({ identifier: 'https://a.example', name: 'dup', createdAt: T0, introspectors: null }),
       ).rejects.toThrow();
       expect(await storage.resourceServers.delete('https://a.example')).toBe(true);
       expect(await storage.resourceServers.delete('https://a.example')).toBe(false);
+      // Issue #15 §6: the applications allowed to introspect for it.
+      expect(await storage.resourceServers.setIntrospectors('https://b.example', ['c1', 'c2'])).toBe(true);
+      expect((await storage.resourceServers.byIdentifier('https://b.example'))?.introspectors).toEqual(['c1', 'c2']);
+      expect(await storage.resourceServers.setIntrospectors('https://b.example', [])).toBe(true);
+      expect((await storage.resourceServers.byIdentifier('https://b.example'))?.introspectors).toEqual([]);
+      expect(await storage.resourceServers.setIntrospectors('https://nope.example', [])).toBe(false);
       expect((await storage.resourceServers.list()).map((r) => r.identifier)).toEqual(['https://b.example']);
     });
   });
@@ -1265,7 +1291,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       expect(await storage.scopes.byName('read')).toBeNull();
 
       expect(await storage.resourceServers.byIdentifier('https://api.example')).toBeNull();
-      await other.resourceServers.create({ identifier: 'https://api.example', name: 'API', createdAt: T0 });
+      await other.resourceServers.create({ identifier: 'https://api.example', name: 'API', createdAt: T0, introspectors: null });
       expect((await storage.resourceServers.byIdentifier('https://api.example'))?.name).toBe('API');
       await other.resourceServers.delete('https://api.example');
       expect(await storage.resourceServers.byIdentifier('https://api.example')).toBeNull();
@@ -1541,7 +1567,7 @@ describe('storage contract: SQLite', () => {
   it('supports :memory:', async () => {
     const storage = await createStorage({ kind: 'sqlite', file: ':memory:' });
     try {
-      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login']);
+      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening']);
       await storage.ping();
     } finally {
       await storage.close();
@@ -1576,8 +1602,8 @@ describePg('storage contract: PostgreSQL', (url) => {
     const sa = await createStorage({ kind: 'postgres', url, schema: a.schema });
     const sb = await createStorage({ kind: 'postgres', url, schema: b.schema });
     try {
-      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login']);
-      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login']);
+      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening']);
+      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening']);
       await sa.organizations.create({ id: 'o1', name: 'Only in A', createdAt: T0 });
       expect(await sb.organizations.list()).toEqual([]);
       expect((await sa.organizations.list()).map((o) => o.id)).toEqual(['o1']);

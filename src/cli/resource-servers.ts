@@ -1,6 +1,6 @@
-/** `tollgate resource-servers …`: create, list (RFC 8707 resource identifiers, T12). */
+/** `tollgate resource-servers …`: create, list, update (RFC 8707 resource identifiers, T12). */
 import { Command } from 'commander';
-import { createResourceServer } from '../services/directory.js';
+import { createResourceServer, setIntrospectors } from '../services/directory.js';
 import type { ResourceServerRow, ScopeRow } from '../storage/types.js';
 import { action, CliError, collectRaw, emit, formatRecord, formatTable, withJson, withRuntime, type JsonOption } from './shared.js';
 
@@ -8,6 +8,7 @@ interface CreateOptions extends JsonOption {
   identifier: string;
   name: string;
   scope?: string[];
+  introspector?: string[];
 }
 
 function rsView(rs: ResourceServerRow, scopes: readonly ScopeRow[]): Record<string, unknown> {
@@ -15,6 +16,7 @@ function rsView(rs: ResourceServerRow, scopes: readonly ScopeRow[]): Record<stri
     identifier: rs.identifier,
     name: rs.name,
     scopes: scopes.filter((s) => s.resourceServer === rs.identifier).map((s) => s.name),
+    introspectors: rs.introspectors ?? 'any confidential application (set --introspector)',
     created_at: new Date(rs.createdAt).toISOString(),
   };
 }
@@ -31,9 +33,18 @@ function parseScope(value: string): { name: string; description: string } {
 async function create(opts: CreateOptions): Promise<void> {
   const scopes = (opts.scope ?? []).map(parseScope);
   await withRuntime(async ({ ctx }) => {
-    const rs = await createResourceServer(ctx, { identifier: opts.identifier, name: opts.name, scopes });
+    const rs = await createResourceServer(ctx, { identifier: opts.identifier, name: opts.name, scopes, introspectors: opts.introspector ?? [] });
     const view = rsView(rs, await ctx.storage.scopes.list());
     emit(opts, view, () => `Created resource server ${rs.identifier}\n\n${formatRecord(view)}`);
+  });
+}
+
+async function update(identifier: string, opts: JsonOption & { introspector?: string[] }): Promise<void> {
+  await withRuntime(async ({ ctx }) => {
+    const rs = await setIntrospectors(ctx, identifier, opts.introspector ?? []);
+    if (!rs) throw new CliError(`No resource server with the identifier ${identifier}`);
+    const view = rsView(rs, await ctx.storage.scopes.list());
+    emit(opts, view, () => `Updated resource server ${rs.identifier}\n\n${formatRecord(view)}`);
   });
 }
 
@@ -61,8 +72,16 @@ export function resourceServersCommand(): Command {
       .description('register a resource server and, optionally, its scopes')
       .requiredOption('--identifier <uri>', 'absolute URI used as the token audience, e.g. https://api.example.com')
       .requiredOption('--name <name>', 'display name')
-      .option('--scope <name=description>', 'a scope of this resource server, repeatable', collectRaw),
+      .option('--scope <name=description>', 'a scope of this resource server, repeatable', collectRaw)
+      .option('--introspector <client_id>', 'an application allowed to introspect tokens issued for it (its own, for tollgate/resource), repeatable', collectRaw),
   ).action(action(create));
+  withJson(
+    rs
+      .command('update')
+      .description('set the applications allowed to introspect tokens issued for this resource server (replaces the list)')
+      .argument('<identifier>')
+      .option('--introspector <client_id>', 'an allowed application, repeatable; none given: only a token\'s own application may', collectRaw),
+  ).action(action(update));
   withJson(rs.command('list').description('list resource servers')).action(action(list));
   return rs;
 }

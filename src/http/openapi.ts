@@ -150,6 +150,7 @@ const adminSchemas: Record<string, Schema> = {
         type: 'array',
         items: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string' }, description: { type: 'string' } } },
       },
+      introspectors: { type: 'array', items: { type: 'string' }, description: 'client_ids allowed to introspect tokens issued for it (besides each token’s own application)' },
     },
   },
   SigningKey: {

@@ -21,6 +21,7 @@ import { installErrorHandler, installNotFoundHandler } from './plugins/errors.js
 import { installSecurityHeaders } from './plugins/security-headers.js';
 import { installBodyParsers } from './plugins/body.js';
 import { installClientAuthLimits } from './plugins/auth-failures.js';
+import { installRegistrationLimit } from './plugins/registration-limit.js';
 import { errorPage } from './views/pages.js';
 import { metadataReply, oauthRoutes, type Cors } from './routes/oauth.js';
 import { authorizeRoutes } from './routes/authorize.js';
@@ -92,6 +93,7 @@ async function installCommon(app: FastifyInstance, deps: PluginDeps, redis: Redi
   installSecurityHeaders(app, { https: ctx.config.issuer.startsWith('https:') });
   installErrorHandler(app, { onOAuthError: (e) => metrics.errors.inc({ error: e }) }, renderer(ctx));
   installClientAuthLimits(app, { limit: ctx.config.clientAuthFailureLimit, redis });
+  installRegistrationLimit(app, { limit: ctx.config.registrationRateLimit, redis });
 
   // Label-bound children, one per method+route(+status): prom-client hashes a label object on
   // every call otherwise. Bounded by the route table (unmatched paths share one label).

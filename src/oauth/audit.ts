@@ -34,6 +34,7 @@ export type AuditType =
   | 'org.created'
   | 'scope.created'
   | 'resource_server.created'
+  | 'resource_server.updated'
   | 'key.rotated';
 
 export interface AuditInput {

@@ -270,8 +270,8 @@ export async function decide(ctx: OAuthContext, req: AuthorizeRequest, userId: s
     isSubset(req.scopes, parseScope(consent.scope))
       ? consent
       : null;
-  // Z6 (replace_existing_token) is applied in approve(), once a new code is actually sent: a GET
-  // that ends on the consent page (or a Deny) must not revoke anything.
+  // Z6 (replace_existing_token) is applied when the code is redeemed (issue #15 §7): neither this
+  // GET, nor the consent page, nor a Deny revokes anything.
   if (remembered !== null && !req.forceConsent) {
     return { kind: 'redirect', location: await approve(ctx, req, userId, req.scopes, ip, remembered) };
   }
@@ -298,11 +298,10 @@ export async function approve(
   const scope = formatScope(granted);
   const silent = remembered !== undefined;
   const previous = remembered ?? (await ctx.storage.consents.get(userId, req.client.clientId));
-  if (req.replaceExisting && previous !== null) {
-    // Z6: "when the user is accessing your application for the first time, this parameter is ignored"
-    const revoked = await ctx.storage.tokens.revokeByUserAndClient(userId, req.client.clientId, now);
-    await ctx.audit.record('tokens.replaced', { actorUserId: userId, clientId: req.client.clientId, ip, details: { revoked } });
-  }
+  // Z6: "when the user is accessing your application for the first time, this parameter is
+  // ignored". The earlier tokens are revoked when the application redeems the new code (the
+  // authorization-code grant), never by this GET: a link from another site destroys nothing.
+  const replaceExisting = req.replaceExisting && previous !== null;
   // Z5: remember what the user granted before and was not asked about now, plus what they granted
   // now. A scope the user unticked on the page is forgotten; consent given to older app scopes
   // does not carry over. A silent approval changes nothing, so it never shrinks the consent.
@@ -318,7 +317,7 @@ export async function approve(
     await ctx.audit.record('consent.granted', { actorUserId: userId, clientId: req.client.clientId, ip, details: { scope } });
   }
 
-  const members = await req.responseType.respond(ctx, req, { userId, scopes: granted });
+  const members = await req.responseType.respond(ctx, req, { userId, scopes: granted, replaceExisting });
   return buildRedirect(req.redirectUri, req.mode, {
     ...members,
     state: req.state,

@@ -42,6 +42,11 @@ export interface Approval {
   readonly userId: string;
   /** The scopes granted (what was asked, minus what the person unticked). */
   readonly scopes: readonly string[];
+  /**
+   * AnyFetch's replace_existing_token (Z6), for a person who had authorized the application before:
+   * their earlier tokens are to be revoked once the application redeems what this approval sends.
+   */
+  readonly replaceExisting: boolean;
 }
 
 /** A `response_type` of the authorization endpoint (RFC 6749 §3.1.1). */
@@ -90,6 +95,8 @@ export interface Endpoint {
   readonly clientAuthentication?: boolean;
   /** Answer cross-origin requests from configured origins (never for pages). */
   readonly cors?: boolean;
+  /** Registers an application: limited per client IP with every other registration path. */
+  readonly registration?: boolean;
   handle(ctx: OAuthContext, req: EndpointRequest): Promise<EndpointResponse>;
 }
 

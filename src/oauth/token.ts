@@ -44,5 +44,7 @@ export async function handleTokenRequest(ctx: OAuthContext, req: TokenRequest): 
     if (v !== undefined && !AUTH_PARAMS.includes(name)) declared.set(name, v);
   }
   const response = await grant.handle(ctx, { client, authMethod: method, params: declared, ip: req.ip });
+  // Issue #15 §3: a registration that never obtains a token expires; this is its first use (one write, ever).
+  if (client.usedAt === null) await ctx.storage.clients.markUsed(client.clientId, ctx.now());
   return ctx.features.decorateTokenResponse(ctx, { client, grantType: type, response });
 }

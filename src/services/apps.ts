@@ -96,7 +96,7 @@ function validateGrantTypes(ctx: OAuthContext, grantTypes: readonly string[]): G
 }
 
 /** Rules that involve several fields; applied on create and on every update. */
-async function checkCoherence(ctx: OAuthContext, c: Omit<ClientRow, 'createdAt' | 'updatedAt' | 'scopesVersion'>): Promise<void> {
+async function checkCoherence(ctx: OAuthContext, c: Omit<ClientRow, 'createdAt' | 'updatedAt' | 'scopesVersion' | 'usedAt' | 'adminDeactivated'>): Promise<void> {
   if (c.name.trim().length === 0 || c.name.length > 200) throw invalidClientMetadata('name must be 1 to 200 characters');
   if (c.description !== null && c.description.length > 2000) throw invalidClientMetadata('description is too long (2000 max)');
   for (const uri of c.redirectUris) assertRegistrableRedirectUri(uri);

@@ -69,6 +69,14 @@ export async function bootstrap(ctx: OAuthContext): Promise<BootstrapResult> {
       scopesCreated.push(s.name);
     }
   }
+  for (const rs of await ctx.storage.resourceServers.list()) {
+    if (rs.introspectors === null) {
+      warnings.push(
+        `resource server ${rs.identifier} lets any confidential application introspect its tokens (registered before introspectors existed); ` +
+          `name its own with: tollgate resource-servers update ${rs.identifier} --introspector <client_id>`,
+      );
+    }
+  }
   let admin: BootstrapResult['admin'] = null;
   // With the host's or the platform's login there are no passwords here: administrators are the
   // people the host marks as such (embedded) or TOLLGATE_ADMIN_SUBJECTS (delegated).

@@ -85,9 +85,36 @@ export async function createScope(
   return scope;
 }
 
+/** The applications named as a resource server's introspectors: confidential applications that exist. */
+async function validIntrospectors(ctx: OAuthContext, ids: readonly string[]): Promise<string[]> {
+  const unique = [...new Set(ids)];
+  for (const id of unique) {
+    const c = await ctx.storage.clients.byId(id);
+    if (!c) throw invalidRequest(`No application with the client_id ${id}`);
+    if (c.clientType === 'public') throw invalidRequest(`${id} is a public application: it cannot introspect`);
+  }
+  return unique;
+}
+
+/**
+ * Issue #15 §6: who may introspect tokens issued for this resource server (its own application,
+ * typically the one `tollgate/resource` introspects with). Replaces the list.
+ */
+export async function setIntrospectors(
+  ctx: OAuthContext,
+  identifier: string,
+  introspectors: readonly string[],
+  opts: { actorUserId?: string | null; ip?: string | null } = {},
+): Promise<ResourceServerRow | null> {
+  const list = await validIntrospectors(ctx, introspectors);
+  if (!(await ctx.storage.resourceServers.setIntrospectors(identifier, list))) return null;
+  await ctx.audit.record('resource_server.updated', { actorUserId: opts.actorUserId ?? null, ip: opts.ip ?? null, details: { identifier, introspectors: list } });
+  return ctx.storage.resourceServers.byIdentifier(identifier);
+}
+
 export async function createResourceServer(
   ctx: OAuthContext,
-  input: { identifier: string; name: string; scopes?: ReadonlyArray<{ name: string; description: string }> },
+  input: { identifier: string; name: string; scopes?: ReadonlyArray<{ name: string; description: string }>; introspectors?: readonly string[] },
   opts: { actorUserId?: string | null; ip?: string | null } = {},
 ): Promise<ResourceServerRow> {
   let u: URL;
@@ -101,7 +128,13 @@ export async function createResourceServer(
   if (await ctx.storage.resourceServers.byIdentifier(input.identifier)) {
     throw invalidRequest(`The resource server ${input.identifier} already exists`);
   }
-  const rs: ResourceServerRow = { identifier: input.identifier, name: input.name.trim() || input.identifier, createdAt: ctx.now() };
+  const rs: ResourceServerRow = {
+    identifier: input.identifier,
+    name: input.name.trim() || input.identifier,
+    createdAt: ctx.now(),
+    // Nobody but the token's own application introspects until an administrator names who may.
+    introspectors: await validIntrospectors(ctx, input.introspectors ?? []),
+  };
   await ctx.storage.resourceServers.create(rs);
   for (const s of input.scopes ?? []) {
     await createScope(ctx, { name: s.name, description: s.description, resourceServer: rs.identifier }, opts);

@@ -6,6 +6,23 @@ export interface PurgeResult {
   readonly tokens: number;
   readonly sessions: number;
   readonly interactions: number;
+  /** Never-used dynamic registrations past TOLLGATE_REGISTRATION_UNUSED_TTL. */
+  readonly unusedClients: number;
+  /** Audit events past TOLLGATE_AUDIT_RETENTION_DAYS. */
+  readonly auditEvents: number;
+}
+
+const BATCH = 500;
+
+/** Repeats a bounded delete until nothing is left (each batch short; the event loop is served between them). */
+async function inBatches(run: () => Promise<number>): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = await run();
+    total += n;
+    if (n < BATCH) return total;
+    await new Promise((r) => setImmediate(r));
+  }
 }
 
 /** Removes what expired (or was revoked) more than `graceMs` ago. */
@@ -15,7 +32,12 @@ export async function purgeExpired(ctx: OAuthContext, graceMs = 60_000): Promise
   const tokens = await ctx.storage.tokens.purgeExpired(before);
   const sessions = await ctx.storage.sessions.purgeExpired(before);
   const interactions = await ctx.storage.interactions.purgeExpired(before);
-  return { codes, tokens, sessions, interactions };
+  const now = ctx.now();
+  const unusedClients =
+    ctx.config.registrationUnusedTtl > 0 ? await inBatches(() => ctx.storage.clients.purgeUnused(now - ctx.config.registrationUnusedTtl * 1000, BATCH)) : 0;
+  const auditEvents =
+    ctx.config.auditRetentionDays > 0 ? await inBatches(() => ctx.storage.audit.purgeBefore(now - ctx.config.auditRetentionDays * 86_400_000, BATCH)) : 0;
+  return { codes, tokens, sessions, interactions, unusedClients, auditEvents };
 }
 
 export function startPurgeJob(ctx: OAuthContext, intervalSeconds: number, log: (line: string) => void): { stop(): void } {
@@ -25,7 +47,7 @@ export function startPurgeJob(ctx: OAuthContext, intervalSeconds: number, log: (
     if (running) return;
     running = true;
     purgeExpired(ctx)
-      .then((r) => log(`purge: removed ${r.codes} codes, ${r.tokens} tokens, ${r.sessions} sessions, ${r.interactions} sign-in requests`))
+      .then((r) => log(`purge: removed ${r.codes} codes, ${r.tokens} tokens, ${r.sessions} sessions, ${r.interactions} sign-in requests, ${r.unusedClients} never-used registrations, ${r.auditEvents} audit events`))
       .catch((err: unknown) => log(`purge failed: ${(err as Error).message}`))
       .finally(() => {
         running = false;

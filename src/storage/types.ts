@@ -99,11 +99,15 @@ export interface ClientRow {
   readonly dynamic: boolean;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** When it first obtained a token; null = never used (a never-used registration expires). */
+  readonly usedAt: number | null;
+  /** Deactivated by an administrator: only an administrator may activate it again. */
+  readonly adminDeactivated: boolean;
 }
 
-export type NewClient = Omit<ClientRow, 'createdAt' | 'updatedAt' | 'scopesVersion'>;
+export type NewClient = Omit<ClientRow, 'createdAt' | 'updatedAt' | 'scopesVersion' | 'usedAt' | 'adminDeactivated'>;
 export type ClientPatch = Partial<
-  Omit<ClientRow, 'clientId' | 'createdAt' | 'updatedAt' | 'scopesVersion' | 'dynamic'>
+  Omit<ClientRow, 'clientId' | 'createdAt' | 'updatedAt' | 'scopesVersion' | 'dynamic' | 'usedAt'>
 >;
 
 export interface ClientFilter {
@@ -129,6 +133,11 @@ export interface AuthorizationCodeRow {
   readonly expiresAt: number;
   readonly consumedAt: number | null;
   readonly createdAt: number;
+  /**
+   * AnyFetch's replace_existing_token (Z6): the user's earlier tokens for this application are
+   * revoked when this code is redeemed — by the application — never by the GET that asked for it.
+   */
+  readonly replaceExisting?: boolean;
 }
 
 export interface TokenRow {
@@ -246,6 +255,11 @@ export interface ResourceServerRow {
   readonly identifier: string;
   readonly name: string;
   readonly createdAt: number;
+  /**
+   * The applications allowed to introspect tokens issued for this resource server (issue #15 §6);
+   * null on one registered before that rule: any confidential client may (a warning at start).
+   */
+  readonly introspectors: readonly string[] | null;
 }
 
 export interface AuditEventRow {
@@ -305,6 +319,10 @@ export interface ClientRepo {
   create(client: NewClient, now: number): Promise<ClientRow>;
   byId(clientId: string): Promise<ClientRow | null>;
   list(filter?: ClientFilter): Promise<{ items: ClientRow[]; total: number }>;
+  /** Records the application's first use (a no-op once recorded). */
+  markUsed(clientId: string, now: number): Promise<void>;
+  /** Deletes never-used dynamically registered applications registered before `before` (at most `limit`); returns how many. */
+  purgeUnused(before: number, limit: number): Promise<number>;
   /** Applies the patch; bumps `scopesVersion` when `scopes` changes. Returns null when absent. */
   update(clientId: string, patch: ClientPatch, now: number): Promise<ClientRow | null>;
   delete(clientId: string): Promise<boolean>;
@@ -331,7 +349,8 @@ export interface TokenRepo {
   revoke(tokenHash: string, now: number): Promise<number>;
   revokeFamily(familyId: string, now: number): Promise<number>;
   revokeByClient(clientId: string, now: number): Promise<number>;
-  revokeByUserAndClient(userId: string, clientId: string, now: number): Promise<number>;
+  /** A user's tokens of one application; `exceptFamilyId` keeps the tokens of that one grant. */
+  revokeByUserAndClient(userId: string, clientId: string, now: number, exceptFamilyId?: string): Promise<number>;
   /** Every token acting for this user, of every application (the user was disabled or signed out everywhere). */
   revokeByUser(userId: string, now: number): Promise<number>;
   /** Deletes tokens that expired (or were revoked) before `before`; returns how many. */
@@ -401,6 +420,7 @@ export interface ScopeRepo {
 
 export interface ResourceServerRepo {
   create(rs: ResourceServerRow): Promise<void>;
+  setIntrospectors(identifier: string, introspectors: readonly string[] | null): Promise<boolean>;
   byIdentifier(identifier: string): Promise<ResourceServerRow | null>;
   list(): Promise<ResourceServerRow[]>;
   delete(identifier: string): Promise<boolean>;
@@ -408,6 +428,8 @@ export interface ResourceServerRepo {
 
 export interface AuditRepo {
   append(event: NewAuditEvent): Promise<void>;
+  /** Deletes events recorded before `before`, oldest first, at most `limit`; returns how many. */
+  purgeBefore(before: number, limit: number): Promise<number>;
   list(filter?: AuditFilter): Promise<AuditEventRow[]>;
 }
 

@@ -8,5 +8,6 @@ export function hostEnv(dir: string, issuer: string): Record<string, string> {
     TOLLGATE_PURGE_INTERVAL: '0',
     TOLLGATE_LOGIN_RATE_LIMIT: '100000',
     TOLLGATE_CLIENT_AUTH_FAILURE_LIMIT: '100000',
+    TOLLGATE_REGISTRATION_RATE_LIMIT: '100000',
   };
 }

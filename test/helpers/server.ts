@@ -68,6 +68,7 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
     // The suites sign in many times from 127.0.0.1; test/rate-limit.test.ts sets a low limit.
     TOLLGATE_LOGIN_RATE_LIMIT: '100000',
     TOLLGATE_CLIENT_AUTH_FAILURE_LIMIT: '100000',
+    TOLLGATE_REGISTRATION_RATE_LIMIT: '100000',
     ...opts.env,
   };
   if (opts.db === 'postgres') {

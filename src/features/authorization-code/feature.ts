@@ -29,6 +29,7 @@ const codeResponse: ResponseType = {
       expiresAt: now + ctx.config.codeTtl * 1000,
       consumedAt: null,
       createdAt: now,
+      replaceExisting: approval.replaceExisting,
     });
     return { code };
   },

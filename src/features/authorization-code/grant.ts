@@ -76,6 +76,12 @@ export const authorizationCodeGrant: Grant = {
       await replayDetected();
       throw invalidGrant('The authorization code is invalid, expired or already used', 'code replay (race)');
     }
+    if (row.replaceExisting) {
+      // Z6, at redemption (issue #15 §7): the user's earlier tokens for this application go now
+      // that the application holds the new ones.
+      const revoked = await ctx.storage.tokens.revokeByUserAndClient(row.userId, client.clientId, now, row.familyId);
+      await ctx.audit.record('tokens.replaced', { actorUserId: row.userId, clientId: client.clientId, ip, details: { revoked } });
+    }
     ctx.events.tokenIssued('authorization_code', client.clientId);
     return issued.response;
 

@@ -1,7 +1,9 @@
 /**
  * Token introspection (RFC 7662). Requires client authentication (§2.1: "the endpoint MUST
- * also require some form of authorization"); public clients cannot introspect. Anything not
- * active returns only `{"active": false}` (§2.2). A storage failure propagates as a 5xx, never a
+ * also require some form of authorization"); public clients cannot introspect. Only a token's own
+ * application, or an application a resource server names as its introspector, learns about a
+ * token (§4: "the authorization server MAY ... limit the set of tokens"); for anyone else, and
+ * for anything not active, the answer is only `{"active": false}` (§2.2). A storage failure propagates as a 5xx, never a
  * false answer.
  */
 import type { OAuthContext } from '../../oauth/context.js';
@@ -25,6 +27,16 @@ export type IntrospectionResponse =
       readonly iss: string;
     };
 
+/** Who may introspect a token: its own application, or an introspector of the resource server it is for. */
+export async function mayIntrospect(ctx: OAuthContext, asker: string, owner: string, audience: string | null): Promise<boolean> {
+  if (asker === owner) return true;
+  if (audience === null) return false;
+  const rs = await ctx.storage.resourceServers.byIdentifier(audience);
+  if (!rs) return false;
+  // Registered before the rule (migration 0008): any confidential client, as then; warned at start.
+  return rs.introspectors === null || rs.introspectors.includes(asker);
+}
+
 export async function handleIntrospection(
   ctx: OAuthContext,
   req: { params: Params; authorization: string | undefined },
@@ -36,6 +48,9 @@ export async function handleIntrospection(
   const active = await lookupActiveToken(ctx, token);
   if (!active) return { active: false };
   const { row } = active;
+  // Issue #15 §6: a client learns about its own tokens, and a resource server's named
+  // introspectors about the tokens issued for it; to anyone else the token is not active.
+  if (!(await mayIntrospect(ctx, client.clientId, row.clientId, row.audience))) return { active: false };
   return {
     active: true,
     scope: row.scope,

@@ -13,6 +13,7 @@ export const registrationFeature: Feature = {
     {
       method: 'POST',
       path: '/oauth/register',
+      registration: true,
       async handle(ctx, req) {
         return { status: 201, body: await register(ctx, req.body, req.authorization, req.ip) };
       },

@@ -9,9 +9,11 @@
  */
 import type { ClientRow, GrantType } from '../../storage/types.js';
 import type { OAuthContext } from '../../oauth/context.js';
-import { OAuthError, invalidClientMetadata, invalidRequest, invalidToken } from '../../oauth/errors.js';
+import { OAuthError, invalidClientMetadata, invalidRedirectUri, invalidRequest, invalidToken } from '../../oauth/errors.js';
 import { secretMatchesHash, sha256 } from '../../oauth/crypto.js';
 import { createApp, deleteApp, updateApp, type AppInput } from '../../services/apps.js';
+
+const MAX_REDIRECT_URIS = 10;
 
 /** Metadata as received: values are strings or lists of strings. */
 export type RawMetadata = Readonly<Record<string, unknown>>;
@@ -42,6 +44,9 @@ function toAppInput(ctx: OAuthContext, meta: RawMetadata): AppInput {
   const name = str(meta, 'client_name', 'name');
   if (name === undefined) throw invalidClientMetadata('client_name is required');
   const redirectUris = list(meta, 'redirect_uris') ?? [];
+  // Issue #15 §3: an anonymous registration stays small.
+  if (redirectUris.length > MAX_REDIRECT_URIS) throw invalidClientMetadata(`At most ${MAX_REDIRECT_URIS} redirect_uris`);
+  if (redirectUris.some((u) => u.length > 1000)) throw invalidRedirectUri('A redirect URI is too long (1000 characters max)');
   const asked = list(meta, 'scope') ?? list(meta, 'scopes') ?? [];
   const allowed = ctx.config.registrationScopes;
   const refused = asked.filter((s) => !allowed.includes(s));

@@ -12,14 +12,19 @@ import { bodyParams } from './body.js';
 
 const WINDOW_MS = 60_000;
 
-interface Counter {
+/** Counts per key within a fixed window, in this process's memory or in Redis (shared by every process). */
+export interface Counter {
   /** Current counts of several keys, in one round trip. */
   getMany(keys: readonly string[]): Promise<number[]>;
-  /** Adds one and returns the new count; the window starts at the first failure. */
+  /** Adds one and returns the new count; the window starts at the first hit. */
   hit(key: string): Promise<number>;
 }
 
-function memoryCounter(): Counter {
+export function createCounter(redis: Redis | null, prefix: string, windowMs: number): Counter {
+  return redis ? redisCounter(redis, prefix, windowMs) : memoryCounter(windowMs);
+}
+
+function memoryCounter(WINDOW_MS: number): Counter {
   const entries = new Map<string, { count: number; until: number }>();
   const sweep = setInterval(() => {
     const now = Date.now();
@@ -47,13 +52,13 @@ function memoryCounter(): Counter {
   };
 }
 
-function redisCounter(redis: Redis): Counter {
+function redisCounter(redis: Redis, prefix: string, WINDOW_MS: number): Counter {
   return {
     async getMany(keys) {
-      return (await redis.mget(keys.map((key) => `tollgate-af-${key}`))).map((v) => Number(v ?? 0));
+      return (await redis.mget(keys.map((key) => `${prefix}${key}`))).map((v) => Number(v ?? 0));
     },
     async hit(key) {
-      const k = `tollgate-af-${key}`;
+      const k = `${prefix}${key}`;
       const [[, count]] = (await redis.multi().incr(k).pexpire(k, WINDOW_MS, 'NX').exec()) as [[unknown, number], unknown];
       return count;
     },
@@ -80,7 +85,7 @@ export function installClientAuthLimits(
   app: FastifyInstance,
   opts: { readonly limit: number; readonly redis: Redis | null },
 ): void {
-  const counter = opts.redis ? redisCounter(opts.redis) : memoryCounter();
+  const counter = createCounter(opts.redis, 'tollgate-af-', WINDOW_MS);
   const keys = (request: FastifyRequest): string[] => {
     const id = presentedClientId(request);
     return [`ip:${request.ip}`, ...(id ? [`client:${id}`] : [])];

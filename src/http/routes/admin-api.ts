@@ -361,19 +361,25 @@ function directoryRoutes(api: FastifyInstance, ctx: OAuthContext): void {
       identifier: rs.identifier,
       name: rs.name,
       scopes: scopes.filter((s) => s.resourceServer === rs.identifier).map((s) => s.name),
+      introspectors: rs.introspectors,
       created_at: new Date(rs.createdAt).toISOString(),
     }));
     return { items };
   });
 
   api.post('/resource-servers', bearer, async (request, reply) => {
-    const body = readBody(request, ['identifier', 'name', 'scopes']);
+    const body = readBody(request, ['identifier', 'name', 'scopes', 'introspectors']);
     const scopes = resourceServerScopes(body['scopes']);
-    const rs = await createResourceServer(ctx, { identifier: requiredStr(body, 'identifier'), name: str(body, 'name') ?? '', scopes }, actorOf(request));
+    const rs = await createResourceServer(
+      ctx,
+      { identifier: requiredStr(body, 'identifier'), name: str(body, 'name') ?? '', scopes, introspectors: strList(body, 'introspectors') ?? [] },
+      actorOf(request),
+    );
     return reply.code(201).send({
       identifier: rs.identifier,
       name: rs.name,
       scopes: scopes.map((s) => s.name),
+      introspectors: rs.introspectors,
       created_at: new Date(rs.createdAt).toISOString(),
     });
   });

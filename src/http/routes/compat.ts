@@ -30,7 +30,7 @@ function register(app: FastifyInstance, ctx: HttpContext, route: CompatRoute, pa
       });
       return;
     case 'gancio-register':
-      app.post(path, async (request, reply) => {
+      app.post(path, { config: { registration: true } }, async (request, reply) => {
         const response = await gancioRegister(ctx, bodyObject(request), request.headers.authorization, request.ip);
         return noStore(reply).code(200).send(response);
       });

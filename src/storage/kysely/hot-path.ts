@@ -211,7 +211,7 @@ export class SqliteRaw implements RawPath {
   /** An authorization code's INSERT, on the open transaction. */
   insertCode(c: AuthorizationCodeRow): void {
     this.prepared().insertCode.run(
-      c.codeHash, c.clientId, c.userId, c.redirectUri, c.scope, c.resource, c.codeChallenge, c.codeChallengeMethod, c.familyId, c.expiresAt, c.consumedAt, c.createdAt,
+      c.codeHash, c.clientId, c.userId, c.redirectUri, c.scope, c.resource, c.codeChallenge, c.codeChallengeMethod, c.familyId, c.expiresAt, c.consumedAt, c.createdAt, c.replaceExisting ? 1 : 0,
     );
   }
 
@@ -236,7 +236,7 @@ export class SqliteRaw implements RawPath {
       ),
       insertCode: this.db.prepare<unknown[]>(
         'insert into authorization_codes (code_hash, client_id, user_id, redirect_uri, scope, resource, code_challenge, ' +
-          'code_challenge_method, family_id, expires_at, consumed_at, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          'code_challenge_method, family_id, expires_at, consumed_at, created_at, replace_existing) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
     };
     return this.statements;

@@ -69,6 +69,8 @@ export interface ClientsTable {
   dynamic: IntBool;
   created_at: number;
   updated_at: number;
+  used_at: number | null;
+  admin_deactivated: IntBool;
 }
 
 export interface AuthorizationCodesTable {
@@ -84,6 +86,7 @@ export interface AuthorizationCodesTable {
   expires_at: number;
   consumed_at: number | null;
   created_at: number;
+  replace_existing: IntBool;
 }
 
 export interface TokensTable {
@@ -163,6 +166,8 @@ export interface ResourceServersTable {
   identifier: string;
   name: string;
   created_at: number;
+  /** JSON list of client_ids allowed to introspect for it; null = any confidential client (before 0008). */
+  introspectors: JsonText | null;
 }
 
 export interface AuditEventsTable {

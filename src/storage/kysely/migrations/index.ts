@@ -12,6 +12,7 @@ import { userEpochMigration } from './0004_user_epoch.js';
 import { partialTokenIndexesMigration } from './0005_partial_token_indexes.js';
 import { tokenEpochMigration } from './0006_token_epoch.js';
 import { hostLoginMigration } from './0007_host_login.js';
+import { hardeningMigration } from './0008_hardening.js';
 
 export function tollgateMigrations(dialect: SqlDialect): Record<string, Migration> {
   return {
@@ -22,6 +23,7 @@ export function tollgateMigrations(dialect: SqlDialect): Record<string, Migratio
     '0005_partial_token_indexes': partialTokenIndexesMigration(),
     '0006_token_epoch': tokenEpochMigration(dialect),
     '0007_host_login': hostLoginMigration(dialect),
+    '0008_hardening': hardeningMigration(dialect),
   };
 }
 

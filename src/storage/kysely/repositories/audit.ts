@@ -35,6 +35,14 @@ export class KyselyAuditRepo implements AuditRepo {
       .execute();
   }
 
+  /** Deletes the oldest events recorded before `before`, at most `limit` (the audit retention); returns how many. */
+  async purgeBefore(before: number, limit: number): Promise<number> {
+    const ids = await this.db.selectFrom('audit_events').select('id').where('at', '<', before).orderBy('at').limit(limit).execute();
+    if (ids.length === 0) return 0;
+    const result = await this.db.deleteFrom('audit_events').where('id', 'in', ids.map((r) => r.id)).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   /** Newest first (`at` desc, then id desc); `since` is inclusive; default limit 100. */
   async list(filter: AuditFilter = {}): Promise<AuditEventRow[]> {
     let query = this.db.selectFrom('audit_events').selectAll();

@@ -47,6 +47,8 @@ function toRow(row: Selectable<ClientsTable>): ClientRow {
     dynamic: fromIntBool(row.dynamic),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    usedAt: row.used_at,
+    adminDeactivated: fromIntBool(row.admin_deactivated),
   };
 }
 
@@ -73,6 +75,7 @@ function patchToColumns(patch: ClientPatch): Updateable<ClientsTable> {
   if (patch.refreshTtl !== undefined) out.refresh_ttl = patch.refreshTtl;
   if (patch.refreshGraceSeconds !== undefined) out.refresh_grace_seconds = patch.refreshGraceSeconds;
   if (patch.registrationTokenHash !== undefined) out.registration_token_hash = patch.registrationTokenHash;
+  if (patch.adminDeactivated !== undefined) out.admin_deactivated = toIntBool(patch.adminDeactivated);
   return out;
 }
 
@@ -111,6 +114,8 @@ export class KyselyClientRepo implements ClientRepo {
       dynamic: toIntBool(client.dynamic),
       created_at: now,
       updated_at: now,
+      used_at: null,
+      admin_deactivated: 0,
     };
     await this.db.insertInto('clients').values(values).execute();
     return toRow(values);
@@ -172,6 +177,30 @@ export class KyselyClientRepo implements ClientRepo {
       const row = await trx.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
       return row ? toRow(row) : null;
     });
+  }
+
+  /** Records the first use once (one write per application, ever). */
+  async markUsed(clientId: string, now: number): Promise<void> {
+    await this.db.updateTable('clients').set({ used_at: now }).where('client_id', '=', clientId).where('used_at', 'is', null).execute();
+  }
+
+  /**
+   * Deletes dynamically registered applications that never obtained a token and were registered
+   * before `before` (at most `limit`, oldest first); returns how many.
+   */
+  async purgeUnused(before: number, limit: number): Promise<number> {
+    const ids = await this.db
+      .selectFrom('clients')
+      .select('client_id')
+      .where('dynamic', '=', 1)
+      .where('used_at', 'is', null)
+      .where('created_at', '<', before)
+      .orderBy('created_at')
+      .limit(limit)
+      .execute();
+    if (ids.length === 0) return 0;
+    const result = await this.db.deleteFrom('clients').where('client_id', 'in', ids.map((r) => r.client_id)).where('used_at', 'is', null).executeTakeFirst();
+    return affected(result);
   }
 
   /** Codes, tokens and consents of the client go with it (ON DELETE CASCADE). */

@@ -22,6 +22,7 @@ function toRow(row: Selectable<AuthorizationCodesTable>): AuthorizationCodeRow {
     expiresAt: row.expires_at,
     consumedAt: row.consumed_at,
     createdAt: row.created_at,
+    replaceExisting: row.replace_existing === 1,
   };
 }
 
@@ -48,6 +49,7 @@ export class KyselyCodeRepo implements CodeRepo {
         expires_at: code.expiresAt,
         consumed_at: code.consumedAt,
         created_at: code.createdAt,
+        replace_existing: code.replaceExisting ? 1 : 0,
       })
       .execute();
   }

@@ -6,7 +6,12 @@ import { affected, type Db } from '../shared.js';
 import type { HotPath } from '../hot-path.js';
 
 function toRow(row: Selectable<ResourceServersTable>): ResourceServerRow {
-  return { identifier: row.identifier, name: row.name, createdAt: row.created_at };
+  return {
+    identifier: row.identifier,
+    name: row.name,
+    createdAt: row.created_at,
+    introspectors: row.introspectors === null ? null : (JSON.parse(row.introspectors) as string[]),
+  };
 }
 
 export class KyselyResourceServerRepo implements ResourceServerRepo {
@@ -18,8 +23,17 @@ export class KyselyResourceServerRepo implements ResourceServerRepo {
   async create(rs: ResourceServerRow): Promise<void> {
     await this.db
       .insertInto('resource_servers')
-      .values({ identifier: rs.identifier, name: rs.name, created_at: rs.createdAt })
+      .values({ identifier: rs.identifier, name: rs.name, created_at: rs.createdAt, introspectors: rs.introspectors === null ? null : JSON.stringify(rs.introspectors) })
       .execute();
+  }
+
+  async setIntrospectors(identifier: string, introspectors: readonly string[] | null): Promise<boolean> {
+    const result = await this.db
+      .updateTable('resource_servers')
+      .set({ introspectors: introspectors === null ? null : JSON.stringify(introspectors) })
+      .where('identifier', '=', identifier)
+      .executeTakeFirst();
+    return affected(result) > 0;
   }
 
   async byIdentifier(identifier: string): Promise<ResourceServerRow | null> {

@@ -145,13 +145,14 @@ export class KyselyTokenRepo implements TokenRepo {
     return affected(result);
   }
 
-  async revokeByUserAndClient(userId: string, clientId: string, now: number): Promise<number> {
+  async revokeByUserAndClient(userId: string, clientId: string, now: number, exceptFamilyId?: string): Promise<number> {
     const result = await this.db
       .updateTable('tokens')
       .set({ revoked_at: now })
       .where('user_id', '=', userId)
       .where('client_id', '=', clientId)
       .where('revoked_at', 'is', null)
+      .$if(exceptFamilyId !== undefined, (qb) => qb.where((eb) => eb.or([eb('family_id', 'is', null), eb('family_id', '!=', exceptFamilyId as string)])))
       .executeTakeFirst();
     return affected(result);
   }

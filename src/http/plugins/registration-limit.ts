@@ -1,0 +1,37 @@
+/**
+ * Registrations per client IP (issue #15 §3): every registration path (RFC 7591 at
+ * `/oauth/register`, Gancio's `/api/client`, and the first use of a Client ID Metadata Document
+ * client) counts toward one TOLLGATE_REGISTRATION_RATE_LIMIT per IP per hour; beyond it the answer
+ * is `429 temporarily_unavailable` with `Retry-After`. Counted in Redis when configured (shared by
+ * every process), otherwise in this process's memory; a Redis error never blocks a registration.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
+import { OAuthError } from '../../oauth/errors.js';
+import { createCounter } from './auth-failures.js';
+
+const WINDOW_MS = 3_600_000;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A registration path: limited per client IP (plugins/registration-limit.ts). */
+    registration?: boolean;
+  }
+}
+
+export function installRegistrationLimit(app: FastifyInstance, opts: { readonly limit: number; readonly redis: Redis | null }): void {
+  const counter = createCounter(opts.redis, 'tollgate-reg-', WINDOW_MS);
+  app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.routeOptions.config?.registration !== true || request.method !== 'POST') return;
+    let count: number;
+    try {
+      count = await counter.hit(`ip:${request.ip}`);
+    } catch {
+      return;
+    }
+    if (count > opts.limit) {
+      reply.header('Retry-After', String(WINDOW_MS / 1000));
+      throw new OAuthError('temporarily_unavailable', `Too many registrations from this address; at most ${opts.limit} an hour`, 429);
+    }
+  });
+}

@@ -1,0 +1,225 @@
+/**
+ * Issue #15, the red-team pass: each class that did not hold, with the variants of it.
+ * §1 same-site return targets, §3 bounded registration, §5 proxy trust, §6 who may introspect what.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { purgeExpired } from '../src/services/purge.js';
+import { createResourceServer, setIntrospectors } from '../src/services/directory.js';
+import { bootstrap } from '../src/services/bootstrap.js';
+import { Browser, DEFAULT_PASSWORD, basic, describeEachDb, postForm, startTestServer, type TestServer } from './helpers/server.js';
+
+const RS = 'https://orders.example/api';
+
+describeEachDb('issue #15 hardening', (start) => {
+  let s: TestServer;
+
+  beforeAll(async () => {
+    s = await start();
+    await s.createUser('victim@example.com');
+  });
+  afterAll(async () => s?.close());
+
+  async function ccToken(clientId: string, secret: string, extra: Record<string, string> = {}): Promise<string> {
+    const res = await postForm(`${s.url}/oauth/token`, { grant_type: 'client_credentials', ...extra }, { authorization: basic(clientId, secret) });
+    expect(res.status).toBe(200);
+    return String(res.json['access_token']);
+  }
+
+  async function introspect(clientId: string, secret: string, token: string): Promise<Record<string, unknown>> {
+    const res = await postForm(`${s.url}/oauth/introspect`, { token }, { authorization: basic(clientId, secret) });
+    expect(res.status).toBe(200);
+    return res.json;
+  }
+
+  // ------------------------------------------------------------------ §6 introspection
+  it('§6: a client learns about its own tokens; any other client, even a registered one, gets {"active": false}', async () => {
+    const owner = await s.createApp({ name: 'Owner', grantTypes: ['client_credentials'], scopes: ['profile'] });
+    const token = await ccToken(owner.client.clientId, owner.clientSecret ?? '');
+    expect(await introspect(owner.client.clientId, owner.clientSecret ?? '', token)).toMatchObject({ active: true, client_id: owner.client.clientId });
+    // An anonymous self-registration (the default open mode) is a confidential client too.
+    const reg = await fetch(`${s.url}/oauth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_name: 'Curious', redirect_uris: ['https://curious.example/cb'] }),
+    });
+    const curious = (await reg.json()) as { client_id: string; client_secret: string };
+    expect(await introspect(curious.client_id, curious.client_secret, token)).toEqual({ active: false });
+    const other = await s.createApp({ name: 'Other', grantTypes: ['client_credentials'] });
+    expect(await introspect(other.client.clientId, other.clientSecret ?? '', token)).toEqual({ active: false });
+  });
+
+  it('§6: for a resource server\'s tokens, its named introspectors may ask (and see the user); nobody else', async () => {
+    await createResourceServer(s.ctx, { identifier: RS, name: 'Orders', scopes: [{ name: 'orders:read', description: 'Read orders' }] });
+    const api = await s.createApp({ name: 'Orders API', grantTypes: ['client_credentials'] });
+    const client = await s.createApp({ name: 'Orders client', grantTypes: ['password'], scopes: ['orders:read'] });
+    const pw = await postForm(
+      `${s.url}/oauth/token`,
+      { grant_type: 'password', username: 'victim@example.com', password: DEFAULT_PASSWORD, scope: 'orders:read', resource: RS },
+      { authorization: basic(client.client.clientId, client.clientSecret ?? '') },
+    );
+    const token = String(pw.json['access_token']);
+    // Not named yet: only the token's own application.
+    expect(await introspect(api.client.clientId, api.clientSecret ?? '', token)).toEqual({ active: false });
+    await setIntrospectors(s.ctx, RS, [api.client.clientId]);
+    expect(await introspect(api.client.clientId, api.clientSecret ?? '', token)).toMatchObject({ active: true, aud: RS, username: 'victim@example.com' });
+    const snoop = await s.createApp({ name: 'Snoop', grantTypes: ['client_credentials'] });
+    expect(await introspect(snoop.client.clientId, snoop.clientSecret ?? '', token)).toEqual({ active: false });
+    // Tollgate's own audience has no introspectors but the token's own application.
+    const own = await ccToken(client.client.clientId, client.clientSecret ?? '').catch(() => null);
+    expect(own).toBeNull();
+    // A public application cannot be named.
+    const pub = await s.createApp({ name: 'SPA', public: true, redirectUris: ['https://spa.example/cb'] });
+    await expect(setIntrospectors(s.ctx, RS, [pub.client.clientId])).rejects.toThrow(`${pub.client.clientId} is a public application: it cannot introspect`);
+  });
+
+  it('§6: a resource server registered before the rule keeps answering any confidential client, with a warning at start', async () => {
+    await createResourceServer(s.ctx, { identifier: 'https://legacy.example/api', name: 'Legacy', scopes: [{ name: 'legacy:read', description: 'Legacy' }] });
+    await s.ctx.storage.resourceServers.setIntrospectors('https://legacy.example/api', null);
+    const app = await s.createApp({ name: 'Legacy client', grantTypes: ['client_credentials'], scopes: ['legacy:read'] });
+    const token = await ccToken(app.client.clientId, app.clientSecret ?? '', { resource: 'https://legacy.example/api' });
+    const any = await s.createApp({ name: 'Any', grantTypes: ['client_credentials'] });
+    expect(await introspect(any.client.clientId, any.clientSecret ?? '', token)).toMatchObject({ active: true });
+    const boot = await bootstrap(s.ctx);
+    expect(boot.warnings).toContain(
+      'resource server https://legacy.example/api lets any confidential application introspect its tokens (registered before introspectors existed); name its own with: tollgate resource-servers update https://legacy.example/api --introspector <client_id>',
+    );
+  });
+
+  // ------------------------------------------------------------------ §1 return targets
+  it.each([
+    ['a TAB browsers drop', '/\t/evil.example'],
+    ['a newline', '/\n/evil.example'],
+    ['a carriage return', '/\r/evil.example'],
+    ['a form feed', '/\f/evil.example'],
+    ['a NUL', '/\u0000/evil.example'],
+    ['a non-ASCII space', '/\u3000/evil.example'],
+    ['non-ASCII letters', '/développeurs'],
+    ['a backslash', '/\\evil.example'],
+    ['a scheme-relative path', '//evil.example/x'],
+    ['dot segments that normalise to //', '/admin/..//evil.example/x'],
+    ['an absolute URL', 'https://evil.example/'],
+    ['a javascript: URL', 'javascript:alert(1)'],
+    ['userinfo through @', '/@evil.example'],
+  ])('§1: return_to with %s never leaves the site, and never answers 5xx', async (_what, target) => {
+    const b = new Browser(s.url);
+    const page = await b.fetch(`/login?return_to=${encodeURIComponent(target)}`);
+    expect(page.status).toBe(200);
+    const res = await b.login('victim@example.com', DEFAULT_PASSWORD, target);
+    expect(res.status).toBe(303);
+    const location = res.headers.get('location') ?? '';
+    expect(new URL(location, s.url).origin).toBe(new URL(s.url).origin);
+    expect(location.startsWith('//')).toBe(false);
+    expect(location).toMatch(/^\/[^\\/]?/);
+  });
+
+  it('§1: a same-site return target survives, normalised', async () => {
+    const b = new Browser(s.url);
+    const res = await b.login('victim@example.com', DEFAULT_PASSWORD, '/account/../developers?x=1');
+    expect(res.headers.get('location')).toBe('/developers?x=1');
+  });
+
+  it('§1: the back-office `back` field is checked after normalisation', async () => {
+    const admin = new Browser(s.url);
+    expect((await admin.login('admin@localhost', s.adminPassword, '/admin/apps')).status).toBe(303);
+    const app = await s.createApp({ name: 'Back target', grantTypes: ['client_credentials'] });
+    const page = await (await admin.fetch('/admin/apps')).text();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
+    for (const back of ['/admin/..//evil.example/x', '//evil.example/admin/x', '/admin/\t/evil', '/developers']) {
+      const res = await admin.postForm(`/admin/apps/${app.client.clientId}/active`, [['csrf', csrf], ['active', 'false'], ['back', back]]);
+      expect(res.status, back).toBe(303);
+      expect(res.headers.get('location'), back).toBe('/admin/apps?done=deactivated');
+    }
+  });
+});
+
+describe('issue #15 §3: registration is bounded', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer({ env: { TOLLGATE_REGISTRATION_RATE_LIMIT: '3', TOLLGATE_COMPAT: 'gancio', TOLLGATE_TRUST_PROXY: '127.0.0.1' } });
+  });
+  afterAll(async () => s?.close());
+
+  const register = (path: string, ip: string, body: Record<string, unknown> = { client_name: 'Bulk', redirect_uris: ['https://bulk.example/cb'] }) =>
+    fetch(`${s.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': ip }, body: JSON.stringify(body) });
+
+  it('per address, across every registration path (RFC 7591 and Gancio\'s), with Retry-After', async () => {
+    expect((await register('/oauth/register', '203.0.113.1')).status).toBe(201);
+    expect((await register('/api/client', '203.0.113.1')).status).toBe(200);
+    expect((await register('/oauth/register', '203.0.113.1')).status).toBe(201);
+    const fourth = await register('/api/client', '203.0.113.1');
+    expect(fourth.status).toBe(429);
+    expect(fourth.headers.get('retry-after')).toBe('3600');
+    expect(await fourth.json()).toEqual({ error: 'temporarily_unavailable', error_description: 'Too many registrations from this address; at most 3 an hour' });
+    // Another address is not affected.
+    expect((await register('/oauth/register', '203.0.113.2')).status).toBe(201);
+  });
+
+  it('a registration stays small: at most 10 redirect URIs of 1000 characters', async () => {
+    const many = await register('/oauth/register', '203.0.113.3', { client_name: 'Many', redirect_uris: Array.from({ length: 11 }, (_, i) => `https://m.example/cb${i}`) });
+    expect(many.status).toBe(400);
+    expect(await many.json()).toEqual({ error: 'invalid_client_metadata', error_description: 'At most 10 redirect_uris' });
+    const long = await register('/oauth/register', '203.0.113.4', { client_name: 'Long', redirect_uris: [`https://l.example/${'x'.repeat(1000)}`] });
+    expect(long.status).toBe(400);
+    expect(await long.json()).toEqual({ error: 'invalid_redirect_uri', error_description: 'A redirect URI is too long (1000 characters max)' });
+  });
+
+  it('never-used registrations expire; used ones, and those an administrator created, stay; the audit log has a retention', async () => {
+    const body = { client_name: 'Idle', redirect_uris: ['https://idle.example/cb'], grant_types: ['authorization_code'] };
+    const idle = (await (await register('/oauth/register', '203.0.113.5', body)).json()) as { client_id: string };
+    const used = (await (await register('/oauth/register', '203.0.113.6', { ...body, grant_types: ['authorization_code', 'refresh_token'] })).json()) as {
+      client_id: string;
+      client_secret: string;
+    };
+    // "Used": the application obtained a token (here through the refresh of a grant it holds).
+    await s.ctx.storage.clients.markUsed(used.client_id, s.ctx.now());
+    const made = await s.createApp({ name: 'Admin-made', redirectUris: ['https://admin.example/cb'] });
+    await s.ctx.storage.audit.append({ at: s.ctx.now() - 401 * 86_400_000, type: 'login.failed', actorUserId: null, clientId: null, ip: null, details: {} });
+    const later = { ...s.ctx, now: () => Date.now() + 8 * 86_400_000 };
+    const r = await purgeExpired(later);
+    expect(r.unusedClients).toBeGreaterThanOrEqual(1);
+    expect(r.auditEvents).toBeGreaterThanOrEqual(1);
+    expect(await s.ctx.storage.clients.byId(idle.client_id)).toBeNull();
+    expect(await s.ctx.storage.clients.byId(used.client_id)).not.toBeNull();
+    expect(await s.ctx.storage.clients.byId(made.client.clientId)).not.toBeNull();
+    expect((await s.ctx.storage.audit.list({ type: 'login.failed' })).some((e) => e.at < Date.now() - 400 * 86_400_000)).toBe(false);
+  });
+
+  it('the first token marks an application used', async () => {
+    const app = await s.createApp({ name: 'Fresh', grantTypes: ['client_credentials'] });
+    expect((await s.ctx.storage.clients.byId(app.client.clientId))?.usedAt).toBeNull();
+    await postForm(`${s.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basic(app.client.clientId, app.clientSecret ?? '') });
+    expect((await s.ctx.storage.clients.byId(app.client.clientId))?.usedAt).toEqual(expect.any(Number));
+  });
+});
+
+describe('issue #15 §5: TOLLGATE_TRUST_PROXY trusts only the proxies it names', () => {
+  it('"true" is refused with a clear reason; hop counts and addresses are accepted', () => {
+    expect(() => loadConfig({ TOLLGATE_TRUST_PROXY: 'true' })).toThrow('TOLLGATE_TRUST_PROXY: "true" would trust every hop');
+    expect(() => loadConfig({ TOLLGATE_TRUST_PROXY: '10.0.0.0/33' })).toThrow('TOLLGATE_TRUST_PROXY: "10.0.0.0/33" is neither a hop count nor an IP address or CIDR');
+    expect(loadConfig({ TOLLGATE_TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(loadConfig({ TOLLGATE_TRUST_PROXY: '10.0.0.0/8, ::1' }).trustProxy).toEqual(['10.0.0.0/8', '::1']);
+  });
+
+  it.each([
+    ['one proxy in front (a hop count)', '1', '198.51.100.7'],
+    ['the proxy by address', '127.0.0.1', '198.51.100.7'],
+    ['no proxy trusted', 'false', '127.0.0.1'],
+  ])('%s: a client-chosen X-Forwarded-For does not set the address', async (_what, setting, expected) => {
+    const s = await startTestServer({ env: { TOLLGATE_TRUST_PROXY: setting } });
+    try {
+      const app = await s.createApp({ name: 'Legacy', grantTypes: ['password'], scopes: ['profile'] });
+      // The client forges a first entry; the proxy (this test, on 127.0.0.1) appends the real one.
+      const res = await postForm(
+        `${s.url}/oauth/token`,
+        { grant_type: 'password', username: 'nobody@example.com', password: 'wrong-password' },
+        { authorization: basic(app.client.clientId, app.clientSecret ?? ''), 'x-forwarded-for': '6.6.6.6, 198.51.100.7' },
+      );
+      expect(res.status).toBe(400);
+      const [event] = await s.ctx.storage.audit.list({ type: 'login.failed', limit: 1 });
+      expect(event?.ip).toBe(expected);
+    } finally {
+      await s.close();
+    }
+  });
+});
