@@ -49,6 +49,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     trustProxy: trustProxyOption(ctx.config.trustProxy),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Issue #15 §4: a slow client cannot hold a connection: the headers must arrive within
+    // TOLLGATE_HEADERS_TIMEOUT and the whole request within TOLLGATE_REQUEST_TIMEOUT (checked
+    // every second), and an idle keep-alive connection closes after TOLLGATE_IDLE_TIMEOUT.
+    http: {
+      headersTimeout: Math.min(ctx.config.headersTimeout, ctx.config.requestTimeout) * 1000,
+      connectionsCheckingInterval: 1000,
+    },
+    requestTimeout: ctx.config.requestTimeout * 1000,
+    keepAliveTimeout: ctx.config.idleTimeout * 1000,
     routerOptions: { maxParamLength: 200 },
     ...(deps.serverFactory ? { serverFactory: deps.serverFactory } : {}),
   });

@@ -47,6 +47,12 @@ export interface Config {
   readonly registrationRateLimit: number;
   /** Audit events older than this many days are deleted by the purge job; 0 keeps them forever. */
   readonly auditRetentionDays: number;
+  /** Seconds a client has to send the request headers (issue #15 §4). */
+  readonly headersTimeout: number;
+  /** Seconds a client has to send the whole request, body included. */
+  readonly requestTimeout: number;
+  /** Seconds an idle keep-alive connection stays open. */
+  readonly idleTimeout: number;
   readonly loginMaxFailures: number;
   readonly lockoutSeconds: number;
   /** Failed client authentications per IP and per client_id per minute before 429 (issue #6). */
@@ -125,6 +131,9 @@ const KNOWN_KEYS = [
   'TOLLGATE_REGISTRATION_UNUSED_TTL',
   'TOLLGATE_REGISTRATION_RATE_LIMIT',
   'TOLLGATE_AUDIT_RETENTION_DAYS',
+  'TOLLGATE_HEADERS_TIMEOUT',
+  'TOLLGATE_REQUEST_TIMEOUT',
+  'TOLLGATE_IDLE_TIMEOUT',
   'TOLLGATE_LOGIN_MAX_FAILURES',
   'TOLLGATE_LOCKOUT_SECONDS',
   'TOLLGATE_LOGIN_RATE_LIMIT',
@@ -352,6 +361,9 @@ export function loadConfig(env: Source = process.env): Config {
     registrationUnusedTtl: int('TOLLGATE_REGISTRATION_UNUSED_TTL', 7 * 86400, 0, 365 * 86400),
     registrationRateLimit: int('TOLLGATE_REGISTRATION_RATE_LIMIT', 20, 1, 1_000_000),
     auditRetentionDays: int('TOLLGATE_AUDIT_RETENTION_DAYS', 400, 0, 36_500),
+    headersTimeout: int('TOLLGATE_HEADERS_TIMEOUT', 10, 1, 600),
+    requestTimeout: int('TOLLGATE_REQUEST_TIMEOUT', 30, 1, 3600),
+    idleTimeout: int('TOLLGATE_IDLE_TIMEOUT', 72, 1, 3600),
     loginMaxFailures: int('TOLLGATE_LOGIN_MAX_FAILURES', 5, 1, 1000),
     lockoutSeconds: int('TOLLGATE_LOCKOUT_SECONDS', 900, 1, 86400),
     loginRateLimit: int('TOLLGATE_LOGIN_RATE_LIMIT', 20, 1, 1_000_000),

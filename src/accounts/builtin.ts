@@ -54,10 +54,12 @@ export class BuiltinAccounts implements Accounts {
       await verifyPassword(await dummyHash(), password);
       return { ok: false, reason: 'invalid' };
     }
+    // Every outcome costs one full Argon2id verification — unknown email, wrong password, locked,
+    // disabled or right — so timing says nothing about which emails exist (issue #15 §2).
+    const ok = await verifyPassword(user.passwordHash, password);
     if (user.lockedUntil !== null && user.lockedUntil > now) {
       return { ok: false, reason: 'locked' };
     }
-    const ok = await verifyPassword(user.passwordHash, password);
     if (!ok) {
       const failures = await this.users.recordLoginFailure(user.id, now);
       if (failures >= this.policy.maxFailures) {
