@@ -53,6 +53,8 @@ export interface Config {
   readonly requestTimeout: number;
   /** Seconds an idle keep-alive connection stays open. */
   readonly idleTimeout: number;
+  /** Bearer token for /metrics; null = served to loopback clients only. */
+  readonly metricsToken: string | null;
   readonly loginMaxFailures: number;
   readonly lockoutSeconds: number;
   /** Failed client authentications per IP and per client_id per minute before 429 (issue #6). */
@@ -134,6 +136,7 @@ const KNOWN_KEYS = [
   'TOLLGATE_HEADERS_TIMEOUT',
   'TOLLGATE_REQUEST_TIMEOUT',
   'TOLLGATE_IDLE_TIMEOUT',
+  'TOLLGATE_METRICS_TOKEN',
   'TOLLGATE_LOGIN_MAX_FAILURES',
   'TOLLGATE_LOCKOUT_SECONDS',
   'TOLLGATE_LOGIN_RATE_LIMIT',
@@ -181,6 +184,13 @@ function mergedSource(env: Source, problems: string[]): Source {
   }
   for (const key of KNOWN_KEYS) if (env[key] !== undefined) out[key] = env[key];
   return out;
+}
+
+function metricsToken(raw: string | undefined, problems: string[]): string | null {
+  const v = raw?.trim() ?? '';
+  if (v === '') return null;
+  if (v.length < 16 || !/^[\x21-\x7e]+$/.test(v)) problems.push('TOLLGATE_METRICS_TOKEN: must be at least 16 printable characters without spaces');
+  return v;
 }
 
 /** TOLLGATE_TRUST_PROXY: `false`, a number of hops, or proxy addresses / CIDRs (never "trust every hop"). */
@@ -364,6 +374,7 @@ export function loadConfig(env: Source = process.env): Config {
     headersTimeout: int('TOLLGATE_HEADERS_TIMEOUT', 10, 1, 600),
     requestTimeout: int('TOLLGATE_REQUEST_TIMEOUT', 30, 1, 3600),
     idleTimeout: int('TOLLGATE_IDLE_TIMEOUT', 72, 1, 3600),
+    metricsToken: metricsToken(src['TOLLGATE_METRICS_TOKEN'], problems),
     loginMaxFailures: int('TOLLGATE_LOGIN_MAX_FAILURES', 5, 1, 1000),
     lockoutSeconds: int('TOLLGATE_LOCKOUT_SECONDS', 900, 1, 86400),
     loginRateLimit: int('TOLLGATE_LOGIN_RATE_LIMIT', 20, 1, 1_000_000),

@@ -28,7 +28,7 @@ import type { HttpContext } from './http/context.js';
 import { builtinLogin } from './login/builtin.js';
 import { delegatedLogin } from './login/delegated.js';
 import { embeddedLogin, hostSessionHash } from './login/embedded.js';
-import { signOutEverywhere } from './services/directory.js';
+import { revokeSubjectEverywhere } from './services/directory.js';
 
 export interface TollgateOptions {
   /** A configuration from `loadConfig`, or settings in its environment-variable form. Default: `process.env`. */
@@ -180,7 +180,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
         await ctx.audit.record('session.ended', { details: { via: 'host' } });
       }
     },
-    revokeSubject: (subject) => signOutEverywhere(ctx, subject, { via: 'host' }),
+    revokeSubject: (subject) => revokeSubjectEverywhere(ctx, subject, { via: 'host' }),
     bootstrapped,
     plugin: tollgatePlugin({ ctx, metrics, ownsServer: false }),
     handler,

@@ -223,3 +223,139 @@ describe('issue #15 §5: TOLLGATE_TRUST_PROXY trusts only the proxies it names',
     }
   });
 });
+
+describeEachDb('issue #15 §8, §9, §14: sessions, deactivation, headers and the consent page', (start) => {
+  let s: TestServer;
+  let owner: Awaited<ReturnType<TestServer['createUser']>>;
+
+  beforeAll(async () => {
+    s = await start();
+    owner = await s.createUser('owner@example.com');
+  });
+  afterAll(async () => s?.close());
+
+  async function signedIn(email: string, password = DEFAULT_PASSWORD): Promise<Browser> {
+    const b = new Browser(s.url);
+    expect((await b.login(email, password, '/developers')).status).toBe(303);
+    return b;
+  }
+
+  it('§8: signing in again ends that browser\'s earlier session; "sign out everywhere" ends every browser\'s', async () => {
+    const b = await signedIn('owner@example.com');
+    const first = b.cookie('tg_session') ?? '';
+    await b.login('owner@example.com', DEFAULT_PASSWORD, '/developers');
+    expect(b.cookie('tg_session')).not.toBe(first);
+    const stale = new Browser(s.url);
+    const old = await stale.fetch('/developers', { headers: { cookie: `tg_session=${first}` } });
+    expect(old.status).toBe(303);
+    // Two browsers; sign out everywhere from one.
+    const other = await signedIn('owner@example.com');
+    const page = await (await b.fetch('/account/apps')).text();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
+    expect(page).toContain('Sign out everywhere');
+    const out = await b.postForm('/account/sign-out-everywhere', [['csrf', csrf]]);
+    expect(out.status).toBe(303);
+    expect(out.headers.get('location')).toBe('/login');
+    expect((await other.fetch('/developers')).status).toBe(303);
+    expect((await b.fetch('/developers')).status).toBe(303);
+  });
+
+  it('§8: an administrator\'s deactivation sticks: the owner can neither activate it nor tick Active in the edit form', async () => {
+    const app = await s.createApp({ name: 'Owned', ownerId: owner.id, redirectUris: ['https://owned.example/cb'] });
+    const admin = await signedIn('admin@localhost', s.adminPassword);
+    const adminPage = await (await admin.fetch(`/admin/apps/${app.client.clientId}`)).text();
+    const adminCsrf = /name="csrf" value="([^"]+)"/.exec(adminPage)?.[1] ?? '';
+    expect((await admin.postForm(`/admin/apps/${app.client.clientId}/active`, [['csrf', adminCsrf], ['active', '0']])).status).toBe(303);
+    expect((await s.ctx.storage.clients.byId(app.client.clientId))?.adminDeactivated).toBe(true);
+
+    const b = await signedIn('owner@example.com');
+    const page = await (await b.fetch(`/developers/apps/${app.client.clientId}`)).text();
+    expect(page).toContain('An administrator deactivated this application; only an administrator can activate it again.');
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
+    const forced = await b.postForm(`/developers/apps/${app.client.clientId}/active`, [['csrf', csrf], ['active', '1']]);
+    expect(forced.status).toBe(400);
+    expect(await forced.text()).toContain('only an administrator can activate it again');
+    const edit = await b.postForm(`/developers/apps/${app.client.clientId}/edit`, [
+      ['csrf', csrf],
+      ['name', 'Owned'],
+      ['redirect_uris', 'https://owned.example/cb'],
+      ['grant_types', 'authorization_code'],
+      ['active', '1'],
+    ]);
+    expect(await edit.text()).toContain('only an administrator can activate it again');
+    expect((await s.ctx.storage.clients.byId(app.client.clientId))?.active).toBe(false);
+    // The owner may still deactivate their own apps and activate them again.
+    const mine = await s.createApp({ name: 'Mine', ownerId: owner.id, redirectUris: ['https://mine.example/cb'] });
+    for (const active of ['0', '1']) {
+      expect((await b.postForm(`/developers/apps/${mine.client.clientId}/active`, [['csrf', csrf], ['active', active]])).status).toBe(303);
+    }
+    expect((await s.ctx.storage.clients.byId(mine.client.clientId))?.active).toBe(true);
+    // An administrator lifts it.
+    expect((await admin.postForm(`/admin/apps/${app.client.clientId}/active`, [['csrf', adminCsrf], ['active', '1']])).status).toBe(303);
+    expect(await s.ctx.storage.clients.byId(app.client.clientId)).toMatchObject({ active: true, adminDeactivated: false });
+  });
+
+  it('§9: pages forbid posting anywhere else; the consent page also names its request\'s redirect target (origin or custom scheme)', async () => {
+    const login = await fetch(`${s.url}/login`);
+    expect(login.headers.get('content-security-policy')).toContain("form-action 'self'");
+    const web = await s.createApp({ name: 'Web', redirectUris: ['https://client.example:8443/cb?x=1'], scopes: ['profile'] });
+    const native = await s.createApp({ name: 'Native', public: true, redirectUris: ['com.example.app:/oauth2redirect'], scopes: ['profile'] });
+    const b = await signedIn('owner@example.com');
+    const consent = await b.fetch(`/oauth/authorize?response_type=code&client_id=${web.client.clientId}&redirect_uri=${encodeURIComponent('https://client.example:8443/cb?x=1')}`);
+    expect(consent.status).toBe(200);
+    expect(consent.headers.get('content-security-policy')).toMatch(/form-action 'self' https:\/\/client\.example:8443(;|$)/);
+    await consent.arrayBuffer();
+    const app = await b.fetch(
+      `/oauth/authorize?response_type=code&client_id=${native.client.clientId}&redirect_uri=${encodeURIComponent('com.example.app:/oauth2redirect')}&code_challenge=${'c'.repeat(43)}&code_challenge_method=S256`,
+    );
+    expect(app.status).toBe(200);
+    expect(app.headers.get('content-security-policy')).toMatch(/form-action 'self' com\.example\.app:(;|$)/);
+    await app.arrayBuffer();
+  });
+
+  it('§9 §14: the consent page says where the person will be sent, who registered the app, and that a self-registered one is not verified', async () => {
+    const made = await s.createApp({ name: 'Known', ownerId: owner.id, redirectUris: ['https://known.example/cb'], scopes: ['profile'], logoUri: 'https://known.example/logo.png' });
+    const reg = await fetch(`${s.url}/oauth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_name: 'Stranger', redirect_uris: ['https://stranger.example/cb'] }),
+    });
+    const stranger = (await reg.json()) as { client_id: string };
+    const b = await signedIn('owner@example.com');
+    const known = await (await b.fetch(`/oauth/authorize?response_type=code&client_id=${made.client.clientId}&redirect_uri=${encodeURIComponent('https://known.example/cb')}`)).text();
+    expect(known).toContain('You will be sent to <strong>known.example</strong>');
+    expect(known).toContain('Registered by owner@example.com');
+    expect(known).not.toContain('has not verified who runs it');
+    expect(known).toContain('<img class="app-logo" src="https://known.example/logo.png" alt=""');
+    const strange = await (await b.fetch(`/oauth/authorize?response_type=code&client_id=${stranger.client_id}&redirect_uri=${encodeURIComponent('https://stranger.example/cb')}`)).text();
+    expect(strange).toContain('This application registered itself: Tollgate has not verified who runs it.');
+    expect(strange).toContain('You will be sent to <strong>stranger.example</strong>');
+  });
+
+  it('§9: /metrics is served to this machine only, or with TOLLGATE_METRICS_TOKEN', async () => {
+    expect((await fetch(`${s.url}/metrics`)).status).toBe(200);
+    const proxied = await startTestServer({ env: { TOLLGATE_TRUST_PROXY: '127.0.0.1' } });
+    const withToken = await startTestServer({ env: { TOLLGATE_METRICS_TOKEN: 'metrics-token-0123456789' } });
+    try {
+      const remote = await fetch(`${proxied.url}/metrics`, { headers: { 'x-forwarded-for': '203.0.113.9' } });
+      expect(remote.status).toBe(403);
+      expect(await remote.json()).toEqual({ error: 'access_denied', error_description: 'The metrics are served to this machine only; set TOLLGATE_METRICS_TOKEN to read them from elsewhere' });
+      expect((await fetch(`${withToken.url}/metrics`)).status).toBe(401);
+      expect((await fetch(`${withToken.url}/metrics`, { headers: { authorization: 'Bearer wrong-token-0000000000' } })).status).toBe(401);
+      const ok = await fetch(`${withToken.url}/metrics`, { headers: { authorization: 'Bearer metrics-token-0123456789' } });
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toContain('tollgate_http_requests_total');
+    } finally {
+      await proxied.close();
+      await withToken.close();
+    }
+  });
+
+  it('§14: GET / takes a signed-in person to the portal; error pages have a way back', async () => {
+    expect((await fetch(`${s.url}/`, { redirect: 'manual' })).headers.get('location')).toBe('/docs');
+    const b = await signedIn('owner@example.com');
+    expect((await b.fetch('/')).headers.get('location')).toBe('/developers');
+    const bad = await (await fetch(`${s.url}/oauth/authorize?client_id=nope`)).text();
+    expect(bad).toContain('<a href="/">Back to Tollgate</a>');
+  });
+});

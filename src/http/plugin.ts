@@ -151,7 +151,10 @@ export function instanceRoutes(deps: PluginDeps, redis: Redis | null): FastifyPl
     // The compatibility paths that fall inside the issuer's path (all of them when it has none).
     compatRoutes(app, ctx, { cors, under: ctx.base, ownsServer: deps.ownsServer });
     if (!(ctx.base === '' && deps.ownsServer && ctx.config.compat.includes('anyfetch'))) {
-      app.get('/', async (_request, reply) => reply.redirect(`${ctx.base}/docs`));
+      // A signed-in person lands on the developer portal; anyone else on the API reference.
+      app.get('/', { config: { page: true } }, async (request, reply) =>
+        reply.redirect((await ctx.login.current(request)) ? `${ctx.base}/developers` : `${ctx.base}/docs`, 303),
+      );
     }
   };
 }

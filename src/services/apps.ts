@@ -5,7 +5,7 @@
  */
 import type { ClientPatch, ClientRow, GrantType, NewClient, TokenFormat } from '../storage/types.js';
 import type { OAuthContext } from '../oauth/context.js';
-import { invalidClientMetadata } from '../oauth/errors.js';
+import { invalidClientMetadata, invalidRequest } from '../oauth/errors.js';
 import { PREFIX, randomId, randomToken, sha256 } from '../oauth/crypto.js';
 import { assertRegistrableRedirectUri } from '../oauth/redirect-uri.js';
 import { issueTokens } from '../oauth/tokens/issue.js';
@@ -219,10 +219,15 @@ export async function updateApp(
   ctx: OAuthContext,
   clientId: string,
   input: Partial<AppInput>,
-  opts: { readonly actorUserId?: string | null; readonly ip?: string | null } = {},
+  /** `byAdministrator` (default true): as for setAppActive, an owner cannot lift an administrator's deactivation. */
+  opts: { readonly actorUserId?: string | null; readonly ip?: string | null; readonly byAdministrator?: boolean } = {},
 ): Promise<ClientRow | null> {
   const current = await ctx.storage.clients.byId(clientId);
   if (!current) return null;
+  const byAdministrator = opts.byAdministrator !== false;
+  if (input.active === true && !current.active && current.adminDeactivated && !byAdministrator) {
+    throw invalidClientMetadata('An administrator deactivated this application: only an administrator can activate it again');
+  }
   const patch: { -readonly [K in keyof ClientPatch]: ClientPatch[K] } = {};
   if (input.name !== undefined) patch.name = input.name.trim();
   if (input.description !== undefined) patch.description = input.description?.trim() || null;
@@ -240,7 +245,10 @@ export async function updateApp(
   if (input.refreshTtl !== undefined) patch.refreshTtl = ttl('refresh_ttl', input.refreshTtl, null);
   if (input.refreshGraceSeconds !== undefined) patch.refreshGraceSeconds = graceSeconds(input.refreshGraceSeconds);
   if (input.internal !== undefined) patch.internal = input.internal;
-  if (input.active !== undefined) patch.active = input.active;
+  if (input.active !== undefined) {
+    patch.active = input.active;
+    if (byAdministrator && input.active !== current.active) patch.adminDeactivated = !input.active;
+  }
   if (input.public !== undefined && (input.public ? 'public' : 'confidential') !== current.clientType) {
     throw invalidClientMetadata('The client type cannot be changed after creation');
   }
@@ -260,9 +268,29 @@ export async function setAppActive(
   ctx: OAuthContext,
   clientId: string,
   active: boolean,
-  opts: { readonly actorUserId?: string | null; readonly ip?: string | null } = {},
+  opts: {
+    readonly actorUserId?: string | null;
+    readonly ip?: string | null;
+    /**
+     * False for an owner acting on their own application in the portal (issue #15 §8): an
+     * administrator's deactivation sticks until an administrator lifts it. Default true (the
+     * back-office, the admin API and the CLI are administrators).
+     */
+    readonly byAdministrator?: boolean;
+  } = {},
 ): Promise<ClientRow | null> {
-  const updated = await ctx.storage.clients.update(clientId, { active }, ctx.now());
+  const byAdministrator = opts.byAdministrator !== false;
+  if (active && !byAdministrator) {
+    const current = await ctx.storage.clients.byId(clientId);
+    if (current?.adminDeactivated) {
+      throw invalidRequest('An administrator deactivated this application: only an administrator can activate it again');
+    }
+  }
+  const updated = await ctx.storage.clients.update(
+    clientId,
+    { active, ...(byAdministrator ? { adminDeactivated: !active } : {}) },
+    ctx.now(),
+  );
   if (updated) {
     await ctx.audit.record(active ? 'app.activated' : 'app.deactivated', {
       actorUserId: opts.actorUserId ?? null,

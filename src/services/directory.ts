@@ -178,11 +178,17 @@ export async function updateUser(
   return ctx.storage.users.byId(userId);
 }
 
+/** "Sign out everywhere": every Tollgate session of this person ends; their applications keep their tokens. */
+export async function endAllSessions(ctx: OAuthContext, userId: string, opts: { ip?: string | null } = {}): Promise<void> {
+  await ctx.storage.sessions.deleteByUser(userId);
+  await ctx.audit.record('session.ended', { actorUserId: userId, ip: opts.ip ?? null, details: { scope: 'everywhere' } });
+}
+
 /**
- * Signs a person out everywhere: every Tollgate session, outstanding code and token of theirs ends
+ * Signs a person out everywhere and revokes everything: every Tollgate session, outstanding code and token of theirs ends
  * at once (issue #15 §8; the host's `revokeSubject`). Returns how many tokens were revoked.
  */
-export async function signOutEverywhere(ctx: OAuthContext, userId: string, opts: { actorUserId?: string | null; ip?: string | null; via?: string } = {}): Promise<number> {
+export async function revokeSubjectEverywhere(ctx: OAuthContext, userId: string, opts: { actorUserId?: string | null; ip?: string | null; via?: string } = {}): Promise<number> {
   await ctx.storage.sessions.deleteByUser(userId);
   await ctx.storage.codes.deleteByUser(userId);
   const revoked = await ctx.storage.tokens.revokeByUser(userId, ctx.now());

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { OAuthContext } from '../../oauth/context.js';
 import type { HttpContext } from '../context.js';
 import { revokeUserAuthorization } from '../../services/apps.js';
+import { endAllSessions } from '../../services/directory.js';
 import { html } from '../views/html.js';
 import { checkCsrf, formatDate, formOf, notice, redirect303, requireViewer, sendPage, shell } from '../views/kit.js';
 
@@ -30,6 +31,12 @@ export function accountRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const body = html`<h1>Connected applications</h1>
 ${notice(request)}
 <p class="muted">Applications you allowed to access your account. Revoking one stops its access at once; it will have to ask you again.</p>
+${ctx.login.mode === 'embedded'
+  ? ''
+  : html`<form method="post" action="${ctx.base}/account/sign-out-everywhere" class="inline">
+<input type="hidden" name="csrf" value="${pc.csrf}">
+<button type="submit" class="secondary small">Sign out everywhere</button> <span class="muted">Ends your sign-in in every browser, this one included. Applications keep the access you gave them.</span>
+</form>`}
 ${rows.length === 0
   ? html`<div class="card"><p>You have not authorized any application.</p></div>`
   : rows.map(({ consent, client, orgName }) => {
@@ -51,6 +58,17 @@ ${client?.website ? html`<p><a href="${client.website}" rel="noopener noreferrer
 </section>`;
     })}`;
     return sendPage(reply, 200, shell(pc, 'Connected applications', 'account', body));
+  });
+
+  // Issue #15 §8: every browser's session of this person ends (the host's own sessions are the host's).
+  app.post('/account/sign-out-everywhere', page, async (request, reply) => {
+    const form = formOf(request);
+    if (!checkCsrf(ctx, request, reply, form)) return reply;
+    const pc = await requireViewer(ctx, request, reply);
+    if (!pc) return reply;
+    await endAllSessions(ctx, pc.user.id, { ip: request.ip });
+    await ctx.login.end(request, reply);
+    return redirect303(reply, ctx.login.mode === 'builtin' ? `${ctx.base}/login` : `${ctx.base}/logout`);
   });
 
   app.post<{ Params: { id: string } }>('/account/apps/:id/revoke', page, async (request, reply) => {

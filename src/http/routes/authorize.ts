@@ -29,6 +29,7 @@ import { paramsFromForm, paramsFromSearch, type Params } from '../../oauth/param
 import { bodyObject, queryParams } from '../plugins/body.js';
 import { consentPage, errorPage, loginPage, logoutPage } from '../views/pages.js';
 import { csrfToken, csrfValid, safeReturnTo } from '../session.js';
+import { cspWithFormTarget } from '../plugins/security-headers.js';
 import { startSession } from '../../login/sessions.js';
 import type { Session } from '../../login/types.js';
 import { loadForBrowser } from '../interactions.js';
@@ -64,10 +65,21 @@ async function showConsent(ctx: HttpContext, request: FastifyRequest, reply: Fas
   const scopes = await Promise.all(
     req.scopes.map(async (name) => ({ name, description: (await ctx.storage.scopes.byName(name))?.description ?? name })),
   );
+  reply.header('Content-Security-Policy', cspWithFormTarget(req.redirectUri));
+  let redirectHost: string;
+  try {
+    redirectHost = new URL(req.redirectUri).host || new URL(req.redirectUri).protocol;
+  } catch {
+    redirectHost = req.redirectUri;
+  }
+  const owner = req.client.ownerId ? await ctx.accounts.byId(req.client.ownerId) : null;
   return sendPage(
     reply,
     200,
     consentPage(ctx, {
+      redirectHost,
+      unverified: req.client.dynamic,
+      registeredBy: req.client.dynamic ? null : owner ? accountLabel(owner) : null,
       csrf: csrfToken(ctx, request, reply),
       request: encodeParams(req.params),
       appName: req.client.name,

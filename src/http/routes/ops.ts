@@ -2,9 +2,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { OAuthContext } from '../../oauth/context.js';
 import type { Metrics } from '../metrics.js';
+import { secretMatchesHash, sha256 } from '../../oauth/crypto.js';
 import { openApiDocument } from '../openapi.js';
 import { docsPage } from '../views/docs.js';
 import { STYLESHEET } from '../views/pages.js';
+
+function isLoopback(ip: string): boolean {
+  return ip === '::1' || ip.startsWith('127.') || ip.startsWith('::ffff:127.');
+}
 
 export function opsRoutes(app: FastifyInstance, ctx: OAuthContext, metrics: Metrics): void {
   app.get('/healthz', async (_request, reply) => reply.header('Cache-Control', 'no-store').send({ status: 'ok' }));
@@ -22,7 +27,18 @@ export function opsRoutes(app: FastifyInstance, ctx: OAuthContext, metrics: Metr
     }
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  // Issue #15 §9: with TOLLGATE_METRICS_TOKEN, a Bearer token is required; without it, only this
+  // machine (a loopback client, e.g. a local Prometheus agent or a sidecar) may read them.
+  const metricsToken = ctx.config.metricsToken === null ? null : sha256(ctx.config.metricsToken);
+  app.get('/metrics', async (request, reply) => {
+    if (metricsToken !== null) {
+      const m = /^Bearer ([\x21-\x7e]+)$/i.exec(request.headers.authorization ?? '');
+      if (!m || !secretMatchesHash(m[1] ?? '', metricsToken)) {
+        return reply.code(401).header('WWW-Authenticate', 'Bearer realm="tollgate-metrics"').header('Cache-Control', 'no-store').send({ error: 'invalid_token', error_description: 'The metrics need the token configured in TOLLGATE_METRICS_TOKEN' });
+      }
+    } else if (!isLoopback(request.ip)) {
+      return reply.code(403).header('Cache-Control', 'no-store').send({ error: 'access_denied', error_description: 'The metrics are served to this machine only; set TOLLGATE_METRICS_TOKEN to read them from elsewhere' });
+    }
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 

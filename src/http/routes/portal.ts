@@ -277,11 +277,13 @@ ${c.clientType === 'confidential'
 <button type="submit" class="secondary">Rotate secret</button>
 </form>`
   : ''}
-<form method="post" action="${base}/active" class="inline">
+${c.adminDeactivated && !pc.user.isAdmin
+  ? html`<p class="warning" role="note">An administrator deactivated this application; only an administrator can activate it again.</p>`
+  : html`<form method="post" action="${base}/active" class="inline">
 <input type="hidden" name="csrf" value="${pc.csrf}">
 <input type="hidden" name="active" value="${c.active ? '0' : '1'}">
 <button type="submit" class="secondary">${c.active ? 'Deactivate' : 'Activate'}</button>
-</form>
+</form>`}
 <a class="button danger" href="${base}/delete">Delete</a>
 </div></div>`;
     return sendPage(reply, 200, shell(pc, c.name, 'developers', body));
@@ -341,7 +343,7 @@ ${appForm({
     const problem = await portalCheck(ctx, pc.user, orgUnchanged ? { ...added, orgId: null } : added);
     try {
       if (problem) return sendPage(reply, 400, await editForm(pc, c, formValuesFromInput(input, formValuesOf(c)), problem));
-      await updateApp(ctx, c.clientId, input, actor(pc, request));
+      await updateApp(ctx, c.clientId, input, { ...actor(pc, request), byAdministrator: pc.user.isAdmin });
     } catch (err) {
       return sendPage(reply, 400, await editForm(pc, c, formValuesFromInput(input, formValuesOf(c)), errorMessage(err)));
     }
@@ -366,7 +368,7 @@ ${appForm({
     if (!own) return reply;
     const { pc, c } = own;
     const active = text(form, 'active') === '1';
-    await setAppActive(ctx, c.clientId, active, actor(pc, request));
+    await setAppActive(ctx, c.clientId, active, { ...actor(pc, request), byAdministrator: pc.user.isAdmin });
     return redirect303(reply, `${ctx.base}/developers/apps/${encodeURIComponent(c.clientId)}?done=${active ? 'activated' : 'deactivated'}`);
   });
 

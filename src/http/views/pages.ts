@@ -124,12 +124,19 @@ export interface ConsentView {
   readonly userEmail: string;
   /** "Not you?": where to sign out; null hides the link (a host without a sign-out page). */
   readonly logoutHref: string | null;
+  /** Where the person will be sent: the host of the redirect URI (or an app's scheme). */
+  readonly redirectHost: string;
+  /** Registered by itself (dynamic registration): not verified by the platform. */
+  readonly unverified: boolean;
+  /** Who registered it (its owner), when known. */
+  readonly registeredBy: string | null;
   readonly scopes: ReadonlyArray<{ readonly name: string; readonly description: string }>;
 }
 
 function appLogo(name: string, logo: string | null | undefined): SafeHtml {
+  // Decorative (the name is the heading): a logo that fails to load shows no stray text.
   return logo
-    ? html`<img class="app-logo" src="${logo}" alt="${name} logo" width="56" height="56">`
+    ? html`<img class="app-logo" src="${logo}" alt="" width="56" height="56">`
     : html`<span class="app-logo placeholder" aria-hidden="true">${name.slice(0, 1).toUpperCase()}</span>`;
 }
 
@@ -139,13 +146,14 @@ export function consentPage(site: Site, v: ConsentView): string {
     'Authorize',
     html`<div class="card">
 <div class="app-head">${appLogo(v.appName, v.appLogo)}<h1>${v.appName} wants to access your account</h1></div>
+${v.unverified ? html`<p class="warning" role="note">This application registered itself: ${site.branding.name} has not verified who runs it. Continue only if you trust it.</p>` : ''}
 ${v.appDescription ? html`<p>${v.appDescription}</p>` : ''}
-${v.appWebsite || v.orgName
-  ? html`<ul class="muted">
+<ul class="muted">
+<li>You will be sent to <strong>${v.redirectHost}</strong></li>
 ${v.appWebsite ? html`<li><a href="${v.appWebsite}" rel="noopener noreferrer" target="_blank">Website: ${v.appWebsite}</a></li>` : ''}
 ${v.orgName ? html`<li>Published by ${v.orgName}</li>` : ''}
-</ul>`
-  : ''}
+${v.registeredBy ? html`<li>Registered by ${v.registeredBy}</li>` : ''}
+</ul>
 <p class="muted">Signed in as ${v.userEmail}.${v.logoutHref ? html` <a href="${v.logoutHref}">Not you?</a>` : ''}</p>
 <form method="post" action="${site.base}/oauth/authorize">
 <input type="hidden" name="csrf" value="${v.csrf}">
@@ -174,7 +182,8 @@ export function errorPage(site: Site, title: string, message: string, code?: str
   return layout(
     site,
     title,
-    html`<div class="card"><h1>${title}</h1><p class="error" role="alert">${message}</p>${code ? html`<p class="muted">Error code: ${code}</p>` : ''}</div>`,
+    html`<div class="card"><h1>${title}</h1><p class="error" role="alert">${message}</p>${code ? html`<p class="muted">Error code: ${code}</p>` : ''}
+<p><a href="${site.base}/">Back to ${site.branding.name}</a></p></div>`,
     { viewer: viewer ?? null },
   );
 }
