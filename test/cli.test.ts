@@ -111,6 +111,8 @@ const APP_VIEW_KEYS = [
   'refresh_ttl',
   'refresh_grace_seconds',
   'dynamic',
+  'deactivated_by_admin',
+  'previous_secret_expires_at',
   'created_at',
   'updated_at',
 ];

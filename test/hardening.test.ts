@@ -7,6 +7,7 @@ import { loadConfig } from '../src/config.js';
 import { purgeExpired } from '../src/services/purge.js';
 import { createResourceServer, setIntrospectors } from '../src/services/directory.js';
 import { bootstrap } from '../src/services/bootstrap.js';
+import { rotateSecret } from '../src/services/apps.js';
 import { Browser, DEFAULT_PASSWORD, basic, describeEachDb, postForm, startTestServer, type TestServer } from './helpers/server.js';
 
 const RS = 'https://orders.example/api';
@@ -126,7 +127,7 @@ describeEachDb('issue #15 hardening', (start) => {
     const page = await (await admin.fetch('/admin/apps')).text();
     const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
     for (const back of ['/admin/..//evil.example/x', '//evil.example/admin/x', '/admin/\t/evil', '/developers']) {
-      const res = await admin.postForm(`/admin/apps/${app.client.clientId}/active`, [['csrf', csrf], ['active', 'false'], ['back', back]]);
+      const res = await admin.postForm(`/admin/apps/${app.client.clientId}/active`, [['csrf', csrf], ['active', 'false'], ['back', back], ['confirm', 'yes']]);
       expect(res.status, back).toBe(303);
       expect(res.headers.get('location'), back).toBe('/admin/apps?done=deactivated');
     }
@@ -265,7 +266,7 @@ describeEachDb('issue #15 §8, §9, §14: sessions, deactivation, headers and th
     const admin = await signedIn('admin@localhost', s.adminPassword);
     const adminPage = await (await admin.fetch(`/admin/apps/${app.client.clientId}`)).text();
     const adminCsrf = /name="csrf" value="([^"]+)"/.exec(adminPage)?.[1] ?? '';
-    expect((await admin.postForm(`/admin/apps/${app.client.clientId}/active`, [['csrf', adminCsrf], ['active', '0']])).status).toBe(303);
+    expect((await admin.postForm(`/admin/apps/${app.client.clientId}/active`, [['csrf', adminCsrf], ['active', '0'], ['confirm', 'yes']])).status).toBe(303);
     expect((await s.ctx.storage.clients.byId(app.client.clientId))?.adminDeactivated).toBe(true);
 
     const b = await signedIn('owner@example.com');
@@ -287,7 +288,7 @@ describeEachDb('issue #15 §8, §9, §14: sessions, deactivation, headers and th
     // The owner may still deactivate their own apps and activate them again.
     const mine = await s.createApp({ name: 'Mine', ownerId: owner.id, redirectUris: ['https://mine.example/cb'] });
     for (const active of ['0', '1']) {
-      expect((await b.postForm(`/developers/apps/${mine.client.clientId}/active`, [['csrf', csrf], ['active', active]])).status).toBe(303);
+      expect((await b.postForm(`/developers/apps/${mine.client.clientId}/active`, [['csrf', csrf], ['active', active], ['confirm', 'yes']])).status).toBe(303);
     }
     expect((await s.ctx.storage.clients.byId(mine.client.clientId))?.active).toBe(true);
     // An administrator lifts it.
@@ -357,5 +358,33 @@ describeEachDb('issue #15 §8, §9, §14: sessions, deactivation, headers and th
     expect((await b.fetch('/')).headers.get('location')).toBe('/developers');
     const bad = await (await fetch(`${s.url}/oauth/authorize?client_id=nope`)).text();
     expect(bad).toContain('<a href="/">Back to Tollgate</a>');
+  });
+});
+
+describeEachDb('issue #15 §14: secret rotation is immediate unless an overlap is chosen', (start) => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await start();
+  });
+  afterAll(async () => s?.close());
+
+  const cc = (id: string, secret: string) => postForm(`${s.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basic(id, secret) });
+
+  it('default: the old secret dies at once; with an overlap it works until its end, then not', async () => {
+    const app = await s.createApp({ name: 'Rotating', grantTypes: ['client_credentials'] });
+    const id = app.client.clientId;
+    const first = app.clientSecret ?? '';
+    const second = (await rotateSecret(s.ctx, id))?.clientSecret ?? '';
+    expect((await cc(id, first)).status).toBe(401);
+    expect((await cc(id, second)).status).toBe(200);
+    const third = await rotateSecret(s.ctx, id, { overlapSeconds: 3600 });
+    expect(third?.client.previousSecretExpiresAt).toBeGreaterThan(Date.now() + 3_500_000);
+    expect((await cc(id, second)).status).toBe(200);
+    expect((await cc(id, third?.clientSecret ?? '')).status).toBe(200);
+    expect((await cc(id, first)).status).toBe(401);
+    // Once the overlap is over, the old one is refused.
+    await s.ctx.storage.clients.update(id, { previousSecretExpiresAt: Date.now() - 1 }, Date.now());
+    expect((await cc(id, second)).status).toBe(401);
+    await expect(rotateSecret(s.ctx, id, { overlapSeconds: 8 * 86_400 })).rejects.toThrow('overlap must be a whole number of seconds from 0 to 604800');
   });
 });

@@ -116,7 +116,12 @@ describeEachDb('pages: portal, connected applications, back-office', (start) => 
     expect((await alice.postForm(`${base}/active`, [['active', '0']])).status).toBe(403);
     expect((await s.ctx.storage.clients.byId(app?.clientId ?? ''))?.active).toBe(true);
 
-    const off = await alice.postForm(`${base}/active`, [['csrf', csrf], ['active', '0']]);
+    // Issue #15 §14: deactivating asks first; nothing changes until it is confirmed.
+    const ask = await alice.postForm(`${base}/active`, [['csrf', csrf], ['active', '0']]);
+    expect(ask.status).toBe(200);
+    expect(await ask.text()).toContain('Its tokens stop working at once');
+    expect((await s.ctx.storage.clients.byId(app?.clientId ?? ''))?.active).toBe(true);
+    const off = await alice.postForm(`${base}/active`, [['csrf', csrf], ['active', '0'], ['confirm', 'yes']]);
     expect(off.status).toBe(303);
     expect(off.headers.get('location')).toBe(`${base}?done=deactivated`);
     expect((await s.ctx.storage.clients.byId(app?.clientId ?? ''))?.active).toBe(false);
@@ -125,11 +130,21 @@ describeEachDb('pages: portal, connected applications, back-office', (start) => 
     expect(edit.status).toBe(303);
     expect((await s.ctx.storage.clients.byId(app?.clientId ?? ''))?.name).toBe('Csrf App 2');
 
-    const rotate = await alice.postForm(`${base}/rotate`, [['csrf', csrf]]);
+    const before = (await s.ctx.storage.clients.byId(app?.clientId ?? ''))?.secretHash;
+    const askRotate = await alice.postForm(`${base}/rotate`, [['csrf', csrf]]);
+    expect(askRotate.status).toBe(200);
+    expect(await askRotate.text()).toContain('the current secret stops working at once');
+    expect((await s.ctx.storage.clients.byId(app?.clientId ?? ''))?.secretHash).toBe(before);
+    const rotate = await alice.postForm(`${base}/rotate`, [['csrf', csrf], ['confirm', 'yes'], ['overlap', '3600']]);
     expect(rotate.status).toBe(303);
     const rotated = await (await alice.fetch(rotate.headers.get('location') ?? '')).text();
     expect(rotated).toContain('New client secret');
     expect(rotated).toMatch(/tgs_[\w-]{43}/);
+    // The opt-in overlap: the previous secret's end is shown, and it still authenticates until then.
+    expect(rotated).toContain('The previous secret keeps working until');
+    const row = await s.ctx.storage.clients.byId(app?.clientId ?? '');
+    expect(row?.previousSecretHash).toBe(before);
+    expect((row?.previousSecretExpiresAt ?? 0) - Date.now()).toBeGreaterThan(3_500_000);
 
     const del = await alice.postForm(`${base}/delete`, [['csrf', csrf], ['confirm', 'yes']]);
     expect(del.status).toBe(303);
@@ -167,7 +182,11 @@ describeEachDb('pages: portal, connected applications, back-office', (start) => 
     expect(page).toContain('See your basic profile');
     expect(await (await bob.fetch('/account/apps')).text()).not.toContain('Connected One');
     const csrf = hiddenField(page, 'csrf');
-    const res = await alice.postForm(`/account/apps/${created.client.clientId}/revoke`, [['csrf', csrf]]);
+    // Issue #15 §14: asked first.
+    const ask = await alice.postForm(`/account/apps/${created.client.clientId}/revoke`, [['csrf', csrf]]);
+    expect(ask.status).toBe(200);
+    expect(await ask.text()).toContain('Revoke access for Connected One?');
+    const res = await alice.postForm(`/account/apps/${created.client.clientId}/revoke`, [['csrf', csrf], ['confirm', 'yes']]);
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe('/account/apps?done=revoked');
     const alicesId = (await s.ctx.storage.users.byEmail('alice@example.com'))?.id ?? '';

@@ -310,7 +310,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
         dynamic: true,
       });
       const created = await storage.clients.create(input, T0);
-      const expected = { ...input, scopesVersion: 1, createdAt: T0, updatedAt: T0, usedAt: null, adminDeactivated: false };
+      const expected = { ...input, scopesVersion: 1, createdAt: T0, updatedAt: T0, usedAt: null, adminDeactivated: false, previousSecretHash: null, previousSecretExpiresAt: null };
       expect(created).toEqual(expected);
       expect(await storage.clients.byId('c1')).toEqual(expected);
       expect(await storage.clients.byId('missing')).toBeNull();
@@ -368,6 +368,8 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
           refreshTtl: 60,
           registrationTokenHash: 'rat',
           adminDeactivated: true,
+          previousSecretHash: 'old-hash',
+          previousSecretExpiresAt: T0 + 60_000,
         },
         T0 + 6,
       );
@@ -375,6 +377,8 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
         ...aClient('c1'),
         usedAt: null,
         adminDeactivated: true,
+        previousSecretHash: 'old-hash',
+        previousSecretExpiresAt: T0 + 60_000,
         name: 'Renamed',
         description: null,
         scopes: ['a'],

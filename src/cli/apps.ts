@@ -361,14 +361,15 @@ async function setActive(clientId: string, active: boolean, opts: JsonOption): P
   });
 }
 
-async function rotate(clientId: string, opts: JsonOption): Promise<void> {
+async function rotate(clientId: string, opts: JsonOption & { overlap?: number }): Promise<void> {
   await withRuntime(async ({ ctx }) => {
     await requireApp(ctx, clientId);
-    const r = await rotateSecret(ctx, clientId);
+    const r = await rotateSecret(ctx, clientId, { overlapSeconds: opts.overlap ?? 0 });
     if (!r) throw new CliError(`No application with the client_id ${clientId}`);
-    emit(opts, { client_id: clientId, client_secret: r.clientSecret }, () =>
+    const until = r.client.previousSecretExpiresAt === null ? null : new Date(r.client.previousSecretExpiresAt).toISOString();
+    emit(opts, { client_id: clientId, client_secret: r.clientSecret, ...(until ? { previous_secret_expires_at: until } : {}) }, () =>
       [
-        `New secret for ${clientId} ("${r.client.name}"); the old one stopped working.`,
+        until ? `New secret for ${clientId} ("${r.client.name}"); the old one keeps working until ${until}.` : `New secret for ${clientId} ("${r.client.name}"); the old one stopped working.`,
         '',
         formatRecord({ client_id: clientId, client_secret: r.clientSecret }),
         '',
@@ -442,7 +443,11 @@ export function appsCommand(): Command {
   ).action(action((id: string, opts: JsonOption) => setActive(id, false, opts)));
 
   withJson(
-    apps.command('rotate-secret').description('issue a new client secret (shown once); the old one stops working').argument('<client_id>'),
+    apps
+      .command('rotate-secret')
+      .description('issue a new client secret (shown once); the old one stops working at once, or after --overlap')
+      .argument('<client_id>')
+      .option('--overlap <seconds>', 'keep the old secret working this long (0–604800; default 0: stops at once)', wholeNumber),
   ).action(action(rotate));
 
   withJson(

@@ -320,7 +320,13 @@ function adminPaths(jsonError: (description: string) => Schema): Record<string, 
       post: appAction('Deactivate an application: its tokens stop working at once', ['200', 'Deactivated', ref('App')]),
     },
     '/admin/api/apps/{clientId}/rotate-secret': {
-      post: appAction('New client secret, shown once; the old one stops working at once', ['200', 'The new secret', ref('ClientSecret')]),
+      post: op({
+        summary: 'New client secret, shown once; the old one stops working at once, or after overlap_seconds',
+        path: 'clientId',
+        body: { type: 'object', additionalProperties: false, properties: { overlap_seconds: { type: 'integer', minimum: 0, maximum: 604800, default: 0 } } },
+        ok: ['200', 'The new secret', ref('ClientSecret')],
+        notFound: true,
+      }),
     },
     '/admin/api/users': {
       get: op({ summary: 'List users', ok: ['200', 'Users', listOf('User')] }),

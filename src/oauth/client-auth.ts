@@ -65,6 +65,17 @@ function presented(authorization: string | undefined, params: Params): Presented
   return { clientId: bodyId, secret: bodySecret, method: bodySecret === undefined ? 'none' : 'client_secret_post' };
 }
 
+/** The current secret, or the previous one while a rotation's overlap lasts (issue #15 §14). */
+function secretMatches(ctx: OAuthContext, client: ClientRow, secret: string): boolean {
+  const current = client.secretHash !== null && secretMatchesHash(secret, client.secretHash);
+  const previous =
+    client.previousSecretHash !== null &&
+    client.previousSecretExpiresAt !== null &&
+    client.previousSecretExpiresAt > ctx.now() &&
+    secretMatchesHash(secret, client.previousSecretHash);
+  return current || previous;
+}
+
 /**
  * Authenticates the client of a request, or throws `invalid_client` (401). With `optional`, a
  * request carrying no client identification at all returns null instead.
@@ -85,7 +96,7 @@ export async function authenticateClient(
   if (client.clientType === 'public') {
     if (p.method !== 'none') throw invalidClient('Client authentication failed', 'public client sent a secret');
   } else {
-    if (p.secret === undefined || client.secretHash === null || !secretMatchesHash(p.secret, client.secretHash)) {
+    if (p.secret === undefined || client.secretHash === null || !secretMatches(ctx, client, p.secret)) {
       throw invalidClient('Client authentication failed', p.secret === undefined ? 'confidential client sent no secret' : 'wrong secret');
     }
   }

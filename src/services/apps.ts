@@ -96,7 +96,7 @@ function validateGrantTypes(ctx: OAuthContext, grantTypes: readonly string[]): G
 }
 
 /** Rules that involve several fields; applied on create and on every update. */
-async function checkCoherence(ctx: OAuthContext, c: Omit<ClientRow, 'createdAt' | 'updatedAt' | 'scopesVersion' | 'usedAt' | 'adminDeactivated'>): Promise<void> {
+async function checkCoherence(ctx: OAuthContext, c: NewClient): Promise<void> {
   if (c.name.trim().length === 0 || c.name.length > 200) throw invalidClientMetadata('name must be 1 to 200 characters');
   if (c.description !== null && c.description.length > 2000) throw invalidClientMetadata('description is too long (2000 max)');
   for (const uri of c.redirectUris) assertRegistrableRedirectUri(uri);
@@ -301,19 +301,39 @@ export async function setAppActive(
   return updated;
 }
 
-/** A4: a new secret, shown once; the old one stops working at once. */
+/** The overlaps a rotation may keep the old secret for (issue #15 §14), in seconds. */
+export const MAX_SECRET_OVERLAP = 7 * 86_400;
+
+/**
+ * A4: a new secret, shown once. By default the old one stops working at once (a leaked secret
+ * must die now); with `overlapSeconds` (opt-in, at most 7 days, as Keycloak offers) the old one
+ * keeps working until then, so a deployment can switch without downtime.
+ */
 export async function rotateSecret(
   ctx: OAuthContext,
   clientId: string,
-  opts: { readonly actorUserId?: string | null; readonly ip?: string | null } = {},
+  opts: { readonly actorUserId?: string | null; readonly ip?: string | null; readonly overlapSeconds?: number } = {},
 ): Promise<{ client: ClientRow; clientSecret: string } | null> {
   const current = await ctx.storage.clients.byId(clientId);
   if (!current) return null;
   if (current.clientType === 'public') throw invalidClientMetadata('A public application has no secret to rotate');
+  const overlap = opts.overlapSeconds ?? 0;
+  if (!Number.isInteger(overlap) || overlap < 0 || overlap > MAX_SECRET_OVERLAP) {
+    throw invalidClientMetadata(`overlap must be a whole number of seconds from 0 to ${MAX_SECRET_OVERLAP}`);
+  }
   const clientSecret = randomToken(PREFIX.clientSecret);
-  const client = await ctx.storage.clients.update(clientId, { secretHash: sha256(clientSecret) }, ctx.now());
+  const now = ctx.now();
+  const client = await ctx.storage.clients.update(
+    clientId,
+    {
+      secretHash: sha256(clientSecret),
+      previousSecretHash: overlap > 0 ? current.secretHash : null,
+      previousSecretExpiresAt: overlap > 0 ? now + overlap * 1000 : null,
+    },
+    now,
+  );
   if (!client) return null;
-  await ctx.audit.record('app.secret_rotated', { actorUserId: opts.actorUserId ?? null, clientId, ip: opts.ip ?? null });
+  await ctx.audit.record('app.secret_rotated', { actorUserId: opts.actorUserId ?? null, clientId, ip: opts.ip ?? null, details: { overlapSeconds: overlap } });
   return { client, clientSecret };
 }
 
@@ -350,6 +370,8 @@ export function appView(c: ClientRow): Record<string, unknown> {
     refresh_ttl: c.refreshTtl,
     refresh_grace_seconds: c.refreshGraceSeconds,
     dynamic: c.dynamic,
+    deactivated_by_admin: c.adminDeactivated,
+    previous_secret_expires_at: c.previousSecretExpiresAt === null ? null : new Date(c.previousSecretExpiresAt).toISOString(),
     created_at: new Date(c.createdAt).toISOString(),
     updated_at: new Date(c.updatedAt).toISOString(),
   };

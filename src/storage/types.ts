@@ -103,9 +103,12 @@ export interface ClientRow {
   readonly usedAt: number | null;
   /** Deactivated by an administrator: only an administrator may activate it again. */
   readonly adminDeactivated: boolean;
+  /** After a rotation with an overlap: the old secret's hash, accepted until `previousSecretExpiresAt`. */
+  readonly previousSecretHash: string | null;
+  readonly previousSecretExpiresAt: number | null;
 }
 
-export type NewClient = Omit<ClientRow, 'createdAt' | 'updatedAt' | 'scopesVersion' | 'usedAt' | 'adminDeactivated'>;
+export type NewClient = Omit<ClientRow, 'createdAt' | 'updatedAt' | 'scopesVersion' | 'usedAt' | 'adminDeactivated' | 'previousSecretHash' | 'previousSecretExpiresAt'>;
 export type ClientPatch = Partial<
   Omit<ClientRow, 'clientId' | 'createdAt' | 'updatedAt' | 'scopesVersion' | 'dynamic' | 'usedAt'>
 >;

@@ -192,6 +192,10 @@ describeBrowser('issue #3 journeys in Chromium', () => {
     expect(await card.textContent()).not.toContain('See your email address');
     await shot(page, 'connected-apps');
     await card.getByRole('button', { name: /Revoke access/ }).click();
+    // Issue #15 §14: asked first.
+    await expect.poll(() => page.getByRole('heading', { name: 'Revoke access for Photo Album?' }).isVisible()).toBe(true);
+    await shot(page, 'revoke-confirm');
+    await page.getByRole('button', { name: 'Revoke access' }).click();
     await page.waitForURL(/done=revoked/);
     await expect.poll(() => page.getByText('Access revoked').isVisible()).toBe(true);
     expect(await page.locator('section', { hasText: 'Photo Album' }).count()).toBe(0);
@@ -257,6 +261,10 @@ describeBrowser('issue #3 journeys in Chromium', () => {
     await row.getByText('More').click();
     await shot(page, 'more-menu');
     await row.getByRole('button', { name: 'Deactivate' }).click();
+    // Issue #15 §14: asked first; back to the same filtered grid afterwards.
+    await expect.poll(() => page.getByRole('heading', { name: /^Deactivate / }).isVisible()).toBe(true);
+    await shot(page, 'deactivate-confirm');
+    await page.getByRole('button', { name: 'Deactivate' }).click();
     await page.waitForURL(/done=deactivated/);
     expect(page.url()).toContain('status=active');
     await expect.poll(() => page.getByText('The application was deactivated').isVisible()).toBe(true);

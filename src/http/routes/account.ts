@@ -9,7 +9,8 @@ import type { HttpContext } from '../context.js';
 import { revokeUserAuthorization } from '../../services/apps.js';
 import { endAllSessions } from '../../services/directory.js';
 import { html } from '../views/html.js';
-import { checkCsrf, formatDate, formOf, notice, redirect303, requireViewer, sendPage, shell } from '../views/kit.js';
+import { checkCsrf, formatDate, formOf, notice, redirect303, requireViewer, sendPage, shell, text } from '../views/kit.js';
+import { confirmBody } from '../views/apps.js';
 
 export function accountRoutes(app: FastifyInstance, ctx: HttpContext): void {
   const page = { config: { page: true } } as const;
@@ -76,7 +77,24 @@ ${client?.website ? html`<p><a href="${client.website}" rel="noopener noreferrer
     if (!checkCsrf(ctx, request, reply, form)) return reply;
     const pc = await requireViewer(ctx, request, reply);
     if (!pc) return reply;
-    await revokeUserAuthorization(ctx, pc.user.id, request.params.id.slice(0, 200), { ip: request.ip });
+    const clientId = request.params.id.slice(0, 200);
+    if (text(form, 'confirm') !== 'yes') {
+      const name = (await ctx.storage.clients.byId(clientId))?.name ?? clientId;
+      return sendPage(
+        reply,
+        200,
+        shell(pc, `Revoke access for ${name}?`, 'account', confirmBody({
+          title: `Revoke access for ${name}?`,
+          warning: 'It loses access to your account at once: every token it holds for you stops working, and it will have to ask you again.',
+          action: `${ctx.base}/account/apps/${encodeURIComponent(clientId)}/revoke`,
+          csrf: pc.csrf,
+          fields: [],
+          submitLabel: 'Revoke access',
+          cancelHref: `${ctx.base}/account/apps`,
+        })),
+      );
+    }
+    await revokeUserAuthorization(ctx, pc.user.id, clientId, { ip: request.ip });
     return redirect303(reply, `${ctx.base}/account/apps?done=revoked`);
   });
 }

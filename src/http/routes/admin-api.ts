@@ -282,9 +282,15 @@ function appRoutes(api: FastifyInstance, ctx: OAuthContext): void {
   }
 
   api.post<WithClientId>('/apps/:clientId/rotate-secret', bearer, async (request, reply) => {
-    readBody(request, []);
-    const r = await rotateSecret(ctx, request.params.clientId, actorOf(request));
-    return r ? { client_id: r.client.clientId, client_secret: r.clientSecret } : notFound(reply, noApp(request.params.clientId));
+    const body = readBody(request, ['overlap_seconds']);
+    const overlap = secondsOrNull(body, 'overlap_seconds') ?? 0;
+    const r = await rotateSecret(ctx, request.params.clientId, { ...actorOf(request), overlapSeconds: overlap });
+    if (!r) return notFound(reply, noApp(request.params.clientId));
+    return {
+      client_id: r.client.clientId,
+      client_secret: r.clientSecret,
+      ...(r.client.previousSecretExpiresAt !== null ? { previous_secret_expires_at: new Date(r.client.previousSecretExpiresAt).toISOString() } : {}),
+    };
   });
 }
 

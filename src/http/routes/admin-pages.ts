@@ -17,7 +17,7 @@ import { deleteApp, setAppActive, updateApp } from '../../services/apps.js';
 import { addMember, createOrg, createUser, updateUser } from '../../services/directory.js';
 import { sameSitePath } from '../session.js';
 import { html, type SafeHtml } from '../views/html.js';
-import { appFacts, appForm, deleteConfirmBody, formValuesOf, type AppFormValues } from '../views/apps.js';
+import { appFacts, appForm, confirmBody, deleteConfirmBody, formValuesOf, type AppFormValues } from '../views/apps.js';
 import { stackedBarChart, type Series } from '../views/chart.js';
 import {
   checkCsrf,
@@ -310,6 +310,24 @@ ${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes,
     const pc = await requireAdmin(ctx, request, reply);
     if (!pc) return reply;
     const active = text(form, 'active') === '1';
+    if (!active && text(form, 'confirm') !== 'yes') {
+      const c = await ctx.storage.clients.byId(request.params.id.slice(0, 200));
+      if (!c) return notFoundPage(reply, pc);
+      const back = backTo(ctx, text(form, 'back', 2000), `${ctx.base}/admin/apps`);
+      return sendPage(
+        reply,
+        200,
+        adminPage(pc, `Deactivate ${c.name}?`, '/admin/apps', confirmBody({
+          title: `Deactivate ${c.name}?`,
+          warning: 'Its tokens stop working at once and it cannot obtain new ones. Its owner cannot activate it again: only an administrator can.',
+          action: `${ctx.base}/admin/apps/${encodeURIComponent(c.clientId)}/active`,
+          csrf: pc.csrf,
+          fields: [['active', '0'], ['back', back]],
+          submitLabel: 'Deactivate',
+          cancelHref: back,
+        })),
+      );
+    }
     const updated = await setAppActive(ctx, request.params.id.slice(0, 200), active, actor(pc, request));
     if (!updated) return notFoundPage(reply, pc);
     return redirect303(reply, withDone(backTo(ctx, text(form, 'back', 2000), `${ctx.base}/admin/apps`), active ? 'activated' : 'deactivated'));

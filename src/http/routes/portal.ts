@@ -19,7 +19,7 @@ import { deriveKey, openJson, sealJson, sha256 } from '../../oauth/crypto.js';
 import { createApp, deleteApp, rotateSecret, setAppActive, updateApp, type AppInput } from '../../services/apps.js';
 import { CSRF_COOKIE, SESSION_COOKIE, cookieOptions } from '../session.js';
 import { html } from '../views/html.js';
-import { appFacts, appForm, credentialsBody, deleteConfirmBody, EMPTY_APP, formValuesOf, type AppFormValues } from '../views/apps.js';
+import { appFacts, appForm, confirmBody, credentialsBody, deleteConfirmBody, EMPTY_APP, formValuesOf, OVERLAP_CHOICES, overlapControl, type AppFormValues } from '../views/apps.js';
 import {
   checkCsrf,
   checked,
@@ -274,7 +274,7 @@ ${appFacts(c, { orgName, ownerEmail: pc.user.email })}
 ${c.clientType === 'confidential'
   ? html`<form method="post" action="${base}/rotate" class="inline">
 <input type="hidden" name="csrf" value="${pc.csrf}">
-<button type="submit" class="secondary">Rotate secret</button>
+<button type="submit" class="secondary">Rotate secret…</button>
 </form>`
   : ''}
 ${c.adminDeactivated && !pc.user.isAdmin
@@ -282,7 +282,7 @@ ${c.adminDeactivated && !pc.user.isAdmin
   : html`<form method="post" action="${base}/active" class="inline">
 <input type="hidden" name="csrf" value="${pc.csrf}">
 <input type="hidden" name="active" value="${c.active ? '0' : '1'}">
-<button type="submit" class="secondary">${c.active ? 'Deactivate' : 'Activate'}</button>
+<button type="submit" class="secondary">${c.active ? 'Deactivate…' : 'Activate'}</button>
 </form>`}
 <a class="button danger" href="${base}/delete">Delete</a>
 </div></div>`;
@@ -356,7 +356,25 @@ ${appForm({
     const own = await viewerAndOwnApp(ctx, request, reply);
     if (!own) return reply;
     const { pc, c } = own;
-    const rotated = await rotateSecret(ctx, c.clientId, actor(pc, request));
+    const base = `${ctx.base}/developers/apps/${encodeURIComponent(c.clientId)}`;
+    if (text(form, 'confirm') !== 'yes') {
+      return sendPage(
+        reply,
+        200,
+        shell(pc, `Rotate the secret of ${c.name}?`, 'developers', confirmBody({
+          title: `Rotate the secret of ${c.name}?`,
+          warning: 'A new secret is made and shown once. Unless you choose an overlap below, the current secret stops working at once: every deployment using it must switch to the new one.',
+          action: `${base}/rotate`,
+          csrf: pc.csrf,
+          fields: [],
+          submitLabel: 'Rotate secret',
+          cancelHref: base,
+          extra: overlapControl(),
+        })),
+      );
+    }
+    const overlap = Number(text(form, 'overlap', 10) || '0');
+    const rotated = await rotateSecret(ctx, c.clientId, { ...actor(pc, request), overlapSeconds: OVERLAP_CHOICES.some(([v]) => Number(v) === overlap) ? overlap : 0 });
     if (rotated) setSecretOnce(ctx, request, reply, c.clientId, rotated.clientSecret, true);
     return redirect303(reply, credentialsPath(ctx.base, c.clientId));
   });
@@ -368,6 +386,22 @@ ${appForm({
     if (!own) return reply;
     const { pc, c } = own;
     const active = text(form, 'active') === '1';
+    if (!active && text(form, 'confirm') !== 'yes') {
+      const base = `${ctx.base}/developers/apps/${encodeURIComponent(c.clientId)}`;
+      return sendPage(
+        reply,
+        200,
+        shell(pc, `Deactivate ${c.name}?`, 'developers', confirmBody({
+          title: `Deactivate ${c.name}?`,
+          warning: 'Its tokens stop working at once and it cannot obtain new ones until it is activated again.',
+          action: `${base}/active`,
+          csrf: pc.csrf,
+          fields: [['active', '0']],
+          submitLabel: 'Deactivate',
+          cancelHref: base,
+        })),
+      );
+    }
     await setAppActive(ctx, c.clientId, active, { ...actor(pc, request), byAdministrator: pc.user.isAdmin });
     return redirect303(reply, `${ctx.base}/developers/apps/${encodeURIComponent(c.clientId)}?done=${active ? 'activated' : 'deactivated'}`);
   });

@@ -163,7 +163,8 @@ ${c.clientType === 'public'
   : secret
     ? html`<p class="label">Client secret</p>
 <div class="secret"><code id="client-secret" data-secret>${secret}</code>${copy('client-secret', 'client secret')}</div>
-<p class="warning" role="note"><strong>Copy the secret now.</strong> It is shown only this once and Tollgate keeps only a hash of it. If you lose it, rotate the secret to get a new one.</p>`
+<p class="warning" role="note"><strong>Copy the secret now.</strong> It is shown only this once and Tollgate keeps only a hash of it. If you lose it, rotate the secret to get a new one.</p>
+${opts.rotated && c.previousSecretExpiresAt !== null ? html`<p class="notice" role="status">The previous secret keeps working until ${formatDate(c.previousSecretExpiresAt)}.</p>` : ''}`
     : html`<p class="warning" role="note">The client secret is no longer shown: it was displayed once when it was created. If you lost it, rotate the secret to get a new one (the old one stops working).</p>`}
 <p class="muted" role="status" aria-live="polite" id="copy-status"></p>
 <div class="actions"><a class="button" href="${opts.backHref}">Done</a></div>
@@ -179,4 +180,45 @@ export function deleteConfirmBody(c: ClientRow, csrf: string, action: string, ca
 <input type="hidden" name="confirm" value="yes">
 <div class="actions"><button type="submit" class="danger">Delete application</button><a href="${cancelHref}">Cancel</a></div>
 </form></div>`;
+}
+
+/**
+ * "Are you sure?" for an action that cannot be undone or takes something away (issue #15 §14):
+ * the first POST answers with this page; its form repeats the fields with `confirm=yes`.
+ */
+export function confirmBody(o: {
+  readonly title: string;
+  readonly warning: string;
+  readonly action: string;
+  readonly csrf: string;
+  readonly fields: ReadonlyArray<readonly [string, string]>;
+  readonly submitLabel: string;
+  readonly cancelHref: string;
+  /** Extra form controls (e.g. the rotation overlap). */
+  readonly extra?: SafeHtml;
+}): SafeHtml {
+  return html`<div class="card">
+<h1>${o.title}</h1>
+<p class="warning" role="note">${o.warning}</p>
+<form method="post" action="${o.action}">
+<input type="hidden" name="csrf" value="${o.csrf}">
+${o.fields.map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`)}
+<input type="hidden" name="confirm" value="yes">
+${o.extra ?? ''}
+<div class="actions"><button type="submit" class="danger">${o.submitLabel}</button><a href="${o.cancelHref}">Cancel</a></div>
+</form></div>`;
+}
+
+/** The rotation's opt-in overlap: how long the old secret keeps working (immediately by default). */
+export const OVERLAP_CHOICES: ReadonlyArray<readonly [string, string]> = [
+  ['0', 'Stops working immediately (recommended if it may have leaked)'],
+  ['3600', 'Keeps working for 1 hour'],
+  ['86400', 'Keeps working for 1 day'],
+  ['604800', 'Keeps working for 7 days'],
+];
+
+export function overlapControl(): SafeHtml {
+  return html`<fieldset><legend>The old secret</legend>
+${OVERLAP_CHOICES.map(([v, label]) => html`<label class="check"><input type="radio" name="overlap" value="${v}"${v === '0' ? html` checked` : ''}> <span>${label}</span></label>`)}
+</fieldset>`;
 }

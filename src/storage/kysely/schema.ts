@@ -71,6 +71,8 @@ export interface ClientsTable {
   updated_at: number;
   used_at: number | null;
   admin_deactivated: IntBool;
+  previous_secret_hash: string | null;
+  previous_secret_expires_at: number | null;
 }
 
 export interface AuthorizationCodesTable {

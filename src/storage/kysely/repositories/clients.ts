@@ -49,6 +49,8 @@ function toRow(row: Selectable<ClientsTable>): ClientRow {
     updatedAt: row.updated_at,
     usedAt: row.used_at,
     adminDeactivated: fromIntBool(row.admin_deactivated),
+    previousSecretHash: row.previous_secret_hash,
+    previousSecretExpiresAt: row.previous_secret_expires_at,
   };
 }
 
@@ -76,6 +78,8 @@ function patchToColumns(patch: ClientPatch): Updateable<ClientsTable> {
   if (patch.refreshGraceSeconds !== undefined) out.refresh_grace_seconds = patch.refreshGraceSeconds;
   if (patch.registrationTokenHash !== undefined) out.registration_token_hash = patch.registrationTokenHash;
   if (patch.adminDeactivated !== undefined) out.admin_deactivated = toIntBool(patch.adminDeactivated);
+  if (patch.previousSecretHash !== undefined) out.previous_secret_hash = patch.previousSecretHash;
+  if (patch.previousSecretExpiresAt !== undefined) out.previous_secret_expires_at = patch.previousSecretExpiresAt;
   return out;
 }
 
@@ -116,6 +120,8 @@ export class KyselyClientRepo implements ClientRepo {
       updated_at: now,
       used_at: null,
       admin_deactivated: 0,
+      previous_secret_hash: null,
+      previous_secret_expires_at: null,
     };
     await this.db.insertInto('clients').values(values).execute();
     return toRow(values);
