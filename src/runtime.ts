@@ -2,6 +2,7 @@
  * Opens the configured database, migrates it, and assembles the protocol context. Used by
  * `tollgate serve` and by every CLI command (the CLI works on the database directly).
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, type Config } from './config.js';
 import type { Storage } from './storage/types.js';
@@ -21,6 +22,8 @@ import type { ClientRow } from './storage/types.js';
 export interface Runtime {
   readonly ctx: OAuthContext;
   readonly storage: Storage;
+  /** The embedded database file did not exist and was created now (said out loud by its users). */
+  readonly databaseCreated: boolean;
   close(): Promise<void>;
 }
 
@@ -55,10 +58,20 @@ export function featureSet(config: Config, opts: Pick<RuntimeOptions, 'features'
   return features;
 }
 
-export async function openStorage(config: Config, pgSchema?: string): Promise<Storage> {
+/** Where the embedded database lives. */
+export function sqliteFile(config: Config): string {
+  return join(config.dataDir, 'tollgate.db');
+}
+
+/** Loud, on stderr: the database file disappeared under a running server (issue #15 §13). */
+function reportLost(message: string): void {
+  process.stderr.write(`ERROR: ${message}\n`);
+}
+
+export async function openStorage(config: Config, pgSchema?: string, onLost: (message: string) => void = reportLost): Promise<Storage> {
   return config.databaseUrl !== null
     ? createStorage({ kind: 'postgres', url: config.databaseUrl, timeoutMs: config.dbTimeoutMs, ...(pgSchema ? { schema: pgSchema } : {}) })
-    : createStorage({ kind: 'sqlite', file: join(config.dataDir, 'tollgate.db') });
+    : createStorage({ kind: 'sqlite', file: sqliteFile(config), onLost });
 }
 
 export async function createRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
@@ -66,6 +79,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   if (opts.embeddedLogin && config.loginUrl !== null) {
     throw new ConfigError(['TOLLGATE_LOGIN_URL: an instance with the host\'s own login (createTollgate({ login })) does not delegate sign-in as well']);
   }
+  const databaseCreated = opts.storage === undefined && config.databaseUrl === null && !existsSync(sqliteFile(config));
   const storage = opts.storage ?? (await openStorage(config, opts.pgSchema ?? process.env['TOLLGATE_PG_SCHEMA']));
   await storage.migrate();
   const now = opts.now ?? Date.now;
@@ -85,7 +99,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     loginMode,
     now,
   };
-  return { ctx, storage, close: () => storage.close() };
+  return { ctx, storage, databaseCreated, close: () => storage.close() };
 }
 
 /** A9: tells the application's owner (or TOLLGATE_MAIL_TO) that it was created. */

@@ -87,7 +87,10 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 
-  if (opts.banner !== false) printBanner(out, config, boot, url, runtime.storage.dialect);
+  if (opts.banner !== false) {
+    if (tollgate.databaseCreated) out(`Created a new database at ${config.dataDir}/tollgate.db.`);
+    printBanner(out, config, boot, url, runtime.storage.dialect);
+  }
 
   const purge =
     opts.purge === false

@@ -75,6 +75,8 @@ export interface Tollgate {
    * session they have is revoked at once. Returns how many tokens were revoked.
    */
   revokeSubject(subject: string): Promise<number>;
+  /** The embedded database file did not exist and was created by this instance. */
+  readonly databaseCreated: boolean;
   /** What the first start created (nothing when `bootstrap: false` or the database was ready). */
   readonly bootstrapped: BootstrapResult;
   /** The Fastify plugin. Its prefix, when given, must be the issuer's path. */
@@ -174,6 +176,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     issuer: config.issuer,
     context: ctx,
     metrics,
+    databaseCreated: runtime.databaseCreated,
     async endSession(sessionId) {
       if (typeof sessionId !== 'string' || sessionId === '') return;
       if (await ctx.storage.sessions.end(hostSessionHash(sessionId), ctx.now())) {

@@ -171,6 +171,8 @@ describe('general', () => {
     expect(scopes.items.map((s) => s.name).sort()).toEqual(['admin', 'email', 'login', 'profile']);
     expect(scopes.items.find((s) => s.name === 'profile')?.default).toBe(true);
     expect(first.stderr).toMatch(/administrator admin@localhost/);
+    // Issue #15 §13: creating a database is never silent.
+    expect(first.stderr).toContain(`note: no database at ${dir}/tollgate.db: created a new, empty one`);
     expect(first.stderr).toMatch(/generated password: \S{16,}/);
     const second = await run(['users', 'list', '--json'], env);
     expect(second.code).toBe(0);

@@ -2,6 +2,7 @@
  * Issue #15, the red-team pass: each class that did not hold, with the variants of it.
  * §1 same-site return targets, §3 bounded registration, §5 proxy trust, §6 who may introspect what.
  */
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { purgeExpired } from '../src/services/purge.js';
@@ -386,5 +387,36 @@ describeEachDb('issue #15 §14: secret rotation is immediate unless an overlap i
     await s.ctx.storage.clients.update(id, { previousSecretExpiresAt: Date.now() - 1 }, Date.now());
     expect((await cc(id, second)).status).toBe(401);
     await expect(rotateSecret(s.ctx, id, { overlapSeconds: 8 * 86_400 })).rejects.toThrow('overlap must be a whole number of seconds from 0 to 604800');
+  });
+});
+
+describe('issue #15 §13: the database removed under a running server', () => {
+  it('is noticed: /readyz 503 with a loud line, and requests answer 503 instead of writing to a lost file', async () => {
+    const lines: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      lines.push(String(chunk));
+      return (write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof process.stderr.write;
+    const s = await startTestServer();
+    try {
+      const app = await s.createApp({ name: 'Before', grantTypes: ['client_credentials'] });
+      expect((await fetch(`${s.url}/readyz`)).status).toBe(200);
+      rmSync(s.ctx.config.dataDir, { recursive: true, force: true });
+      const deadline = Date.now() + 6_000;
+      let ready = 200;
+      while (Date.now() < deadline && ready === 200) {
+        await new Promise((r) => setTimeout(r, 250));
+        ready = (await fetch(`${s.url}/readyz`)).status;
+      }
+      expect(ready).toBe(503);
+      expect(lines.join('')).toContain(`ERROR: the database file ${s.ctx.config.dataDir}/tollgate.db was removed while Tollgate was running; refusing to go on`);
+      const token = await postForm(`${s.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basic(app.client.clientId, app.clientSecret ?? '') });
+      expect(token.status).toBe(503);
+      expect(token.json['error']).toBe('temporarily_unavailable');
+    } finally {
+      process.stderr.write = write;
+      await s.close().catch(() => undefined);
+    }
   });
 });

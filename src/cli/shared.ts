@@ -6,7 +6,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { OAuthError } from '../oauth/errors.js';
-import { createRuntime, type Runtime } from '../runtime.js';
+import { createRuntime, sqliteFile, type Runtime } from '../runtime.js';
 import { bootstrap } from '../services/bootstrap.js';
 import { requireOrg, requireUserByEmail } from '../services/directory.js';
 import type { OAuthContext } from '../oauth/context.js';
@@ -82,6 +82,8 @@ export async function withRuntime<T>(fn: (rt: CliRuntime) => Promise<T>): Promis
   const config = loadConfig();
   const runtime = await createRuntime(config);
   try {
+    // Never silent (issue #15 §13): a database that was expected here may have been removed.
+    if (runtime.databaseCreated) writeErr(`note: no database at ${sqliteFile(config)}: created a new, empty one`);
     const result = await bootstrap(runtime.ctx);
     for (const w of result.warnings) writeErr(`warning: ${w}`);
     if (result.admin?.generatedPassword) {

@@ -9,7 +9,7 @@
  * 5 s connection timeout and an idle-error handler; `schema` (created when missing) becomes the
  * search_path of every pooled connection, which is how tests isolate themselves.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { dirname } from 'node:path';
@@ -50,7 +50,16 @@ export interface SqliteStorageOptions {
   readonly kind: 'sqlite';
   /** Database file path (its directory is created when missing), or `:memory:`. */
   readonly file: string;
+  /**
+   * Called once if the database file is removed or replaced while open (issue #15 §13): the
+   * storage then stops (every use fails, `ping` too) rather than writing to a file nobody will
+   * ever read again.
+   */
+  readonly onLost?: (message: string) => void;
 }
+
+/** How often an open SQLite file is checked to still be the one that was opened. */
+const FILE_CHECK_MS = 2_000;
 
 export interface PostgresStorageOptions {
   readonly kind: 'postgres';
@@ -120,9 +129,39 @@ async function openSqlite(options: SqliteStorageOptions): Promise<Storage> {
   // waits for readers or writers).
   database.pragma('wal_autocheckpoint = 0');
   const checkpointer = startCheckpointer(options.file, CHECKPOINT_INTERVAL_MS);
+
+  // The file must stay the one opened: deleted (or its folder), or replaced by another file, the
+  // connection would go on writing into an unlinked inode that is lost at the next restart.
+  const file = options.file;
+  const opened = statSync(file);
+  let lost: string | null = null;
+  const check = (): string | null => {
+    if (lost !== null) return lost;
+    let now: ReturnType<typeof statSync> | undefined;
+    try {
+      now = statSync(file);
+    } catch {
+      now = undefined;
+    }
+    if (now === undefined || now.ino !== opened.ino || now.dev !== opened.dev) {
+      lost = `the database file ${file} was ${now === undefined ? 'removed' : 'replaced'} while Tollgate was running; refusing to go on (restore it, or restart to start afresh)`;
+      options.onLost?.(lost);
+      // Every further use fails (503 temporarily_unavailable) instead of writing to a lost file.
+      void checkpointer.stop().then(() => storage.close()).catch(() => undefined);
+    }
+    return lost;
+  };
+  const watcher = setInterval(check, FILE_CHECK_MS);
+  watcher.unref();
   return {
     ...storage,
+    async ping() {
+      const problem = check();
+      if (problem !== null) throw new Error(problem);
+      await storage.ping();
+    },
     async close() {
+      clearInterval(watcher);
       await checkpointer.stop();
       await storage.close();
     },
