@@ -146,8 +146,13 @@ async function openSqlite(options: SqliteStorageOptions): Promise<Storage> {
     if (now === undefined || now.ino !== opened.ino || now.dev !== opened.dev) {
       lost = `the database file ${file} was ${now === undefined ? 'removed' : 'replaced'} while Tollgate was running; refusing to go on (restore it, or restart to start afresh)`;
       options.onLost?.(lost);
-      // Every further use fails (503 temporarily_unavailable) instead of writing to a lost file.
-      void checkpointer.stop().then(() => storage.close()).catch(() => undefined);
+      // Every further use fails at once (503 temporarily_unavailable) instead of writing to a lost file.
+      try {
+        database.close();
+      } catch {
+        // already closed
+      }
+      void checkpointer.stop().catch(() => undefined);
     }
     return lost;
   };
