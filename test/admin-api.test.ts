@@ -217,13 +217,16 @@ describeEachDb('admin REST API', (start) => {
     const page1 = await call('GET', '/admin/api/apps?name=Lifecycle&limit=1');
     const page2 = await call('GET', '/admin/api/apps?name=Lifecycle&limit=1&offset=1');
     const page3 = await call('GET', '/admin/api/apps?name=Lifecycle&limit=1&offset=2');
-    expect(page1.json).toMatchObject({ total: 2, limit: 1, offset: 0 });
-    expect(page2.json).toMatchObject({ total: 2, limit: 1, offset: 1 });
-    expect(page3.json).toEqual({ items: [], total: 2, limit: 1, offset: 2 });
+    expect(page1.json).toMatchObject({ total: 2, limit: 1, offset: 0, next: '1' });
+    expect(page2.json).toMatchObject({ total: 2, limit: 1, offset: 1, next: null });
+    expect(page3.json).toEqual({ items: [], next: null, total: 2, limit: 1, offset: 2 });
+    // The same pages by cursor (the one pagination shape of every list).
+    const byCursor = await call('GET', `/admin/api/apps?name=Lifecycle&limit=1&cursor=${String(page1.json['next'])}`);
+    expect(byCursor.json['items']).toEqual(page2.json['items']);
     const paged = [...(page1.json['items'] as Json[]), ...(page2.json['items'] as Json[])].map((a) => a['client_id']);
     expect(new Set(paged)).toEqual(new Set([clientId, two.json['client_id']]));
 
-    for (const bad of ['limit=0', 'limit=201', 'offset=-1', 'limit=abc', 'status=paused', 'colour=red']) {
+    for (const bad of ['limit=0', 'limit=201', 'offset=-1', 'limit=abc', 'status=paused', 'colour=red', 'cursor=abc']) {
       const res = await call('GET', `/admin/api/apps?${bad}`);
       expect(res.status, bad).toBe(400);
       expect(res.json['error'], bad).toBe('invalid_request');
@@ -536,6 +539,54 @@ describeEachDb('admin REST API', (start) => {
     for (const secret of secrets) expect(all.text).not.toContain(secret);
     expect(all.text).not.toMatch(/tg[sar]_/);
     expect((await call('GET', '/admin/api/audit?limit=1001')).status).toBe(400);
+  });
+
+  it('pages every list the same way: limit and cursor in, { items, next } out (issue #15 §12)', async () => {
+    for (let i = 0; i < 5; i++) {
+      expect((await call('POST', '/admin/api/users', { body: { email: `pager-${i}@example.com`, password: 'pager-password-1' } })).status).toBe(201);
+      expect((await call('POST', '/admin/api/orgs', { body: { name: `Pager Org ${i}` } })).status).toBe(201);
+    }
+    // Walks a list to the end by `next`, two at a time; every item once.
+    const walk = async (path: string, key: string): Promise<string[]> => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (let guard = 0; guard < 100; guard++) {
+        const sep = path.includes('?') ? '&' : '?';
+        const res = await call('GET', `${path}${sep}limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        expect(res.status, path).toBe(200);
+        const items = res.json['items'] as Json[];
+        expect(items.length, path).toBeLessThanOrEqual(2);
+        seen.push(...items.map((x) => String(x[key])));
+        cursor = res.json['next'] as string | null;
+        if (cursor === null) return seen;
+        expect(typeof cursor).toBe('string');
+      }
+      throw new Error(`${path} never ended`);
+    };
+    const users = await walk('/admin/api/users?q=pager-', 'email');
+    expect(users).toEqual([0, 1, 2, 3, 4].map((i) => `pager-${i}@example.com`));
+    expect(await walk('/admin/api/orgs?q=pager org', 'name')).toEqual([0, 1, 2, 3, 4].map((i) => `Pager Org ${i}`));
+    const allUsers = await walk('/admin/api/users', 'id');
+    expect(new Set(allUsers).size).toBe(allUsers.length);
+    expect(allUsers.length).toBeGreaterThanOrEqual(6);
+    const scopes = await walk('/admin/api/scopes', 'name');
+    expect(scopes).toEqual([...scopes].sort());
+    expect(scopes).toContain('admin');
+    expect(new Set(await walk('/admin/api/keys', 'kid')).size).toBeGreaterThanOrEqual(1);
+    await walk('/admin/api/resource-servers', 'identifier');
+    const audit = await walk('/admin/api/audit?type=user.created', 'id');
+    expect(audit.length).toBeGreaterThanOrEqual(5);
+    expect(new Set(audit).size).toBe(audit.length);
+    // The users page carries each user's organizations.
+    const one = await call('GET', `/admin/api/users?q=${encodeURIComponent('admin@localhost')}`);
+    expect(one.json).toMatchObject({ items: [{ email: 'admin@localhost', organizations: expect.any(Array) }], next: null });
+    for (const path of ['/admin/api/users', '/admin/api/orgs', '/admin/api/scopes', '/admin/api/keys', '/admin/api/resource-servers', '/admin/api/audit']) {
+      for (const bad of ['cursor=%25%25', 'limit=0', 'limit=x']) {
+        const res = await call('GET', `${path}?${bad}`);
+        expect(res.status, `${path}?${bad}`).toBe(400);
+        expect(res.json['error'], `${path}?${bad}`).toBe('invalid_request');
+      }
+    }
   });
 
   it('revokes one token, an app’s tokens, or a user’s tokens for an app', async () => {

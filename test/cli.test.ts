@@ -381,6 +381,25 @@ describe('users, orgs, scopes, resource servers', () => {
     expect(list.items.find((u) => u.email === 'admin@localhost')?.is_admin).toBe(true);
     expect(JSON.stringify(list)).not.toMatch(/argon2|password/i);
     expect((await json<{ disabled: boolean }>(['users', 'enable', '--email', 'bob@example.com'])).disabled).toBe(false);
+
+    // One page at a time (issue #15 §12): --limit, --after the printed next, --search.
+    const page1 = await json<{ items: Array<{ email: string }>; next: string | null }>(['users', 'list', '--limit', '1']);
+    expect(page1.items).toHaveLength(1);
+    expect(page1.next).toEqual(expect.any(String));
+    const page2 = await json<{ items: Array<{ email: string }>; next: string | null }>(['users', 'list', '--limit', '1', '--after', page1.next ?? '']);
+    expect(page2.items).toHaveLength(1);
+    expect(page2.items[0]?.email).not.toBe(page1.items[0]?.email);
+    const [found, human, badLimit, orgSearch] = await Promise.all([
+      json<{ items: Array<{ email: string }>; next: string | null }>(['users', 'list', '--search', 'BOB@']),
+      run(['users', 'list', '--limit', '1']),
+      run(['users', 'list', '--limit', '501']),
+      json<{ items: Array<{ name: string }>; next: string | null }>(['orgs', 'list', '--search', 'ac']),
+    ]);
+    expect(found).toEqual({ items: [expect.objectContaining({ email: 'bob@example.com' })], next: null });
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/More: tollgate users list --after \S+/);
+    expectError(badLimit, 1, '--limit must be a whole number from 1 to 500');
+    expect(orgSearch).toEqual({ items: [expect.objectContaining({ name: 'Acme' })], next: null });
   });
 
   it('resource servers and scopes', async () => {

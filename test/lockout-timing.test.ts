@@ -35,7 +35,6 @@ function repo(users: UserRow[]): UserRepo {
     byId: async (id) => byId(id),
     account: async (id) => byId(id),
     byEmail: async (email) => byEmail(email),
-    list: async () => users,
     update: async () => true,
     recordLoginFailure: async (id) => {
       const u = byId(id);
@@ -46,6 +45,12 @@ function repo(users: UserRow[]): UserRepo {
     resetLoginFailures: async (id) => patch(id, { failedLogins: 0 }),
     addMembership: async () => {},
     memberships: async () => [],
+    page: async () => ({ items: users, next: null }),
+    count: async () => users.length,
+    anyAdmin: async () => false,
+    byIds: async () => [],
+    membershipsOf: async () => [],
+    membersOf: async () => ({ items: [], total: 0 }),
   };
 }
 

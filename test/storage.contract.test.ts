@@ -184,7 +184,28 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       expect(await storage.organizations.byName('Acme')).toEqual({ id: 'o1', name: 'Acme', createdAt: T0 + 1 });
       expect(await storage.organizations.byId('missing')).toBeNull();
       expect(await storage.organizations.byName('missing')).toBeNull();
-      expect((await storage.organizations.list()).map((o) => o.id)).toEqual(['o1', 'o2']);
+      expect((await storage.organizations.page({ limit: 10 })).items.map((o) => o.id)).toEqual(['o1', 'o2']);
+    });
+
+    it('pages by name, searches the start of the name case-insensitively, counts, fetches by ids (issue #15 §12)', async () => {
+      for (const [id, name] of [['o1', 'Acme'], ['o2', 'acme labs'], ['o3', 'Beta'], ['o4', 'ACME_100%'], ['o5', 'Zeta Acme']] as const) {
+        await storage.organizations.create({ id, name, createdAt: T0 });
+      }
+      expect(await storage.organizations.count()).toBe(5);
+      const first = await storage.organizations.page({ limit: 2 });
+      expect(first.items.map((o) => o.name)).toEqual(['ACME_100%', 'Acme']);
+      const second = await storage.organizations.page({ limit: 2, after: first.next });
+      expect(second.items.map((o) => o.name)).toEqual(['Beta', 'Zeta Acme']);
+      const third = await storage.organizations.page({ limit: 2, after: second.next });
+      expect(third).toEqual({ items: [{ id: 'o2', name: 'acme labs', createdAt: T0 }], next: null });
+      const names = async (search: string): Promise<string[]> => (await storage.organizations.page({ search, limit: 10 })).items.map((o) => o.name);
+      expect((await names('acme')).sort()).toEqual(['ACME_100%', 'Acme', 'acme labs']);
+      expect(await names('ACME_')).toEqual(['ACME_100%']);
+      expect(await names('acm%')).toEqual([]);
+      expect(await names('zeta a')).toEqual(['Zeta Acme']);
+      expect(await names('labs')).toEqual([]);
+      expect((await storage.organizations.byIds(['o3', 'o1', 'nope'])).map((o) => o.id).sort()).toEqual(['o1', 'o3']);
+      expect(await storage.organizations.byIds([])).toEqual([]);
     });
 
     it('rejects a duplicate name', async () => {
@@ -233,11 +254,89 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       await expect(storage.users.create(aUser('u2', { email: 'alice.smith@EXAMPLE.com' }))).rejects.toThrow();
     });
 
-    it('lists by creation time', async () => {
+    it('pages by creation time, then id, with an opaque cursor (issue #15 §12)', async () => {
       await storage.users.create(aUser('u2', { createdAt: T0 + 1 }));
       await storage.users.create(aUser('u1', { createdAt: T0 + 2 }));
       await storage.users.create(aUser('u0', { createdAt: T0 + 1 }));
-      expect((await storage.users.list()).map((u) => u.id)).toEqual(['u0', 'u2', 'u1']);
+      await storage.users.create(aUser('u3', { createdAt: T0 + 2 }));
+      await storage.users.create(aUser('u4', { createdAt: T0 }));
+      const first = await storage.users.page({ limit: 2 });
+      expect(first.items.map((u) => u.id)).toEqual(['u4', 'u0']);
+      expect(first.next).toEqual(expect.any(String));
+      const second = await storage.users.page({ limit: 2, after: first.next });
+      expect(second.items.map((u) => u.id)).toEqual(['u2', 'u1']);
+      const third = await storage.users.page({ limit: 2, after: second.next });
+      expect(third).toEqual({ items: [expect.objectContaining({ id: 'u3' })], next: null });
+      expect(await storage.users.page({ limit: 5 })).toMatchObject({ next: null });
+      expect((await storage.users.page({ limit: 10 })).items).toHaveLength(5);
+      // A malformed cursor starts from the beginning rather than failing.
+      expect((await storage.users.page({ limit: 1, after: 'not a cursor' })).items.map((u) => u.id)).toEqual(['u4']);
+      // The limit is clamped: at least 1, at most 500.
+      expect((await storage.users.page({ limit: 0 })).items).toHaveLength(1);
+    });
+
+    it('searches by the start of the email (case-insensitive, wildcards literal) or the exact id', async () => {
+      await storage.users.create(aUser('u1', { email: 'alice@example.com', createdAt: T0 + 1 }));
+      await storage.users.create(aUser('u2', { email: 'alison@example.org', createdAt: T0 + 2 }));
+      await storage.users.create(aUser('u3', { email: 'bob@alice.example', createdAt: T0 + 3 }));
+      await storage.users.create(aUser('u4', { email: 'al_x%@example.com', createdAt: T0 + 4 }));
+      await storage.users.create(aUser('alice', { email: 'zed@example.com', createdAt: T0 + 5 }));
+      const ids = async (search: string, after?: string | null): Promise<string[]> =>
+        (await storage.users.page({ search, limit: 10, after: after ?? null })).items.map((u) => u.id);
+      expect(await ids('ali')).toEqual(['u1', 'u2']);
+      expect(await ids('ALI')).toEqual(['u1', 'u2']);
+      expect(await ids('  alice ')).toEqual(['u1', 'alice']);
+      expect(await ids('al_')).toEqual(['u4']);
+      expect(await ids('al%')).toEqual([]);
+      expect(await ids('a_')).toEqual([]);
+      expect(await ids('bob@alice.example')).toEqual(['u3']);
+      expect(await ids('example')).toEqual([]);
+      expect(await ids('')).toEqual(['u1', 'u2', 'u3', 'u4', 'alice']);
+      const first = await storage.users.page({ search: 'al', limit: 2 });
+      expect(first.items.map((u) => u.id)).toEqual(['u1', 'u2']);
+      expect(await ids('al', first.next)).toEqual(['u4']);
+    });
+
+    it('counts (all, disabled), finds any administrator, fetches by ids', async () => {
+      expect(await storage.users.count()).toBe(0);
+      expect(await storage.users.anyAdmin()).toBe(false);
+      await storage.users.create(aUser('u1'));
+      await storage.users.create(aUser('u2', { disabled: true }));
+      await storage.users.create(aUser('u3', { disabled: true }));
+      expect(await storage.users.count()).toBe(3);
+      expect(await storage.users.count({ disabled: true })).toBe(2);
+      expect(await storage.users.count({ disabled: false })).toBe(1);
+      expect(await storage.users.anyAdmin()).toBe(false);
+      await storage.users.update('u3', { isAdmin: true });
+      expect(await storage.users.anyAdmin()).toBe(true);
+      expect((await storage.users.byIds(['u3', 'missing', 'u1', 'u3'])).map((u) => u.id).sort()).toEqual(['u1', 'u3']);
+      expect(await storage.users.byIds([])).toEqual([]);
+    });
+
+    it('lists memberships of several users and an organization\'s members with a total', async () => {
+      await storage.organizations.create({ id: 'o1', name: 'Acme', createdAt: T0 });
+      await storage.organizations.create({ id: 'o2', name: 'Zeta', createdAt: T0 });
+      await storage.users.create(aUser('u1'));
+      await storage.users.create(aUser('u2'));
+      await storage.users.create(aUser('u3'));
+      await storage.users.upsertExternal({ id: 'ext-1', profile: { email: 'host.person@example.com', name: 'Host Person' } }, T0);
+      await storage.users.addMembership({ userId: 'u1', orgId: 'o1', role: 'admin' });
+      await storage.users.addMembership({ userId: 'u2', orgId: 'o1', role: 'member' });
+      await storage.users.addMembership({ userId: 'u1', orgId: 'o2', role: 'member' });
+      await storage.users.addMembership({ userId: 'ext-1', orgId: 'o1', role: 'member' });
+      expect(await storage.users.membershipsOf(['u1', 'u3'])).toEqual([
+        { userId: 'u1', orgId: 'o1', role: 'admin' },
+        { userId: 'u1', orgId: 'o2', role: 'member' },
+      ]);
+      expect(await storage.users.membershipsOf([])).toEqual([]);
+      const members = await storage.users.membersOf('o1', 2);
+      expect(members.total).toBe(3);
+      expect(members.items).toEqual([
+        { userId: 'ext-1', orgId: 'o1', role: 'member', email: 'host.person@example.com' },
+        { userId: 'u1', orgId: 'o1', role: 'admin', email: 'u1@example.com' },
+      ]);
+      expect(await storage.users.membersOf('o2', 10)).toEqual({ items: [{ userId: 'u1', orgId: 'o2', role: 'member', email: 'u1@example.com' }], total: 1 });
+      expect(await storage.users.membersOf('missing', 10)).toEqual({ items: [], total: 0 });
     });
 
     it('updates password hash and flags; false for an unknown user', async () => {
@@ -440,6 +539,25 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       expect(await ids({ limit: 2, offset: 10 })).toEqual([[], 5]);
       expect(await ids({ offset: 3 })).toEqual([['c1', 'c5'], 5]);
       expect(await ids({ name: 'alpha', limit: 1, offset: 1 })).toEqual([['c4'], 3]);
+
+      // Sorted by the database (issue #15 §12), ties newest first.
+      expect(await ids({ sort: 'name', dir: 'asc' })).toEqual([['c4', 'c1', 'c2', 'c3', 'c5'], 5]);
+      expect(await ids({ sort: 'name', dir: 'desc', limit: 2, offset: 1 })).toEqual([['c3', 'c2'], 5]);
+      expect(await ids({ sort: 'status', dir: 'asc' })).toEqual([['c2', 'c5', 'c3', 'c4', 'c1'], 5]);
+      expect(await ids({ sort: 'created', dir: 'asc' })).toEqual([['c5', 'c1', 'c2', 'c4', 'c3'], 5]);
+      expect(await ids({ sort: 'name', dir: 'asc', orgId: 'o1' })).toEqual([['c1', 'c3', 'c5'], 3]);
+    });
+
+    it('sorts by organization name, applications without one first', async () => {
+      await storage.organizations.create({ id: 'oz', name: 'zebra', createdAt: T0 });
+      await storage.organizations.create({ id: 'oa', name: 'Aardvark', createdAt: T0 });
+      await storage.clients.create(aClient('c1', { orgId: 'oz' }), T0 + 1);
+      await storage.clients.create(aClient('c2', { orgId: 'oa' }), T0 + 2);
+      await storage.clients.create(aClient('c3'), T0 + 3);
+      await storage.clients.create(aClient('c4', { orgId: 'oa' }), T0 + 4);
+      const ids = async (dir: 'asc' | 'desc'): Promise<string[]> => (await storage.clients.list({ sort: 'org', dir })).items.map((c) => c.clientId);
+      expect(await ids('asc')).toEqual(['c3', 'c4', 'c2', 'c1']);
+      expect(await ids('desc')).toEqual(['c1', 'c4', 'c2', 'c3']);
     });
 
     it('delete returns whether a row went, and cascades to codes, tokens and consents', async () => {
@@ -1254,6 +1372,34 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       expect(await ats({ type: 'zzz' })).toEqual([]);
     });
 
+    it('pages newest first with a (at, id) cursor and counts events per UTC day (issue #15 §12)', async () => {
+      const base = { actorUserId: null, clientId: null, ip: null, details: {} };
+      await storage.audit.append({ ...base, at: T0, type: 'login' });
+      await storage.audit.append({ ...base, at: T0, type: 'login' });
+      await storage.audit.append({ ...base, at: T0 + DAY, type: 'login' });
+      await storage.audit.append({ ...base, at: T0 + DAY, type: 'token' });
+      await storage.audit.append({ ...base, at: T0 + 2 * DAY, type: 'other' });
+      const all = await storage.audit.list();
+      const first = await storage.audit.list({ limit: 2 });
+      expect(first.map((e) => e.id)).toEqual(all.slice(0, 2).map((e) => e.id));
+      const last = first[1];
+      if (!last) throw new Error('no event');
+      const rest = await storage.audit.list({ before: { at: last.at, id: last.id }, limit: 10 });
+      expect(rest.map((e) => e.id)).toEqual(all.slice(2).map((e) => e.id));
+      // Two events at the same instant are told apart by id, so none is skipped or repeated.
+      expect(rest.at(-1)?.at).toBe(T0);
+      expect(rest.slice(-2).map((e) => e.at)).toEqual([T0, T0]);
+      const counts = await storage.audit.countPerDay(T0 - DAY, ['login', 'token']);
+      const sorted = [...counts].sort((a, b) => `${a.day}${a.type}`.localeCompare(`${b.day}${b.type}`));
+      expect(sorted).toEqual([
+        { type: 'login', day: '2024-01-15', count: 2 },
+        { type: 'login', day: '2024-01-16', count: 1 },
+        { type: 'token', day: '2024-01-16', count: 1 },
+      ]);
+      expect(await storage.audit.countPerDay(T0 + DAY, ['login'])).toEqual([{ type: 'login', day: '2024-01-16', count: 1 }]);
+      expect(await storage.audit.countPerDay(T0, [])).toEqual([]);
+    });
+
     it('defaults to the newest 100 events', async () => {
       await storage.transaction(async (tx) => {
         for (let i = 0; i < 105; i++) {
@@ -1609,8 +1755,8 @@ describePg('storage contract: PostgreSQL', (url) => {
       expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening']);
       expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening']);
       await sa.organizations.create({ id: 'o1', name: 'Only in A', createdAt: T0 });
-      expect(await sb.organizations.list()).toEqual([]);
-      expect((await sa.organizations.list()).map((o) => o.id)).toEqual(['o1']);
+      expect(await sb.organizations.count()).toBe(0);
+      expect((await sa.organizations.page({ limit: 10 })).items.map((o) => o.id)).toEqual(['o1']);
     } finally {
       await sa.close();
       await sb.close();

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { createOrg } from '../services/directory.js';
 import type { OrganizationRow } from '../storage/types.js';
-import { action, emit, formatRecord, formatTable, withJson, withRuntime, type JsonOption } from './shared.js';
+import { action, emit, formatRecord, formatTable, pagedTable, pageQuery, withJson, withPageOptions, withRuntime, type JsonOption, type PageOptions } from './shared.js';
 
 function orgView(o: OrganizationRow): Record<string, unknown> {
   return { id: o.id, name: o.name, created_at: new Date(o.createdAt).toISOString() };
@@ -15,18 +15,21 @@ async function create(opts: JsonOption & { name: string }): Promise<void> {
   });
 }
 
-async function list(opts: JsonOption): Promise<void> {
+/** One page of organizations by name (issue #15 §12). */
+async function list(opts: PageOptions): Promise<void> {
+  const query = pageQuery(opts);
   await withRuntime(async ({ ctx }) => {
-    const items = (await ctx.storage.organizations.list()).map(orgView);
-    emit(opts, { items }, () =>
-      items.length === 0
-        ? 'No organizations.'
-        : formatTable(items, [
-            ['NAME', 'name'],
-            ['ID', 'id'],
-            ['CREATED', 'created_at'],
-          ]),
-    );
+    const page = await ctx.storage.organizations.page(query);
+    const items = page.items.map(orgView);
+    emit(opts, { items, next: page.next }, () => {
+      if (items.length === 0) return opts.after === undefined ? 'No organizations.' : 'No more organizations.';
+      const table = formatTable(items, [
+        ['NAME', 'name'],
+        ['ID', 'id'],
+        ['CREATED', 'created_at'],
+      ]);
+      return pagedTable('orgs list', opts, table, page.next);
+    });
   });
 }
 
@@ -35,6 +38,8 @@ export function orgsCommand(): Command {
   withJson(orgs.command('create').description('create an organization').requiredOption('--name <name>', 'unique name')).action(
     action(create),
   );
-  withJson(orgs.command('list').description('list organizations')).action(action(list));
+  withPageOptions(orgs.command('list').description('list organizations by name, one page at a time'), 'organizations', 'only organizations whose name starts with this').action(
+    action(list),
+  );
   return orgs;
 }

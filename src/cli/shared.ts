@@ -204,3 +204,31 @@ export async function orgIdByName(ctx: OAuthContext, name: string): Promise<stri
 export function isoOrNull(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
+
+/** The options of a paged `list` command (issue #15 §12): `--limit`, `--after`, `--search`. */
+export interface PageOptions extends JsonOption {
+  limit: string;
+  after?: string;
+  search?: string;
+}
+
+export function withPageOptions(cmd: Command, what: string, search: string): Command {
+  return withJson(
+    cmd
+      .option('--limit <n>', `${what} per page (1-500)`, '100')
+      .option('--after <cursor>', 'the page after this one (the "next" of the previous page)')
+      .option('--search <text>', search),
+  );
+}
+
+/** What a paged command asks of its repository: the limit checked, the cursor and the search. */
+export function pageQuery(opts: PageOptions): { limit: number; after: string | null; search?: string } {
+  const limit = Number(opts.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new CliError('--limit must be a whole number from 1 to 500');
+  return { limit, after: opts.after ?? null, ...(opts.search !== undefined ? { search: opts.search } : {}) };
+}
+
+/** A page as a table, with the command that shows the next page when there is one. */
+export function pagedTable(command: string, opts: PageOptions, table: string, next: string | null): string {
+  return next === null ? table : `${table}\n\nMore: tollgate ${command} --after ${next}${opts.search !== undefined ? ` --search ${JSON.stringify(opts.search)}` : ''}`;
+}

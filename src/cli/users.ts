@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import type { OAuthContext } from '../oauth/context.js';
 import { createUser, requireUserByEmail, updateUser, userView } from '../services/directory.js';
 import type { MembershipRole, UserRow } from '../storage/types.js';
-import { action, CliError, emit, formatRecord, formatTable, readStdin, withJson, withRuntime, type JsonOption } from './shared.js';
+import { action, CliError, emit, formatRecord, formatTable, pagedTable, pageQuery, readStdin, withJson, withPageOptions, withRuntime, type JsonOption, type PageOptions } from './shared.js';
 
 interface CreateOptions extends JsonOption {
   email: string;
@@ -47,26 +47,34 @@ async function create(opts: CreateOptions): Promise<void> {
   });
 }
 
-async function list(opts: JsonOption): Promise<void> {
+/** One page of users (issue #15 §12): never the whole table, however many there are. */
+async function list(opts: PageOptions): Promise<void> {
+  const query = pageQuery(opts);
   await withRuntime(async ({ ctx }) => {
-    const users = await ctx.storage.users.list();
-    const items: Array<Record<string, unknown>> = [];
-    for (const u of users) items.push(await fullView(ctx, u));
-    emit(opts, { items }, () => {
-      if (users.length === 0) return 'No users.';
-      const rows = items.map((v) => ({
+    const page = await ctx.storage.users.page(query);
+    const memberships = await ctx.storage.users.membershipsOf(page.items.map((u) => u.id));
+    const orgNames = new Map<string, string>();
+    for (const orgId of new Set(memberships.map((m) => m.orgId))) orgNames.set(orgId, (await ctx.storage.organizations.byId(orgId))?.name ?? orgId);
+    const items = page.items.map((u) => ({
+      ...userView(u),
+      organizations: memberships.filter((m) => m.userId === u.id).map((m) => ({ id: m.orgId, name: orgNames.get(m.orgId) ?? m.orgId, role: m.role })),
+    }));
+    emit(opts, { items, next: page.next }, () => {
+      if (items.length === 0) return opts.after === undefined ? 'No users.' : 'No more users.';
+      const rows = items.map((v, i) => ({
         ...v,
-        admin: v['is_admin'] ? 'yes' : 'no',
-        status: v['disabled'] ? 'disabled' : 'enabled',
-        orgs: ((v['organizations'] as Array<{ name: string; role: string }>) ?? []).map((o) => `${o.name}(${o.role})`),
+        admin: page.items[i]?.isAdmin ? 'yes' : 'no',
+        status: page.items[i]?.disabled ? 'disabled' : 'enabled',
+        orgs: v.organizations.map((o) => `${o.name}(${o.role})`),
       }));
-      return formatTable(rows, [
+      const table = formatTable(rows, [
         ['EMAIL', 'email'],
         ['ID', 'id'],
         ['ADMIN', 'admin'],
         ['STATUS', 'status'],
         ['ORGANIZATIONS', 'orgs'],
       ]);
+      return pagedTable('users list', opts, table, page.next);
     });
   });
 }
@@ -99,7 +107,9 @@ export function usersCommand(): Command {
       .addOption(new Option('--role <role>', 'role in the organization (default: member)').choices(['admin', 'member'])),
   ).action(action(create));
 
-  withJson(users.command('list').description('list users')).action(action(list));
+  withPageOptions(users.command('list').description('list users, oldest first, one page at a time'), 'users', 'only users whose email starts with this, or whose id is this').action(
+    action(list),
+  );
 
   withJson(
     users

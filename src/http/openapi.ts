@@ -11,7 +11,15 @@ const json = (schema: Schema): Schema => ({ content: { 'application/json': { sch
 const nullable = (type: string, extra: Schema = {}): Schema => ({ type: [type, 'null'], ...extra });
 const stringList: Schema = { type: 'array', items: { type: 'string' } };
 const dateTime: Schema = { type: 'string', format: 'date-time' };
-const listOf = (item: string): Schema => ({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref(item) } } });
+/** The one pagination shape of the admin API's lists: `items`, and `next` (null on the last page). */
+const listOf = (item: string): Schema => ({
+  type: 'object',
+  required: ['items', 'next'],
+  properties: {
+    items: { type: 'array', items: ref(item) },
+    next: { type: ['string', 'null'], description: 'Pass as `cursor` for the next page; null on the last page' },
+  },
+});
 
 /** Fields an application accepts on create and update (snake_case, like RFC 7591). */
 const appFields: Record<string, Schema> = {
@@ -80,8 +88,14 @@ const adminSchemas: Record<string, Schema> = {
   AppUpdate: { type: 'object', additionalProperties: false, properties: appFields },
   AppPage: {
     type: 'object',
-    required: ['items', 'total', 'limit', 'offset'],
-    properties: { items: { type: 'array', items: ref('App') }, total: { type: 'integer' }, limit: { type: 'integer' }, offset: { type: 'integer' } },
+    required: ['items', 'next', 'total', 'limit', 'offset'],
+    properties: {
+      items: { type: 'array', items: ref('App') },
+      next: { type: ['string', 'null'], description: 'Pass as `cursor` for the next page; null on the last page' },
+      total: { type: 'integer' },
+      limit: { type: 'integer' },
+      offset: { type: 'integer' },
+    },
   },
   ClientSecret: { type: 'object', required: ['client_id', 'client_secret'], properties: { client_id: { type: 'string' }, client_secret: { type: 'string' } } },
   User: {
@@ -293,6 +307,8 @@ function adminOperation(op: AdminOp, jsonError: (description: string) => Schema)
 function adminPaths(jsonError: (description: string) => Schema): Record<string, Record<string, Schema>> {
   const op = (o: AdminOp): Schema => adminOperation(o, jsonError);
   const limit = (max: number, def: number): readonly [string, Schema, string] => ['limit', { type: 'integer', minimum: 1, maximum: max, default: def }, 'Page size'];
+  const cursor: readonly [string, Schema, string] = ['cursor', { type: 'string' }, 'The `next` of the previous page'];
+  const paged = (max: number, def: number): ReadonlyArray<readonly [string, Schema, string]> => [limit(max, def), cursor];
   const appAction = (summary: string, ok: AdminOp['ok']): Schema => op({ summary, path: 'clientId', ok, notFound: true });
   return {
     '/admin/api/apps': {
@@ -303,8 +319,8 @@ function adminPaths(jsonError: (description: string) => Schema): Record<string, 
           ['org', { type: 'string' }, 'Organization name or id'],
           ['status', { type: 'string', enum: ['active', 'inactive'] }, 'Active or deactivated apps'],
           ['owner', { type: 'string' }, 'Owner email or id'],
-          limit(200, 50),
-          ['offset', { type: 'integer', minimum: 0, default: 0 }, 'Items to skip'],
+          ...paged(200, 50),
+          ['offset', { type: 'integer', minimum: 0, default: 0 }, 'Items to skip (instead of cursor)'],
         ],
         ok: ['200', 'A page of applications', ref('AppPage')],
       }),
@@ -329,7 +345,11 @@ function adminPaths(jsonError: (description: string) => Schema): Record<string, 
       }),
     },
     '/admin/api/users': {
-      get: op({ summary: 'List users', ok: ['200', 'Users', listOf('User')] }),
+      get: op({
+        summary: 'List users, oldest first',
+        query: [['q', { type: 'string' }, 'Emails starting with this, or this exact user id'], ...paged(200, 50)],
+        ok: ['200', 'A page of users', listOf('User')],
+      }),
       post: op({ summary: 'Create a user', body: ref('UserCreate'), ok: ['201', 'Created', ref('User')] }),
     },
     '/admin/api/users/{id}': {
@@ -342,26 +362,30 @@ function adminPaths(jsonError: (description: string) => Schema): Record<string, 
       }),
     },
     '/admin/api/orgs': {
-      get: op({ summary: 'List organizations', ok: ['200', 'Organizations', listOf('Organization')] }),
+      get: op({
+        summary: 'List organizations by name',
+        query: [['q', { type: 'string' }, 'Names starting with this (case-insensitive)'], ...paged(200, 50)],
+        ok: ['200', 'A page of organizations', listOf('Organization')],
+      }),
       post: op({ summary: 'Create an organization', body: ref('OrganizationCreate'), ok: ['201', 'Created', ref('Organization')] }),
     },
     '/admin/api/scopes': {
-      get: op({ summary: 'List scopes', ok: ['200', 'Scopes', listOf('Scope')] }),
+      get: op({ summary: 'List scopes by name', query: paged(200, 100), ok: ['200', 'A page of scopes', listOf('Scope')] }),
       post: op({ summary: 'Create a scope (201), or update an existing one (200)', body: ref('ScopeCreate'), ok: ['201', 'Created', ref('Scope')] }),
     },
     '/admin/api/resource-servers': {
-      get: op({ summary: 'List resource servers (token audiences)', ok: ['200', 'Resource servers', listOf('ResourceServer')] }),
+      get: op({ summary: 'List resource servers (token audiences)', query: paged(200, 100), ok: ['200', 'A page of resource servers', listOf('ResourceServer')] }),
       post: op({ summary: 'Register a resource server with its scopes', body: ref('ResourceServerCreate'), ok: ['201', 'Created', ref('ResourceServer')] }),
     },
-    '/admin/api/keys': { get: op({ summary: 'List signing keys', ok: ['200', 'Keys', listOf('SigningKey')] }) },
+    '/admin/api/keys': { get: op({ summary: 'List signing keys', query: paged(200, 100), ok: ['200', 'A page of keys', listOf('SigningKey')] }) },
     '/admin/api/keys/rotate': {
       post: op({ summary: 'Rotate the signing key; the old one stays published until its tokens expire', body: ref('KeyRotate'), ok: ['201', 'The new key', ref('SigningKey')] }),
     },
     '/admin/api/audit': {
       get: op({
         summary: 'Audit events, newest first',
-        query: [['type', { type: 'string' }, 'Event type, e.g. app.created'], ['client_id', { type: 'string' }, 'Events about this application'], limit(1000, 100)],
-        ok: ['200', 'Events', listOf('AuditEvent')],
+        query: [['type', { type: 'string' }, 'Event type, e.g. app.created'], ['client_id', { type: 'string' }, 'Events about this application'], ...paged(1000, 100)],
+        ok: ['200', 'A page of events', listOf('AuditEvent')],
       }),
     },
     '/admin/api/import': {

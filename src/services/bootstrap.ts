@@ -81,7 +81,7 @@ export async function bootstrap(ctx: OAuthContext): Promise<BootstrapResult> {
   // With the host's or the platform's login there are no passwords here: administrators are the
   // people the host marks as such (embedded) or TOLLGATE_ADMIN_SUBJECTS (delegated).
   if (ctx.loginMode !== 'builtin') return { keyCreated, scopesCreated, admin, warnings };
-  const anyAdmin = (await ctx.storage.users.list()).some((u) => u.isAdmin);
+  const anyAdmin = await ctx.storage.users.anyAdmin();
   if (!anyAdmin && !(await ctx.storage.users.byEmail(ctx.config.adminEmail))) {
     const generated = ctx.config.adminPassword === null ? randomBytes(15).toString('base64url') : null;
     await createUser(ctx, { email: ctx.config.adminEmail, password: ctx.config.adminPassword ?? (generated as string), isAdmin: true });

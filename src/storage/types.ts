@@ -118,6 +118,9 @@ export interface ClientFilter {
   readonly orgId?: string;
   readonly active?: boolean;
   readonly ownerId?: string;
+  /** Default: newest first. `org` orders by the organization's name (no organization first). */
+  readonly sort?: 'created' | 'name' | 'status' | 'org';
+  readonly dir?: 'asc' | 'desc';
   readonly limit?: number;
   readonly offset?: number;
 }
@@ -284,13 +287,21 @@ export interface AuditFilter {
   readonly actorUserId?: string;
   readonly since?: number;
   readonly limit?: number;
+  /** The page after this event (newest first): the previous page's last `at` and `id`. */
+  readonly before?: { readonly at: number; readonly id: number };
 }
 
 export interface OrganizationRepo {
   create(org: OrganizationRow): Promise<void>;
   byId(id: string): Promise<OrganizationRow | null>;
   byName(name: string): Promise<OrganizationRow | null>;
-  list(): Promise<OrganizationRow[]>;
+  /**
+   * One page by name (issue #15 §12): `search` matches the start of the name, case-insensitively;
+   * `after` is the previous page's `next`.
+   */
+  page(opts: { readonly search?: string; readonly after?: string | null; readonly limit: number }): Promise<{ items: OrganizationRow[]; next: string | null }>;
+  count(): Promise<number>;
+  byIds(ids: readonly string[]): Promise<OrganizationRow[]>;
 }
 
 /** What a token check needs of a user; cached against the cache epoch (migrations 0004, 0007). */
@@ -308,7 +319,19 @@ export interface UserRepo {
   account(id: string): Promise<UserAccountRow | null>;
   /** A built-in user by sign-in email (case-insensitive); external users are not found here. */
   byEmail(email: string): Promise<UserRow | null>;
-  list(): Promise<UserRow[]>;
+  /**
+   * One page of users in creation order (issue #15 §12), from an index: `search` matches the
+   * start of the sign-in email or the whole id; `after` is the previous page's `next`.
+   */
+  page(opts: { readonly search?: string; readonly after?: string | null; readonly limit: number }): Promise<{ items: UserRow[]; next: string | null }>;
+  /** How many users (only the disabled ones with `disabled: true`). */
+  count(filter?: { readonly disabled?: boolean }): Promise<number>;
+  anyAdmin(): Promise<boolean>;
+  byIds(ids: readonly string[]): Promise<UserRow[]>;
+  /** The memberships of several users at once. */
+  membershipsOf(userIds: readonly string[]): Promise<MembershipRow[]>;
+  /** An organization's members (at most `limit`), with their emails, and how many there are in all. */
+  membersOf(orgId: string, limit: number): Promise<{ items: Array<MembershipRow & { readonly email: string | null }>; total: number }>;
   update(id: string, patch: Partial<Pick<UserRow, 'passwordHash' | 'isAdmin' | 'disabled'>>): Promise<boolean>;
   /** Atomically increments the failure counter and returns the new count. */
   recordLoginFailure(id: string, now: number): Promise<number>;
@@ -431,6 +454,8 @@ export interface ResourceServerRepo {
 
 export interface AuditRepo {
   append(event: NewAuditEvent): Promise<void>;
+  /** Events of these types per UTC day (YYYY-MM-DD) since `since`. */
+  countPerDay(since: number, types: readonly string[]): Promise<Array<{ type: string; day: string; count: number }>>;
   /** Deletes events recorded before `before`, oldest first, at most `limit`; returns how many. */
   purgeBefore(before: number, limit: number): Promise<number>;
   list(filter?: AuditFilter): Promise<AuditEventRow[]>;

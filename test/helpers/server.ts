@@ -25,6 +25,8 @@ export interface TestServer {
   readonly ctx: OAuthContext;
   readonly server: RunningServer;
   readonly adminPassword: string;
+  /** PostgreSQL only: the connection URL and the suite's schema, for bulk seeding. */
+  readonly pg: { readonly url: string; readonly schema: string } | null;
   createApp(input: AppInput): Promise<CreatedApp>;
   createUser(email: string, password?: string, isAdmin?: boolean): Promise<UserRow & { readonly email: string }>;
   close(): Promise<void>;
@@ -92,6 +94,7 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
     ctx,
     server,
     adminPassword,
+    pg: schema && opts.pgUrl ? { url: opts.pgUrl, schema: schema.schema } : null,
     createApp: (input) => createApp(ctx, input),
     createUser: (email, password = DEFAULT_PASSWORD, isAdmin = false) => createUser(ctx, { email, password, isAdmin }),
     async close() {

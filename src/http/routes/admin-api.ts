@@ -84,6 +84,28 @@ function intParam(params: Params, name: string, def: number, min: number, max: n
   return n;
 }
 
+/**
+ * The one pagination shape of the admin API's lists (issue #15 §12, docs/admin-api.md): `limit`
+ * and `cursor` in, `{ items, next }` out, `next` null on the last page. A cursor is opaque.
+ */
+function cursorParam(params: Params, pattern: RegExp): string | null {
+  const cursor = single(params, 'cursor');
+  if (cursor === undefined) return null;
+  if (!pattern.test(cursor)) throw invalidRequest('"cursor" is not a cursor this API returned');
+  return cursor;
+}
+
+/** A page of a small, cached configuration list (scopes, resource servers, keys) in `key` order. */
+function memoryPage<T>(rows: readonly T[], key: (row: T) => string, params: Params): { items: T[]; next: string | null } {
+  const limit = intParam(params, 'limit', 100, 1, 200);
+  const cursor = cursorParam(params, /^[A-Za-z0-9_-]{1,600}$/);
+  const after = cursor === null ? null : Buffer.from(cursor, 'base64url').toString('utf8');
+  const sorted = [...rows].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)).filter((r) => after === null || key(r) > after);
+  const items = sorted.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, next: sorted.length > limit && last !== undefined ? Buffer.from(key(last), 'utf8').toString('base64url') : null };
+}
+
 function pagination(params: Params): { limit: number; offset: number } {
   return { limit: intParam(params, 'limit', 50, 1, 200), offset: intParam(params, 'offset', 0, 0, 1_000_000_000) };
 }
@@ -224,10 +246,12 @@ const bearer = { config: { bearer: true } } as const;
 
 function appRoutes(api: FastifyInstance, ctx: OAuthContext): void {
   api.get('/apps', bearer, async (request) => {
-    const q = readQuery(request, ['name', 'org', 'status', 'owner', 'limit', 'offset']);
+    const q = readQuery(request, ['name', 'org', 'status', 'owner', 'limit', 'offset', 'cursor']);
     const status = single(q, 'status');
     if (status !== undefined && status !== 'active' && status !== 'inactive') throw invalidRequest('"status" must be active or inactive');
-    const { limit, offset } = pagination(q);
+    const cursor = cursorParam(q, /^\d{1,10}$/);
+    const { limit, offset: given } = pagination(q);
+    const offset = cursor !== null ? Number(cursor) : given;
     const name = single(q, 'name');
     const org = single(q, 'org');
     const owner = single(q, 'owner');
@@ -239,7 +263,7 @@ function appRoutes(api: FastifyInstance, ctx: OAuthContext): void {
       limit,
       offset,
     });
-    return { items: page.items.map(appView), total: page.total, limit, offset };
+    return { items: page.items.map(appView), next: offset + page.items.length < page.total ? String(offset + page.items.length) : null, total: page.total, limit, offset };
   });
 
   api.post('/apps', bearer, async (request, reply) => {
@@ -295,11 +319,20 @@ function appRoutes(api: FastifyInstance, ctx: OAuthContext): void {
 }
 
 function directoryRoutes(api: FastifyInstance, ctx: OAuthContext): void {
+  // Issue #15 §12: one page at a time from an index — `limit`, `cursor` (the previous page's
+  // `next`), and `q` (email prefix or user id); `next` is null on the last page.
   api.get('/users', bearer, async (request) => {
-    readQuery(request, []);
-    const items: Array<Record<string, unknown>> = [];
-    for (const u of await ctx.storage.users.list()) items.push(await userWithOrgs(ctx, u));
-    return { items };
+    const q = readQuery(request, ['limit', 'cursor', 'q']);
+    const cursor = cursorParam(q, /^\d{1,16}\.[A-Za-z0-9_-]{1,400}$/);
+    const search = single(q, 'q');
+    const page = await ctx.storage.users.page({ ...(search !== undefined ? { search } : {}), after: cursor, limit: intParam(q, 'limit', 50, 1, 200) });
+    const memberships = await ctx.storage.users.membershipsOf(page.items.map((u) => u.id));
+    const orgs = new Map((await ctx.storage.organizations.byIds(memberships.map((m) => m.orgId))).map((o) => [o.id, o.name]));
+    const items = page.items.map((u) => ({
+      ...userView(u),
+      organizations: memberships.filter((m) => m.userId === u.id).map((m) => ({ id: m.orgId, name: orgs.get(m.orgId) ?? m.orgId, role: m.role })),
+    }));
+    return { items, next: page.next };
   });
 
   api.post('/users', bearer, async (request, reply) => {
@@ -331,8 +364,14 @@ function directoryRoutes(api: FastifyInstance, ctx: OAuthContext): void {
   });
 
   api.get('/orgs', bearer, async (request) => {
-    readQuery(request, []);
-    return { items: (await ctx.storage.organizations.list()).map(orgView) };
+    const q = readQuery(request, ['limit', 'cursor', 'q']);
+    const search = single(q, 'q');
+    const page = await ctx.storage.organizations.page({
+      ...(search !== undefined ? { search } : {}),
+      after: cursorParam(q, /^[A-Za-z0-9_-]{1,400}$/),
+      limit: intParam(q, 'limit', 50, 1, 200),
+    });
+    return { items: page.items.map(orgView), next: page.next };
   });
 
   api.post('/orgs', bearer, async (request, reply) => {
@@ -341,8 +380,9 @@ function directoryRoutes(api: FastifyInstance, ctx: OAuthContext): void {
   });
 
   api.get('/scopes', bearer, async (request) => {
-    readQuery(request, []);
-    return { items: (await ctx.storage.scopes.list()).map(scopeView) };
+    const q = readQuery(request, ['limit', 'cursor']);
+    const page = memoryPage(await ctx.storage.scopes.list(), (sc) => sc.name, q);
+    return { items: page.items.map(scopeView), next: page.next };
   });
 
   api.post('/scopes', bearer, async (request, reply) => {
@@ -361,16 +401,17 @@ function directoryRoutes(api: FastifyInstance, ctx: OAuthContext): void {
   });
 
   api.get('/resource-servers', bearer, async (request) => {
-    readQuery(request, []);
+    const q = readQuery(request, ['limit', 'cursor']);
     const scopes = await ctx.storage.scopes.list();
-    const items = (await ctx.storage.resourceServers.list()).map((rs) => ({
+    const page = memoryPage(await ctx.storage.resourceServers.list(), (rs) => rs.identifier, q);
+    const items = page.items.map((rs) => ({
       identifier: rs.identifier,
       name: rs.name,
       scopes: scopes.filter((s) => s.resourceServer === rs.identifier).map((s) => s.name),
       introspectors: rs.introspectors,
       created_at: new Date(rs.createdAt).toISOString(),
     }));
-    return { items };
+    return { items, next: page.next };
   });
 
   api.post('/resource-servers', bearer, async (request, reply) => {
@@ -409,9 +450,10 @@ const KEY_ALGS: readonly KeyAlg[] = ['ES256', 'RS256', 'EdDSA'];
 
 function keyAuditTokenRoutes(api: FastifyInstance, ctx: OAuthContext): void {
   api.get('/keys', bearer, async (request) => {
-    readQuery(request, []);
+    const q = readQuery(request, ['limit', 'cursor']);
     const now = ctx.now();
-    return { items: (await ctx.storage.keys.listAll()).map((k) => keyView(k, now)) };
+    const page = memoryPage(await ctx.storage.keys.listAll(), (k) => k.kid, q);
+    return { items: page.items.map((k) => keyView(k, now)), next: page.next };
   });
 
   api.post('/keys/rotate', bearer, async (request, reply) => {
@@ -421,15 +463,21 @@ function keyAuditTokenRoutes(api: FastifyInstance, ctx: OAuthContext): void {
   });
 
   api.get('/audit', bearer, async (request) => {
-    const q = readQuery(request, ['type', 'client_id', 'limit']);
+    const q = readQuery(request, ['type', 'client_id', 'limit', 'cursor']);
     const type = single(q, 'type');
     const clientId = single(q, 'client_id');
-    const events = await ctx.storage.audit.list({
+    const m = /^(\d{1,16})\.(\d{1,16})$/.exec(cursorParam(q, /^\d{1,16}\.\d{1,16}$/) ?? '');
+    const limit = intParam(q, 'limit', 100, 1, 1000);
+    // One more than asked tells whether there is a next page.
+    const rows = await ctx.storage.audit.list({
       ...(type !== undefined ? { type } : {}),
       ...(clientId !== undefined ? { clientId } : {}),
-      limit: intParam(q, 'limit', 100, 1, 1000),
+      ...(m ? { before: { at: Number(m[1]), id: Number(m[2]) } } : {}),
+      limit: limit + 1,
     });
-    return { items: events.map(auditView) };
+    const events = rows.slice(0, limit);
+    const last = events[events.length - 1];
+    return { items: events.map(auditView), next: rows.length > limit && last ? `${last.at}.${last.id}` : null };
   });
 
   // H5: a platform's existing applications and grants (docs/import.md); all or nothing.

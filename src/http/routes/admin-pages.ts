@@ -12,7 +12,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { OAuthContext } from '../../oauth/context.js';
 import type { HttpContext } from '../context.js';
-import type { AuditEventRow, ClientRow, MembershipRole, OrganizationRow, UserRow } from '../../storage/types.js';
+import type { AuditEventRow, ClientRow, MembershipRole, MembershipRow, OrganizationRow, UserRow } from '../../storage/types.js';
+import { OAuthError } from '../../oauth/errors.js';
 import { deleteApp, setAppActive, updateApp } from '../../services/apps.js';
 import { addMember, createOrg, createUser, updateUser } from '../../services/directory.js';
 import { sameSitePath } from '../session.js';
@@ -27,9 +28,12 @@ import {
   formOf,
   notFoundPage,
   notice,
+  orgChoicesOf,
+  orgField,
   query,
   redirect303,
   requireAdmin,
+  resolveOrg,
   sendPage,
   shell,
   statusBadge,
@@ -94,12 +98,14 @@ export function adminPageRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const dayMs = 86_400_000;
     const days = Array.from({ length: 14 }, (_, i) => dayOf(now - (13 - i) * dayMs));
     const since = Date.parse(`${days[0]}T00:00:00.000Z`);
-    const [issued, apps, users, orgs, events] = await Promise.all([
+    // Counted by the database (issue #15 §12, #16 §7): nothing here grows with the user base.
+    const [issued, apps, userCount, disabledCount, orgCount, events] = await Promise.all([
       ctx.storage.tokens.countIssuedSince(since),
       ctx.storage.clients.list({ limit: 1 }),
-      ctx.storage.users.list(),
-      ctx.storage.organizations.list(),
-      ctx.storage.audit.list({ since, limit: 10_000 }),
+      ctx.storage.users.count(),
+      ctx.storage.users.count({ disabled: true }),
+      ctx.storage.organizations.count(),
+      ctx.storage.audit.countPerDay(since, ['login.failed', 'login.locked', 'login.succeeded', 'consent.granted', 'consent.denied', 'refresh.reuse_detected', 'code.replay_detected']),
     ]);
     const inactive = await ctx.storage.clients.list({ active: false, limit: 1 });
     const perClient = new Map<string, Map<string, number>>();
@@ -121,7 +127,7 @@ export function adminPageRoutes(app: FastifyInstance, ctx: HttpContext): void {
     if (rest.length > 0) series.push({ label: `${rest.length} other`, values: days.map((d) => rest.reduce((a, r) => a + (r.m.get(d) ?? 0), 0)) });
     const totalIssued = ranked.reduce((a, r) => a + r.total, 0);
 
-    const perDay = (types: readonly string[]) => days.map((d) => events.filter((e) => types.includes(e.type) && dayOf(e.at) === d).length);
+    const perDay = (types: readonly string[]) => days.map((d) => events.filter((e) => types.includes(e.type) && e.day === d).reduce((a, e) => a + e.count, 0));
     const failed = perDay(['login.failed', 'login.locked']);
     const succeeded = perDay(['login.succeeded']);
     const granted = perDay(['consent.granted']);
@@ -133,8 +139,8 @@ export function adminPageRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const body = html`<h1>Dashboard</h1>
 <div class="grid-cards">
 <div class="card"><div class="muted">Applications</div><div class="stat">${apps.total}</div><div class="muted">${inactive.total} inactive</div></div>
-<div class="card"><div class="muted">Users</div><div class="stat">${users.length}</div><div class="muted">${users.filter((u) => u.disabled).length} disabled</div></div>
-<div class="card"><div class="muted">Organizations</div><div class="stat">${orgs.length}</div></div>
+<div class="card"><div class="muted">Users</div><div class="stat">${userCount}</div><div class="muted">${disabledCount} disabled</div></div>
+<div class="card"><div class="muted">Organizations</div><div class="stat">${orgCount}</div></div>
 <div class="card"><div class="muted">Tokens issued (14 days)</div><div class="stat">${totalIssued}</div></div>
 </div>
 <section class="card"><h2>Tokens issued per application per day</h2>
@@ -169,34 +175,25 @@ ${days
     const sort = ['name', 'created', 'status', 'org'].includes(query(request, 'sort')) ? query(request, 'sort') : 'created';
     const dir = query(request, 'dir') === 'asc' ? 'asc' : 'desc';
     const pageNo = Math.max(1, Math.min(10_000, Number.parseInt(query(request, 'page', 6), 10) || 1));
-    const orgs = await ctx.storage.organizations.list();
-    const orgName = new Map(orgs.map((o) => [o.id, o.name]));
+    // Filtered, sorted and paged by the database (issue #15 §12); the organization filter takes
+    // an id or a name (a text field once there are many organizations).
+    const orgChoices = await orgChoicesOf(ctx);
+    const filterOrg = org ? await resolveOrg(ctx, org) : null;
     const filter = {
       ...(name ? { name } : {}),
-      ...(org ? { orgId: org } : {}),
+      ...(org ? { orgId: filterOrg?.id ?? org } : {}),
       ...(status === 'active' ? { active: true } : status === 'inactive' ? { active: false } : {}),
     };
-    let items: ClientRow[];
-    let total: number;
-    if (sort === 'created' && dir === 'desc') {
-      // The storage order (newest first): paginate in the database.
-      const r = await ctx.storage.clients.list({ ...filter, limit: PAGE_SIZE, offset: (pageNo - 1) * PAGE_SIZE });
-      items = r.items;
-      total = r.total;
-    } else {
-      const r = await ctx.storage.clients.list({ ...filter, limit: 10_000 });
-      const key = (c: ClientRow): string | number =>
-        sort === 'name' ? c.name.toLowerCase() : sort === 'status' ? (c.active ? 1 : 0) : sort === 'org' ? (c.orgId ? (orgName.get(c.orgId) ?? '').toLowerCase() : '') : c.createdAt;
-      const sorted = [...r.items].sort((a, b) => {
-        const ka = key(a);
-        const kb = key(b);
-        const cmp = ka < kb ? -1 : ka > kb ? 1 : a.clientId < b.clientId ? -1 : 1;
-        return dir === 'asc' ? cmp : -cmp;
-      });
-      total = r.total;
-      items = sorted.slice((pageNo - 1) * PAGE_SIZE, pageNo * PAGE_SIZE);
-    }
-    const users = new Map((await ctx.storage.users.list()).map((u) => [u.id, u.email]));
+    const { items, total } = await ctx.storage.clients.list({
+      ...filter,
+      sort: sort as 'created' | 'name' | 'status' | 'org',
+      dir,
+      limit: PAGE_SIZE,
+      offset: (pageNo - 1) * PAGE_SIZE,
+    });
+    const orgName = new Map((await ctx.storage.organizations.byIds(items.map((c) => c.orgId).filter((x): x is string => x !== null))).map((o) => [o.id, o.name]));
+    // Only the owners of the rows shown (issue #15 §12).
+    const users = new Map((await ctx.storage.users.byIds(items.map((c) => c.ownerId).filter((x): x is string => x !== null))).map((u) => [u.id, u.email ?? u.id]));
     const params = (over: Record<string, string>): string => {
       const p = new URLSearchParams();
       const all: Record<string, string> = { name, org, status, sort, dir, page: String(pageNo), ...over };
@@ -215,7 +212,7 @@ ${days
 ${notice(request)}
 <form method="get" action="${ctx.base}/admin/apps" class="card filters" role="search" aria-label="Filter applications">
 <div><label for="f-name">Name</label><input id="f-name" name="name" type="search" value="${name}"></div>
-<div><label for="f-org">Organization</label><select id="f-org" name="org"><option value="">Any</option>${orgs.map((o) => html`<option value="${o.id}"${o.id === org ? html` selected` : ''}>${o.name}</option>`)}</select></div>
+<div><label for="f-org">Organization</label>${orgField({ id: 'f-org', name: 'org', choices: orgChoices, selected: filterOrg?.id ?? org, selectedName: filterOrg?.name ?? org, emptyLabel: 'Any' })}</div>
 <div><label for="f-status">Status</label><select id="f-status" name="status">
 <option value="">Any</option><option value="active"${status === 'active' ? html` selected` : ''}>Active</option><option value="inactive"${status === 'inactive' ? html` selected` : ''}>Inactive</option>
 </select></div>
@@ -252,9 +249,13 @@ ${pages > 1
   });
 
   const appPage = async (pc: PageContext, request: FastifyRequest, c: ClientRow, values: AppFormValues, error: string | null) => {
-    const [orgs, users, scopes] = await Promise.all([ctx.storage.organizations.list(), ctx.storage.users.list(), ctx.storage.scopes.list()]);
-    const orgName = c.orgId ? (orgs.find((o) => o.id === c.orgId)?.name ?? null) : null;
-    const ownerEmail = c.ownerId ? (users.find((u) => u.id === c.ownerId)?.email ?? null) : null;
+    const [orgs, ownerRows, scopes] = await Promise.all([
+      orgChoicesOf(ctx),
+      c.ownerId ? ctx.storage.users.byIds([c.ownerId]) : Promise.resolve([]),
+      ctx.storage.scopes.list(),
+    ]);
+    const orgName = c.orgId ? ((await ctx.storage.organizations.byId(c.orgId))?.name ?? null) : null;
+    const ownerEmail = c.ownerId ? (ownerRows[0]?.email ?? null) : null;
     const base = `${ctx.base}/admin/apps/${encodeURIComponent(c.clientId)}`;
     return adminPage(
       pc,
@@ -274,7 +275,7 @@ ${notice(request)}
 <a class="button danger" href="${base}/delete">Delete</a>
 </div></div>
 <h2 id="edit">Edit</h2>
-${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes, grantTypes: ctx.features.clientGrantTypes(), orgs, owners: users.map((u) => ({ id: u.id, email: u.email ?? u.id })), error, submitLabel: 'Save changes', cancelHref: `${ctx.base}/admin/apps` })}`,
+${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes, grantTypes: ctx.features.clientGrantTypes(), orgs, orgName: values.orgId === (c.orgId ?? '') ? orgName : values.orgId, owners: 'text', error, submitLabel: 'Save changes', cancelHref: `${ctx.base}/admin/apps` })}`,
     );
   };
 
@@ -283,7 +284,8 @@ ${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes,
     if (!pc) return reply;
     const c = await ctx.storage.clients.byId(request.params.id.slice(0, 200));
     if (!c) return notFoundPage(reply, pc);
-    return sendPage(reply, 200, await appPage(pc, request, c, formValuesOf(c), null));
+    const owner = c.ownerId ? (await ctx.storage.users.byIds([c.ownerId]))[0] : undefined;
+    return sendPage(reply, 200, await appPage(pc, request, c, { ...formValuesOf(c), ownerId: owner?.email ?? c.ownerId ?? '' }, null));
   });
 
   app.post<IdParams>('/admin/apps/:id/edit', page, async (request, reply) => {
@@ -293,8 +295,17 @@ ${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes,
     if (!pc) return reply;
     const c = await ctx.storage.clients.byId(request.params.id.slice(0, 200));
     if (!c) return notFoundPage(reply, pc);
-    const input = appInputFromForm(form, { mode: 'edit', withOwner: true });
+    const raw = appInputFromForm(form, { mode: 'edit', withOwner: true });
+    // The owner field takes an email or a user id.
+    const ownerRef = raw.ownerId ?? null;
+    const owner = ownerRef !== null && ownerRef.includes('@') ? await ctx.storage.users.byEmail(ownerRef) : null;
+    // The organization field takes an id or, once it is a text field, a name.
+    const orgRef = raw.orgId ?? null;
+    const orgRow = orgRef !== null ? await resolveOrg(ctx, orgRef) : null;
+    const input = { ...raw, ...(owner ? { ownerId: owner.id } : {}), ...(orgRow ? { orgId: orgRow.id } : {}) };
     try {
+      if (ownerRef !== null && ownerRef.includes('@') && !owner) throw new OAuthError('invalid_request', `No user with the email ${ownerRef}`);
+      if (orgRef !== null && !orgRow) throw new OAuthError('invalid_request', `No organization named ${orgRef}`);
       if (!input.name) throw new Error('name');
       await updateApp(ctx, c.clientId, input, actor(pc, request));
     } catch (err) {
@@ -353,12 +364,25 @@ ${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes,
   });
 
   // ------------------------------------------------------------------------------- users
+  const USERS_PER_PAGE = 50;
   const usersPage = async (pc: PageContext, request: FastifyRequest, error: string | null, values: { email: string; admin: boolean; org: string; role: string }) => {
-    const [users, orgs] = await Promise.all([ctx.storage.users.list(), ctx.storage.organizations.list()]);
-    const orgName = new Map(orgs.map((o) => [o.id, o.name]));
-    const memberships = new Map(await Promise.all(users.map(async (u) => [u.id, await ctx.storage.users.memberships(u.id)] as const)));
+    // One indexed page at a time, searchable (issue #15 §12): never every user.
+    const search = query(request, 'q', 320);
+    const after = query(request, 'after', 500);
+    const [page, orgs] = await Promise.all([ctx.storage.users.page({ search, after: after || null, limit: USERS_PER_PAGE }), orgChoicesOf(ctx)]);
+    const users = page.items;
+    const memberships = new Map<string, MembershipRow[]>();
+    const shown = await ctx.storage.users.membershipsOf(users.map((u) => u.id));
+    for (const m of shown) memberships.set(m.userId, [...(memberships.get(m.userId) ?? []), m]);
+    const orgName = new Map((await ctx.storage.organizations.byIds(shown.map((m) => m.orgId))).map((o) => [o.id, o.name]));
+    const pager = (cursor: string | null) => {
+      const q = new URLSearchParams();
+      if (search) q.set('q', search);
+      if (cursor) q.set('after', cursor);
+      return `${ctx.base}/admin/users${q.size > 0 ? `?${q.toString()}` : ''}`;
+    };
     const row = (u: UserRow) => html`<tr>
-<td>${u.email}${u.id === pc.user.id ? html` <span class="muted">(you)</span>` : ''}</td>
+<td>${u.email ?? u.id}${u.external ? html` <span class="badge neutral">Platform</span>` : ''}${u.id === pc.user.id ? html` <span class="muted">(you)</span>` : ''}</td>
 <td>${u.isAdmin ? html`<span class="badge neutral">Admin</span>` : 'Member'}</td>
 <td>${u.disabled ? html`<span class="badge off">Disabled</span>` : html`<span class="badge on">Enabled</span>`}${u.lockedUntil !== null && u.lockedUntil > ctx.now() ? html` <span class="badge off">Locked</span>` : ''}</td>
 <td class="hide-sm">${(memberships.get(u.id) ?? []).map((m) => html`${orgName.get(m.orgId) ?? m.orgId} (${m.role})<br>`)}</td>
@@ -381,9 +405,14 @@ ${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes,
       '/admin/users',
       html`<h1>Users</h1>
 ${notice(request)}
+<form method="get" action="${ctx.base}/admin/users" class="card filters" role="search" aria-label="Find users">
+<div><label for="u-q">Email starts with, or user id</label><input id="u-q" name="q" type="search" value="${search}"></div>
+<div class="actions"><button type="submit">Find</button><a href="${ctx.base}/admin/users">Reset</a></div>
+</form>
 <div class="table-wrap"><table>
 <thead><tr><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col" class="hide-sm">Organizations</th><th scope="col" class="hide-sm">Created</th><th scope="col">Actions</th></tr></thead>
-<tbody>${users.map(row)}</tbody></table></div>
+<tbody>${users.map(row)}${users.length === 0 ? html`<tr><td colspan="6">No user matches.</td></tr>` : ''}</tbody></table></div>
+<nav class="pager" aria-label="Pages">${after ? html`<a href="${pager(null)}">First page</a>` : ''}${page.next ? html`<a href="${pager(page.next)}" rel="next">Next ${USERS_PER_PAGE} →</a>` : ''}</nav>
 <h2>Create a user</h2>
 ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 <form method="post" action="${ctx.base}/admin/users" class="card">
@@ -391,7 +420,7 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 <label for="u-email">Email</label><input id="u-email" name="email" type="email" required value="${values.email}" autocomplete="off">
 <label for="u-password">Password <span class="hint">At least 8 characters; tell the person and ask them to keep it safe.</span></label><input id="u-password" name="password" type="password" required minlength="8" autocomplete="new-password">
 <label class="check"><input type="checkbox" name="admin" value="1"${values.admin ? html` checked` : ''}> <span>Administrator</span></label>
-<label for="u-org">Organization</label><select id="u-org" name="org"><option value="">— none —</option>${orgs.map((o) => html`<option value="${o.id}"${values.org === o.id ? html` selected` : ''}>${o.name}</option>`)}</select>
+<label for="u-org">Organization</label>${orgField({ id: 'u-org', name: 'org', choices: orgs, selected: values.org, emptyLabel: '— none —' })}
 <label for="u-role">Role in the organization</label><select id="u-role" name="role"><option value="member"${values.role !== 'admin' ? html` selected` : ''}>Member</option><option value="admin"${values.role === 'admin' ? html` selected` : ''}>Admin</option></select>
 <div class="actions"><button type="submit">Create user</button></div>
 </form>`,
@@ -409,11 +438,14 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
     if (!checkCsrf(ctx, request, reply, form)) return reply;
     const pc = await requireAdmin(ctx, request, reply);
     if (!pc) return reply;
-    const values = { email: text(form, 'email', 320), admin: checked(form, 'admin'), org: text(form, 'org', 100), role: text(form, 'role', 10) };
+    const values = { email: text(form, 'email', 320), admin: checked(form, 'admin'), org: text(form, 'org', 200), role: text(form, 'role', 10) };
     const password = typeof form['password'] === 'string' ? form['password'] : '';
     try {
+      // The organization (an id or a name) is found first, so a typo creates nobody.
+      const org = values.org ? await resolveOrg(ctx, values.org) : null;
+      if (values.org && !org) throw new OAuthError('invalid_request', `No organization named ${values.org}`);
       const user = await createUser(ctx, { email: values.email, password, isAdmin: values.admin }, actor(pc, request));
-      if (values.org) await addMember(ctx, { userId: user.id, orgId: values.org, role: values.role === 'admin' ? 'admin' : 'member' }, actor(pc, request));
+      if (org) await addMember(ctx, { userId: user.id, orgId: org.id, role: values.role === 'admin' ? 'admin' : 'member' }, actor(pc, request));
     } catch (err) {
       return sendPage(reply, 400, await usersPage(pc, request, errorMessage(err), values));
     }
@@ -443,17 +475,30 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
   });
 
   // ------------------------------------------------------------------------------- organizations
+  const ORGS_PER_PAGE = 50;
   const orgsPage = async (pc: PageContext, request: FastifyRequest, error: string | null) => {
-    const [orgs, users] = await Promise.all([ctx.storage.organizations.list(), ctx.storage.users.list()]);
-    const members = new Map<string, Array<{ email: string; role: MembershipRole }>>();
-    for (const u of users) {
-      for (const m of await ctx.storage.users.memberships(u.id)) {
-        const l = members.get(m.orgId) ?? [];
-        l.push({ email: u.email ?? u.id, role: m.role });
-        members.set(m.orgId, l);
-      }
+    // A page of organizations by name, searchable, and each one's first members from an index
+    // with how many it has (issue #15 §12).
+    const search = query(request, 'q', 200);
+    const after = query(request, 'after', 500);
+    const [page, choices] = await Promise.all([ctx.storage.organizations.page({ search, after: after || null, limit: ORGS_PER_PAGE }), orgChoicesOf(ctx)]);
+    const orgs = page.items;
+    const pager = (cursor: string | null) => {
+      const q = new URLSearchParams();
+      if (search) q.set('q', search);
+      if (cursor) q.set('after', cursor);
+      return `${ctx.base}/admin/orgs${q.size > 0 ? `?${q.toString()}` : ''}`;
+    };
+    const MEMBERS_SHOWN = 20;
+    const members = new Map<string, { items: Array<{ email: string; role: MembershipRole }>; total: number }>();
+    for (const o of orgs) {
+      const m = await ctx.storage.users.membersOf(o.id, MEMBERS_SHOWN);
+      members.set(o.id, { items: m.items.map((x) => ({ email: x.email ?? x.userId, role: x.role })), total: m.total });
     }
-    const orgRow = (o: OrganizationRow) => html`<tr><td>${o.name}</td><td>${(members.get(o.id) ?? []).map((m) => html`${m.email} (${m.role})<br>`)}${(members.get(o.id) ?? []).length === 0 ? html`<span class="muted">No members</span>` : ''}</td><td class="hide-sm">${formatDate(o.createdAt)}</td><td><a href="${ctx.base}/admin/apps?org=${encodeURIComponent(o.id)}">Applications</a></td></tr>`;
+    const orgRow = (o: OrganizationRow) => {
+      const m = members.get(o.id) ?? { items: [], total: 0 };
+      return html`<tr><td>${o.name}</td><td>${m.items.map((x) => html`${x.email} (${x.role})<br>`)}${m.total === 0 ? html`<span class="muted">No members</span>` : ''}${m.total > m.items.length ? html`<span class="muted">and ${m.total - m.items.length} more</span>` : ''}</td><td class="hide-sm">${formatDate(o.createdAt)}</td><td><a href="${ctx.base}/admin/apps?org=${encodeURIComponent(o.id)}">Applications</a></td></tr>`;
+    };
     return adminPage(
       pc,
       'Organizations',
@@ -461,9 +506,14 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
       html`<h1>Organizations</h1>
 ${notice(request)}
 ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
+<form method="get" action="${ctx.base}/admin/orgs" class="card filters" role="search" aria-label="Find organizations">
+<div><label for="o-q">Name starts with</label><input id="o-q" name="q" type="search" value="${search}"></div>
+<div class="actions"><button type="submit">Find</button><a href="${ctx.base}/admin/orgs">Reset</a></div>
+</form>
 <div class="table-wrap"><table>
 <thead><tr><th scope="col">Name</th><th scope="col">Members</th><th scope="col" class="hide-sm">Created</th><th scope="col"><span class="muted">Links</span></th></tr></thead>
-<tbody>${orgs.map(orgRow)}${orgs.length === 0 ? html`<tr><td colspan="4">No organization yet.</td></tr>` : ''}</tbody></table></div>
+<tbody>${orgs.map(orgRow)}${orgs.length === 0 ? html`<tr><td colspan="4">${search || after ? 'No organization matches.' : 'No organization yet.'}</td></tr>` : ''}</tbody></table></div>
+<nav class="pager" aria-label="Pages">${after ? html`<a href="${pager(null)}">First page</a>` : ''}${page.next ? html`<a href="${pager(page.next)}" rel="next">Next ${ORGS_PER_PAGE} →</a>` : ''}</nav>
 <div class="grid-cards">
 <form method="post" action="${ctx.base}/admin/orgs" class="card">
 <h2>Create an organization</h2>
@@ -474,10 +524,10 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 <form method="post" action="${ctx.base}/admin/orgs/members" class="card">
 <h2>Add a member</h2>
 <input type="hidden" name="csrf" value="${pc.csrf}">
-<label for="m-user">User</label><select id="m-user" name="user_id" required>${users.map((u) => html`<option value="${u.id}">${u.email}</option>`)}</select>
-<label for="m-org">Organization</label><select id="m-org" name="org_id" required>${orgs.map((o) => html`<option value="${o.id}">${o.name}</option>`)}</select>
+<label for="m-user">User <span class="hint">Their email</span></label><input id="m-user" name="user_email" type="email" required autocomplete="off">
+<label for="m-org">Organization</label>${orgField({ id: 'm-org', name: 'org_id', choices, selected: '' })}
 <label for="m-role">Role</label><select id="m-role" name="role"><option value="member">Member</option><option value="admin">Admin</option></select>
-<div class="actions"><button type="submit"${orgs.length === 0 ? html` disabled` : ''}>Save membership</button></div>
+<div class="actions"><button type="submit"${choices.kind === 'list' && choices.orgs.length === 0 ? html` disabled` : ''}>Save membership</button></div>
 </form></div>`,
     );
   };
@@ -507,7 +557,15 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
     const pc = await requireAdmin(ctx, request, reply);
     if (!pc) return reply;
     try {
-      await addMember(ctx, { userId: text(form, 'user_id', 100), orgId: text(form, 'org_id', 100), role: text(form, 'role') === 'admin' ? 'admin' : 'member' }, actor(pc, request));
+      // By email (or, from older forms, by id): the page offers a text field, not a list of every user.
+      const email = text(form, 'user_email', 320);
+      const user = email ? await ctx.storage.users.byEmail(email) : null;
+      if (email && !user) throw new OAuthError('invalid_request', `No user with the email ${email}`);
+      const userId = user?.id ?? text(form, 'user_id', 100);
+      const orgRef = text(form, 'org_id', 200);
+      const org = await resolveOrg(ctx, orgRef);
+      if (!org) throw new OAuthError('invalid_request', orgRef ? `No organization named ${orgRef}` : 'Choose an organization.');
+      await addMember(ctx, { userId, orgId: org.id, role: text(form, 'role') === 'admin' ? 'admin' : 'member' }, actor(pc, request));
     } catch (err) {
       return sendPage(reply, 400, await orgsPage(pc, request, errorMessage(err)));
     }
@@ -522,9 +580,7 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
     const clientId = query(request, 'client_id', 200);
     const actorEmail = query(request, 'actor', 320);
     const sinceText = query(request, 'since', 10);
-    const users = await ctx.storage.users.list();
-    const email = new Map(users.map((u) => [u.id, u.email]));
-    const actorUser = actorEmail ? users.find((u) => u.email === actorEmail.toLowerCase()) : undefined;
+    const actorUser = actorEmail ? ((await ctx.storage.users.byEmail(actorEmail)) ?? undefined) : undefined;
     const since = /^\d{4}-\d{2}-\d{2}$/.test(sinceText) ? Date.parse(`${sinceText}T00:00:00.000Z`) : Number.NaN;
     let events: AuditEventRow[] = [];
     if (!actorEmail || actorUser) {
@@ -536,6 +592,8 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
         limit: 200,
       });
     }
+    // Only the actors of the events shown (issue #15 §12).
+    const email = new Map((await ctx.storage.users.byIds(events.map((e) => e.actorUserId).filter((x): x is string => x !== null))).map((u) => [u.id, u.email ?? u.id]));
     const appNames = new Map<string, string>();
     for (const id of new Set(events.map((e) => e.clientId).filter((x): x is string => x !== null))) {
       const c = await ctx.storage.clients.byId(id);

@@ -14,7 +14,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OAuthContext } from '../../oauth/context.js';
 import type { HttpContext } from '../context.js';
 import type { Account } from '../../accounts/types.js';
-import type { ClientRow, OrganizationRow, ScopeRow } from '../../storage/types.js';
+import type { ClientRow, ScopeRow } from '../../storage/types.js';
 import { deriveKey, openJson, sealJson, sha256 } from '../../oauth/crypto.js';
 import { createApp, deleteApp, rotateSecret, setAppActive, updateApp, type AppInput } from '../../services/apps.js';
 import { CSRF_COOKIE, SESSION_COOKIE, cookieOptions } from '../session.js';
@@ -29,13 +29,16 @@ import {
   list,
   notFoundPage,
   notice,
+  orgChoicesOf,
   redirect303,
   requireViewer,
+  resolveOrg,
   sendPage,
   shell,
   statusBadge,
   text,
   type Form,
+  type OrgChoices,
   type PageContext,
 } from '../views/kit.js';
 
@@ -111,7 +114,7 @@ export function appInputFromForm(form: Form, opts: { mode: 'create' | 'edit'; wi
     active: checked(form, 'active'),
   };
   if (opts.mode === 'create') input.public = text(form, 'client_type') === 'public';
-  if (opts.withOwner) input.ownerId = text(form, 'owner_id', 100) || null;
+  if (opts.withOwner) input.ownerId = text(form, 'owner_id', 320) || null;
   return input;
 }
 
@@ -138,12 +141,31 @@ async function scopeChoices(ctx: OAuthContext, user: Account): Promise<ScopeRow[
   return user.isAdmin ? all : all.filter((s) => !ADMIN_ONLY_SCOPES.includes(s.name));
 }
 
-/** The organizations the person belongs to (every organization for an administrator). */
-async function orgChoices(ctx: OAuthContext, user: Account): Promise<OrganizationRow[]> {
-  if (user.isAdmin) return ctx.storage.organizations.list();
+/**
+ * The organizations the person may put an application in: their own, or for an administrator
+ * any (a text field taking a name or an id once there are many; issue #15 §12).
+ */
+async function orgChoices(ctx: OAuthContext, user: Account): Promise<OrgChoices> {
+  if (user.isAdmin) return orgChoicesOf(ctx);
   const memberships = await ctx.storage.users.memberships(user.id);
-  const orgs = await Promise.all(memberships.map((m) => ctx.storage.organizations.byId(m.orgId)));
-  return orgs.filter((o): o is OrganizationRow => o !== null);
+  const orgs = await ctx.storage.organizations.byIds(memberships.map((m) => m.orgId));
+  return { kind: 'list', orgs: [...orgs].sort((a, b) => a.name.localeCompare(b.name)) };
+}
+
+/** The form's organization (an id, or a name typed by an administrator) as an id. */
+async function withOrgId(ctx: OAuthContext, input: AppInput): Promise<AppInput> {
+  if (!input.orgId) return input;
+  const org = await resolveOrg(ctx, input.orgId);
+  return org ? { ...input, orgId: org.id } : input;
+}
+
+async function mayUseOrg(ctx: OAuthContext, user: Account, orgId: string): Promise<boolean> {
+  if (user.isAdmin) return (await ctx.storage.organizations.byId(orgId)) !== null;
+  return (await ctx.storage.users.memberships(user.id)).some((m) => m.orgId === orgId);
+}
+
+async function orgNameOf(ctx: OAuthContext, orgId: string): Promise<string | null> {
+  return orgId ? ((await resolveOrg(ctx, orgId))?.name ?? orgId) : null;
 }
 
 /** Portal-specific limits on what a person may give their own application. */
@@ -154,7 +176,7 @@ async function portalCheck(ctx: OAuthContext, user: Account, input: AppInput): P
       return 'The password and implicit grants (and extension grants) can only be enabled by an administrator.';
     }
   }
-  if (input.orgId && !(await orgChoices(ctx, user)).some((o) => o.id === input.orgId)) return 'You are not a member of that organization.';
+  if (input.orgId && !(await mayUseOrg(ctx, user, input.orgId))) return user.isAdmin ? `No organization named ${input.orgId}.` : 'You are not a member of that organization.';
   if (!input.name) return 'The name is required.';
   return null;
 }
@@ -226,6 +248,7 @@ ${appForm({
   scopes: await scopeChoices(ctx, pc.user),
   grantTypes: ctx.features.clientGrantTypes(),
   orgs: await orgChoices(ctx, pc.user),
+  orgName: await orgNameOf(ctx, values.orgId),
   owners: null,
   error,
   submitLabel: 'Create application',
@@ -244,7 +267,7 @@ ${appForm({
     if (!checkCsrf(ctx, request, reply, form)) return reply;
     const pc = await requireViewer(ctx, request, reply);
     if (!pc) return reply;
-    const input = { ...appInputFromForm(form, { mode: 'create', withOwner: false }), ownerId: pc.user.id };
+    const input = await withOrgId(ctx, { ...appInputFromForm(form, { mode: 'create', withOwner: false }), ownerId: pc.user.id });
     const problem = await portalCheck(ctx, pc.user, input);
     let created;
     try {
@@ -312,6 +335,7 @@ ${appForm({
   scopes: await scopeChoices(ctx, pc.user),
   grantTypes: ctx.features.clientGrantTypes(),
   orgs: await orgChoices(ctx, pc.user),
+  orgName: await orgNameOf(ctx, values.orgId),
   owners: null,
   error,
   submitLabel: 'Save changes',
@@ -332,7 +356,7 @@ ${appForm({
     const own = await viewerAndOwnApp(ctx, request, reply);
     if (!own) return reply;
     const { pc, c } = own;
-    const input = appInputFromForm(form, { mode: 'edit', withOwner: false });
+    const input = await withOrgId(ctx, appInputFromForm(form, { mode: 'edit', withOwner: false }));
     // A person may keep what an administrator gave their app, but not add admin-only grants or scopes.
     const added: AppInput = {
       ...input,

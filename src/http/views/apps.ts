@@ -3,9 +3,9 @@
  * (create and edit), the details list, the shown-once credentials screen (A2) and the delete
  * confirmation.
  */
-import type { ClientRow, OrganizationRow, ScopeRow } from '../../storage/types.js';
+import type { ClientRow, ScopeRow } from '../../storage/types.js';
 import { html, type SafeHtml } from './html.js';
-import { formatDate, statusBadge } from './kit.js';
+import { formatDate, orgField, statusBadge, type OrgChoices } from './kit.js';
 
 const GRANT_LABELS: Readonly<Record<string, string>> = {
   authorization_code: 'Authorization code (users sign in and consent)',
@@ -73,9 +73,14 @@ export interface AppFormOptions {
   readonly scopes: readonly ScopeRow[];
   /** The grant types this instance offers (its features' `clientGrantTypes`). */
   readonly grantTypes: readonly string[];
-  readonly orgs: readonly OrganizationRow[];
-  /** Owner choices (back-office only); null hides the field (the portal's owner is the viewer). */
-  readonly owners: ReadonlyArray<{ readonly id: string; readonly email: string }> | null;
+  /** The organizations offered; `orgName` is the chosen one's name for the text field. */
+  readonly orgs: OrgChoices;
+  readonly orgName?: string | null;
+  /**
+   * `text`: an owner field (back-office only) taking an email or a user id — a text field, not a
+   * list, since there may be a million users; null hides it (the portal's owner is the viewer).
+   */
+  readonly owners: 'text' | null;
   readonly error?: string | null;
   readonly submitLabel: string;
   readonly cancelHref: string;
@@ -115,16 +120,10 @@ ${o.mode === 'create'
 </fieldset>`
   : html`<p class="muted">Client type: ${v.clientType} (cannot be changed)</p>`}
 <label for="org_id">Organization</label>
-<select id="org_id" name="org_id">
-<option value="">— none —</option>
-${o.orgs.map((org) => html`<option value="${org.id}"${v.orgId === org.id ? html` selected` : ''}>${org.name}</option>`)}
-</select>
+${orgField({ id: 'org_id', name: 'org_id', choices: o.orgs, selected: v.orgId, selectedName: o.orgName ?? null, emptyLabel: '— none —' })}
 ${o.owners
-  ? html`<label for="owner_id">Owner</label>
-<select id="owner_id" name="owner_id">
-<option value="">— none —</option>
-${o.owners.map((u) => html`<option value="${u.id}"${v.ownerId === u.id ? html` selected` : ''}>${u.email}</option>`)}
-</select>`
+  ? html`<label for="owner_id">Owner <span class="hint">Their email or user id; empty for none.</span></label>
+<input id="owner_id" name="owner_id" type="text" value="${v.ownerId}" autocomplete="off">`
   : ''}
 <label class="check"><input type="checkbox" name="active" value="1"${v.active ? html` checked` : ''}> <span>Active <span class="hint">An inactive application cannot obtain tokens and its tokens stop working.</span></span></label>
 <div class="actions"><button type="submit">${o.submitLabel}</button><a href="${o.cancelHref}">Cancel</a></div>

@@ -6,6 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OAuthContext } from '../../oauth/context.js';
 import type { Account } from '../../accounts/types.js';
+import type { OrganizationRow } from '../../storage/types.js';
 import { OAuthError } from '../../oauth/errors.js';
 import { bodyObject } from '../plugins/body.js';
 import { csrfToken, csrfValid } from '../session.js';
@@ -134,4 +135,39 @@ export function formatDate(ms: number | null): string {
 
 export function statusBadge(active: boolean): SafeHtml {
   return active ? html`<span class="badge on">Active</span>` : html`<span class="badge off">Inactive</span>`;
+}
+
+/**
+ * Which organizations a form offers (issue #15 §12): a list when there are few, otherwise a text
+ * field taking a name or an id — never a `<select>` of every organization.
+ */
+export const ORG_LIST_MAX = 200;
+export type OrgChoices = { readonly kind: 'list'; readonly orgs: readonly OrganizationRow[] } | { readonly kind: 'text' };
+
+export async function orgChoicesOf(ctx: OAuthContext): Promise<OrgChoices> {
+  const first = await ctx.storage.organizations.page({ limit: ORG_LIST_MAX });
+  return first.next === null ? { kind: 'list', orgs: first.items } : { kind: 'text' };
+}
+
+/** An organization typed or picked in a form: its id, or else its exact name. */
+export async function resolveOrg(ctx: OAuthContext, value: string): Promise<OrganizationRow | null> {
+  if (value === '') return null;
+  return (await ctx.storage.organizations.byId(value)) ?? (await ctx.storage.organizations.byName(value));
+}
+
+/** The organization field of a form: a `<select>` of `choices`, or a text field for a name or id. */
+export function orgField(o: {
+  readonly id: string;
+  readonly name: string;
+  readonly choices: OrgChoices;
+  /** The chosen organization's id, and its name for the text field. */
+  readonly selected: string;
+  readonly selectedName?: string | null;
+  /** The empty choice's label (omitted: a choice is required). */
+  readonly emptyLabel?: string;
+}): SafeHtml {
+  if (o.choices.kind === 'text') {
+    return html`<input id="${o.id}" name="${o.name}" type="text" maxlength="200" value="${o.selectedName ?? o.selected}" autocomplete="off"${o.emptyLabel === undefined ? html` required` : ''} aria-describedby="${o.id}-hint"><span class="hint" id="${o.id}-hint">The organization's name or id${o.emptyLabel === undefined ? '' : '; empty for none'}.</span>`;
+  }
+  return html`<select id="${o.id}" name="${o.name}"${o.emptyLabel === undefined ? html` required` : ''}>${o.emptyLabel !== undefined ? html`<option value="">${o.emptyLabel}</option>` : ''}${o.choices.orgs.map((org) => html`<option value="${org.id}"${org.id === o.selected ? html` selected` : ''}>${org.name}</option>`)}</select>`;
 }

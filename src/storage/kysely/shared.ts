@@ -64,7 +64,7 @@ export function escapeLike(value: string): string {
  * The UTC day (`YYYY-MM-DD`) of an epoch-millisecond column. Contains no bound parameters, so
  * the same expression can appear in SELECT and GROUP BY on PostgreSQL.
  */
-export function utcDayOf(dialect: SqlDialect, column: 'created_at'): RawBuilder<string> {
+export function utcDayOf(dialect: SqlDialect, column: 'created_at' | 'at'): RawBuilder<string> {
   const col = sql.ref(column);
   return dialect === 'postgres'
     ? sql<string>`to_char(to_timestamp(${col} / 1000.0) at time zone 'UTC', 'YYYY-MM-DD')`

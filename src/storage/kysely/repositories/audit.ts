@@ -2,7 +2,7 @@
 import type { Selectable } from 'kysely';
 import type { AuditEventRow, AuditFilter, AuditRepo, NewAuditEvent } from '../../types.js';
 import type { AuditEventsTable } from '../schema.js';
-import { fromJsonObject, type Db } from '../shared.js';
+import { fromJsonObject, utcDayOf, type Db, type SqlDialect } from '../shared.js';
 
 export const DEFAULT_AUDIT_LIMIT = 100;
 
@@ -19,7 +19,24 @@ function toRow(row: Selectable<AuditEventsTable>): AuditEventRow {
 }
 
 export class KyselyAuditRepo implements AuditRepo {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly dialect: SqlDialect,
+  ) {}
+
+  /** Events of these types per UTC day since `since`, counted by the database (the dashboard). */
+  async countPerDay(since: number, types: readonly string[]): Promise<Array<{ type: string; day: string; count: number }>> {
+    if (types.length === 0) return [];
+    const day = utcDayOf(this.dialect, 'at');
+    const rows = await this.db
+      .selectFrom('audit_events')
+      .select((eb) => ['type', day.as('day'), eb.fn.countAll().as('count')])
+      .where('at', '>=', since)
+      .where('type', 'in', [...types])
+      .groupBy(['type', day])
+      .execute();
+    return rows.map((row) => ({ type: row.type, day: row.day, count: Number(row.count) }));
+  }
 
   async append(event: NewAuditEvent): Promise<void> {
     await this.db
@@ -50,6 +67,10 @@ export class KyselyAuditRepo implements AuditRepo {
     if (filter.clientId !== undefined) query = query.where('client_id', '=', filter.clientId);
     if (filter.actorUserId !== undefined) query = query.where('actor_user_id', '=', filter.actorUserId);
     if (filter.since !== undefined) query = query.where('at', '>=', filter.since);
+    const before = filter.before;
+    if (before !== undefined) {
+      query = query.where((eb) => eb.or([eb('at', '<', before.at), eb.and([eb('at', '=', before.at), eb('id', '<', before.id)])]));
+    }
     const limit = Math.max(0, Math.floor(filter.limit ?? DEFAULT_AUDIT_LIMIT));
     const rows = await query.orderBy('at', 'desc').orderBy('id', 'desc').limit(limit).execute();
     return rows.map(toRow);

@@ -152,7 +152,26 @@ export class KyselyClientRepo implements ClientRepo {
 
     const countRow = await where.select((eb) => eb.fn.countAll().as('total')).executeTakeFirstOrThrow();
 
-    let page = where.selectAll().orderBy('created_at', 'desc').orderBy('client_id');
+    // Sorted by the database (issue #15 §12), never by loading the table into memory.
+    const dir = filter.dir ?? 'desc';
+    let page = where.selectAll('clients');
+    switch (filter.sort ?? 'created') {
+      case 'name':
+        page = page.orderBy(sql`lower(${sql.ref('clients.name')})`, dir);
+        break;
+      case 'status':
+        page = page.orderBy('clients.active', dir);
+        break;
+      case 'org':
+        page = page
+          .leftJoin('organizations', 'organizations.id', 'clients.org_id')
+          .orderBy(sql`coalesce(lower(${sql.ref('organizations.name')}), '')`, dir);
+        break;
+      case 'created':
+        break;
+    }
+    const byCreation = filter.sort === undefined || filter.sort === 'created';
+    page = page.orderBy('clients.created_at', byCreation ? dir : 'desc').orderBy('clients.client_id');
     const offset = Math.max(0, Math.floor(filter.offset ?? 0));
     if (filter.limit !== undefined) {
       page = page.limit(Math.max(0, Math.floor(filter.limit)));

@@ -25,8 +25,8 @@ export type Repositories = Omit<Storage, 'transaction' | 'close' | 'migrate' | '
 export function buildRepositories(db: Db, dialect: SqlDialect, hot?: HotPath): Repositories {
   return {
     dialect,
-    organizations: new KyselyOrganizationRepo(db),
-    users: new KyselyUserRepo(db, hot),
+    organizations: new KyselyOrganizationRepo(db, dialect),
+    users: new KyselyUserRepo(db, dialect, hot),
     clients: new KyselyClientRepo(db, dialect, hot),
     codes: new KyselyCodeRepo(db, hot),
     tokens: new KyselyTokenRepo(db, dialect, hot),
@@ -37,6 +37,6 @@ export function buildRepositories(db: Db, dialect: SqlDialect, hot?: HotPath): R
     keys: new KyselyKeyRepo(db, hot),
     scopes: new KyselyScopeRepo(db, hot),
     resourceServers: new KyselyResourceServerRepo(db, hot),
-    audit: new KyselyAuditRepo(db),
+    audit: new KyselyAuditRepo(db, dialect),
   };
 }

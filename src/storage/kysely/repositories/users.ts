@@ -2,10 +2,10 @@
  * UserRepo on Kysely: accounts, login-failure counters and organization memberships.
  * Emails are stored lower-cased, so `byEmail` is case-insensitive on both dialects.
  */
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { ExternalUser, MembershipRow, UserAccountRow, UserRepo, UserRow } from '../../types.js';
 import type { UsersTable } from '../schema.js';
-import { affected, fromIntBool, toIntBool, type Db } from '../shared.js';
+import { affected, escapeLike, fromIntBool, toIntBool, type Db, type SqlDialect } from '../shared.js';
 import type { HotPath } from '../hot-path.js';
 
 function normalizeEmail(email: string): string {
@@ -31,6 +31,18 @@ function parseProfile(text: string | null): Readonly<Record<string, unknown>> | 
   }
 }
 
+/** A page position: the last row's creation time and id, opaque to callers. */
+function encodeCursor(at: number, id: string): string {
+  return `${at}.${Buffer.from(id, 'utf8').toString('base64url')}`;
+}
+
+function decodeCursor(cursor: string | null | undefined): { at: number; id: string } | null {
+  if (!cursor) return null;
+  const m = /^(\d{1,16})\.([A-Za-z0-9_-]{1,400})$/.exec(cursor);
+  if (!m) return null;
+  return { at: Number(m[1]), id: Buffer.from(m[2] ?? '', 'base64url').toString('utf8') };
+}
+
 function toRow(row: Selectable<UsersTable>): UserRow {
   const external = fromIntBool(row.external);
   const profile = parseProfile(row.profile);
@@ -52,6 +64,7 @@ function toRow(row: Selectable<UsersTable>): UserRow {
 export class KyselyUserRepo implements UserRepo {
   constructor(
     private readonly db: Db,
+    private readonly dialect: SqlDialect,
     private readonly hot?: HotPath,
   ) {}
 
@@ -143,11 +156,76 @@ export class KyselyUserRepo implements UserRepo {
     return row ? toRow(row) : null;
   }
 
-  /** Ordered by creation time, then id. */
-  async list(): Promise<UserRow[]> {
-    const rows = await this.db.selectFrom('users').selectAll().orderBy('created_at').orderBy('id').execute();
-    return rows.map(toRow);
+  async page(opts: { readonly search?: string; readonly after?: string | null; readonly limit: number }): Promise<{ items: UserRow[]; next: string | null }> {
+    const limit = Math.max(1, Math.min(500, Math.floor(opts.limit)));
+    let q = this.db.selectFrom('users').selectAll();
+    const raw = opts.search?.trim() ?? '';
+    if (raw !== '') {
+      // A prefix of the (lower-cased) email, from an index, or the exact id. SQLite compares
+      // bytes, so the prefix is a range ending at the highest code point; PostgreSQL matches it
+      // with LIKE, served by a pattern-ops index whatever the database's collation.
+      const prefix = raw.toLowerCase();
+      q =
+        this.dialect === 'postgres'
+          ? q.where((eb) => eb.or([sql<boolean>`${sql.ref('email')} like ${`${escapeLike(prefix)}%`} escape '\\'`, eb('id', '=', raw)]))
+          : q.where((eb) => eb.or([eb.and([eb('email', '>=', prefix), eb('email', '<', `${prefix}\u{10FFFF}`)]), eb('id', '=', raw)]));
+    }
+    const after = decodeCursor(opts.after);
+    if (after) {
+      q = q.where((eb) => eb.or([eb('created_at', '>', after.at), eb.and([eb('created_at', '=', after.at), eb('id', '>', after.id)])]));
+    }
+    const rows = await q.orderBy('created_at').orderBy('id').limit(limit + 1).execute();
+    const items = rows.slice(0, limit).map(toRow);
+    const last = items[items.length - 1];
+    return { items, next: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null };
   }
+
+  async count(filter: { readonly disabled?: boolean } = {}): Promise<number> {
+    const row = await this.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .$if(filter.disabled !== undefined, (qb) => qb.where('disabled', '=', toIntBool(filter.disabled === true)))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async anyAdmin(): Promise<boolean> {
+    return (await this.db.selectFrom('users').select('id').where('is_admin', '=', 1).limit(1).executeTakeFirst()) !== undefined;
+  }
+
+  async byIds(ids: readonly string[]): Promise<UserRow[]> {
+    const unique = [...new Set(ids)].slice(0, 1000);
+    if (unique.length === 0) return [];
+    return (await this.db.selectFrom('users').selectAll().where('id', 'in', unique).execute()).map(toRow);
+  }
+
+  async membershipsOf(userIds: readonly string[]): Promise<MembershipRow[]> {
+    const unique = [...new Set(userIds)].slice(0, 1000);
+    if (unique.length === 0) return [];
+    const rows = await this.db.selectFrom('memberships').selectAll().where('user_id', 'in', unique).orderBy('user_id').orderBy('org_id').execute();
+    return rows.map((row) => ({ userId: row.user_id, orgId: row.org_id, role: row.role }));
+  }
+
+  async membersOf(orgId: string, limit: number): Promise<{ items: Array<MembershipRow & { readonly email: string | null }>; total: number }> {
+    const rows = await this.db
+      .selectFrom('memberships')
+      .innerJoin('users', 'users.id', 'memberships.user_id')
+      .select(['memberships.user_id', 'memberships.org_id', 'memberships.role', 'users.email', 'users.external', 'users.profile'])
+      .where('memberships.org_id', '=', orgId)
+      .orderBy('memberships.user_id')
+      .limit(Math.max(1, Math.min(500, limit)))
+      .execute();
+    const total = await this.db.selectFrom('memberships').select((eb) => eb.fn.countAll().as('n')).where('org_id', '=', orgId).executeTakeFirstOrThrow();
+    return {
+      items: rows.map((r) => {
+        const profile = parseProfile(r.profile);
+        const email = fromIntBool(r.external) ? (typeof profile?.['email'] === 'string' ? (profile['email'] as string) : null) : r.email;
+        return { userId: r.user_id, orgId: r.org_id, role: r.role, email };
+      }),
+      total: Number(total.n),
+    };
+  }
+
 
   async update(
     id: string,
