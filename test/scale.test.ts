@@ -132,6 +132,20 @@ describeEachDb('issue #15 §12: a seeded base of 100,000 users', (start) => {
     expect(newApp.length).toBeLessThan(100_000);
   });
 
+  it('the developers page shows an owner\'s applications 50 at a time', async () => {
+    const ownerId = (await s.ctx.storage.users.byEmail(s.ctx.config.adminEmail))?.id ?? null;
+    for (let i = 0; i < 55; i++) await s.createApp({ name: `Owned ${String(i).padStart(2, '0')}`, grantTypes: ['client_credentials'], ownerId });
+    const first = await (await admin.fetch('/developers')).text();
+    expect((first.match(/>Owned \d\d</g) ?? []).length).toBe(50);
+    expect(first).toContain('Page 1 of 2');
+    expect(first).toContain('href="/developers?page=2" rel="next"');
+    const second = await (await admin.fetch('/developers?page=2')).text();
+    const onSecond = second.match(/>Owned \d\d</g) ?? [];
+    expect(onSecond).toHaveLength(5);
+    expect(new Set([...(first.match(/>Owned \d\d</g) ?? []), ...onSecond]).size).toBe(55);
+    expect(second).toContain('href="/developers" rel="prev"');
+  });
+
   it('reports how long the lists take (logged for the closing note, never asserted)', async () => {
     const timed = async (path: string): Promise<number> => {
       const t = performance.now();

@@ -30,6 +30,7 @@ import {
   notFoundPage,
   notice,
   orgChoicesOf,
+  query,
   redirect303,
   requireViewer,
   resolveOrg,
@@ -212,13 +213,19 @@ function actor(pc: PageContext, request: FastifyRequest) {
 
 type IdParams = { Params: { id: string } };
 
+const APPS_PER_PAGE = 50;
+
 export function portalRoutes(app: FastifyInstance, ctx: HttpContext): void {
   const page = { config: { page: true } } as const;
 
   app.get('/developers', page, async (request, reply) => {
     const pc = await requireViewer(ctx, request, reply);
     if (!pc) return reply;
-    const { items } = await ctx.storage.clients.list({ ownerId: pc.user.id, limit: 500 });
+    // 50 at a time, newest first, from the owner index (issue #15 §12).
+    const pageNo = Math.max(1, Math.min(100_000, Number.parseInt(query(request, 'page', 6), 10) || 1));
+    const { items, total } = await ctx.storage.clients.list({ ownerId: pc.user.id, limit: APPS_PER_PAGE, offset: (pageNo - 1) * APPS_PER_PAGE });
+    const pages = Math.max(1, Math.ceil(total / APPS_PER_PAGE));
+    const pageLink = (n: number) => `${ctx.base}/developers${n > 1 ? `?page=${n}` : ''}`;
     const body = html`<div class="app-head"><h1>Your applications</h1></div>
 ${notice(request)}
 <p><a class="button" href="${ctx.base}/developers/new">Create a new application</a></p>
@@ -230,7 +237,10 @@ ${items.length === 0
 ${items.map(
   (c) => html`<tr><td><a href="${ctx.base}/developers/apps/${c.clientId}">${c.name}</a></td><td><code>${c.clientId}</code></td><td>${statusBadge(c.active)}</td><td class="hide-sm">${formatDate(c.createdAt)}</td></tr>`,
 )}
-</tbody></table></div>`}`;
+</tbody></table></div>`}
+${pages > 1
+  ? html`<nav class="pager" aria-label="Pages">${pageNo > 1 ? html`<a href="${pageLink(pageNo - 1)}" rel="prev">← Previous</a>` : ''}<span>Page ${pageNo} of ${pages}</span>${pageNo < pages ? html`<a href="${pageLink(pageNo + 1)}" rel="next">Next →</a>` : ''}</nav>`
+  : ''}`;
     return sendPage(reply, 200, shell(pc, 'Developers', 'developers', body));
   });
 
