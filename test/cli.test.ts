@@ -3,7 +3,7 @@
  * throwaway SQLite database. Independent commands run concurrently to keep the suite fast.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,7 +123,10 @@ let orgId = '';
 beforeAll(async () => {
   dataDir = freshDir();
   // The first command migrates and bootstraps; later ones run concurrently on a ready database.
-  const migrated = await json<{ applied: string[] }>(['migrate']);
+  const m = await run(['migrate', '--json']);
+  expect(m.code).toBe(0);
+  expect(m.stderr).toBe(`note: no database at ${dataDir}/tollgate.db: created a new, empty one\n`);
+  const migrated = JSON.parse(m.stdout) as { applied: string[] };
   expect(migrated.applied.length).toBeGreaterThan(0);
   const [user, org] = await Promise.all([
     json<{ id: string; email: string }>(['users', 'create', '--email', 'Alice@Example.com', '--password', 'alice-password']),
@@ -162,21 +165,34 @@ describe('general', () => {
     expect(bad.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('a fresh database prints the generated admin password once, on stderr', async () => {
+  it('only migrate creates a database (saying so, with the generated admin password once); other commands refuse where there is none', async () => {
     const dir = freshDir();
     const env = { TOLLGATE_DATA_DIR: dir, TOLLGATE_ADMIN_PASSWORD: undefined };
-    const first = await run(['scopes', 'list', '--json'], env);
+    // Issue #15 §13: a command never starts afresh where a database was expected (moved, deleted).
+    for (const args of [['scopes', 'list', '--json'], ['users', 'create', '--email', 'x@example.com', '--password', 'long-enough-1'], ['apps', 'list']]) {
+      const refused = await run(args, env);
+      expect(refused.code, args.join(' ')).toBe(1);
+      expect(refused.stdout).toBe('');
+      expect(refused.stderr).toBe(
+        `error: no database at ${dir}/tollgate.db. A new installation: create it with "tollgate migrate" (or start the server). ` +
+          'If one was expected here, it was moved or deleted: restore it, or point TOLLGATE_DATA_DIR at it, rather than starting afresh.\n',
+      );
+    }
+    expect(existsSync(join(dir, 'tollgate.db'))).toBe(false);
+    const first = await run(['migrate', '--json'], env);
     expect(first.code).toBe(0);
-    const scopes = JSON.parse(first.stdout) as { items: Array<{ name: string; default: boolean }> };
-    expect(scopes.items.map((s) => s.name).sort()).toEqual(['admin', 'email', 'login', 'profile']);
-    expect(scopes.items.find((s) => s.name === 'profile')?.default).toBe(true);
     expect(first.stderr).toMatch(/administrator admin@localhost/);
-    // Issue #15 §13: creating a database is never silent.
     expect(first.stderr).toContain(`note: no database at ${dir}/tollgate.db: created a new, empty one`);
     expect(first.stderr).toMatch(/generated password: \S{16,}/);
-    const second = await run(['users', 'list', '--json'], env);
-    expect(second.code).toBe(0);
-    expect(second.stderr).toBe('');
+    const listed = await run(['scopes', 'list', '--json'], env);
+    expect(listed.code).toBe(0);
+    expect(listed.stderr).toBe('');
+    const scopes = JSON.parse(listed.stdout) as { items: Array<{ name: string; default: boolean }> };
+    expect(scopes.items.map((s) => s.name).sort()).toEqual(['admin', 'email', 'login', 'profile']);
+    expect(scopes.items.find((s) => s.name === 'profile')?.default).toBe(true);
+    const again = await run(['migrate', '--json'], env);
+    expect(again.stderr).toBe('');
+    expect(JSON.parse(again.stdout)).toEqual({ applied: [] });
   });
 });
 

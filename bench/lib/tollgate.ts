@@ -52,6 +52,7 @@ export async function startTollgate(label: string, extraEnv: Record<string, stri
     TOLLGATE_ADMIN_PASSWORD: 'bench-admin-password',
     ...extraEnv,
   };
+  runCli([CLI, 'migrate', '--json'], env);
   runCli([CLI, 'users', 'create', '--email', USER.email, '--password', USER.password, '--json'], env);
   const apps = {
     cc: createApp(env, 'bench cc opaque', ['--grant-type', 'client_credentials', '--scope', 'profile']),

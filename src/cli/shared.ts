@@ -3,6 +3,7 @@
  * bootstrap), output in JSON or human form, option parsers, and turning errors into one clear
  * line on stderr with the right exit code (2 for configuration problems, 1 for everything else).
  */
+import { existsSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { OAuthError } from '../oauth/errors.js';
@@ -78,8 +79,16 @@ export interface CliRuntime {
  * Loads the configuration, opens (and migrates) the database, runs first-start bootstrap, runs
  * `fn`, and closes the database whatever happens.
  */
-export async function withRuntime<T>(fn: (rt: CliRuntime) => Promise<T>): Promise<T> {
+export async function withRuntime<T>(fn: (rt: CliRuntime) => Promise<T>, opts: { readonly create?: boolean } = {}): Promise<T> {
   const config = loadConfig();
+  // Issue #15 §13: only `migrate` (and `serve`) create a database. Any other command refuses to
+  // start afresh where one was expected: its file may have been moved or deleted.
+  if (opts.create !== true && config.databaseUrl === null && !existsSync(sqliteFile(config))) {
+    throw new CliError(
+      `no database at ${sqliteFile(config)}. A new installation: create it with "tollgate migrate" (or start the server). ` +
+        'If one was expected here, it was moved or deleted: restore it, or point TOLLGATE_DATA_DIR at it, rather than starting afresh.',
+    );
+  }
   const runtime = await createRuntime(config);
   try {
     // Never silent (issue #15 §13): a database that was expected here may have been removed.
