@@ -25,6 +25,8 @@ export interface Config {
   readonly accessTtl: number;
   readonly refreshTtl: number;
   readonly codeTtl: number;
+  /** OpenID Connect ID-token lifetime, seconds. */
+  readonly idTokenTtl: number;
   readonly sessionTtl: number;
   readonly registration: RegistrationMode;
   /** Initial access token required by `registration=token` (compared by hash). */
@@ -118,6 +120,7 @@ const KNOWN_KEYS = [
   'TOLLGATE_ACCESS_TTL',
   'TOLLGATE_REFRESH_TTL',
   'TOLLGATE_CODE_TTL',
+  'TOLLGATE_ID_TOKEN_TTL',
   'TOLLGATE_SESSION_TTL',
   'TOLLGATE_REGISTRATION',
   'TOLLGATE_REGISTRATION_TOKEN',
@@ -356,6 +359,7 @@ export function loadConfig(env: Source = process.env): Config {
     accessTtl: int('TOLLGATE_ACCESS_TTL', 3600, 1, 10 * 365 * 86400),
     refreshTtl: int('TOLLGATE_REFRESH_TTL', 365 * 86400, 60, 20 * 365 * 86400),
     codeTtl: int('TOLLGATE_CODE_TTL', 60, 5, 600),
+    idTokenTtl: int('TOLLGATE_ID_TOKEN_TTL', 3600, 60, 86400),
     sessionTtl: int('TOLLGATE_SESSION_TTL', 8 * 3600, 60, 90 * 86400),
     registration,
     registrationToken,

@@ -487,11 +487,16 @@ describeEachDb('admin REST API', (start) => {
     secrets.push(String(app.json['client_secret']));
   });
 
-  it('rotates the signing key: the JWKS then publishes both keys', async () => {
+  it('rotates the signing key: the JWKS then publishes both keys (and the ID-token key, untouched)', async () => {
     const before = await call('GET', '/admin/api/keys');
     expect(before.status).toBe(200);
-    expect(before.json['items']).toEqual([expect.objectContaining({ status: 'active', retired_at: null })]);
-    const oldKid = String((before.json['items'] as Json[])[0]?.['kid']);
+    // One current key per algorithm: the access tokens' (ES256) and OpenID Connect's (RS256).
+    expect(before.json['items']).toEqual([
+      expect.objectContaining({ status: 'active', retired_at: null }),
+      expect.objectContaining({ status: 'active', retired_at: null }),
+    ]);
+    const oldKid = String((before.json['items'] as Json[]).find((k) => k['alg'] === 'ES256')?.['kid']);
+    const rsaKid = String((before.json['items'] as Json[]).find((k) => k['alg'] === 'RS256')?.['kid']);
 
     const badAlg = await call('POST', '/admin/api/keys/rotate', { body: { alg: 'HS256' } });
     expect(badAlg.status).toBe(400);
@@ -504,13 +509,14 @@ describeEachDb('admin REST API', (start) => {
     expect(JSON.stringify(rotated.json)).not.toMatch(/"d"|private/i);
 
     const jwks = (await (await fetch(`${s.url}/.well-known/jwks.json`)).json()) as { keys: Json[] };
-    expect(jwks.keys).toHaveLength(2);
-    expect(jwks.keys.map((k) => k['kid']).sort()).toEqual([oldKid, rotated.json['kid']].sort());
+    expect(jwks.keys).toHaveLength(3);
+    expect(jwks.keys.map((k) => k['kid']).sort()).toEqual([oldKid, rsaKid, rotated.json['kid']].sort());
 
     const after = await call('GET', '/admin/api/keys');
     const items = after.json['items'] as Json[];
-    expect(items).toHaveLength(2);
+    expect(items).toHaveLength(3);
     expect(items.find((k) => k['kid'] === oldKid)).toMatchObject({ status: 'retired (published)' });
+    expect(items.find((k) => k['kid'] === rsaKid)).toMatchObject({ status: 'active' });
   });
 
   it('lists audit events newest first, attributed to the admin, with no secret values', async () => {

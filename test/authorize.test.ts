@@ -271,12 +271,21 @@ describeEachDb('authorization endpoint (RFC 6749 §4.1, §4.2; SPEC Z1–Z11)', 
   });
 
   it.each([
-    ['foo', 'response_type must be code (or token for applications allowed the implicit grant)'],
-    ['code token', 'response_type must be code (or token for applications allowed the implicit grant)'],
-    ['CODE', 'response_type must be code (or token for applications allowed the implicit grant)'],
-    ['id_token', 'response_type must be code (or token for applications allowed the implicit grant)'],
+    ['foo', 'response_type must be code (or token, id_token or id_token token for applications allowed the implicit grant)'],
+    ['code token', 'response_type must be code (or token, id_token or id_token token for applications allowed the implicit grant)'],
+    ['CODE', 'response_type must be code (or token, id_token or id_token token for applications allowed the implicit grant)'],
+    ['token id_token', 'response_type must be code (or token, id_token or id_token token for applications allowed the implicit grant)'],
   ])('RFC 6749 §3.1.1: response_type=%j → unsupported_response_type', async (rt, description) => {
     await expectRedirectError(webRequest({ response_type: rt }), { error: 'unsupported_response_type', description, state: 'st-1' });
+  });
+
+  it('OIDC Core §3.2.2.5: response_type=id_token for an application not allowed implicit → unsupported_response_type, in the fragment', async () => {
+    await expectRedirectError(webRequest({ response_type: 'id_token' }), {
+      error: 'unsupported_response_type',
+      description: 'This application is not allowed response_type=id_token',
+      state: 'st-1',
+      mode: 'fragment',
+    });
   });
 
   it('RFC 6749 §4.1.1: missing response_type → invalid_request', async () => {
@@ -358,7 +367,7 @@ describeEachDb('authorization endpoint (RFC 6749 §4.1, §4.2; SPEC Z1–Z11)', 
 
   it.each([
     [{ prompt: 'none login' }, 'prompt=none cannot be combined with other values'],
-    [{ prompt: 'select_account' }, 'Unsupported prompt value "select_account"'],
+    [{ prompt: 'select_one' }, 'Unsupported prompt value "select_one"'],
     [{ response_mode: 'fragment' }, 'response_mode=fragment is not supported for this response_type'],
     [{ response_mode: 'form_post' }, 'response_mode=form_post is not supported for this response_type'],
   ])('RFC 6749 §4.1.2.1: %j → invalid_request', async (extra, description) => {

@@ -110,6 +110,7 @@ const APP_VIEW_KEYS = [
   'refresh_enabled',
   'refresh_ttl',
   'refresh_grace_seconds',
+  'id_token_signed_response_alg',
   'dynamic',
   'deactivated_by_admin',
   'previous_secret_expires_at',
@@ -188,7 +189,7 @@ describe('general', () => {
     expect(listed.code).toBe(0);
     expect(listed.stderr).toBe('');
     const scopes = JSON.parse(listed.stdout) as { items: Array<{ name: string; default: boolean }> };
-    expect(scopes.items.map((s) => s.name).sort()).toEqual(['admin', 'email', 'login', 'profile']);
+    expect(scopes.items.map((s) => s.name).sort()).toEqual(['admin', 'email', 'login', 'offline_access', 'openid', 'profile']);
     expect(scopes.items.find((s) => s.name === 'profile')?.default).toBe(true);
     const again = await run(['migrate', '--json'], env);
     expect(again.stderr).toBe('');
@@ -449,12 +450,18 @@ describe('users, orgs, scopes, resource servers', () => {
 });
 
 describe('keys', () => {
-  it('rotate adds a key; list shows two keys, one active', async () => {
+  it('rotate adds a key of one algorithm and retires only that algorithm\'s previous key', async () => {
+    const before = await json<{ items: Array<{ kid: string; alg: string; status: string }> }>(['keys', 'list']);
+    // One current key per algorithm: access tokens (ES256) and OpenID Connect ID tokens (RS256).
+    expect(before.items.map((k) => `${k.alg} ${k.status}`).sort()).toEqual(['ES256 active', 'RS256 active']);
     const rotated = await json<{ kid: string; alg: string; status: string }>(['keys', 'rotate', '--alg', 'RS256']);
     expect(rotated).toMatchObject({ alg: 'RS256', status: 'active' });
-    const after = await json<{ items: Array<{ kid: string; status: string }> }>(['keys', 'list']);
-    expect(after.items).toHaveLength(2);
-    expect(after.items.filter((k) => k.status === 'active').map((k) => k.kid)).toEqual([rotated.kid]);
+    const after = await json<{ items: Array<{ kid: string; alg: string; status: string }> }>(['keys', 'list']);
+    expect(after.items).toHaveLength(3);
+    const es = before.items.find((k) => k.alg === 'ES256')?.kid;
+    const oldRsa = before.items.find((k) => k.alg === 'RS256')?.kid;
+    expect(after.items.filter((k) => k.status === 'active').map((k) => k.kid).sort()).toEqual([es, rotated.kid].sort());
+    expect(after.items.find((k) => k.kid === oldRsa)?.status).toBe('retired (published)');
     expect(JSON.stringify(after)).not.toMatch(/"d"|private/i);
   });
 });

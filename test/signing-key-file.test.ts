@@ -18,7 +18,8 @@ describe('T8 signing key file', () => {
     try {
       expect(lines).toContain(`WARNING: TOLLGATE_SIGNING_KEY_FILE: ${missing} does not exist; signing with the key kept in the database instead`);
       const jwks = (await (await fetch(`${s.url}/.well-known/jwks.json`)).json()) as { keys: JWK[] };
-      expect(jwks.keys).toHaveLength(1);
+      // The access-token key and OpenID Connect's RS256 key.
+      expect(jwks.keys.map((k) => k.alg).sort()).toEqual(['ES256', 'RS256']);
     } finally {
       await s.close();
     }
@@ -34,7 +35,8 @@ describe('T8 signing key file', () => {
     try {
       const jwks = (await (await fetch(`${s.url}/.well-known/jwks.json`)).json()) as { keys: JWK[] };
       expect(jwks.keys.map((k) => k.kid)).toContain(kid);
-      expect(jwks.keys).toHaveLength(2);
+      // The generated ES256 key stays published, beside OpenID Connect's RS256 key.
+      expect(jwks.keys.map((k) => k.alg).sort()).toEqual(['ES256', 'EdDSA', 'RS256']);
       const app = await s.createApp({ name: 'jwt', grantTypes: ['client_credentials'], tokenFormat: 'jwt' });
       const r = await postForm(`${s.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basic(app.client.clientId, app.clientSecret ?? '') });
       expect(r.status).toBe(200);

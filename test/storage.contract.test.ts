@@ -156,7 +156,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
     });
 
     it('migrate() applies every migration once and is idempotent', async () => {
-      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening']);
+      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc']);
       expect(await storage.migrate()).toEqual([]);
       expect(await storage.migrate()).toEqual([]);
     });
@@ -409,7 +409,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
         dynamic: true,
       });
       const created = await storage.clients.create(input, T0);
-      const expected = { ...input, scopesVersion: 1, createdAt: T0, updatedAt: T0, usedAt: null, adminDeactivated: false, previousSecretHash: null, previousSecretExpiresAt: null };
+      const expected = { ...input, scopesVersion: 1, createdAt: T0, updatedAt: T0, usedAt: null, adminDeactivated: false, previousSecretHash: null, previousSecretExpiresAt: null, idTokenSignedResponseAlg: null };
       expect(created).toEqual(expected);
       expect(await storage.clients.byId('c1')).toEqual(expected);
       expect(await storage.clients.byId('missing')).toBeNull();
@@ -469,6 +469,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
           adminDeactivated: true,
           previousSecretHash: 'old-hash',
           previousSecretExpiresAt: T0 + 60_000,
+          idTokenSignedResponseAlg: 'EdDSA',
         },
         T0 + 6,
       );
@@ -478,6 +479,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
         adminDeactivated: true,
         previousSecretHash: 'old-hash',
         previousSecretExpiresAt: T0 + 60_000,
+        idTokenSignedResponseAlg: 'EdDSA',
         name: 'Renamed',
         description: null,
         scopes: ['a'],
@@ -1255,6 +1257,57 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       expect(byKid.get('k2')).toMatchObject({ retiredAt: 2500, expiresAt: 10_000 });
       expect((await storage.keys.listPublished(7000)).map((k) => k.kid)).toEqual(['k1', 'k2', 'k4']);
     });
+
+    it('retireAllExcept with an algorithm retires only that algorithm\'s other active keys (one current key per algorithm)', async () => {
+      await storage.keys.insert(aKey('r1', { alg: 'RS256', createdAt: 3500 }));
+      await storage.keys.insert(aKey('r2', { alg: 'RS256', createdAt: 3600 }));
+      await storage.keys.retireAllExcept('r2', 7000, 9000, 'RS256');
+      const byKid = new Map((await storage.keys.listAll()).map((k) => [k.kid, k]));
+      expect(byKid.get('r2')).toMatchObject({ retiredAt: null });
+      expect(byKid.get('r1')).toMatchObject({ retiredAt: 7000, expiresAt: 9000 });
+      // The ES256 keys are untouched.
+      expect(byKid.get('k1')).toMatchObject({ retiredAt: null, expiresAt: null });
+      expect(byKid.get('k4')).toMatchObject({ retiredAt: null, expiresAt: null });
+    });
+  });
+
+  describe('OpenID Connect grants (0009)', () => {
+    const grant = (familyId: string, createdAt = T0) => ({
+      familyId, clientId: 'c1', userId: 'u1', nonce: 'n-1', authTime: T0 - 5000, amr: ['pwd', 'otp'], acr: 'urn:x:2fa', sid: 'sid-1', createdAt,
+    });
+
+    it('create and byFamily round-trip every field; a second row for the same family is refused', async () => {
+      await seedUserAndClient();
+      await storage.oidcGrants.create(grant('f1'));
+      await storage.oidcGrants.create({ ...grant('f2'), nonce: null, amr: null, acr: null, sid: null });
+      expect(await storage.oidcGrants.byFamily('f1')).toEqual(grant('f1'));
+      expect(await storage.oidcGrants.byFamily('f2')).toEqual({ ...grant('f2'), nonce: null, amr: null, acr: null, sid: null });
+      expect(await storage.oidcGrants.byFamily('nope')).toBeNull();
+      await expect(storage.oidcGrants.create(grant('f1'))).rejects.toThrow();
+    });
+
+    it('purgeOrphans deletes only old rows whose family has no token left, oldest first, at most `limit`', async () => {
+      await seedUserAndClient();
+      await storage.oidcGrants.create(grant('old-orphan-1', T0));
+      await storage.oidcGrants.create(grant('old-orphan-2', T0 + 1));
+      await storage.oidcGrants.create(grant('old-live', T0 + 2));
+      await storage.oidcGrants.create(grant('young-orphan', T0 + 10_000));
+      await storage.tokens.insertMany([aToken('t-live', { familyId: 'old-live' })]);
+      expect(await storage.oidcGrants.purgeOrphans(T0 + 5000, 1)).toBe(1);
+      expect(await storage.oidcGrants.byFamily('old-orphan-1')).toBeNull();
+      expect(await storage.oidcGrants.purgeOrphans(T0 + 5000, 100)).toBe(1);
+      expect(await storage.oidcGrants.byFamily('old-orphan-2')).toBeNull();
+      expect(await storage.oidcGrants.byFamily('old-live')).not.toBeNull();
+      expect(await storage.oidcGrants.byFamily('young-orphan')).not.toBeNull();
+      expect(await storage.oidcGrants.purgeOrphans(T0 + 5000, 100)).toBe(0);
+    });
+
+    it('rows go with their application', async () => {
+      await seedUserAndClient();
+      await storage.oidcGrants.create(grant('f1'));
+      expect(await storage.clients.delete('c1')).toBe(true);
+      expect(await storage.oidcGrants.byFamily('f1')).toBeNull();
+    });
   });
 
   describe('signing keys: currentKid', () => {
@@ -1717,7 +1770,7 @@ describe('storage contract: SQLite', () => {
   it('supports :memory:', async () => {
     const storage = await createStorage({ kind: 'sqlite', file: ':memory:' });
     try {
-      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening']);
+      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc']);
       await storage.ping();
     } finally {
       await storage.close();
@@ -1752,8 +1805,8 @@ describePg('storage contract: PostgreSQL', (url) => {
     const sa = await createStorage({ kind: 'postgres', url, schema: a.schema });
     const sb = await createStorage({ kind: 'postgres', url, schema: b.schema });
     try {
-      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening']);
-      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening']);
+      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc']);
+      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc']);
       await sa.organizations.create({ id: 'o1', name: 'Only in A', createdAt: T0 });
       expect(await sb.organizations.count()).toBe(0);
       expect((await sa.organizations.page({ limit: 10 })).items.map((o) => o.id)).toEqual(['o1']);

@@ -26,7 +26,13 @@ export function standardClaims(account: Account, profile: Readonly<Record<string
     const verified = profile?.['email_verified'];
     if (typeof verified === 'boolean') out['email_verified'] = verified;
   }
-  if (scopes.includes('profile') && account.name !== null) out['name'] = account.name;
+  if (scopes.includes('profile')) {
+    // The rest of the profile (given_name, family_name, picture, locale, updated_at…), as kept.
+    for (const [k, v] of Object.entries(profile ?? {})) {
+      if (k !== 'email' && k !== 'email_verified' && (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) out[k] = v;
+    }
+    if (account.name !== null) out['name'] = account.name;
+  }
   return out;
 }
 

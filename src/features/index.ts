@@ -11,6 +11,7 @@ import { implicitFeature } from './implicit/feature.js';
 import { revocationFeature } from './revocation/feature.js';
 import { introspectionFeature } from './introspection/feature.js';
 import { registrationFeature } from './registration/feature.js';
+import { openIdConnectFeature } from './oidc/feature.js';
 
 export const BUILT_IN_FEATURES: readonly Feature[] = [
   authorizationCodeFeature,
@@ -21,5 +22,6 @@ export const BUILT_IN_FEATURES: readonly Feature[] = [
   revocationFeature,
   introspectionFeature,
   registrationFeature,
+  openIdConnectFeature,
 ];
 

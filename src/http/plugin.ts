@@ -23,7 +23,7 @@ import { installBodyParsers } from './plugins/body.js';
 import { installClientAuthLimits } from './plugins/auth-failures.js';
 import { installRegistrationLimit } from './plugins/registration-limit.js';
 import { errorPage } from './views/pages.js';
-import { metadataReply, oauthRoutes, type Cors } from './routes/oauth.js';
+import { metadataReply, oauthRoutes, runEndpoint, type Cors } from './routes/oauth.js';
 import { authorizeRoutes } from './routes/authorize.js';
 import { apiRoutes } from './routes/api.js';
 import { opsRoutes } from './routes/ops.js';
@@ -184,6 +184,10 @@ export function rootRoutes(deps: PluginDeps, redis: Redis | null): FastifyPlugin
     const cors = corsFor(ctx);
     // RFC 8414 §3.1: the well-known suffix is inserted between the host and the issuer's path.
     app.get(`/.well-known/oauth-authorization-server${ctx.base}`, async (request, reply) => metadataReply(ctx, request, reply, cors));
+    for (const endpoint of ctx.features.endpoints) {
+      if (endpoint.wellKnown !== true || !endpoint.path.startsWith('/.well-known/')) continue;
+      app.route({ method: endpoint.method, url: `${endpoint.path}${ctx.base}`, handler: (request, reply) => runEndpoint(ctx, endpoint, request, reply, cors) });
+    }
     compatRoutes(app, ctx, { cors, under: null, ownsServer: deps.ownsServer });
   };
 }

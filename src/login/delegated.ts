@@ -63,7 +63,7 @@ export function delegatedLogin(ctx: OAuthContext, loginUrl: string): LoginDriver
       if (!(await ctx.storage.users.upsertExternal({ id: answer.subject, profile: answer.profile, isAdmin: admin }, ctx.now()))) {
         return { kind: 'refused', status: 409, title: 'This account cannot sign in here', message: 'The platform named an account that Tollgate keeps for itself.', code: 'access_denied' };
       }
-      await startSession(ctx, request, reply, answer.subject, {
+      const sid = await startSession(ctx, request, reply, answer.subject, {
         kind: 'delegated',
         authTime: answer.authTime,
         amr: answer.amr,
@@ -74,7 +74,7 @@ export function delegatedLogin(ctx: OAuthContext, loginUrl: string): LoginDriver
       await ctx.audit.record('login.succeeded', { actorUserId: answer.subject, ip: request.ip, details: { via: 'delegated' } });
       const account = await ctx.accounts.byId(answer.subject);
       if (!account || account.disabled) return EXPIRED;
-      return { kind: 'signed-in', session: { account, authTime: answer.authTime, amr: answer.amr, acr: answer.acr } };
+      return { kind: 'signed-in', session: { account, authTime: answer.authTime, amr: answer.amr, acr: answer.acr, sid } };
     },
     end: (request, reply) => endSession(ctx, request, reply),
     logoutUrl: null,

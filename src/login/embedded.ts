@@ -11,7 +11,7 @@ import type { OAuthContext } from '../oauth/context.js';
 import { HostBackedAccounts } from '../accounts/builtin.js';
 import { sha256 } from '../oauth/crypto.js';
 import type { HostLogin, LoginDriver } from './types.js';
-import { completeWithSession } from './sessions.js';
+import { completeWithSession, sidOf } from './sessions.js';
 
 /** The row that stands for a host session in Tollgate's sessions table. */
 export function hostSessionHash(sessionId: string): string {
@@ -39,7 +39,7 @@ export function embeddedLogin(ctx: OAuthContext, host: HostLogin): LoginDriver {
           await ctx.storage.sessions.create({ idHash: hash, userId: account.id, createdAt: now, expiresAt: now + ctx.config.sessionTtl * 1000, authTime, kind: 'host', amr: who.amr ?? null, acr: who.acr ?? null });
         }
       }
-      return { account, authTime, amr: who.amr ?? null, acr: who.acr ?? null };
+      return { account, authTime, amr: who.amr ?? null, acr: who.acr ?? null, sid: who.sessionId ? sidOf(hostSessionHash(who.sessionId)) : null };
     },
     async begin(_request, reply, waiting) {
       const location = await host.loginUrl(waiting.resumePath, waiting.hints);

@@ -13,6 +13,11 @@ import { CSRF_COOKIE, SESSION_COOKIE, cookieOptions } from '../http/session.js';
 import type { InteractionRow } from '../storage/types.js';
 import type { Completion, Session } from './types.js';
 
+/** The `sid` of the session stored under `idHash` (never the cookie, nor its stored hash). */
+export function sidOf(idHash: string): string {
+  return sha256(`sid\0${idHash}`).slice(0, 32);
+}
+
 function sessionHash(request: FastifyRequest): string | null {
   const raw = request.cookies[SESSION_COOKIE];
   return raw && raw.length <= 200 ? sha256(raw) : null;
@@ -26,7 +31,7 @@ export async function readSession(ctx: OAuthContext, request: FastifyRequest): P
   if (!session || session.expiresAt <= ctx.now() || session.endedAt !== null) return null;
   const account = await ctx.accounts.byId(session.userId);
   if (!account || account.disabled) return null;
-  return { account, authTime: session.authTime, amr: session.amr, acr: session.acr };
+  return { account, authTime: session.authTime, amr: session.amr, acr: session.acr, sid: sidOf(hash) };
 }
 
 export interface SessionOptions {
@@ -41,14 +46,16 @@ export interface SessionOptions {
   readonly persistent?: boolean;
 }
 
-export async function startSession(ctx: OAuthContext, request: FastifyRequest, reply: FastifyReply, userId: string, opts: SessionOptions): Promise<void> {
+/** Starts a session; returns its `sid`. */
+export async function startSession(ctx: OAuthContext, request: FastifyRequest, reply: FastifyReply, userId: string, opts: SessionOptions): Promise<string> {
   const previous = sessionHash(request);
   if (previous !== null) await ctx.storage.sessions.delete(previous);
   const raw = randomToken(PREFIX.session);
   const now = ctx.now();
   const ttl = opts.ttlSeconds ?? ctx.config.sessionTtl;
+  const idHash = sha256(raw);
   await ctx.storage.sessions.create({
-    idHash: sha256(raw),
+    idHash,
     userId,
     expiresAt: now + ttl * 1000,
     createdAt: now,
@@ -59,6 +66,7 @@ export async function startSession(ctx: OAuthContext, request: FastifyRequest, r
   });
   reply.setCookie(SESSION_COOKIE, raw, cookieOptions(ctx, opts.persistent === false ? undefined : ttl));
   reply.setCookie(CSRF_COOKIE, randomToken('', 24), cookieOptions(ctx));
+  return sidOf(idHash);
 }
 
 export async function endSession(ctx: OAuthContext, request: FastifyRequest, reply: FastifyReply): Promise<void> {

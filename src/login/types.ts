@@ -51,6 +51,12 @@ export interface Session {
   readonly authTime: number;
   readonly amr: readonly string[] | null;
   readonly acr: string | null;
+  /**
+   * The session's id as applications see it (OpenID Connect `sid`): derived from the stored
+   * session's key, so it names the session without being usable as its cookie. Null when the
+   * host reports no session id.
+   */
+  readonly sid: string | null;
 }
 
 /** How a sign-in detour ended, once the browser is back (`/oauth/authorize/resume`). */

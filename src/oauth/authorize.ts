@@ -10,7 +10,8 @@
  */
 import type { ClientRow, ConsentRow } from '../storage/types.js';
 import type { OAuthContext } from './context.js';
-import type { ResponseType } from './feature.js';
+import type { ResponseType, SignIn } from './feature.js';
+import { randomId } from './crypto.js';
 import { AuthorizePageError, OAuthError, invalidRequest, unauthorizedClient, unsupportedResponseType } from './errors.js';
 import { single, type Params } from './params.js';
 import { validateChallenge, type ChallengeMethod } from './pkce.js';
@@ -41,6 +42,8 @@ export interface AuthorizeRequest {
   /** `max_age` (OpenID Connect Core §3.1.2.1) in seconds: an older sign-in must be renewed. */
   readonly maxAge: number | null;
   readonly loginHint: string | null;
+  /** OpenID Connect `nonce`, echoed in the ID token. */
+  readonly nonce: string | null;
   /** Z6 */
   readonly replaceExisting: boolean;
 }
@@ -104,12 +107,15 @@ function pageParam(params: Params, name: string): string | undefined {
   return v === '' ? undefined : v;
 }
 
-/** What to say about an unknown response_type: the instance's types, the opt-in ones in brackets. */
+/** What to say about an unknown response_type: the instance's types, the opt-in ones in brackets by grant. */
 function responseTypeHint(ctx: OAuthContext): string {
   const all = ctx.features.responseTypes().map((t) => ctx.features.responseType(t) as ResponseType);
   const usual = all.filter((t) => t.mode === 'query').map((t) => t.type);
-  const optIn = all.filter((t) => t.mode === 'fragment').map((t) => `${t.type} for applications allowed the ${t.grantType} grant`);
-  return `response_type must be ${usual.join(' or ')}${optIn.length > 0 ? ` (or ${optIn.join(', or ')})` : ''}`;
+  const byGrant = new Map<string, string[]>();
+  for (const t of all.filter((x) => x.mode === 'fragment')) byGrant.set(t.grantType, [...(byGrant.get(t.grantType) ?? []), t.type]);
+  const or = (names: readonly string[]): string => (names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`);
+  const optIn = [...byGrant].map(([grant, types]) => `${or(types)} for applications allowed the ${grant} grant`);
+  return `response_type must be ${or(usual)}${optIn.length > 0 ? ` (or ${optIn.join('; or ')})` : ''}`;
 }
 
 /** Step 1: validate the request. Throws AuthorizePageError (no redirect) or AuthorizeRedirectError. */
@@ -172,7 +178,9 @@ export async function validateAuthorizeRequest(
     if (responseMode !== undefined && responseMode !== responseType.mode) {
       throw invalidRequest(`response_mode=${responseMode.slice(0, 32)} is not supported for this response_type`);
     }
-    const scopes = resolveScopes(parseScope(single(params, 'scope')), client.scopes, { forPerson: true });
+    const asked = parseScope(single(params, 'scope'));
+    // Scopes a feature lets any application ask for on a person's behalf (OpenID Connect's `openid`).
+    const scopes = resolveScopes(asked, asked.length === 0 ? client.scopes : [...client.scopes, ...ctx.features.personScopes], { forPerson: true });
     const pkce =
       responseType.pkce
         ? validateChallenge(single(params, 'code_challenge'), single(params, 'code_challenge_method'), {
@@ -185,9 +193,11 @@ export async function validateAuthorizeRequest(
     const audience = await resolveAudience(ctx, resource ?? undefined, scopes);
     const prompt = (single(params, 'prompt') ?? '').split(' ').filter((p) => p.length > 0);
     for (const p of prompt) {
-      if (!['none', 'login', 'consent'].includes(p)) throw invalidRequest(`Unsupported prompt value "${p.slice(0, 32)}"`);
+      if (!['none', 'login', 'consent', 'select_account'].includes(p)) throw invalidRequest(`Unsupported prompt value "${p.slice(0, 32)}"`);
     }
     if (prompt.includes('none') && prompt.length > 1) throw invalidRequest('prompt=none cannot be combined with other values');
+    const nonce = single(params, 'nonce');
+    if (nonce !== undefined && nonce.length > 2048) throw invalidRequest('nonce is too long (2048 max)');
     const rawMaxAge = single(params, 'max_age');
     if (rawMaxAge !== undefined && !/^\d{1,9}$/.test(rawMaxAge)) throw invalidRequest('max_age must be a whole number of seconds');
     const loginHint = single(params, 'login_hint') ?? null;
@@ -197,7 +207,7 @@ export async function validateAuthorizeRequest(
     if (state !== undefined && state.length > 2048) throw invalidRequest('state is too long (2048 max)');
     const returnTo = single(params, 'return_to');
     if (returnTo !== undefined && returnTo.length > 2048) throw invalidRequest('return_to is too long (2048 max)');
-    return {
+    const request: AuthorizeRequest = {
       client,
       redirectUri,
       responseType,
@@ -211,11 +221,15 @@ export async function validateAuthorizeRequest(
       audience,
       forceConsent: prompt.includes('consent') || approval === 'true' || approval === 'force',
       promptNone: prompt.includes('none'),
-      promptLogin: prompt.includes('login'),
+      // `select_account`: Tollgate keeps one account per browser, so choosing one is signing in again.
+      promptLogin: prompt.includes('login') || prompt.includes('select_account'),
       maxAge: rawMaxAge === undefined ? null : Number(rawMaxAge),
       loginHint,
+      nonce: nonce ?? null,
       replaceExisting: single(params, 'replace_existing_token') === 'true',
     };
+    ctx.features.validateAuthorize(ctx, request);
+    return request;
   } catch (err) {
     if (err instanceof OAuthError) throw fail(err);
     throw err;
@@ -236,7 +250,7 @@ export function encodeParams(params: Params): string {
 export function withoutLoginPrompt(params: Params): Params {
   const prompt = params.get('prompt');
   if (!prompt || prompt.length !== 1) return params;
-  const kept = (prompt[0] ?? '').split(' ').filter((p) => p.length > 0 && p !== 'login');
+  const kept = (prompt[0] ?? '').split(' ').filter((p) => p.length > 0 && p !== 'login' && p !== 'select_account');
   const out = new Map(params);
   if (kept.length === 0) out.delete('prompt');
   else out.set('prompt', [kept.join(' ')]);
@@ -262,7 +276,8 @@ export type AuthorizeDecision =
  * Step 2, for a signed-in user: skip the consent page when the user already granted these
  * scopes to this version of the application's scopes (Z5, and so Z6 skips it too), otherwise ask.
  */
-export async function decide(ctx: OAuthContext, req: AuthorizeRequest, userId: string, ip: string | null): Promise<AuthorizeDecision> {
+export async function decide(ctx: OAuthContext, req: AuthorizeRequest, signIn: SignIn, ip: string | null): Promise<AuthorizeDecision> {
+  const userId = signIn.userId;
   const consent = await ctx.storage.consents.get(userId, req.client.clientId);
   const remembered =
     consent !== null &&
@@ -273,7 +288,7 @@ export async function decide(ctx: OAuthContext, req: AuthorizeRequest, userId: s
   // Z6 (replace_existing_token) is applied when the code is redeemed (issue #15 §7): neither this
   // GET, nor the consent page, nor a Deny revokes anything.
   if (remembered !== null && !req.forceConsent) {
-    return { kind: 'redirect', location: await approve(ctx, req, userId, req.scopes, ip, remembered) };
+    return { kind: 'redirect', location: await approve(ctx, req, signIn, req.scopes, ip, remembered) };
   }
   if (req.promptNone) {
     return { kind: 'redirect', location: errorRedirect(ctx, req, new OAuthError('consent_required', 'The user must grant access')) };
@@ -289,11 +304,12 @@ export async function decide(ctx: OAuthContext, req: AuthorizeRequest, userId: s
 export async function approve(
   ctx: OAuthContext,
   req: AuthorizeRequest,
-  userId: string,
+  signIn: SignIn,
   granted: readonly string[],
   ip: string | null,
   remembered?: ConsentRow,
 ): Promise<string> {
+  const userId = signIn.userId;
   const now = ctx.now();
   const scope = formatScope(granted);
   const silent = remembered !== undefined;
@@ -317,7 +333,8 @@ export async function approve(
     await ctx.audit.record('consent.granted', { actorUserId: userId, clientId: req.client.clientId, ip, details: { scope } });
   }
 
-  const members = await req.responseType.respond(ctx, req, { userId, scopes: granted, replaceExisting });
+  const approval = { userId, signIn, familyId: randomId(), scopes: granted, replaceExisting };
+  const members = await ctx.features.authorized(ctx, { request: req, approval, members: await req.responseType.respond(ctx, req, approval) });
   return buildRedirect(req.redirectUri, req.mode, {
     ...members,
     state: req.state,

@@ -9,11 +9,12 @@
  * same way an extension a host writes would be. Nothing here imports an HTTP framework: endpoints
  * receive a plain request and answer a plain response, and src/http/ adapts them.
  */
+import type { KeyAlg } from '../config.js';
 import type { ClientRow } from '../storage/types.js';
 import type { AuthMethod } from './client-auth.js';
 import type { OAuthContext } from './context.js';
 import type { Params } from './params.js';
-import type { TokenResponse } from './tokens/issue.js';
+import type { IssuedFacts, TokenResponse } from './tokens/issue.js';
 import type { AuthorizeRequest } from './authorize.js';
 
 export interface GrantRequest {
@@ -37,9 +38,23 @@ export interface Grant {
   handle(ctx: OAuthContext, req: GrantRequest): Promise<TokenResponse>;
 }
 
+/** Who approved, and how they signed in (what an OpenID Connect ID token says about it). */
+export interface SignIn {
+  readonly userId: string;
+  /** When the person signed in, epoch ms. */
+  readonly authTime: number;
+  readonly amr: readonly string[] | null;
+  readonly acr: string | null;
+  /** The session (OpenID Connect `sid`), when known. */
+  readonly sid: string | null;
+}
+
 /** What the person approved, for a response type to answer with. */
 export interface Approval {
   readonly userId: string;
+  readonly signIn: SignIn;
+  /** The grant's token family: its code, tokens and any feature's record of it share this id. */
+  readonly familyId: string;
   /** The scopes granted (what was asked, minus what the person unticked). */
   readonly scopes: readonly string[];
   /**
@@ -60,6 +75,13 @@ export interface ResponseType {
   readonly pkce: boolean;
   /** The response members for an approved request (before `state`, `iss` and `return_to`). */
   respond(ctx: OAuthContext, req: AuthorizeRequest, approval: Approval): Promise<Readonly<Record<string, string | undefined>>>;
+}
+
+/** An approved authorization request and the members its response type answered with. */
+export interface Authorized {
+  readonly request: AuthorizeRequest;
+  readonly approval: Approval;
+  readonly members: Readonly<Record<string, string | undefined>>;
 }
 
 /** A request to a feature's endpoint, already read by the HTTP layer. */
@@ -97,6 +119,13 @@ export interface Endpoint {
   readonly cors?: boolean;
   /** Registers an application: limited per client IP with every other registration path. */
   readonly registration?: boolean;
+  /** Protected by a bearer token: errors carry RFC 6750's `WWW-Authenticate` challenge. */
+  readonly bearer?: boolean;
+  /**
+   * A well-known document (`/.well-known/…`): also served path-inserted at the host's root when
+   * the issuer has a path (RFC 8414 §3.1 style), besides appended to the issuer (OIDC Discovery §4).
+   */
+  readonly wellKnown?: boolean;
   handle(ctx: OAuthContext, req: EndpointRequest): Promise<EndpointResponse>;
 }
 
@@ -105,6 +134,8 @@ export interface IssuedTokenResponse {
   readonly client: ClientRow;
   readonly grantType: string;
   readonly response: TokenResponse;
+  /** For whom and in which grant the tokens were made (absent for a grant that did not say). */
+  readonly facts: IssuedFacts | null;
 }
 
 export interface Feature {
@@ -116,6 +147,17 @@ export interface Feature {
   readonly responseTypes?: readonly ResponseType[];
   /** Authorization-request parameters this feature reads (unknown ones are ignored, RFC 6749 §3.1). */
   readonly authorizeParameters?: readonly string[];
+  /**
+   * Scopes any application may ask for on behalf of a person, without holding them (OpenID
+   * Connect's `openid` and `offline_access`): never granted unless asked.
+   */
+  readonly personScopes?: readonly string[];
+  /** JWS algorithms this feature signs with: the key store keeps a current key of each. */
+  readonly keyAlgs?: readonly KeyAlg[];
+  /** More checks of a valid authorization request; throws an OAuthError (sent to the redirect URI). */
+  validateAuthorize?(ctx: OAuthContext, request: AuthorizeRequest): void;
+  /** Called once a person approved a request; may add members to the response (an ID token). */
+  authorized?(ctx: OAuthContext, authorized: Authorized): Promise<Readonly<Record<string, string | undefined>>>;
   readonly endpoints?: readonly Endpoint[];
   /** Members this feature adds to the authorization server metadata (RFC 8414 §2). */
   metadata?(ctx: OAuthContext): Readonly<Record<string, unknown>>;
@@ -130,8 +172,11 @@ export class FeatureSet {
   private readonly responseTypesByName = new Map<string, ResponseType>();
   private readonly holdable: readonly string[];
   readonly authorizeParameters: ReadonlySet<string>;
+  readonly personScopes: readonly string[];
   readonly endpoints: readonly Endpoint[];
   private readonly decorators: readonly Feature[];
+  private readonly validators: readonly Feature[];
+  private readonly onAuthorized: readonly Feature[];
 
   constructor(features: readonly Feature[]) {
     const names = new Set<string>();
@@ -165,6 +210,14 @@ export class FeatureSet {
     this.authorizeParameters = params;
     this.endpoints = endpoints;
     this.decorators = features.filter((f) => f.tokenResponse !== undefined);
+    this.validators = features.filter((f) => f.validateAuthorize !== undefined);
+    this.onAuthorized = features.filter((f) => f.authorized !== undefined);
+    this.personScopes = [...new Set(features.flatMap((f) => f.personScopes ?? []))];
+  }
+
+  /** Every algorithm a feature signs with (a current key of each is kept). */
+  keyAlgs(): KeyAlg[] {
+    return [...new Set(this.features.flatMap((f) => f.keyAlgs ?? []))];
   }
 
   has(name: string): boolean {
@@ -191,6 +244,22 @@ export class FeatureSet {
 
   responseTypes(): string[] {
     return [...this.responseTypesByName.keys()];
+  }
+
+  /** Every feature's extra checks of an authorization request. */
+  validateAuthorize(ctx: OAuthContext, request: AuthorizeRequest): void {
+    for (const f of this.validators) f.validateAuthorize!(ctx, request);
+  }
+
+  /** The approved request's response members, with what each feature adds (never replacing one). */
+  async authorized(ctx: OAuthContext, authorized: Authorized): Promise<Readonly<Record<string, string | undefined>>> {
+    if (this.onAuthorized.length === 0) return authorized.members;
+    const out: Record<string, string | undefined> = { ...authorized.members };
+    for (const f of this.onAuthorized) {
+      const extra = await f.authorized!(ctx, { ...authorized, members: out });
+      for (const [k, v] of Object.entries(extra)) if (out[k] === undefined) out[k] = v;
+    }
+    return out;
   }
 
   /** Every feature's metadata members, in feature order. */

@@ -2,6 +2,7 @@
  * Token endpoint (RFC 6749 §3.2, §5): picks the grant, authenticates the client, checks the
  * client may use the grant, and hands over to the grant with only its declared parameters.
  */
+import { issuedFacts } from './tokens/issue.js';
 import type { OAuthContext } from './context.js';
 import { authenticateClient } from './client-auth.js';
 import { invalidRequest, unauthorizedClient, unsupportedGrantType } from './errors.js';
@@ -46,5 +47,5 @@ export async function handleTokenRequest(ctx: OAuthContext, req: TokenRequest): 
   const response = await grant.handle(ctx, { client, authMethod: method, params: declared, ip: req.ip });
   // Issue #15 §3: a registration that never obtains a token expires; this is its first use (one write, ever).
   if (client.usedAt === null) await ctx.storage.clients.markUsed(client.clientId, ctx.now());
-  return ctx.features.decorateTokenResponse(ctx, { client, grantType: type, response });
+  return ctx.features.decorateTokenResponse(ctx, { client, grantType: type, response, facts: issuedFacts(response) });
 }

@@ -3,6 +3,7 @@
  * registration. Validation throws OAuthError (`invalid_client_metadata` / `invalid_redirect_uri`)
  * so every caller reports it the same way.
  */
+import type { KeyAlg } from '../config.js';
 import type { ClientPatch, ClientRow, GrantType, NewClient, TokenFormat } from '../storage/types.js';
 import type { OAuthContext } from '../oauth/context.js';
 import { invalidClientMetadata, invalidRequest } from '../oauth/errors.js';
@@ -33,6 +34,16 @@ export interface AppInput {
   /** Refresh grace window in seconds (0–300; 0 = off, the default). */
   readonly refreshGraceSeconds?: number;
   readonly active?: boolean;
+  /** OpenID Connect: the ID tokens' algorithm (RS256, ES256 or EdDSA); null for RS256. */
+  readonly idTokenSignedResponseAlg?: KeyAlg | null;
+}
+
+const ID_TOKEN_ALGS: readonly KeyAlg[] = ['RS256', 'ES256', 'EdDSA'];
+
+function idTokenAlg(value: KeyAlg | null | undefined): KeyAlg | null {
+  if (value === undefined || value === null) return null;
+  if (!ID_TOKEN_ALGS.includes(value)) throw invalidRequest(`id_token_signed_response_alg must be one of ${ID_TOKEN_ALGS.join(', ')}`);
+  return value;
 }
 
 export interface CreatedApp {
@@ -170,8 +181,11 @@ export async function prepareApp(
     refreshGraceSeconds: graceSeconds(input.refreshGraceSeconds ?? 0),
     registrationTokenHash: registrationAccessToken === null ? null : sha256(registrationAccessToken),
     dynamic: opts.dynamic === true,
+    idTokenSignedResponseAlg: idTokenAlg(input.idTokenSignedResponseAlg),
   };
   await checkCoherence(ctx, row);
+  // The algorithm's key exists (and is in the JWKS) before the first ID token is signed with it.
+  if (row.idTokenSignedResponseAlg !== null) await ctx.keys.signingKeyFor(row.idTokenSignedResponseAlg);
   return { row, clientSecret, registrationAccessToken };
 }
 
@@ -244,6 +258,10 @@ export async function updateApp(
   if (input.refreshEnabled !== undefined) patch.refreshEnabled = input.refreshEnabled;
   if (input.refreshTtl !== undefined) patch.refreshTtl = ttl('refresh_ttl', input.refreshTtl, null);
   if (input.refreshGraceSeconds !== undefined) patch.refreshGraceSeconds = graceSeconds(input.refreshGraceSeconds);
+  if (input.idTokenSignedResponseAlg !== undefined) {
+    patch.idTokenSignedResponseAlg = idTokenAlg(input.idTokenSignedResponseAlg);
+    if (patch.idTokenSignedResponseAlg !== null) await ctx.keys.signingKeyFor(patch.idTokenSignedResponseAlg);
+  }
   if (input.internal !== undefined) patch.internal = input.internal;
   if (input.active !== undefined) {
     patch.active = input.active;
@@ -369,6 +387,7 @@ export function appView(c: ClientRow): Record<string, unknown> {
     refresh_enabled: c.refreshEnabled,
     refresh_ttl: c.refreshTtl,
     refresh_grace_seconds: c.refreshGraceSeconds,
+    id_token_signed_response_alg: c.idTokenSignedResponseAlg ?? 'RS256',
     dynamic: c.dynamic,
     deactivated_by_admin: c.adminDeactivated,
     previous_secret_expires_at: c.previousSecretExpiresAt === null ? null : new Date(c.previousSecretExpiresAt).toISOString(),

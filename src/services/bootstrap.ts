@@ -23,6 +23,8 @@ export const BUILTIN_SCOPES = [
   { name: 'profile', description: 'See your basic profile (your user id and email address)' },
   { name: 'email', description: 'See your email address' },
   { name: 'admin', description: 'Administer Tollgate: manage applications, users and keys' },
+  { name: 'openid', description: 'Sign you in with your account (confirms who you are to the application)' },
+  { name: 'offline_access', description: 'Keep access while you are not using the application' },
   { name: 'login', description: 'Answer sign-in requests for the platform (delegated login; applications only, given by an administrator)' },
 ] as const;
 
@@ -45,18 +47,18 @@ async function importKeyFile(ctx: OAuthContext, file: string): Promise<string | 
   if (alg === null) {
     return `TOLLGATE_SIGNING_KEY_FILE: ${file} must hold a P-256, RSA (2048 bits or more) or Ed25519 key; signing with the key kept in the database instead`;
   }
-  const current = await ctx.keys.signingKey().catch(() => null);
   const { kid } = await keyRowFromPrivateKey(key, alg, ctx.now());
-  if (current?.kid === kid) return null;
-  if ((await ctx.storage.keys.listAll()).some((k) => k.kid === kid)) {
+  const known = (await ctx.storage.keys.listAll()).find((k) => k.kid === kid);
+  if (known && known.retiredAt !== null) {
     return `TOLLGATE_SIGNING_KEY_FILE: the key in ${file} was used before and retired; generate a new one`;
   }
-  await rotateSigningKey(ctx, alg, {}, key);
+  if (!known) await rotateSigningKey(ctx, alg, {}, key);
+  ctx.keys.useForAccessTokens(alg);
   return null;
 }
 
 export async function bootstrap(ctx: OAuthContext): Promise<BootstrapResult> {
-  const keyCreated = await ctx.keys.ensureKey();
+  const keyCreated = await ctx.keys.ensureKey(ctx.features.keyAlgs());
   const warnings: string[] = [];
   if (ctx.config.signingKeyFile !== null) {
     const warning = await importKeyFile(ctx, ctx.config.signingKeyFile);

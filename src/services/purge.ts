@@ -10,6 +10,8 @@ export interface PurgeResult {
   readonly unusedClients: number;
   /** Audit events past TOLLGATE_AUDIT_RETENTION_DAYS. */
   readonly auditEvents: number;
+  /** OpenID Connect sign-in records whose grant has no code or token left. */
+  readonly oidcGrants: number;
 }
 
 const BATCH = 500;
@@ -37,7 +39,10 @@ export async function purgeExpired(ctx: OAuthContext, graceMs = 60_000): Promise
     ctx.config.registrationUnusedTtl > 0 ? await inBatches(() => ctx.storage.clients.purgeUnused(now - ctx.config.registrationUnusedTtl * 1000, BATCH)) : 0;
   const auditEvents =
     ctx.config.auditRetentionDays > 0 ? await inBatches(() => ctx.storage.audit.purgeBefore(now - ctx.config.auditRetentionDays * 86_400_000, BATCH)) : 0;
-  return { codes, tokens, sessions, interactions, unusedClients, auditEvents };
+  // An OpenID Connect grant's sign-in record goes once its code can no longer be redeemed and
+  // none of its tokens is left.
+  const oidcGrants = await inBatches(() => ctx.storage.oidcGrants.purgeOrphans(before - ctx.config.codeTtl * 1000, BATCH));
+  return { codes, tokens, sessions, interactions, unusedClients, auditEvents, oidcGrants };
 }
 
 export function startPurgeJob(ctx: OAuthContext, intervalSeconds: number, log: (line: string) => void): { stop(): void } {
@@ -47,7 +52,7 @@ export function startPurgeJob(ctx: OAuthContext, intervalSeconds: number, log: (
     if (running) return;
     running = true;
     purgeExpired(ctx)
-      .then((r) => log(`purge: removed ${r.codes} codes, ${r.tokens} tokens, ${r.sessions} sessions, ${r.interactions} sign-in requests, ${r.unusedClients} never-used registrations, ${r.auditEvents} audit events`))
+      .then((r) => log(`purge: removed ${r.codes} codes, ${r.tokens} tokens, ${r.sessions} sessions, ${r.interactions} sign-in requests, ${r.unusedClients} never-used registrations, ${r.auditEvents} audit events, ${r.oidcGrants} sign-in records`))
       .catch((err: unknown) => log(`purge failed: ${(err as Error).message}`))
       .finally(() => {
         running = false;

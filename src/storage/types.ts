@@ -9,6 +9,8 @@
  * - "atomic consume" operations (codes, refresh tokens) are a single conditional UPDATE whose
  *   affected-row count decides the winner (DESIGN.md habit 4).
  */
+import type { KeyAlg } from '../config.js';
+
 
 export type ClientType = 'confidential' | 'public';
 export type TokenFormat = 'opaque' | 'jwt';
@@ -106,9 +108,13 @@ export interface ClientRow {
   /** After a rotation with an overlap: the old secret's hash, accepted until `previousSecretExpiresAt`. */
   readonly previousSecretHash: string | null;
   readonly previousSecretExpiresAt: number | null;
+  /** OpenID Connect `id_token_signed_response_alg`; null for RS256 (issue #12). */
+  readonly idTokenSignedResponseAlg: KeyAlg | null;
 }
 
-export type NewClient = Omit<ClientRow, 'createdAt' | 'updatedAt' | 'scopesVersion' | 'usedAt' | 'adminDeactivated' | 'previousSecretHash' | 'previousSecretExpiresAt'>;
+export type NewClient = Omit<ClientRow, 'createdAt' | 'updatedAt' | 'scopesVersion' | 'usedAt' | 'adminDeactivated' | 'previousSecretHash' | 'previousSecretExpiresAt' | 'idTokenSignedResponseAlg'> & {
+  readonly idTokenSignedResponseAlg?: KeyAlg | null;
+};
 export type ClientPatch = Partial<
   Omit<ClientRow, 'clientId' | 'createdAt' | 'updatedAt' | 'scopesVersion' | 'dynamic' | 'usedAt'>
 >;
@@ -433,8 +439,8 @@ export interface KeyRepo {
   listAll(): Promise<SigningKeyRow[]>;
   /** The kid of the newest active (signing) key, or null: one cheap read to notice a rotation. */
   currentKid(): Promise<string | null>;
-  /** Retires every active key except `exceptKid`: sets retiredAt and expiresAt. */
-  retireAllExcept(exceptKid: string, now: number, expiresAt: number): Promise<void>;
+  /** Retires every active key (of `alg` only, when given) except `exceptKid`: sets retiredAt and expiresAt. */
+  retireAllExcept(exceptKid: string, now: number, expiresAt: number, alg?: string): Promise<void>;
 }
 
 export interface ScopeRepo {
@@ -461,6 +467,27 @@ export interface AuditRepo {
   list(filter?: AuditFilter): Promise<AuditEventRow[]>;
 }
 
+/** The sign-in behind an OpenID Connect grant (issue #12), by token family. */
+export interface OidcGrantRow {
+  readonly familyId: string;
+  readonly clientId: string;
+  readonly userId: string;
+  readonly nonce: string | null;
+  /** Epoch ms. */
+  readonly authTime: number;
+  readonly amr: readonly string[] | null;
+  readonly acr: string | null;
+  readonly sid: string | null;
+  readonly createdAt: number;
+}
+
+export interface OidcGrantRepo {
+  create(row: OidcGrantRow): Promise<void>;
+  byFamily(familyId: string): Promise<OidcGrantRow | null>;
+  /** Deletes rows created before `before` whose family has no token left; returns how many. */
+  purgeOrphans(before: number, limit: number): Promise<number>;
+}
+
 export interface Storage {
   readonly dialect: 'sqlite' | 'postgres';
   readonly organizations: OrganizationRepo;
@@ -476,6 +503,7 @@ export interface Storage {
   readonly scopes: ScopeRepo;
   readonly resourceServers: ResourceServerRepo;
   readonly audit: AuditRepo;
+  readonly oidcGrants: OidcGrantRepo;
   /** Runs `fn` in one database transaction, with repositories bound to it. */
   transaction<T>(fn: (tx: Omit<Storage, 'transaction' | 'close' | 'migrate' | 'ping' | 'markArrival'>) => Promise<T>): Promise<T>;
   /** Applies pending migrations; returns the names applied. */

@@ -108,7 +108,9 @@ describe('H1: two instances in one process', () => {
     expect(onB).toMatchObject({ status: 401, json: { error: 'invalid_client' } });
     const ka = (await (await fetch(`${origin}/a/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string; kty: string }> };
     const kb = (await (await fetch(`${origin}/b/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string; kty: string }> };
-    expect(ka.keys.map((k) => k.kty)).toEqual(['EC']);
+    // A's access tokens are ES256 and its ID tokens RS256; B signs everything with RS256.
+    expect(ka.keys.map((k) => k.kty).sort()).toEqual(['EC', 'RSA']);
+    expect(ka.keys.some((k) => kb.keys.some((o) => o.kid === k.kid))).toBe(false);
     expect(kb.keys.map((k) => k.kty)).toEqual(['RSA']);
     const loginA = await (await fetch(`${origin}/a/login`)).text();
     const loginB = await (await fetch(`${origin}/b/login`)).text();

@@ -3,7 +3,7 @@
  * authorization endpoint, and the `authorization_code` grant of the token endpoint (./grant.ts).
  */
 import type { Feature, ResponseType } from '../../oauth/feature.js';
-import { PREFIX, randomId, randomToken, sha256 } from '../../oauth/crypto.js';
+import { PREFIX, randomToken, sha256 } from '../../oauth/crypto.js';
 import { formatScope } from '../../oauth/scope.js';
 import { authorizationCodeGrant } from './grant.js';
 
@@ -25,7 +25,7 @@ const codeResponse: ResponseType = {
       resource: req.audience,
       codeChallenge: req.pkce?.challenge ?? null,
       codeChallengeMethod: req.pkce?.method ?? null,
-      familyId: randomId(),
+      familyId: approval.familyId,
       expiresAt: now + ctx.config.codeTtl * 1000,
       consumedAt: null,
       createdAt: now,

@@ -38,7 +38,8 @@ export const refreshTokenGrant: Grant = {
     const requested = parseScope(single(params, 'scope'));
     if (!isSubset(requested, granted)) throw invalidScope('The requested scope exceeds the scope originally granted');
     // Scopes the application has since lost are dropped.
-    const scope = (requested.length > 0 ? requested : granted).filter((s) => client.scopes.includes(s));
+    // (`openid` and the like are never held: they stay.)
+    const scope = (requested.length > 0 ? requested : granted).filter((s) => client.scopes.includes(s) || ctx.features.personScopes.includes(s));
     const resource = single(params, 'resource');
     if (resource !== undefined && resource !== row.audience) throw invalidTarget('The refresh token was not issued for this resource');
 

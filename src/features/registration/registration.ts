@@ -7,6 +7,7 @@
  * applications get only the scopes configuration allows, a default scope when none is asked,
  * and only the grant types configuration allows.
  */
+import type { KeyAlg } from '../../config.js';
 import type { ClientRow, GrantType } from '../../storage/types.js';
 import type { OAuthContext } from '../../oauth/context.js';
 import { OAuthError, invalidClientMetadata, invalidRedirectUri, invalidRequest, invalidToken } from '../../oauth/errors.js';
@@ -49,9 +50,12 @@ function toAppInput(ctx: OAuthContext, meta: RawMetadata): AppInput {
   if (redirectUris.some((u) => u.length > 1000)) throw invalidRedirectUri('A redirect URI is too long (1000 characters max)');
   const asked = list(meta, 'scope') ?? list(meta, 'scopes') ?? [];
   const allowed = ctx.config.registrationScopes;
-  const refused = asked.filter((s) => !allowed.includes(s));
+  // `openid` and `offline_access` need not be held: any application may ask for them for a person.
+  const personScopes = ctx.features.personScopes;
+  const refused = asked.filter((s) => !allowed.includes(s) && !personScopes.includes(s));
   if (refused.length > 0) throw invalidClientMetadata(`Scope not available to registered applications: ${refused.join(' ')}`);
-  const scopes = asked.length > 0 ? asked : [...ctx.config.registrationDefaultScope];
+  const held = asked.filter((s) => !personScopes.includes(s));
+  const scopes = held.length > 0 ? held : [...ctx.config.registrationDefaultScope];
 
   const grantTypes = (list(meta, 'grant_types') ?? ['authorization_code', 'refresh_token']) as GrantType[];
   const badGrant = grantTypes.filter((g) => !ctx.config.registrationGrantTypes.includes(g));
@@ -63,8 +67,14 @@ function toAppInput(ctx: OAuthContext, meta: RawMetadata): AppInput {
   ];
   for (const rt of responseTypes) {
     if (rt === 'code' && !grantTypes.includes('authorization_code')) throw invalidClientMetadata('response_type code needs the authorization_code grant');
-    if (rt === 'token' && !grantTypes.includes('implicit')) throw invalidClientMetadata('response_type token needs the implicit grant');
-    if (rt !== 'code' && rt !== 'token') throw invalidClientMetadata(`Unsupported response_type "${rt}"`);
+    const type = ctx.features.responseType(rt);
+    if (!type) throw invalidClientMetadata(`Unsupported response_type "${rt}"`);
+    if (!grantTypes.includes(type.grantType as GrantType)) throw invalidClientMetadata(`response_type ${rt} needs the ${type.grantType} grant`);
+  }
+  // OpenID Connect Registration §2: the ID tokens' algorithm.
+  const idAlg = str(meta, 'id_token_signed_response_alg');
+  if (idAlg !== undefined && !['RS256', 'ES256', 'EdDSA'].includes(idAlg)) {
+    throw invalidClientMetadata(`Unsupported id_token_signed_response_alg "${idAlg}" (RS256, ES256 or EdDSA)`);
   }
   const authMethod = str(meta, 'token_endpoint_auth_method') ?? 'client_secret_basic';
   if (!['client_secret_basic', 'client_secret_post', 'none'].includes(authMethod)) {
@@ -79,6 +89,7 @@ function toAppInput(ctx: OAuthContext, meta: RawMetadata): AppInput {
     scopes,
     grantTypes,
     public: authMethod === 'none',
+    ...(idAlg !== undefined ? { idTokenSignedResponseAlg: idAlg as KeyAlg } : {}),
   };
 }
 
@@ -94,14 +105,12 @@ function response(ctx: OAuthContext, c: ClientRow, secrets: { clientSecret?: str
     client_name: c.name,
     redirect_uris: c.redirectUris,
     grant_types: c.grantTypes,
-    response_types: [
-      ...(c.grantTypes.includes('authorization_code') ? ['code'] : []),
-      ...(c.grantTypes.includes('implicit') ? ['token'] : []),
-    ],
+    response_types: ctx.features.responseTypes().filter((t) => c.grantTypes.includes(ctx.features.responseType(t)?.grantType as GrantType)),
     token_endpoint_auth_method: c.clientType === 'public' ? 'none' : 'client_secret_basic',
     scope: c.scopes.join(' '),
     ...(c.website ? { client_uri: c.website } : {}),
     ...(c.logoUri ? { logo_uri: c.logoUri } : {}),
+    ...(ctx.features.has('openid-connect') ? { id_token_signed_response_alg: c.idTokenSignedResponseAlg ?? 'RS256' } : {}),
     ...(secrets.registrationAccessToken ? { registration_access_token: secrets.registrationAccessToken } : {}),
     registration_client_uri: `${ctx.config.issuer}/oauth/register/${encodeURIComponent(c.clientId)}`,
   };

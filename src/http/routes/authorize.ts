@@ -32,6 +32,7 @@ import { csrfToken, csrfValid, safeReturnTo } from '../session.js';
 import { cspWithFormTarget } from '../plugins/security-headers.js';
 import { startSession } from '../../login/sessions.js';
 import type { Session } from '../../login/types.js';
+import type { SignIn } from '../../oauth/feature.js';
 import { loadForBrowser } from '../interactions.js';
 import { signInForRequest, signInThenReturn } from '../sign-in.js';
 import { accountLabel, type Account } from '../../accounts/types.js';
@@ -95,10 +96,15 @@ async function showConsent(ctx: HttpContext, request: FastifyRequest, reply: Fas
 }
 
 /** A signed-in person whose sign-in is recent enough: remembered consent, or the consent page. */
-async function proceed(ctx: HttpContext, request: FastifyRequest, reply: FastifyReply, req: AuthorizeRequest, user: Account): Promise<FastifyReply> {
-  const decision = await decide(ctx, req, user.id, request.ip);
+async function proceed(ctx: HttpContext, request: FastifyRequest, reply: FastifyReply, req: AuthorizeRequest, session: Session): Promise<FastifyReply> {
+  const decision = await decide(ctx, req, signInOf(session), request.ip);
   if (decision.kind === 'redirect') return redirect303(reply, decision.location);
-  return showConsent(ctx, request, reply, req, user);
+  return showConsent(ctx, request, reply, req, session.account);
+}
+
+/** What the approval records of the person's sign-in. */
+function signInOf(session: Session): SignIn {
+  return { userId: session.account.id, authTime: session.authTime, amr: session.amr, acr: session.acr, sid: session.sid };
 }
 
 /** Sends the person to sign in for this request; `prompt=none` answers `login_required` instead. */
@@ -127,7 +133,7 @@ export function authorizeRoutes(app: FastifyInstance, ctx: HttpContext): void {
     if (!req) return reply;
     const session = await ctx.login.current(request);
     if (!session || needsSignIn(ctx, req, session.authTime)) return signInFirst(ctx, request, reply, req, session);
-    return proceed(ctx, request, reply, req, session.account);
+    return proceed(ctx, request, reply, req, session);
   });
 
   // The way back from a sign-in: the waiting request continues, in the browser that started it.
@@ -166,7 +172,7 @@ export function authorizeRoutes(app: FastifyInstance, ctx: HttpContext): void {
       );
     }
     const stripped = withoutLoginPrompt(params);
-    return proceed(ctx, request, reply, { ...req, params: stripped, promptLogin: false }, session.account);
+    return proceed(ctx, request, reply, { ...req, params: stripped, promptLogin: false }, session);
   });
 
   app.post('/oauth/authorize', { config: { page: true } }, async (request, reply) => {
@@ -187,7 +193,7 @@ export function authorizeRoutes(app: FastifyInstance, ctx: HttpContext): void {
     if (req.scopes.length > 0 && granted.length === 0) {
       return redirect303(reply, errorRedirect(ctx, req, new OAuthError('access_denied', 'The user granted no scope', 403)));
     }
-    return redirect303(reply, await approve(ctx, req, user.id, granted, request.ip));
+    return redirect303(reply, await approve(ctx, req, signInOf(session), granted, request.ip));
   });
 
   app.get('/login', { config: { page: true } }, async (request, reply) => {

@@ -97,7 +97,7 @@ export function oauthRoutes(app: FastifyInstance, ctx: OAuthContext, opts: { cor
     app.route({
       method: endpoint.method,
       url: endpoint.path,
-      config: { clientAuth: endpoint.clientAuthentication === true, registration: endpoint.registration === true },
+      config: { clientAuth: endpoint.clientAuthentication === true, registration: endpoint.registration === true, bearer: endpoint.bearer === true },
       handler: (request, reply) => runEndpoint(ctx, endpoint, request, reply, opts.cors),
     });
   }

@@ -35,6 +35,20 @@ export function clientIssuesRefresh(client: ClientRow): boolean {
   return client.refreshEnabled && client.accessTtl !== null && client.grantTypes.includes('refresh_token');
 }
 
+/** What a token response was made for, kept beside it (never sent): for features that add to it. */
+export interface IssuedFacts {
+  readonly userId: string | null;
+  readonly familyId: string | null;
+  readonly scopes: readonly string[];
+}
+
+const factsOf = new WeakMap<TokenResponse, IssuedFacts>();
+
+/** The facts behind a response `prepareTokens` made, or null for one it did not make. */
+export function issuedFacts(response: TokenResponse): IssuedFacts | null {
+  return factsOf.get(response) ?? null;
+}
+
 /** Tokens made and signed but not yet stored: the rows to insert and the response to send. */
 export interface PreparedTokens {
   readonly rows: readonly NewToken[];
@@ -127,5 +141,6 @@ export async function prepareTokens(ctx: OAuthContext, input: IssueInput): Promi
     ...(refreshToken ? { refresh_token: refreshToken } : {}),
     scope,
   };
+  factsOf.set(response, { userId: input.userId, familyId, scopes: input.scope });
   return { rows, response };
 }

@@ -49,6 +49,26 @@ export async function signAccessToken(keys: KeyManager, claims: AccessTokenClaim
   return `${input}.${jwsSignature(key.alg, key.privateKey, Buffer.from(input)).toString('base64url')}`;
 }
 
+/** Header encodings of other token types (`typ`), per key, computed once. */
+const typedHeaders = new WeakMap<LoadedKey, Map<string, string>>();
+
+/**
+ * Any other JWT Tollgate signs (OpenID Connect ID tokens, logout tokens): the same compact
+ * serialization and signer as access tokens, with its own `typ` (or none).
+ */
+export function signJwt(key: LoadedKey, typ: string | null, payload: Readonly<Record<string, unknown>>): string {
+  let byTyp = typedHeaders.get(key);
+  if (!byTyp) typedHeaders.set(key, (byTyp = new Map()));
+  const name = typ ?? '';
+  let header = byTyp.get(name);
+  if (header === undefined) {
+    header = Buffer.from(JSON.stringify({ alg: key.alg, kid: key.kid, ...(typ !== null ? { typ } : {}) })).toString('base64url');
+    byTyp.set(name, header);
+  }
+  const input = `${header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  return `${input}.${jwsSignature(key.alg, key.privateKey, Buffer.from(input)).toString('base64url')}`;
+}
+
 /** RFC 7518 §3.4: ES256 signatures are R || S (IEEE P1363), not DER; EdDSA per RFC 8037. */
 function jwsSignature(alg: KeyAlg, privateKey: KeyObject, input: Buffer): Buffer {
   switch (alg) {

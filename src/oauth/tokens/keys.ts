@@ -78,18 +78,34 @@ export class KeyManager {
   private generation = 0;
   private loaded = 0;
   private lastForced = 0;
+  private accessAlg: KeyAlg;
 
   constructor(
     private readonly repo: KeyRepo,
     private readonly defaultAlg: KeyAlg,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.accessAlg = defaultAlg;
+  }
 
-  /** Creates a signing key when none is active; returns true if one was created. */
-  async ensureKey(): Promise<boolean> {
+  /** Access tokens are signed with this algorithm's current key (a configured key file's, T8). */
+  useForAccessTokens(alg: KeyAlg): void {
+    this.accessAlg = alg;
+  }
+
+  /**
+   * Makes sure an active key exists for the access-token algorithm and for each of `extraAlgs`
+   * (RS256 for OpenID Connect ID tokens): one current key per algorithm, all in the JWKS. Returns
+   * true if a key was created.
+   */
+  async ensureKey(extraAlgs: readonly KeyAlg[] = []): Promise<boolean> {
     const keys = await this.repo.listPublished(this.now());
-    const created = !keys.some((k) => k.retiredAt === null);
-    if (created) await this.repo.insert(await generateKeyRow(this.defaultAlg, this.now()));
+    const have = new Set(keys.filter((k) => k.retiredAt === null).map((k) => k.alg));
+    // The access-token key: with no active key at all, one of the configured algorithm.
+    const missing = have.size === 0 ? [this.defaultAlg] : [];
+    for (const alg of extraAlgs) if (!have.has(alg) && !missing.includes(alg)) missing.push(alg);
+    for (const alg of missing) await this.repo.insert(await generateKeyRow(alg, this.now()));
+    const created = missing.length > 0;
     // Warm the cache now, so signing never has to wait for the database (see signingKey).
     await this.reload();
     return created;
@@ -116,23 +132,41 @@ export class KeyManager {
   }
 
   /**
-   * The key that signs new tokens. Served from the cache without waiting for the database when a
-   * cache exists (a stale one is refreshed in the background): grants sign inside a storage
-   * transaction, and on SQLite's single connection a query awaited there would deadlock.
+   * The key that signs new access tokens: the newest active key of TOLLGATE_KEY_ALG's algorithm, or
+   * of a configured key file's (or,
+   * when there is none, the newest active key). Served from the cache without waiting for the
+   * database when a cache exists (a stale one is refreshed in the background): grants sign inside
+   * a storage transaction, and on SQLite's single connection a query awaited there would deadlock.
    */
   async signingKey(): Promise<LoadedKey> {
+    const pick = (keys: readonly LoadedKey[]): LoadedKey | undefined =>
+      keys.find((k) => k.active && k.alg === this.accessAlg) ?? keys.find((k) => k.active);
     const cached = this.cache;
     if (cached) {
-      const current = cached.keys.find((k) => k.active);
+      const current = pick(cached.keys);
       if (current) {
         if (this.now() - cached.at >= RELOAD_MS) void this.keys(true).catch(() => {});
         return current;
       }
     }
-    let active = (await this.keys()).find((k) => k.active);
-    if (!active) active = (await this.keys(true)).find((k) => k.active);
+    let active = pick(await this.keys());
+    if (!active) active = pick(await this.keys(true));
     if (!active) throw new Error('No active signing key: run `tollgate keys rotate` or restart to create one');
     return active;
+  }
+
+  /**
+   * The current key of one algorithm (an ID token's `id_token_signed_response_alg`), created when
+   * there is none yet. Call outside any storage transaction.
+   */
+  async signingKeyFor(alg: KeyAlg): Promise<LoadedKey> {
+    const find = (keys: readonly LoadedKey[]): LoadedKey | undefined => keys.find((k) => k.active && k.alg === alg);
+    const found = find(await this.keys()) ?? find(await this.keys(true));
+    if (found) return found;
+    await this.repo.insert(await generateKeyRow(alg, this.now()));
+    const created = find(await this.reload());
+    if (!created) throw new Error(`No active ${alg} signing key`);
+    return created;
   }
 
   /**
@@ -151,11 +185,14 @@ export class KeyManager {
     return { keys: (await this.keys()).map((k) => k.publicJwk) };
   }
 
-  /** Creates a new signing key; the previous ones stop signing and stay published until `keepUntil`. */
+  /**
+   * Creates a new signing key; the previous active key of the same algorithm stops signing and
+   * stays published until `keepUntil` (the other algorithms' keys are not touched).
+   */
   async rotate(alg: KeyAlg, keepUntil: number, privateKey?: KeyObject): Promise<SigningKeyRow> {
     const row = privateKey ? await keyRowFromPrivateKey(privateKey, alg, this.now()) : await generateKeyRow(alg, this.now());
     await this.repo.insert(row);
-    await this.repo.retireAllExcept(row.kid, this.now(), keepUntil);
+    await this.repo.retireAllExcept(row.kid, this.now(), keepUntil, alg);
     await this.reload();
     return row;
   }

@@ -73,6 +73,8 @@ export interface ClientsTable {
   admin_deactivated: IntBool;
   previous_secret_hash: string | null;
   previous_secret_expires_at: number | null;
+  /** 0009: ES256, RS256 or EdDSA; null for RS256. */
+  id_token_signed_response_alg: string | null;
 }
 
 export interface AuthorizationCodesTable {
@@ -187,6 +189,20 @@ export interface CacheEpochTable {
   epoch: number;
 }
 
+/** 0009: the sign-in behind an OpenID Connect grant, by token family. */
+export interface OidcGrantsTable {
+  family_id: string;
+  client_id: string;
+  user_id: string;
+  nonce: string | null;
+  auth_time: number;
+  /** JSON list. */
+  amr: JsonText | null;
+  acr: string | null;
+  sid: string | null;
+  created_at: number;
+}
+
 export interface Database {
   cache_epoch: CacheEpochTable;
   organizations: OrganizationsTable;
@@ -202,4 +218,5 @@ export interface Database {
   scopes: ScopesTable;
   resource_servers: ResourceServersTable;
   audit_events: AuditEventsTable;
+  oidc_grants: OidcGrantsTable;
 }

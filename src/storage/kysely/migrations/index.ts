@@ -13,6 +13,7 @@ import { partialTokenIndexesMigration } from './0005_partial_token_indexes.js';
 import { tokenEpochMigration } from './0006_token_epoch.js';
 import { hostLoginMigration } from './0007_host_login.js';
 import { hardeningMigration } from './0008_hardening.js';
+import { oidcMigration } from './0009_oidc.js';
 
 export function tollgateMigrations(dialect: SqlDialect): Record<string, Migration> {
   return {
@@ -24,6 +25,7 @@ export function tollgateMigrations(dialect: SqlDialect): Record<string, Migratio
     '0006_token_epoch': tokenEpochMigration(dialect),
     '0007_host_login': hostLoginMigration(dialect),
     '0008_hardening': hardeningMigration(dialect),
+    '0009_oidc': oidcMigration(),
   };
 }
 

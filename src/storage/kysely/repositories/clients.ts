@@ -4,6 +4,7 @@
  * set, so remembered consents for the old scope set can be invalidated.
  */
 import { sql, type Selectable, type Updateable } from 'kysely';
+import type { KeyAlg } from '../../../config.js';
 import type { ClientFilter, ClientPatch, ClientRepo, ClientRow, GrantType, NewClient } from '../../types.js';
 import type { ClientsTable } from '../schema.js';
 import type { HotPath } from '../hot-path.js';
@@ -51,6 +52,7 @@ function toRow(row: Selectable<ClientsTable>): ClientRow {
     adminDeactivated: fromIntBool(row.admin_deactivated),
     previousSecretHash: row.previous_secret_hash,
     previousSecretExpiresAt: row.previous_secret_expires_at,
+    idTokenSignedResponseAlg: (row.id_token_signed_response_alg as KeyAlg | null) ?? null,
   };
 }
 
@@ -80,6 +82,7 @@ function patchToColumns(patch: ClientPatch): Updateable<ClientsTable> {
   if (patch.adminDeactivated !== undefined) out.admin_deactivated = toIntBool(patch.adminDeactivated);
   if (patch.previousSecretHash !== undefined) out.previous_secret_hash = patch.previousSecretHash;
   if (patch.previousSecretExpiresAt !== undefined) out.previous_secret_expires_at = patch.previousSecretExpiresAt;
+  if (patch.idTokenSignedResponseAlg !== undefined) out.id_token_signed_response_alg = patch.idTokenSignedResponseAlg;
   return out;
 }
 
@@ -122,6 +125,7 @@ export class KyselyClientRepo implements ClientRepo {
       admin_deactivated: 0,
       previous_secret_hash: null,
       previous_secret_expires_at: null,
+      id_token_signed_response_alg: client.idTokenSignedResponseAlg ?? null,
     };
     await this.db.insertInto('clients').values(values).execute();
     return toRow(values);

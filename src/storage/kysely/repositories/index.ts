@@ -18,6 +18,7 @@ import { KyselySessionRepo } from './sessions.js';
 import { KyselyInteractionRepo } from './interactions.js';
 import { KyselyTokenRepo } from './tokens.js';
 import { KyselyUserRepo } from './users.js';
+import { KyselyOidcGrantRepo } from './oidc-grants.js';
 
 export type Repositories = Omit<Storage, 'transaction' | 'close' | 'migrate' | 'ping' | 'markArrival'>;
 
@@ -38,5 +39,6 @@ export function buildRepositories(db: Db, dialect: SqlDialect, hot?: HotPath): R
     scopes: new KyselyScopeRepo(db, hot),
     resourceServers: new KyselyResourceServerRepo(db, hot),
     audit: new KyselyAuditRepo(db, dialect),
+    oidcGrants: new KyselyOidcGrantRepo(db),
   };
 }

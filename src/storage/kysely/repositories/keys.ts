@@ -78,12 +78,13 @@ export class KyselyKeyRepo implements KeyRepo {
     return rows.map(toRow);
   }
 
-  async retireAllExcept(exceptKid: string, now: number, expiresAt: number): Promise<void> {
+  async retireAllExcept(exceptKid: string, now: number, expiresAt: number, alg?: string): Promise<void> {
     await this.db
       .updateTable('signing_keys')
       .set({ retired_at: now, expires_at: expiresAt })
       .where('retired_at', 'is', null)
       .where('kid', '!=', exceptKid)
+      .$if(alg !== undefined, (qb) => qb.where('alg', '=', alg as string))
       .execute();
   }
 }

@@ -1,0 +1,252 @@
+/**
+ * OpenID Connect (issue #12), driven by openid-client as a relying party: discovery (OIDC
+ * Discovery §4), the code flow with PKCE and nonce (Core §3.1), ID-token contents and signature
+ * (§2, §3.1.3.6), UserInfo (§5.3, RFC 6750 errors), refresh (§12.2), the implicit `id_token`
+ * response types (§3.2), prompt (§3.1.2.1), per-application algorithms and key rotation, dynamic
+ * registration of OIDC metadata, and ID tokens refused as access tokens (RFC 9068 §4).
+ */
+import * as oidc from 'openid-client';
+import { createHash } from 'node:crypto';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Browser, DEFAULT_PASSWORD, authorize, basic, describeEachDb, postForm, type TestServer } from './helpers/server.js';
+import { rotateSigningKey } from '../src/services/keys.js';
+
+const REDIRECT = 'https://rp.example/cb';
+
+function leftHalf(value: string): string {
+  const d = createHash('sha256').update(value).digest();
+  return d.subarray(0, 16).toString('base64url');
+}
+
+describeEachDb('OpenID Connect', (start) => {
+  let s: TestServer;
+  let browser: Browser;
+  let userId: string;
+  let rp: { clientId: string; secret: string };
+  let config: oidc.Configuration;
+
+  beforeAll(async () => {
+    s = await start();
+    userId = (await s.createUser('oidc@example.com')).id;
+    browser = new Browser(s.url);
+    expect((await browser.login('oidc@example.com', DEFAULT_PASSWORD)).status).toBe(303);
+    const app = await s.createApp({ name: 'Sign-in RP', redirectUris: [REDIRECT], scopes: ['profile', 'email'], grantTypes: ['authorization_code', 'refresh_token'] });
+    rp = { clientId: app.client.clientId, secret: app.clientSecret ?? '' };
+    config = await oidc.discovery(new URL(s.issuer), rp.clientId, rp.secret, undefined, { execute: [oidc.allowInsecureRequests] });
+  });
+  afterAll(async () => s?.close());
+
+  async function jwks(): Promise<JSONWebKeySet> {
+    return (await (await fetch(`${s.url}/.well-known/jwks.json`)).json()) as JSONWebKeySet;
+  }
+
+  /** The code flow as a signed-in person; returns openid-client's token response. */
+  async function signIn(scope: string, extra: Record<string, string> = {}, cfg = config) {
+    const verifier = oidc.randomPKCECodeVerifier();
+    const nonce = oidc.randomNonce();
+    const state = oidc.randomState();
+    const url = oidc.buildAuthorizationUrl(cfg, {
+      redirect_uri: REDIRECT,
+      scope,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      nonce,
+      state,
+      ...extra,
+    });
+    const out = await authorize(browser, url.href);
+    expect(out.status).toBe(303);
+    const tokens = await oidc.authorizationCodeGrant(cfg, new URL(out.location ?? ''), { pkceCodeVerifier: verifier, expectedNonce: nonce, expectedState: state, idTokenExpected: true });
+    return { tokens, nonce };
+  }
+
+  it('Discovery §4: the OpenID configuration lists every endpoint of the RFC 8414 document, and what OIDC requires', async () => {
+    const res = await fetch(`${s.url}/.well-known/openid-configuration`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('public, max-age=300');
+    const doc = (await res.json()) as Record<string, unknown>;
+    const oauthDoc = (await (await fetch(`${s.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+    expect(doc).toEqual(oauthDoc);
+    expect(doc['issuer']).toBe(s.issuer);
+    expect(doc['userinfo_endpoint']).toBe(`${s.issuer}/oauth/userinfo`);
+    expect(doc['subject_types_supported']).toEqual(['public']);
+    expect(doc['id_token_signing_alg_values_supported']).toEqual(['RS256', 'ES256', 'EdDSA']);
+    expect(doc['response_types_supported']).toEqual(['code', 'token', 'id_token', 'id_token token']);
+    expect(doc['scopes_supported']).toEqual(expect.arrayContaining(['openid', 'offline_access', 'profile', 'email']));
+    expect(doc['claims_supported']).toEqual(expect.arrayContaining(['sub', 'auth_time', 'nonce', 'email', 'email_verified', 'name', 'given_name', 'sid']));
+    expect(doc['prompt_values_supported']).toEqual(['none', 'login', 'consent', 'select_account']);
+    expect(doc['authorization_response_iss_parameter_supported']).toBe(true);
+    expect(doc['code_challenge_methods_supported']).toEqual(['S256']);
+    expect(config.serverMetadata().userinfo_endpoint).toBe(`${s.issuer}/oauth/userinfo`);
+  });
+
+  it('Core §3.1: code + PKCE + nonce; the ID token carries iss, sub, aud, azp, exp, iat, auth_time, nonce, at_hash, sid, amr, and is RS256 with typ JWT', async () => {
+    const before = Math.floor(Date.now() / 1000);
+    const { tokens, nonce } = await signIn('openid profile email');
+    const idToken = tokens.id_token ?? '';
+    expect(decodeProtectedHeader(idToken)).toMatchObject({ alg: 'RS256', typ: 'JWT' });
+    const { payload } = await jwtVerify(idToken, createLocalJWKSet(await jwks()), { issuer: s.issuer, audience: rp.clientId, algorithms: ['RS256'] });
+    expect(payload.sub).toBe(userId);
+    expect(payload['azp']).toBe(rp.clientId);
+    expect(payload['nonce']).toBe(nonce);
+    expect(payload['at_hash']).toBe(leftHalf(tokens.access_token));
+    expect(payload['amr']).toEqual(['pwd']);
+    expect(typeof payload['sid']).toBe('string');
+    expect(payload['auth_time']).toBeLessThanOrEqual(before + 1);
+    expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(3600);
+    expect(tokens.claims()?.sub).toBe(userId);
+    expect(tokens.scope).toBe('openid profile email');
+  });
+
+  it('Core §5.3: UserInfo by GET and POST answers sub and only the claims the scopes release', async () => {
+    const { tokens } = await signIn('openid email');
+    const info = await oidc.fetchUserInfo(config, tokens.access_token, userId);
+    expect(info).toEqual({ sub: userId, email: 'oidc@example.com', email_verified: false });
+    const post = await postForm(`${s.url}/oauth/userinfo`, { access_token: tokens.access_token });
+    expect(post.status).toBe(200);
+    expect(post.json).toEqual({ sub: userId, email: 'oidc@example.com', email_verified: false });
+    const only = await signIn('openid');
+    expect(await oidc.fetchUserInfo(config, only.tokens.access_token, userId)).toEqual({ sub: userId });
+  });
+
+  it('UserInfo errors are RFC 6750: no token, bad token, no openid scope, two tokens, a token in the URL, an application token', async () => {
+    const none = await fetch(`${s.url}/oauth/userinfo`);
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toBe('Bearer realm="tollgate"');
+    const bad = await fetch(`${s.url}/oauth/userinfo`, { headers: { authorization: 'Bearer nope' } });
+    expect(bad.status).toBe(401);
+    expect(await bad.json()).toEqual({ error: 'invalid_token', error_description: 'The access token is invalid, expired or revoked' });
+    expect(bad.headers.get('www-authenticate')).toContain('error="invalid_token"');
+    const noOpenid = await signIn('openid profile');
+    // A token without openid: the plain OAuth flow of the same application.
+    const plain = await postForm(`${s.url}/oauth/token`, { grant_type: 'refresh_token', refresh_token: noOpenid.tokens.refresh_token ?? '', scope: 'profile' }, { authorization: basic(rp.clientId, rp.secret) });
+    expect(plain.status).toBe(200);
+    expect(plain.json['id_token']).toBeUndefined();
+    const scoped = await fetch(`${s.url}/oauth/userinfo`, { headers: { authorization: `Bearer ${String(plain.json['access_token'])}` } });
+    expect(scoped.status).toBe(403);
+    expect(await scoped.json()).toEqual({ error: 'insufficient_scope', error_description: 'The access token lacks the openid scope' });
+    const both = await fetch(`${s.url}/oauth/userinfo`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${noOpenid.tokens.access_token}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: `access_token=${noOpenid.tokens.access_token}`,
+    });
+    expect(both.status).toBe(400);
+    expect(await both.json()).toEqual({ error: 'invalid_request', error_description: 'Send the access token one way only' });
+    const inUrl = await fetch(`${s.url}/oauth/userinfo?access_token=${noOpenid.tokens.access_token}`);
+    expect(inUrl.status).toBe(400);
+    const machine = await s.createApp({ name: 'machine', grantTypes: ['client_credentials'], scopes: ['profile'] });
+    const cc = await postForm(`${s.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basic(machine.client.clientId, machine.clientSecret ?? '') });
+    const app = await fetch(`${s.url}/oauth/userinfo`, { headers: { authorization: `Bearer ${String(cc.json['access_token'])}` } });
+    expect(app.status).toBe(401);
+    expect(await app.json()).toEqual({ error: 'invalid_token', error_description: 'The access token is not for a person' });
+  });
+
+  it('Core §12.2: a refresh that keeps openid returns a new ID token with the original auth_time and no nonce', async () => {
+    const first = await signIn('openid profile');
+    const original = first.tokens.claims();
+    await new Promise((r) => setTimeout(r, 1100));
+    const refreshed = await oidc.refreshTokenGrant(config, first.tokens.refresh_token ?? '');
+    const claims = refreshed.claims();
+    expect(claims?.sub).toBe(userId);
+    expect(claims?.auth_time).toBe(original?.auth_time);
+    expect(claims?.['nonce']).toBeUndefined();
+    expect(claims?.iat).toBeGreaterThan(original?.iat ?? 0);
+    expect(JSON.parse(Buffer.from((refreshed.id_token ?? '').split('.')[1] ?? '', 'base64url').toString())['at_hash']).toBe(leftHalf(refreshed.access_token));
+  });
+
+  it('RFC 9068 §4: an ID token is refused where an access token is expected', async () => {
+    const { tokens } = await signIn('openid profile');
+    for (const path of ['/api/me', '/oauth/userinfo']) {
+      const r = await fetch(`${s.url}${path}`, { headers: { authorization: `Bearer ${tokens.id_token ?? ''}` } });
+      expect(r.status, path).toBe(401);
+      expect(((await r.json()) as { error: string }).error).toBe('invalid_token');
+    }
+  });
+
+  it('prompt=none without a session answers login_required; prompt=select_account asks for a sign-in', async () => {
+    const stranger = new Browser(s.url);
+    const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', prompt: 'none', nonce: 'n', state: 'st', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' });
+    const res = await stranger.fetch(url.href);
+    expect(res.status).toBe(303);
+    const location = new URL(res.headers.get('location') ?? '');
+    expect(location.searchParams.get('error')).toBe('login_required');
+    expect(location.searchParams.get('state')).toBe('st');
+    const select = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', prompt: 'select_account', nonce: 'n', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' });
+    const again = await browser.fetch(select.href);
+    expect(again.status).toBe(303);
+    expect(again.headers.get('location')).toMatch(/\/login\?/);
+    const badDisplay = await browser.fetch(oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', display: 'hologram', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }).href);
+    expect(new URL(badDisplay.headers.get('location') ?? '').searchParams.get('error')).toBe('invalid_request');
+  });
+
+  it('id_token_signed_response_alg: an application may choose ES256 or EdDSA; its key is in the JWKS before the first token', async () => {
+    for (const alg of ['ES256', 'EdDSA'] as const) {
+      const app = await s.createApp({ name: `RP ${alg}`, redirectUris: [REDIRECT], scopes: ['profile'], grantTypes: ['authorization_code'], idTokenSignedResponseAlg: alg });
+      const keysNow = await jwks();
+      expect(keysNow.keys.some((k) => k.alg === alg)).toBe(true);
+      const cfg = await oidc.discovery(new URL(s.issuer), app.client.clientId, { client_secret: app.clientSecret ?? '', id_token_signed_response_alg: alg }, undefined, { execute: [oidc.allowInsecureRequests] });
+      const { tokens } = await signIn('openid', {}, cfg);
+      expect(decodeProtectedHeader(tokens.id_token ?? '').alg).toBe(alg);
+      await jwtVerify(tokens.id_token ?? '', createLocalJWKSet(keysNow), { issuer: s.issuer, audience: app.client.clientId });
+    }
+  });
+
+  it('key rotation: an ID token signed before the rotation still validates against the JWKS after it', async () => {
+    const { tokens } = await signIn('openid');
+    const oldKid = decodeProtectedHeader(tokens.id_token ?? '').kid;
+    await rotateSigningKey(s.ctx, 'RS256');
+    const after = await jwks();
+    expect(after.keys.filter((k) => k.alg === 'RS256').map((k) => k.kid)).toContain(oldKid);
+    await jwtVerify(tokens.id_token ?? '', createLocalJWKSet(after), { issuer: s.issuer, audience: rp.clientId });
+    const next = await signIn('openid');
+    expect(decodeProtectedHeader(next.tokens.id_token ?? '').kid).not.toBe(oldKid);
+  });
+
+  it('Core §3.2: id_token and id_token token for an application allowed implicit; the nonce is required', async () => {
+    const app = await s.createApp({ name: 'Implicit RP', redirectUris: [REDIRECT], scopes: ['profile', 'email'], grantTypes: ['implicit'], public: true });
+    const base = { client_id: app.client.clientId, redirect_uri: REDIRECT, scope: 'openid email', state: 'st' };
+    const noNonce = await browser.fetch(`/oauth/authorize?${new URLSearchParams({ ...base, response_type: 'id_token' })}`);
+    expect(noNonce.status).toBe(303);
+    const err = new URLSearchParams(new URL(noNonce.headers.get('location') ?? '').hash.slice(1));
+    expect(err.get('error')).toBe('invalid_request');
+    expect(err.get('error_description')).toBe('response_type=id_token requires a nonce');
+
+    const out = await authorize(browser, `${s.url}/oauth/authorize?${new URLSearchParams({ ...base, response_type: 'id_token token', nonce: 'n-1' })}`);
+    const frag = new URLSearchParams(new URL(out.location ?? '').hash.slice(1));
+    const { payload } = await jwtVerify(frag.get('id_token') ?? '', createLocalJWKSet(await jwks()), { issuer: s.issuer, audience: app.client.clientId });
+    expect(payload['nonce']).toBe('n-1');
+    expect(payload['at_hash']).toBe(leftHalf(frag.get('access_token') ?? ''));
+    expect(frag.get('token_type')).toBe('Bearer');
+
+    const only = await authorize(browser, `${s.url}/oauth/authorize?${new URLSearchParams({ ...base, response_type: 'id_token', nonce: 'n-2' })}`);
+    const onlyFrag = new URLSearchParams(new URL(only.location ?? '').hash.slice(1));
+    expect(onlyFrag.get('access_token')).toBeNull();
+    const claims = (await jwtVerify(onlyFrag.get('id_token') ?? '', createLocalJWKSet(await jwks()), { issuer: s.issuer, audience: app.client.clientId })).payload;
+    // §5.4: with no access token, the claims travel in the ID token.
+    expect(claims['email']).toBe('oidc@example.com');
+    expect(claims['at_hash']).toBeUndefined();
+
+    const codeApp = await fetch(`${s.url}/oauth/authorize?${new URLSearchParams({ ...base, client_id: rp.clientId, response_type: 'id_token', nonce: 'n' })}`, { redirect: 'manual' });
+    expect(new URLSearchParams(new URL(codeApp.headers.get('location') ?? '').hash.slice(1)).get('error')).toBe('unsupported_response_type');
+  });
+
+  it('Registration: openid and offline_access need not be held; id_token_signed_response_alg is kept or refused clearly', async () => {
+    const reg = await fetch(`${s.url}/oauth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_name: 'Registered RP', redirect_uris: [REDIRECT], scope: 'openid offline_access profile', id_token_signed_response_alg: 'ES256' }),
+    });
+    expect(reg.status).toBe(201);
+    const body = (await reg.json()) as Record<string, unknown>;
+    expect(body['id_token_signed_response_alg']).toBe('ES256');
+    expect(body['scope']).toBe('profile');
+    const bad = await fetch(`${s.url}/oauth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_name: 'Bad RP', redirect_uris: [REDIRECT], id_token_signed_response_alg: 'HS256' }),
+    });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ error: 'invalid_client_metadata', error_description: 'Unsupported id_token_signed_response_alg "HS256" (RS256, ES256 or EdDSA)' });
+  });
+});
