@@ -187,7 +187,13 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     bootstrapped,
     plugin: tollgatePlugin({ ctx, metrics, ownsServer: false }),
     handler,
-    rootPaths: ctx.base === '' ? [] : [`/.well-known/oauth-authorization-server${ctx.base}`],
+    rootPaths:
+      ctx.base === ''
+        ? []
+        : [
+            `/.well-known/oauth-authorization-server${ctx.base}`,
+            ...ctx.features.endpoints.filter((e) => e.wellKnown === true && e.path.startsWith('/.well-known/')).map((e) => `${e.path}${ctx.base}`),
+          ],
     close() {
       closing ??= (async () => {
         if (inner) await (await inner.catch(() => null))?.app.close();

@@ -380,7 +380,10 @@ describe('users, orgs, scopes, resource servers', () => {
       run(['users', 'create', '--email', 'alice@example.com', '--password', 'whatever-123']),
       run(['users', 'create', '--email', 'dave@example.com', '--password', 'dave-password', '--role', 'admin']),
     ]);
-    expect(bob).toMatchObject({ email: 'bob@example.com', is_admin: true, disabled: false });
+    expect(bob).toMatchObject({ email: 'bob@example.com', name: null, is_admin: true, disabled: false });
+    // Issue #12: a name for OpenID Connect's profile claims.
+    const named = await json<{ email: string; name: string | null }>(['users', 'create', '--email', 'ada@example.com', '--password', 'ada-password', '--name', 'Ada Lovelace', '--given-name', 'Ada', '--family-name', 'Lovelace', '--email-verified']);
+    expect(named).toMatchObject({ email: 'ada@example.com', name: 'Ada Lovelace' });
     expect(bob.organizations).toEqual([{ id: orgId, name: 'Acme', role: 'admin' }]);
     expect(piped.code).toBe(0);
     expect(JSON.parse(piped.stdout)).toMatchObject({ email: 'stdin@example.com', is_admin: false });

@@ -110,6 +110,24 @@ describeEachDb('OpenID Connect', (start) => {
     expect(await oidc.fetchUserInfo(config, only.tokens.access_token, userId)).toEqual({ sub: userId });
   });
 
+  it('Core §5.1: a user created with a name (and a verified email) has profile claims, each only with its scope', async () => {
+    const { createUser } = await import('../src/services/directory.js');
+    const named = await createUser(s.ctx, { email: 'named@example.com', password: DEFAULT_PASSWORD, name: 'Ada Lovelace', givenName: 'Ada', familyName: 'Lovelace', emailVerified: true });
+    const other = new Browser(s.url);
+    expect((await other.login('named@example.com', DEFAULT_PASSWORD)).status).toBe(303);
+    const previous = browser;
+    browser = other;
+    try {
+      const full = await signIn('openid profile email');
+      const info = await oidc.fetchUserInfo(config, full.tokens.access_token, named.id);
+      expect(info).toEqual({ sub: named.id, name: 'Ada Lovelace', given_name: 'Ada', family_name: 'Lovelace', updated_at: expect.any(Number), email: 'named@example.com', email_verified: true });
+      const profileOnly = await signIn('openid profile');
+      expect(await oidc.fetchUserInfo(config, profileOnly.tokens.access_token, named.id)).toEqual({ sub: named.id, name: 'Ada Lovelace', given_name: 'Ada', family_name: 'Lovelace', updated_at: expect.any(Number) });
+    } finally {
+      browser = previous;
+    }
+  });
+
   it('UserInfo errors are RFC 6750: no token, bad token, no openid scope, two tokens, a token in the URL, an application token', async () => {
     const none = await fetch(`${s.url}/oauth/userinfo`);
     expect(none.status).toBe(401);

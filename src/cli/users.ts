@@ -11,6 +11,10 @@ interface CreateOptions extends JsonOption {
   admin?: boolean;
   org?: string;
   role?: MembershipRole;
+  name?: string;
+  givenName?: string;
+  familyName?: string;
+  emailVerified?: boolean;
 }
 
 async function organizations(ctx: OAuthContext, u: UserRow): Promise<Array<{ id: string; name: string; role: MembershipRole }>> {
@@ -41,6 +45,10 @@ async function create(opts: CreateOptions): Promise<void> {
       isAdmin: opts.admin === true,
       orgName: opts.org ?? null,
       ...(opts.role !== undefined ? { role: opts.role } : {}),
+      name: opts.name ?? null,
+      givenName: opts.givenName ?? null,
+      familyName: opts.familyName ?? null,
+      ...(opts.emailVerified === true ? { emailVerified: true } : {}),
     });
     const view = await fullView(ctx, u);
     emit(opts, view, () => `Created user ${u.email}\n\n${humanUser(view)}`);
@@ -104,6 +112,10 @@ export function usersCommand(): Command {
       .requiredOption('--password <password>', 'initial password, at least 8 characters ("-" reads it from stdin)')
       .option('--admin', 'make the user an administrator')
       .option('--org <name>', 'add the user to this organization')
+      .option('--name <name>', 'full name (OpenID Connect `name`)')
+      .option('--given-name <name>', 'given name (`given_name`)')
+      .option('--family-name <name>', 'family name (`family_name`)')
+      .option('--email-verified', 'the email is known to be the person\'s (`email_verified: true`)')
       .addOption(new Option('--role <role>', 'role in the organization (default: member)').choices(['admin', 'member'])),
   ).action(action(create));
 

@@ -13,7 +13,19 @@ const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
 export async function createUser(
   ctx: OAuthContext,
-  input: { email: string; password: string; isAdmin?: boolean; orgName?: string | null; role?: MembershipRole },
+  input: {
+    email: string;
+    password: string;
+    isAdmin?: boolean;
+    orgName?: string | null;
+    role?: MembershipRole;
+    /** OpenID Connect profile claims (issue #12): `name`, `given_name`, `family_name`. */
+    name?: string | null;
+    givenName?: string | null;
+    familyName?: string | null;
+    /** Whether the email is known to belong to the person (`email_verified`). */
+    emailVerified?: boolean;
+  },
   opts: { actorUserId?: string | null; ip?: string | null } = {},
 ): Promise<UserRow & { readonly email: string }> {
   const email = input.email.trim().toLowerCase();
@@ -22,6 +34,14 @@ export async function createUser(
   if (input.password.length > 1024) throw invalidRequest('The password is too long (1024 max)');
   if (await ctx.storage.users.byEmail(email)) throw invalidRequest(`A user with the email ${email} already exists`);
   const org = input.orgName ? await requireOrg(ctx, input.orgName) : null;
+  const profile: Record<string, unknown> = {};
+  for (const [claim, value] of [['name', input.name], ['given_name', input.givenName], ['family_name', input.familyName]] as const) {
+    if (value === undefined || value === null || value.trim() === '') continue;
+    if (value.length > 200) throw invalidRequest(`The ${claim.replace('_', ' ')} is too long (200 max)`);
+    profile[claim] = value.trim();
+  }
+  if (input.emailVerified !== undefined) profile['email_verified'] = input.emailVerified;
+  if (Object.keys(profile).length > 0) profile['updated_at'] = Math.floor(ctx.now() / 1000);
   const user: UserRow & { readonly email: string } = {
     id: randomId(),
     email,
@@ -32,7 +52,7 @@ export async function createUser(
     lockedUntil: null,
     createdAt: ctx.now(),
     external: false,
-    profile: null,
+    profile: Object.keys(profile).length > 0 ? profile : null,
   };
   await ctx.storage.users.create(user);
   if (org) await ctx.storage.users.addMembership({ userId: user.id, orgId: org.id, role: input.role ?? 'member' });
@@ -200,6 +220,7 @@ export function userView(u: UserRow): Record<string, unknown> {
   return {
     id: u.id,
     email: u.email,
+    name: typeof u.profile?.['name'] === 'string' ? u.profile['name'] : null,
     is_admin: u.isAdmin,
     disabled: u.disabled,
     created_at: new Date(u.createdAt).toISOString(),

@@ -314,7 +314,8 @@ export interface OrganizationRepo {
 export type UserAccountRow = Pick<UserRow, 'id' | 'email' | 'isAdmin' | 'disabled' | 'external' | 'profile'>;
 
 export interface UserRepo {
-  create(user: Omit<UserRow, 'external' | 'profile'>): Promise<void>;
+  /** A built-in user; `profile` holds their OpenID Connect profile claims (name, given_name…), if any. */
+  create(user: Omit<UserRow, 'external' | 'profile'> & { readonly profile?: Readonly<Record<string, unknown>> | null }): Promise<void>;
   /**
    * Creates or refreshes the row of a person the host owns. Never touches a built-in user: false
    * (and nothing written) when `id` is a built-in user's id.

@@ -4,6 +4,7 @@
  * §3.1, path-inserted), client credentials, introspection and a browser code flow run under the
  * prefix with real clients, and the host's own routes keep their own hooks and parsers.
  */
+import * as oidc from 'openid-client';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -79,6 +80,19 @@ describe('H1: a Fastify host registers tollgate.plugin under /oauth', () => {
     expect(await appended.json()).toEqual(doc);
     // Not at the root without the path: that would be another issuer's document.
     expect((await fetch(`${origin}/.well-known/oauth-authorization-server`)).status).toBe(404);
+  });
+
+  it('OpenID Connect Discovery §4 appends to the issuer; the path-inserted form is served too (issue #12)', async () => {
+    const appended = await fetch(`${origin}/oauth/.well-known/openid-configuration`);
+    expect(appended.status).toBe(200);
+    const doc = (await appended.json()) as Record<string, unknown>;
+    expect(doc['issuer']).toBe(`${origin}/oauth`);
+    expect(doc['userinfo_endpoint']).toBe(`${origin}/oauth/oauth/userinfo`);
+    const inserted = await fetch(`${origin}/.well-known/openid-configuration/oauth`);
+    expect(await inserted.json()).toEqual(doc);
+    expect((await fetch(`${origin}/.well-known/openid-configuration`)).status).toBe(404);
+    const config = await oidc.discovery(new URL(`${origin}/oauth`), 'any-client', undefined, undefined, { execute: [oidc.allowInsecureRequests] });
+    expect(config.serverMetadata().issuer).toBe(`${origin}/oauth`);
   });
 
   it('discovery, client credentials and introspection under the prefix (oauth4webapi)', async () => {
@@ -212,7 +226,7 @@ describe('H1: tollgate.handler in an Express host and a node:http host', () => {
   });
 
   it('Express: discovery, client credentials and introspection; the host route still parses JSON', async () => {
-    expect(tollgate.rootPaths).toEqual(['/.well-known/oauth-authorization-server/oauth']);
+    expect(tollgate.rootPaths).toEqual(['/.well-known/oauth-authorization-server/oauth', '/.well-known/openid-configuration/oauth']);
     await machineFlow(tollgate);
     const echo = await fetch(`${expressOrigin}/api/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
     expect(await echo.json()).toEqual({ echoed: { a: 1 } });

@@ -68,7 +68,7 @@ export class KyselyUserRepo implements UserRepo {
     private readonly hot?: HotPath,
   ) {}
 
-  async create(user: Omit<UserRow, 'external' | 'profile'>): Promise<void> {
+  async create(user: Omit<UserRow, 'external' | 'profile'> & { readonly profile?: Readonly<Record<string, unknown>> | null }): Promise<void> {
     if (user.email === null) throw new Error('a built-in user needs an email');
     await this.db
       .insertInto('users')
@@ -76,7 +76,7 @@ export class KyselyUserRepo implements UserRepo {
         id: user.id,
         email: normalizeEmail(user.email),
         external: 0,
-        profile: null,
+        profile: user.profile ? JSON.stringify(user.profile) : null,
         password_hash: user.passwordHash,
         is_admin: toIntBool(user.isAdmin),
         disabled: toIntBool(user.disabled),
