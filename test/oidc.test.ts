@@ -198,6 +198,24 @@ describeEachDb('OpenID Connect', (start) => {
     expect(new URL(badDisplay.headers.get('location') ?? '').searchParams.get('error')).toBe('invalid_request');
   });
 
+  it('Core §3.1.2.1: an authorization request sent as a form POST works like the GET; a repeated parameter is refused', async () => {
+    const verifier = oidc.randomPKCECodeVerifier();
+    const fields: Array<[string, string]> = [
+      ['response_type', 'code'], ['client_id', rp.clientId], ['redirect_uri', REDIRECT], ['scope', 'openid email'],
+      ['state', 'post-st'], ['nonce', 'post-n'], ['code_challenge', await oidc.calculatePKCECodeChallenge(verifier)], ['code_challenge_method', 'S256'],
+    ];
+    // The consent for openid email was remembered by an earlier test: the answer is the redirect.
+    const res = await browser.postForm('/oauth/authorize', fields);
+    expect(res.status).toBe(303);
+    const location = new URL(res.headers.get('location') ?? '');
+    expect(location.searchParams.get('state')).toBe('post-st');
+    const tokens = await oidc.authorizationCodeGrant(config, location, { pkceCodeVerifier: verifier, expectedNonce: 'post-n', expectedState: 'post-st', idTokenExpected: true });
+    expect(tokens.claims()?.sub).toBe(userId);
+    const repeated = await browser.postForm('/oauth/authorize', [...fields, ['client_id', rp.clientId]]);
+    expect(repeated.status).toBe(400);
+    expect(await repeated.text()).toContain('must not be repeated');
+  });
+
   it('id_token_signed_response_alg: an application may choose ES256 or EdDSA; its key is in the JWKS before the first token', async () => {
     for (const alg of ['ES256', 'EdDSA'] as const) {
       const app = await s.createApp({ name: `RP ${alg}`, redirectUris: [REDIRECT], scopes: ['profile'], grantTypes: ['authorization_code'], idTokenSignedResponseAlg: alg });

@@ -26,7 +26,7 @@ import {
   type AuthorizeRequest,
 } from '../../oauth/authorize.js';
 import { paramsFromForm, paramsFromSearch, type Params } from '../../oauth/params.js';
-import { bodyObject, queryParams } from '../plugins/body.js';
+import { bodyObject, bodyParams, queryParams } from '../plugins/body.js';
 import { consentPage, errorPage, loginPage, logoutPage } from '../views/pages.js';
 import { csrfToken, csrfValid, safeReturnTo } from '../session.js';
 import { cspWithFormTarget } from '../plugins/security-headers.js';
@@ -128,13 +128,16 @@ function pageError(ctx: HttpContext, reply: FastifyReply, status: number, title:
 export function authorizeRoutes(app: FastifyInstance, ctx: HttpContext): void {
   // AnyFetch's authorize is this very path when the issuer has none (docs/compat.md).
   const waiver = ctx.base === '' && ctx.config.compat.includes('anyfetch') ? { defaultResponseType: 'code' } : {};
-  app.get('/oauth/authorize', { config: { page: true } }, async (request, reply) => {
-    const req = await validated(ctx, reply, queryParams(request), waiver);
+  /** An authorization request, by GET or (OpenID Connect Core §3.1.2.1) by a form POST. */
+  async function authorizationRequest(request: FastifyRequest, reply: FastifyReply, params: Params): Promise<FastifyReply> {
+    const req = await validated(ctx, reply, params, waiver);
     if (!req) return reply;
     const session = await ctx.login.current(request);
     if (!session || needsSignIn(ctx, req, session.authTime)) return signInFirst(ctx, request, reply, req, session);
     return proceed(ctx, request, reply, req, session);
-  });
+  }
+
+  app.get('/oauth/authorize', { config: { page: true } }, async (request, reply) => authorizationRequest(request, reply, queryParams(request)));
 
   // The way back from a sign-in: the waiting request continues, in the browser that started it.
   app.get('/oauth/authorize/resume', { config: { page: true } }, async (request, reply) => {
@@ -177,6 +180,9 @@ export function authorizeRoutes(app: FastifyInstance, ctx: HttpContext): void {
 
   app.post('/oauth/authorize', { config: { page: true } }, async (request, reply) => {
     const body = bodyObject(request);
+    // Not the consent form: an authorization request sent as a form (OIDC Core §3.1.2.1), read
+    // with the strict parameter reader (a repeated parameter is refused, as in a query).
+    if (!('authorization_request' in body) && !('decision' in body)) return authorizationRequest(request, reply, bodyParams(request));
     const rawRequest = typeof body['authorization_request'] === 'string' ? body['authorization_request'] : '';
     const req = await validated(ctx, reply, paramsFromForm(rawRequest));
     if (!req) return reply;
