@@ -17,7 +17,7 @@ import type { AuthorizeRequest } from '../../oauth/authorize.js';
 import type { OidcGrantRow } from '../../storage/types.js';
 import { invalidRequest } from '../../oauth/errors.js';
 import { serverMetadata } from '../../oauth/metadata.js';
-import { issueTokens } from '../../oauth/tokens/issue.js';
+import { implicitAccessToken } from '../implicit/feature.js';
 import { CLAIMS_SUPPORTED, scopedClaims } from './claims.js';
 import { ID_TOKEN_ALGS, signIdToken } from './id-token.js';
 import { handleUserInfo } from './userinfo.js';
@@ -52,23 +52,8 @@ function implicitIdToken(type: 'id_token' | 'id_token token'): ResponseType {
         const claims = await scopedClaims(ctx, approval.userId, approval.scopes);
         return { id_token: await signIdToken(ctx, { client: req.client, grant, withNonce: true, claims }) };
       }
-      if (req.client.tokenFormat === 'jwt') await ctx.keys.ensureCurrent();
-      const issued = await issueTokens(ctx, {
-        client: req.client,
-        userId: approval.userId,
-        scope: approval.scopes,
-        audience: req.audience,
-        familyId: null,
-        withRefresh: false,
-        grantType: 'implicit',
-      });
-      return {
-        access_token: issued.access_token,
-        token_type: issued.token_type,
-        expires_in: issued.expires_in === undefined ? undefined : String(issued.expires_in),
-        scope: issued.scope,
-        id_token: await signIdToken(ctx, { client: req.client, grant, withNonce: true, accessToken: issued.access_token }),
-      };
+      const token = await implicitAccessToken(ctx, req, approval);
+      return { ...token, id_token: await signIdToken(ctx, { client: req.client, grant, withNonce: true, accessToken: token.access_token }) };
     },
   };
 }
