@@ -216,6 +216,38 @@ describeEachDb('OpenID Connect', (start) => {
     expect(await repeated.text()).toContain('must not be repeated');
   });
 
+  it('Core §3.1.2.1 id_token_hint: the named person passes silently, another one gets login_required (or a sign-in), a forged or foreign hint is invalid_request', async () => {
+    const { tokens } = await signIn('openid');
+    const hint = tokens.id_token ?? '';
+    const challenge = await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier());
+    const url = (extra: Record<string, string>, cfg = config) =>
+      oidc.buildAuthorizationUrl(cfg, { redirect_uri: REDIRECT, scope: 'openid', state: 'h-st', code_challenge: challenge, code_challenge_method: 'S256', ...extra }).href;
+    const errorOf = (res: Response) => new URL(res.headers.get('location') ?? '').searchParams;
+
+    const same = await browser.fetch(url({ prompt: 'none', id_token_hint: hint }));
+    expect(same.status).toBe(303);
+    expect(errorOf(same).get('code')).not.toBeNull();
+
+    const { createUser } = await import('../src/services/directory.js');
+    await createUser(s.ctx, { email: 'someone-else@example.com', password: DEFAULT_PASSWORD });
+    const other = new Browser(s.url);
+    expect((await other.login('someone-else@example.com', DEFAULT_PASSWORD)).status).toBe(303);
+    const silent = await other.fetch(url({ prompt: 'none', id_token_hint: hint }));
+    expect(errorOf(silent).get('error')).toBe('login_required');
+    expect(errorOf(silent).get('error_description')).toBe('The signed-in user is not the one id_token_hint names');
+    const asks = await other.fetch(url({ id_token_hint: hint }));
+    expect(asks.status).toBe(303);
+    expect(asks.headers.get('location')).toMatch(/\/login\?/);
+
+    const forged = await browser.fetch(url({ id_token_hint: `${hint.slice(0, -4)}AAAA` }));
+    expect(errorOf(forged).get('error')).toBe('invalid_request');
+    expect(errorOf(forged).get('error_description')).toBe('id_token_hint is not an ID token this server issued to this application');
+    const app2 = await s.createApp({ name: 'Other RP', redirectUris: [REDIRECT], scopes: ['profile'], grantTypes: ['authorization_code'] });
+    const cfg2 = await oidc.discovery(new URL(s.issuer), app2.client.clientId, app2.clientSecret ?? '', undefined, { execute: [oidc.allowInsecureRequests] });
+    const foreign = await browser.fetch(url({ id_token_hint: hint }, cfg2));
+    expect(errorOf(foreign).get('error')).toBe('invalid_request');
+  });
+
   it('id_token_signed_response_alg: an application may choose ES256 or EdDSA; its key is in the JWKS before the first token', async () => {
     for (const alg of ['ES256', 'EdDSA'] as const) {
       const app = await s.createApp({ name: `RP ${alg}`, redirectUris: [REDIRECT], scopes: ['profile'], grantTypes: ['authorization_code'], idTokenSignedResponseAlg: alg });

@@ -44,6 +44,8 @@ export interface AuthorizeRequest {
   readonly loginHint: string | null;
   /** OpenID Connect `nonce`, echoed in the ID token. */
   readonly nonce: string | null;
+  /** The person the request is for, when the client named them (OpenID Connect `id_token_hint`). */
+  readonly subjectHint: string | null;
   /** Z6 */
   readonly replaceExisting: boolean;
 }
@@ -226,10 +228,11 @@ export async function validateAuthorizeRequest(
       maxAge: rawMaxAge === undefined ? null : Number(rawMaxAge),
       loginHint,
       nonce: nonce ?? null,
+      subjectHint: null,
       replaceExisting: single(params, 'replace_existing_token') === 'true',
     };
-    ctx.features.validateAuthorize(ctx, request);
-    return request;
+    const findings = await ctx.features.validateAuthorize(ctx, request);
+    return findings.subjectHint !== undefined ? { ...request, subjectHint: findings.subjectHint } : request;
   } catch (err) {
     if (err instanceof OAuthError) throw fail(err);
     throw err;

@@ -77,6 +77,11 @@ export interface ResponseType {
   respond(ctx: OAuthContext, req: AuthorizeRequest, approval: Approval): Promise<Readonly<Record<string, string | undefined>>>;
 }
 
+/** What a feature's check of an authorization request found out. */
+export interface AuthorizeFindings {
+  readonly subjectHint?: string;
+}
+
 /** An approved authorization request and the members its response type answered with. */
 export interface Authorized {
   readonly request: AuthorizeRequest;
@@ -154,8 +159,11 @@ export interface Feature {
   readonly personScopes?: readonly string[];
   /** JWS algorithms this feature signs with: the key store keeps a current key of each. */
   readonly keyAlgs?: readonly KeyAlg[];
-  /** More checks of a valid authorization request; throws an OAuthError (sent to the redirect URI). */
-  validateAuthorize?(ctx: OAuthContext, request: AuthorizeRequest): void;
+  /**
+   * More checks of a valid authorization request; throws an OAuthError (sent to the redirect URI).
+   * May name the person the request is for (`subjectHint`, from OpenID Connect's `id_token_hint`).
+   */
+  validateAuthorize?(ctx: OAuthContext, request: AuthorizeRequest): Promise<AuthorizeFindings | void> | AuthorizeFindings | void;
   /** Called once a person approved a request; may add members to the response (an ID token). */
   authorized?(ctx: OAuthContext, authorized: Authorized): Promise<Readonly<Record<string, string | undefined>>>;
   readonly endpoints?: readonly Endpoint[];
@@ -247,8 +255,10 @@ export class FeatureSet {
   }
 
   /** Every feature's extra checks of an authorization request. */
-  validateAuthorize(ctx: OAuthContext, request: AuthorizeRequest): void {
-    for (const f of this.validators) f.validateAuthorize!(ctx, request);
+  async validateAuthorize(ctx: OAuthContext, request: AuthorizeRequest): Promise<AuthorizeFindings> {
+    let findings: AuthorizeFindings = {};
+    for (const f of this.validators) findings = { ...findings, ...((await f.validateAuthorize!(ctx, request)) ?? {}) };
+    return findings;
   }
 
   /** The approved request's response members, with what each feature adds (never replacing one). */

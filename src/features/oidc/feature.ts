@@ -19,7 +19,7 @@ import { invalidRequest } from '../../oauth/errors.js';
 import { serverMetadata } from '../../oauth/metadata.js';
 import { implicitAccessToken } from '../implicit/feature.js';
 import { CLAIMS_SUPPORTED, scopedClaims } from './claims.js';
-import { ID_TOKEN_ALGS, signIdToken } from './id-token.js';
+import { ID_TOKEN_ALGS, idTokenSubject, signIdToken } from './id-token.js';
 import { handleUserInfo } from './userinfo.js';
 
 const DISPLAY_VALUES = ['page', 'popup', 'touch', 'wap'];
@@ -74,7 +74,7 @@ export const openIdConnectFeature: Feature = {
     { method: 'GET', path: '/oauth/userinfo', metadataName: 'userinfo_endpoint', cors: true, bearer: true, handle: (ctx, req) => handleUserInfo(ctx, req, 'GET') },
     { method: 'POST', path: '/oauth/userinfo', cors: true, bearer: true, handle: (ctx, req) => handleUserInfo(ctx, req, 'POST') },
   ],
-  validateAuthorize(_ctx, req) {
+  async validateAuthorize(ctx, req) {
     const display = req.params.get('display')?.[0];
     if (display !== undefined && display !== '' && !DISPLAY_VALUES.includes(display)) {
       throw invalidRequest(`display must be one of ${DISPLAY_VALUES.join(', ')}`);
@@ -84,6 +84,14 @@ export const openIdConnectFeature: Feature = {
       if (!req.scopes.includes('openid')) throw invalidRequest(`response_type=${req.responseType.type} requires the openid scope`);
       if (req.nonce === null) throw invalidRequest(`response_type=${req.responseType.type} requires a nonce`);
     }
+    const hint = req.params.get('id_token_hint')?.[0];
+    if (hint !== undefined && hint !== '') {
+      // Core §3.1.2.1: an ID token this server issued to this application (an expired one is fine).
+      const subject = await idTokenSubject(ctx, hint, req.client.clientId);
+      if (subject === null) throw invalidRequest('id_token_hint is not an ID token this server issued to this application');
+      return { subjectHint: subject };
+    }
+    return undefined;
   },
   async authorized(ctx, { request, approval }) {
     // The code flow: what the ID token will say, recorded with the grant for the token endpoint.

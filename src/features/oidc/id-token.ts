@@ -9,6 +9,7 @@ import type { KeyAlg } from '../../config.js';
 import type { OAuthContext } from '../../oauth/context.js';
 import type { ClientRow, OidcGrantRow } from '../../storage/types.js';
 import { signJwt } from '../../oauth/tokens/jwt.js';
+import { decodeJwt, decodeProtectedHeader, jwtVerify, errors as joseErrors } from 'jose';
 
 export const ID_TOKEN_ALGS: readonly KeyAlg[] = ['RS256', 'ES256', 'EdDSA'];
 
@@ -57,4 +58,39 @@ export async function signIdToken(ctx: OAuthContext, input: IdTokenInput): Promi
     ...(input.accessToken !== undefined ? { at_hash: halfHash(key.alg, input.accessToken) } : {}),
     ...(input.code !== undefined ? { c_hash: halfHash(key.alg, input.code) } : {}),
   });
+}
+
+/**
+ * The `sub` of an ID token this server signed for `clientId`, expired or not (a hint, OIDC Core
+ * §3.1.2.1 and RP-Initiated Logout §2); null for anything else. A storage failure still throws.
+ */
+export async function idTokenSubject(ctx: OAuthContext, token: string, clientId: string): Promise<string | null> {
+  let kid: string;
+  let iat: number;
+  try {
+    const header = decodeProtectedHeader(token);
+    if (typeof header.kid !== 'string' || header.typ !== 'JWT') return null;
+    kid = header.kid;
+    const claims = decodeJwt(token);
+    if (typeof claims.iat !== 'number') return null;
+    iat = claims.iat;
+  } catch {
+    return null;
+  }
+  const key = await ctx.keys.publicKey(kid);
+  if (!key) return null;
+  try {
+    // Checked as of its own issue time: an expired hint still names the person.
+    const { payload } = await jwtVerify(token, key.publicKey, {
+      issuer: ctx.config.issuer,
+      audience: clientId,
+      typ: 'JWT',
+      algorithms: [key.alg],
+      currentDate: new Date(iat * 1000),
+    });
+    return typeof payload.sub === 'string' ? payload.sub : null;
+  } catch (err) {
+    if (err instanceof joseErrors.JOSEError || err instanceof TypeError) return null;
+    throw err;
+  }
 }

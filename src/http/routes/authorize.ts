@@ -133,6 +133,11 @@ export function authorizeRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const req = await validated(ctx, reply, params, waiver);
     if (!req) return reply;
     const session = await ctx.login.current(request);
+    if (session && req.subjectHint !== null && req.subjectHint !== session.account.id) {
+      // OIDC Core §3.1.2.1: the request is for another person than the one signed in here.
+      if (req.promptNone) return redirect303(reply, errorRedirect(ctx, req, new OAuthError('login_required', 'The signed-in user is not the one id_token_hint names')));
+      return signInFirst(ctx, request, reply, { ...req, promptLogin: true }, session);
+    }
     if (!session || needsSignIn(ctx, req, session.authTime)) return signInFirst(ctx, request, reply, req, session);
     return proceed(ctx, request, reply, req, session);
   }
@@ -173,6 +178,9 @@ export function authorizeRoutes(app: FastifyInstance, ctx: HttpContext): void {
         'The application asked you to sign in again, but the sign-in page reported your earlier sign-in. Go back to the application and try again.',
         'login_required',
       );
+    }
+    if (req.subjectHint !== null && req.subjectHint !== session.account.id) {
+      return redirect303(reply, errorRedirect(ctx, req, new OAuthError('login_required', 'The user signed in with another account than the one id_token_hint names')));
     }
     const stripped = withoutLoginPrompt(params);
     return proceed(ctx, request, reply, { ...req, params: stripped, promptLogin: false }, session);
