@@ -111,6 +111,7 @@ const APP_VIEW_KEYS = [
   'refresh_ttl',
   'refresh_grace_seconds',
   'id_token_signed_response_alg',
+  'post_logout_redirect_uris',
   'dynamic',
   'deactivated_by_admin',
   'previous_secret_expires_at',

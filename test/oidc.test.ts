@@ -248,6 +248,65 @@ describeEachDb('OpenID Connect', (start) => {
     expect(errorOf(foreign).get('error')).toBe('invalid_request');
   });
 
+  it('RP-Initiated Logout §2–3: a hint naming the person signs out at once and returns to the registered URI with state; otherwise the person confirms first', async () => {
+    const BYE = 'https://rp.example/bye';
+    const app = await s.createApp({ name: 'Logout RP', redirectUris: [REDIRECT], scopes: ['profile'], grantTypes: ['authorization_code'], postLogoutRedirectUris: [BYE] });
+    const cfg = await oidc.discovery(new URL(s.issuer), app.client.clientId, app.clientSecret ?? '', undefined, { execute: [oidc.allowInsecureRequests] });
+    expect(cfg.serverMetadata().end_session_endpoint).toBe(`${s.issuer}/oauth/logout`);
+    const { createUser } = await import('../src/services/directory.js');
+    await createUser(s.ctx, { email: 'leaver@example.com', password: DEFAULT_PASSWORD });
+    const person = new Browser(s.url);
+    const signInAs = async () => expect((await person.login('leaver@example.com', DEFAULT_PASSWORD)).status).toBe(303);
+    await signInAs();
+    const previous = browser;
+    browser = person;
+    let hint = '';
+    try {
+      hint = (await signIn('openid', {}, cfg)).tokens.id_token ?? '';
+    } finally {
+      browser = previous;
+    }
+    const signedIn = async () => (await person.fetch('/developers')).status === 200;
+    expect(await signedIn()).toBe(true);
+
+    // With the hint: no page, the session ends, back to the registered URI with state (openid-client builds the URL).
+    const end = oidc.buildEndSessionUrl(cfg, { id_token_hint: hint, post_logout_redirect_uri: BYE, state: 'bye-st' });
+    const out = await person.fetch(end.href);
+    expect(out.status).toBe(303);
+    expect(out.headers.get('location')).toBe(`${BYE}?state=bye-st`);
+    expect(await signedIn()).toBe(false);
+
+    // Without a hint: a confirmation page; its POST ends the session and redirects.
+    await signInAs();
+    const ask = await person.fetch(`/oauth/logout?${new URLSearchParams({ client_id: app.client.clientId, post_logout_redirect_uri: BYE, state: 's2' })}`);
+    expect(ask.status).toBe(200);
+    expect(ask.headers.get('content-security-policy')).toContain("form-action 'self' https://rp.example");
+    const html = await ask.text();
+    expect(html).toContain('Logout RP');
+    expect(await signedIn()).toBe(true);
+    const noCsrf = await person.postForm('/oauth/logout', [['confirm', 'yes'], ['client_id', app.client.clientId]]);
+    expect(noCsrf.status).toBe(403);
+    expect(await signedIn()).toBe(true);
+    const csrf = /name="csrf" value="([^"]*)"/.exec(html)?.[1] ?? '';
+    const confirmed = await person.postForm('/oauth/logout', [['csrf', csrf], ['confirm', 'yes'], ['client_id', app.client.clientId], ['post_logout_redirect_uri', BYE], ['state', 's2']]);
+    expect(confirmed.status).toBe(303);
+    expect(confirmed.headers.get('location')).toBe(`${BYE}?state=s2`);
+    expect(await signedIn()).toBe(false);
+
+    // Never a redirect to an unregistered URI, nor without knowing the application.
+    const unregistered = await person.fetch(`/oauth/logout?${new URLSearchParams({ client_id: app.client.clientId, post_logout_redirect_uri: 'https://evil.example/' })}`);
+    expect(unregistered.status).toBe(400);
+    expect(await unregistered.text()).toContain('The post_logout_redirect_uri is not registered for this application.');
+    const anonymous = await person.fetch(`/oauth/logout?${new URLSearchParams({ post_logout_redirect_uri: BYE })}`);
+    expect(anonymous.status).toBe(400);
+    const mismatch = await person.fetch(`/oauth/logout?${new URLSearchParams({ id_token_hint: hint, client_id: rp.clientId })}`);
+    expect(mismatch.status).toBe(400);
+    expect(await mismatch.text()).toContain('The client_id does not match the id_token_hint.');
+    // A hint whose person is not signed in here: nothing to end; the registered return still works.
+    const notSignedIn = await person.fetch(end.href);
+    expect(notSignedIn.headers.get('location')).toBe(`${BYE}?state=bye-st`);
+  });
+
   it('id_token_signed_response_alg: an application may choose ES256 or EdDSA; its key is in the JWKS before the first token', async () => {
     for (const alg of ['ES256', 'EdDSA'] as const) {
       const app = await s.createApp({ name: `RP ${alg}`, redirectUris: [REDIRECT], scopes: ['profile'], grantTypes: ['authorization_code'], idTokenSignedResponseAlg: alg });
@@ -303,12 +362,13 @@ describeEachDb('OpenID Connect', (start) => {
     const reg = await fetch(`${s.url}/oauth/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ client_name: 'Registered RP', redirect_uris: [REDIRECT], scope: 'openid offline_access profile', id_token_signed_response_alg: 'ES256' }),
+      body: JSON.stringify({ client_name: 'Registered RP', redirect_uris: [REDIRECT], scope: 'openid offline_access profile', id_token_signed_response_alg: 'ES256', post_logout_redirect_uris: ['https://rp.example/bye'] }),
     });
     expect(reg.status).toBe(201);
     const body = (await reg.json()) as Record<string, unknown>;
     expect(body['id_token_signed_response_alg']).toBe('ES256');
     expect(body['scope']).toBe('profile');
+    expect(body['post_logout_redirect_uris']).toEqual(['https://rp.example/bye']);
     const bad = await fetch(`${s.url}/oauth/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -156,7 +156,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
     });
 
     it('migrate() applies every migration once and is idempotent', async () => {
-      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc']);
+      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout']);
       expect(await storage.migrate()).toEqual([]);
       expect(await storage.migrate()).toEqual([]);
     });
@@ -409,7 +409,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
         dynamic: true,
       });
       const created = await storage.clients.create(input, T0);
-      const expected = { ...input, scopesVersion: 1, createdAt: T0, updatedAt: T0, usedAt: null, adminDeactivated: false, previousSecretHash: null, previousSecretExpiresAt: null, idTokenSignedResponseAlg: null };
+      const expected = { ...input, scopesVersion: 1, createdAt: T0, updatedAt: T0, usedAt: null, adminDeactivated: false, previousSecretHash: null, previousSecretExpiresAt: null, idTokenSignedResponseAlg: null, postLogoutRedirectUris: [] };
       expect(created).toEqual(expected);
       expect(await storage.clients.byId('c1')).toEqual(expected);
       expect(await storage.clients.byId('missing')).toBeNull();
@@ -470,6 +470,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
           previousSecretHash: 'old-hash',
           previousSecretExpiresAt: T0 + 60_000,
           idTokenSignedResponseAlg: 'EdDSA',
+          postLogoutRedirectUris: ['https://x/bye', 'https://x/bye2'],
         },
         T0 + 6,
       );
@@ -480,6 +481,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
         previousSecretHash: 'old-hash',
         previousSecretExpiresAt: T0 + 60_000,
         idTokenSignedResponseAlg: 'EdDSA',
+        postLogoutRedirectUris: ['https://x/bye', 'https://x/bye2'],
         name: 'Renamed',
         description: null,
         scopes: ['a'],
@@ -1770,7 +1772,7 @@ describe('storage contract: SQLite', () => {
   it('supports :memory:', async () => {
     const storage = await createStorage({ kind: 'sqlite', file: ':memory:' });
     try {
-      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc']);
+      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout']);
       await storage.ping();
     } finally {
       await storage.close();
@@ -1805,8 +1807,8 @@ describePg('storage contract: PostgreSQL', (url) => {
     const sa = await createStorage({ kind: 'postgres', url, schema: a.schema });
     const sb = await createStorage({ kind: 'postgres', url, schema: b.schema });
     try {
-      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc']);
-      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc']);
+      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout']);
+      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout']);
       await sa.organizations.create({ id: 'o1', name: 'Only in A', createdAt: T0 });
       expect(await sb.organizations.count()).toBe(0);
       expect((await sa.organizations.page({ limit: 10 })).items.map((o) => o.id)).toEqual(['o1']);

@@ -25,6 +25,7 @@ import { installRegistrationLimit } from './plugins/registration-limit.js';
 import { errorPage } from './views/pages.js';
 import { metadataReply, oauthRoutes, runEndpoint, type Cors } from './routes/oauth.js';
 import { authorizeRoutes } from './routes/authorize.js';
+import { endSessionRoutes } from './routes/end-session.js';
 import { apiRoutes } from './routes/api.js';
 import { opsRoutes } from './routes/ops.js';
 import { adminApiRoutes } from './routes/admin-api.js';
@@ -143,6 +144,7 @@ export function instanceRoutes(deps: PluginDeps, redis: Redis | null): FastifyPl
 
     oauthRoutes(app, ctx, { cors });
     authorizeRoutes(app, ctx);
+    if (ctx.features.has('openid-connect')) endSessionRoutes(app, ctx);
     apiRoutes(app, ctx);
     adminApiRoutes(app, ctx);
     loginRequestRoutes(app, ctx);

@@ -36,6 +36,15 @@ export interface AppInput {
   readonly active?: boolean;
   /** OpenID Connect: the ID tokens' algorithm (RS256, ES256 or EdDSA); null for RS256. */
   readonly idTokenSignedResponseAlg?: KeyAlg | null;
+  /** OpenID Connect: where the application may send a person after signing out (matched exactly). */
+  readonly postLogoutRedirectUris?: readonly string[];
+}
+
+function postLogoutUris(uris: readonly string[]): string[] {
+  const unique = [...new Set(uris)];
+  if (unique.length > 10) throw invalidClientMetadata('At most 10 post_logout_redirect_uris');
+  for (const uri of unique) assertRegistrableRedirectUri(uri);
+  return unique;
 }
 
 const ID_TOKEN_ALGS: readonly KeyAlg[] = ['RS256', 'ES256', 'EdDSA'];
@@ -182,6 +191,7 @@ export async function prepareApp(
     registrationTokenHash: registrationAccessToken === null ? null : sha256(registrationAccessToken),
     dynamic: opts.dynamic === true,
     idTokenSignedResponseAlg: idTokenAlg(input.idTokenSignedResponseAlg),
+    postLogoutRedirectUris: postLogoutUris(input.postLogoutRedirectUris ?? []),
   };
   await checkCoherence(ctx, row);
   // The algorithm's key exists (and is in the JWKS) before the first ID token is signed with it.
@@ -258,6 +268,7 @@ export async function updateApp(
   if (input.refreshEnabled !== undefined) patch.refreshEnabled = input.refreshEnabled;
   if (input.refreshTtl !== undefined) patch.refreshTtl = ttl('refresh_ttl', input.refreshTtl, null);
   if (input.refreshGraceSeconds !== undefined) patch.refreshGraceSeconds = graceSeconds(input.refreshGraceSeconds);
+  if (input.postLogoutRedirectUris !== undefined) patch.postLogoutRedirectUris = postLogoutUris(input.postLogoutRedirectUris);
   if (input.idTokenSignedResponseAlg !== undefined) {
     patch.idTokenSignedResponseAlg = idTokenAlg(input.idTokenSignedResponseAlg);
     if (patch.idTokenSignedResponseAlg !== null) await ctx.keys.signingKeyFor(patch.idTokenSignedResponseAlg);
@@ -388,6 +399,7 @@ export function appView(c: ClientRow): Record<string, unknown> {
     refresh_ttl: c.refreshTtl,
     refresh_grace_seconds: c.refreshGraceSeconds,
     id_token_signed_response_alg: c.idTokenSignedResponseAlg ?? 'RS256',
+    post_logout_redirect_uris: c.postLogoutRedirectUris,
     dynamic: c.dynamic,
     deactivated_by_admin: c.adminDeactivated,
     previous_secret_expires_at: c.previousSecretExpiresAt === null ? null : new Date(c.previousSecretExpiresAt).toISOString(),

@@ -110,10 +110,13 @@ export interface ClientRow {
   readonly previousSecretExpiresAt: number | null;
   /** OpenID Connect `id_token_signed_response_alg`; null for RS256 (issue #12). */
   readonly idTokenSignedResponseAlg: KeyAlg | null;
+  /** OpenID Connect `post_logout_redirect_uris`, matched exactly (issue #12). */
+  readonly postLogoutRedirectUris: readonly string[];
 }
 
-export type NewClient = Omit<ClientRow, 'createdAt' | 'updatedAt' | 'scopesVersion' | 'usedAt' | 'adminDeactivated' | 'previousSecretHash' | 'previousSecretExpiresAt' | 'idTokenSignedResponseAlg'> & {
+export type NewClient = Omit<ClientRow, 'createdAt' | 'updatedAt' | 'scopesVersion' | 'usedAt' | 'adminDeactivated' | 'previousSecretHash' | 'previousSecretExpiresAt' | 'idTokenSignedResponseAlg' | 'postLogoutRedirectUris'> & {
   readonly idTokenSignedResponseAlg?: KeyAlg | null;
+  readonly postLogoutRedirectUris?: readonly string[];
 };
 export type ClientPatch = Partial<
   Omit<ClientRow, 'clientId' | 'createdAt' | 'updatedAt' | 'scopesVersion' | 'dynamic' | 'usedAt'>

@@ -108,7 +108,9 @@ export const openIdConnectFeature: Feature = {
     // §12.2: a refreshed ID token keeps the original auth_time; the nonce only comes back with the code.
     return { id_token: await signIdToken(ctx, { client, grant, withNonce: grantType === 'authorization_code', accessToken: response.access_token }) };
   },
-  metadata: () => ({
+  metadata: (ctx) => ({
+    // RP-Initiated Logout 1.0 (the pages are src/http/routes/end-session.ts).
+    end_session_endpoint: `${ctx.config.issuer}/oauth/logout`,
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [...ID_TOKEN_ALGS],
     claims_supported: CLAIMS_SUPPORTED,

@@ -90,6 +90,7 @@ function toAppInput(ctx: OAuthContext, meta: RawMetadata): AppInput {
     grantTypes,
     public: authMethod === 'none',
     ...(idAlg !== undefined ? { idTokenSignedResponseAlg: idAlg as KeyAlg } : {}),
+    ...(list(meta, 'post_logout_redirect_uris') !== undefined ? { postLogoutRedirectUris: list(meta, 'post_logout_redirect_uris') ?? [] } : {}),
   };
 }
 
@@ -110,7 +111,7 @@ function response(ctx: OAuthContext, c: ClientRow, secrets: { clientSecret?: str
     scope: c.scopes.join(' '),
     ...(c.website ? { client_uri: c.website } : {}),
     ...(c.logoUri ? { logo_uri: c.logoUri } : {}),
-    ...(ctx.features.has('openid-connect') ? { id_token_signed_response_alg: c.idTokenSignedResponseAlg ?? 'RS256' } : {}),
+    ...(ctx.features.has('openid-connect') ? { id_token_signed_response_alg: c.idTokenSignedResponseAlg ?? 'RS256', post_logout_redirect_uris: c.postLogoutRedirectUris } : {}),
     ...(secrets.registrationAccessToken ? { registration_access_token: secrets.registrationAccessToken } : {}),
     registration_client_uri: `${ctx.config.issuer}/oauth/register/${encodeURIComponent(c.clientId)}`,
   };

@@ -189,6 +189,28 @@ export function errorPage(site: Site, title: string, message: string, code?: str
 }
 
 /** GET /logout: a confirmation form (sign-out is a POST with the CSRF field). */
+/** RP-initiated logout (OIDC): the person confirms signing out; the request's fields ride along. */
+export function endSessionPage(site: Site, opts: { csrf: string; email: string | null; appName: string | null; fields: ReadonlyArray<readonly [string, string]> }): string {
+  return layout(
+    site,
+    'Sign out',
+    html`<div class="card"><h1>Sign out</h1>
+${opts.appName ? html`<p><strong>${opts.appName}</strong> asks to sign you out of ${site.branding.name}.</p>` : html`<p>An application asks to sign you out of ${site.branding.name}.</p>`}
+${opts.email ? html`<p>You are signed in as ${opts.email}.</p>` : html`<p>You are not signed in.</p>`}
+<form method="post" action="${site.base}/oauth/logout">
+<input type="hidden" name="csrf" value="${opts.csrf}">
+${opts.fields.map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}
+<input type="hidden" name="confirm" value="yes">
+<div class="actions"><button type="submit">Sign out</button><a class="button secondary" href="${site.base}/developers">Stay signed in</a></div>
+</form></div>`,
+  );
+}
+
+/** After an RP-initiated logout with nowhere to return to. */
+export function signedOutPage(site: Site): string {
+  return layout(site, 'Signed out', html`<div class="card"><h1>You are signed out</h1><p>You may close this page.</p></div>`);
+}
+
 export function logoutPage(site: Site, opts: { csrf: string; email: string | null; hostManaged?: boolean }): string {
   if (opts.hostManaged) {
     return layout(

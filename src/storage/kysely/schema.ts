@@ -75,6 +75,8 @@ export interface ClientsTable {
   previous_secret_expires_at: number | null;
   /** 0009: ES256, RS256 or EdDSA; null for RS256. */
   id_token_signed_response_alg: string | null;
+  /** 0010: JSON list; null for none. */
+  post_logout_redirect_uris: JsonText | null;
 }
 
 export interface AuthorizationCodesTable {

@@ -14,6 +14,7 @@ import { tokenEpochMigration } from './0006_token_epoch.js';
 import { hostLoginMigration } from './0007_host_login.js';
 import { hardeningMigration } from './0008_hardening.js';
 import { oidcMigration } from './0009_oidc.js';
+import { postLogoutMigration } from './0010_post_logout.js';
 
 export function tollgateMigrations(dialect: SqlDialect): Record<string, Migration> {
   return {
@@ -26,6 +27,7 @@ export function tollgateMigrations(dialect: SqlDialect): Record<string, Migratio
     '0007_host_login': hostLoginMigration(dialect),
     '0008_hardening': hardeningMigration(dialect),
     '0009_oidc': oidcMigration(),
+    '0010_post_logout': postLogoutMigration(),
   };
 }
 

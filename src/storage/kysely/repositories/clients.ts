@@ -53,6 +53,7 @@ function toRow(row: Selectable<ClientsTable>): ClientRow {
     previousSecretHash: row.previous_secret_hash,
     previousSecretExpiresAt: row.previous_secret_expires_at,
     idTokenSignedResponseAlg: (row.id_token_signed_response_alg as KeyAlg | null) ?? null,
+    postLogoutRedirectUris: row.post_logout_redirect_uris === null ? [] : fromJsonList(row.post_logout_redirect_uris),
   };
 }
 
@@ -83,6 +84,7 @@ function patchToColumns(patch: ClientPatch): Updateable<ClientsTable> {
   if (patch.previousSecretHash !== undefined) out.previous_secret_hash = patch.previousSecretHash;
   if (patch.previousSecretExpiresAt !== undefined) out.previous_secret_expires_at = patch.previousSecretExpiresAt;
   if (patch.idTokenSignedResponseAlg !== undefined) out.id_token_signed_response_alg = patch.idTokenSignedResponseAlg;
+  if (patch.postLogoutRedirectUris !== undefined) out.post_logout_redirect_uris = patch.postLogoutRedirectUris.length === 0 ? null : toJsonList(patch.postLogoutRedirectUris);
   return out;
 }
 
@@ -126,6 +128,7 @@ export class KyselyClientRepo implements ClientRepo {
       previous_secret_hash: null,
       previous_secret_expires_at: null,
       id_token_signed_response_alg: client.idTokenSignedResponseAlg ?? null,
+      post_logout_redirect_uris: client.postLogoutRedirectUris && client.postLogoutRedirectUris.length > 0 ? toJsonList(client.postLogoutRedirectUris) : null,
     };
     await this.db.insertInto('clients').values(values).execute();
     return toRow(values);
