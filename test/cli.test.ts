@@ -229,6 +229,18 @@ describe('apps create', () => {
     expect(JSON.stringify(shown)).not.toContain('tgs_');
   });
 
+  it('OpenID Connect options: --post-logout-redirect-uri (repeatable) and --id-token-alg; update replaces them', async () => {
+    const app = await json<App & { post_logout_redirect_uris: string[]; id_token_signed_response_alg: string }>([
+      'apps', 'create', '--name', 'OIDC RP', '--redirect-uri', 'https://rp.example/cb',
+      '--post-logout-redirect-uri', 'https://rp.example/bye', '--post-logout-redirect-uri', 'https://rp.example/bye2', '--id-token-alg', 'ES256',
+    ]);
+    expect(app.post_logout_redirect_uris).toEqual(['https://rp.example/bye', 'https://rp.example/bye2']);
+    expect(app.id_token_signed_response_alg).toBe('ES256');
+    const updated = await json<{ post_logout_redirect_uris: string[]; id_token_signed_response_alg: string }>(['apps', 'update', app.client_id, '--post-logout-redirect-uri', 'https://rp.example/only', '--id-token-alg', 'EdDSA']);
+    expect(updated).toMatchObject({ post_logout_redirect_uris: ['https://rp.example/only'], id_token_signed_response_alg: 'EdDSA' });
+    expectError(await run(['apps', 'create', '--name', 'Bad', '--id-token-alg', 'HS256']), 1, "option '--id-token-alg <alg>' argument 'HS256' is invalid. Allowed choices are RS256, ES256, EdDSA.");
+  });
+
   it('public apps, internal apps, and every other option', async () => {
     const [pub, noOwner, internal, batch] = await Promise.all([
       json<App>(['apps', 'create', '--name', 'Mobile', '--public', '--redirect-uri', 'com.example.app:/cb']),

@@ -1,5 +1,6 @@
 /** `tollgate apps …`: create, list, show, update, delete, (de)activate, rotate-secret (A1–A7), import (H5). */
 import { readFileSync } from 'node:fs';
+import type { KeyAlg } from '../config.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { OAuthContext } from '../oauth/context.js';
 import {
@@ -57,6 +58,8 @@ function refreshTtl(value: string): number | 'never' {
 interface AppOptions extends JsonOption {
   name?: string;
   redirectUri?: string[];
+  postLogoutRedirectUri?: string[];
+  idTokenAlg?: KeyAlg;
   scope?: string[];
   grantType?: string[];
   public?: boolean;
@@ -101,6 +104,8 @@ function addAppOptions(cmd: Command, mode: 'create' | 'update'): Command {
   cmd
     .option('--redirect-uri <uri>', `redirect URI, repeatable${replace}`, collectUris)
     .option('--scope <scope>', `scope the app may request, repeatable or space/comma-separated${replace}`, collectList)
+    .option('--post-logout-redirect-uri <uri>', `OpenID Connect: where the app may send a person after signing out, repeatable${replace}`, collectUris)
+    .addOption(new Option('--id-token-alg <alg>', 'OpenID Connect: the ID tokens\' algorithm (default RS256)').choices(['RS256', 'ES256', 'EdDSA']))
     .addOption(
       new Option(
         '--grant-type <grant>',
@@ -183,6 +188,8 @@ async function create(opts: AppOptions): Promise<void> {
       website: opts.website ?? null,
       logoUri: opts.logoUri ?? null,
       redirectUris: opts.redirectUri ?? [],
+      postLogoutRedirectUris: opts.postLogoutRedirectUri ?? [],
+      ...(opts.idTokenAlg !== undefined ? { idTokenSignedResponseAlg: opts.idTokenAlg } : {}),
       scopes: opts.scope ?? [],
       grantTypes: opts.grantType ?? ['authorization_code', 'refresh_token'],
       public: opts.public === true,
@@ -301,6 +308,8 @@ async function update(clientId: string, opts: UpdateOptions): Promise<void> {
     if (opts.website !== undefined) patch.website = opts.website;
     if (opts.logoUri !== undefined) patch.logoUri = opts.logoUri;
     if (redirectUris !== undefined) patch.redirectUris = redirectUris;
+    if (opts.postLogoutRedirectUri !== undefined) patch.postLogoutRedirectUris = opts.postLogoutRedirectUri;
+    if (opts.idTokenAlg !== undefined) patch.idTokenSignedResponseAlg = opts.idTokenAlg;
     if (scopes !== undefined) patch.scopes = scopes;
     if (opts.grantType !== undefined) patch.grantTypes = opts.grantType;
     if (opts.public !== undefined) patch.public = opts.public;
