@@ -9,7 +9,9 @@ import { resolve } from 'node:path';
 import type { GrantType } from './storage/types.js';
 import { BRAND_COLOR } from './branding.js';
 
-export type KeyAlg = 'ES256' | 'RS256' | 'EdDSA';
+/** The JWS algorithms Tollgate signs with, in the order its messages list them. */
+export const KEY_ALGS = ['ES256', 'RS256', 'EdDSA'] as const;
+export type KeyAlg = (typeof KEY_ALGS)[number];
 export type RegistrationMode = 'open' | 'token' | 'off';
 export const COMPAT_PROFILES = ['anyfetch', 'fyle', 'oro', 'gancio', 'frappe'] as const;
 export type CompatProfile = (typeof COMPAT_PROFILES)[number];
@@ -355,7 +357,7 @@ export function loadConfig(env: Source = process.env): Config {
     issuer,
     dataDir: resolve(src['TOLLGATE_DATA_DIR']?.trim() || 'data'),
     databaseUrl,
-    keyAlg: oneOf<KeyAlg>('TOLLGATE_KEY_ALG', 'ES256', ['ES256', 'RS256', 'EdDSA']),
+    keyAlg: oneOf<KeyAlg>('TOLLGATE_KEY_ALG', 'ES256', KEY_ALGS),
     accessTtl: int('TOLLGATE_ACCESS_TTL', 3600, 1, 10 * 365 * 86400),
     refreshTtl: int('TOLLGATE_REFRESH_TTL', 365 * 86400, 60, 20 * 365 * 86400),
     codeTtl: int('TOLLGATE_CODE_TTL', 60, 5, 600),

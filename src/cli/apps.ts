@@ -1,6 +1,7 @@
 /** `tollgate apps …`: create, list, show, update, delete, (de)activate, rotate-secret (A1–A7), import (H5). */
 import { readFileSync } from 'node:fs';
 import type { KeyAlg } from '../config.js';
+import { ID_TOKEN_ALGS } from '../features/oidc/id-token.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { OAuthContext } from '../oauth/context.js';
 import {
@@ -105,7 +106,7 @@ function addAppOptions(cmd: Command, mode: 'create' | 'update'): Command {
     .option('--redirect-uri <uri>', `redirect URI, repeatable${replace}`, collectUris)
     .option('--scope <scope>', `scope the app may request, repeatable or space/comma-separated${replace}`, collectList)
     .option('--post-logout-redirect-uri <uri>', `OpenID Connect: where the app may send a person after signing out, repeatable${replace}`, collectUris)
-    .addOption(new Option('--id-token-alg <alg>', 'OpenID Connect: the ID tokens\' algorithm (default RS256)').choices(['RS256', 'ES256', 'EdDSA']))
+    .addOption(new Option('--id-token-alg <alg>', 'OpenID Connect: the ID tokens\' algorithm (default RS256)').choices(ID_TOKEN_ALGS))
     .addOption(
       new Option(
         '--grant-type <grant>',

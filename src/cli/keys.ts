@@ -1,6 +1,6 @@
 /** `tollgate keys …`: list, rotate (T8). */
 import { Command, Option } from 'commander';
-import type { KeyAlg } from '../config.js';
+import { KEY_ALGS, type KeyAlg } from '../config.js';
 import { keyView, rotateSigningKey } from '../services/keys.js';
 import { action, emit, formatRecord, formatTable, withJson, withRuntime, type JsonOption } from './shared.js';
 
@@ -42,7 +42,7 @@ export function keysCommand(): Command {
     keys
       .command('rotate')
       .description('create a new signing key; the old one stays published until its tokens expire')
-      .addOption(new Option('--alg <alg>', 'algorithm (default: TOLLGATE_KEY_ALG)').choices(['ES256', 'RS256', 'EdDSA'])),
+      .addOption(new Option('--alg <alg>', 'algorithm (default: TOLLGATE_KEY_ALG)').choices(KEY_ALGS)),
   ).action(action(rotate));
   return keys;
 }

@@ -102,7 +102,8 @@ function errorLocation(ctx: OAuthContext, redirectUri: string, mode: 'query' | '
   });
 }
 
-function pageParam(params: Params, name: string): string | undefined {
+/** One parameter of a request answered with a page: absent or empty is undefined, repeated is refused. */
+export function pageParam(params: Params, name: string): string | undefined {
   const values = params.get(name);
   if (values && values.length > 1) throw new AuthorizePageError('invalid_request', `The parameter "${name}" must not be repeated`);
   const v = values?.[0];

@@ -154,9 +154,10 @@ export interface Feature {
   readonly authorizeParameters?: readonly string[];
   /**
    * Scopes any application may ask for on behalf of a person, without holding them (OpenID
-   * Connect's `openid` and `offline_access`): never granted unless asked.
+   * Connect's `openid` and `offline_access`): never granted unless asked. Created at start (with
+   * this description, shown on the consent page) when missing.
    */
-  readonly personScopes?: readonly string[];
+  readonly personScopes?: ReadonlyArray<{ readonly name: string; readonly description: string }>;
   /** JWS algorithms this feature signs with: the key store keeps a current key of each. */
   readonly keyAlgs?: readonly KeyAlg[];
   /**
@@ -181,6 +182,8 @@ export class FeatureSet {
   private readonly holdable: readonly string[];
   readonly authorizeParameters: ReadonlySet<string>;
   readonly personScopes: readonly string[];
+  /** The person scopes with their descriptions, for the first start. */
+  readonly personScopeList: ReadonlyArray<{ readonly name: string; readonly description: string }>;
   readonly endpoints: readonly Endpoint[];
   private readonly decorators: readonly Feature[];
   private readonly validators: readonly Feature[];
@@ -220,7 +223,8 @@ export class FeatureSet {
     this.decorators = features.filter((f) => f.tokenResponse !== undefined);
     this.validators = features.filter((f) => f.validateAuthorize !== undefined);
     this.onAuthorized = features.filter((f) => f.authorized !== undefined);
-    this.personScopes = [...new Set(features.flatMap((f) => f.personScopes ?? []))];
+    this.personScopeList = features.flatMap((f) => f.personScopes ?? []);
+    this.personScopes = [...new Set(this.personScopeList.map((s) => s.name))];
   }
 
   /** Every algorithm a feature signs with (a current key of each is kept). */
@@ -288,6 +292,7 @@ export class FeatureSet {
       const members = await f.tokenResponse!(ctx, issued);
       for (const [k, v] of Object.entries(members)) if (!(k in issued.response)) extra[k] = v;
     }
-    return { ...issued.response, ...extra };
+    // The common case on the token path (client credentials, no openid): nothing added, no copy.
+    return Object.keys(extra).length === 0 ? issued.response : { ...issued.response, ...extra };
   }
 }

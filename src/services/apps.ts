@@ -3,7 +3,7 @@
  * registration. Validation throws OAuthError (`invalid_client_metadata` / `invalid_redirect_uri`)
  * so every caller reports it the same way.
  */
-import type { KeyAlg } from '../config.js';
+import { KEY_ALGS, type KeyAlg } from '../config.js';
 import type { ClientPatch, ClientRow, GrantType, NewClient, TokenFormat } from '../storage/types.js';
 import type { OAuthContext } from '../oauth/context.js';
 import { invalidClientMetadata, invalidRequest } from '../oauth/errors.js';
@@ -47,11 +47,9 @@ function postLogoutUris(uris: readonly string[]): string[] {
   return unique;
 }
 
-const ID_TOKEN_ALGS: readonly KeyAlg[] = ['RS256', 'ES256', 'EdDSA'];
-
 function idTokenAlg(value: KeyAlg | null | undefined): KeyAlg | null {
   if (value === undefined || value === null) return null;
-  if (!ID_TOKEN_ALGS.includes(value)) throw invalidRequest(`id_token_signed_response_alg must be one of ${ID_TOKEN_ALGS.join(', ')}`);
+  if (!(KEY_ALGS as readonly string[]).includes(value)) throw invalidRequest(`id_token_signed_response_alg must be one of ${KEY_ALGS.join(', ')}`);
   return value;
 }
 

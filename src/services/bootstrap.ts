@@ -23,8 +23,6 @@ export const BUILTIN_SCOPES = [
   { name: 'profile', description: 'See your basic profile (your user id and email address)' },
   { name: 'email', description: 'See your email address' },
   { name: 'admin', description: 'Administer Tollgate: manage applications, users and keys' },
-  { name: 'openid', description: 'Sign you in with your account (confirms who you are to the application)' },
-  { name: 'offline_access', description: 'Keep access while you are not using the application' },
   { name: 'login', description: 'Answer sign-in requests for the platform (delegated login; applications only, given by an administrator)' },
 ] as const;
 
@@ -65,7 +63,8 @@ export async function bootstrap(ctx: OAuthContext): Promise<BootstrapResult> {
     if (warning) warnings.push(warning);
   }
   const scopesCreated: string[] = [];
-  for (const s of BUILTIN_SCOPES) {
+  // The kernel's scopes, then those the instance's features let anyone ask for (OpenID Connect's).
+  for (const s of [...BUILTIN_SCOPES, ...ctx.features.personScopeList]) {
     if (!(await ctx.storage.scopes.byName(s.name))) {
       await createScope(ctx, { name: s.name, description: s.description, isDefault: s.name === 'profile' });
       scopesCreated.push(s.name);

@@ -18,6 +18,8 @@ import { createApp } from '../../src/services/apps.js';
 import { OAuthError } from '../../src/oauth/errors.js';
 import { basic, freePort, postForm } from '../helpers/server.js';
 import { hostEnv } from '../helpers/host.js';
+import { BUILT_IN_FEATURES } from '../../src/features/index.js';
+import { validateAuthorizeRequest, AuthorizeRedirectError } from '../../src/oauth/authorize.js';
 
 const MAGIC = 'urn:example:params:oauth:grant-type:magic-word';
 
@@ -141,5 +143,32 @@ describe('H1: two instances in one process', () => {
       extraFeatures: [magicFeature],
     });
     await withMagic.close();
+  });
+});
+
+describe('an instance without OpenID Connect', () => {
+  it('has no openid scope, no RS256 key, no OIDC metadata, and refuses scope=openid', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-no-oidc-'));
+    const t = await createTollgate({ config: hostEnv(dir, 'http://127.0.0.1:9/plain'), features: BUILT_IN_FEATURES.filter((f) => f.name !== 'openid-connect') });
+    try {
+      const ctx = t.context;
+      expect(t.bootstrapped.scopesCreated).toEqual(['profile', 'email', 'admin', 'login']);
+      expect(await ctx.storage.scopes.byName('openid')).toBeNull();
+      expect((await ctx.keys.jwks()).keys.map((k) => k.alg)).toEqual(['ES256']);
+      const meta = ctx.features.metadata(ctx);
+      expect(meta['userinfo_endpoint']).toBeUndefined();
+      expect(meta['end_session_endpoint']).toBeUndefined();
+      const app = await createApp(ctx, { name: 'Web', redirectUris: ['https://rp.example/cb'], scopes: ['profile'] });
+      const params = new Map([
+        ['response_type', ['code']], ['client_id', [app.client.clientId]], ['redirect_uri', ['https://rp.example/cb']], ['scope', ['openid profile']],
+        ['code_challenge', ['E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM']], ['code_challenge_method', ['S256']],
+      ]);
+      const err = await validateAuthorizeRequest(ctx, params).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AuthorizeRedirectError);
+      expect((err as AuthorizeRedirectError).oauth.toJSON()).toEqual({ error: 'invalid_scope', error_description: 'Scope not allowed for this client: openid' });
+    } finally {
+      await t.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

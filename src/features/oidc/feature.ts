@@ -65,7 +65,10 @@ async function discovery(ctx: OAuthContext) {
 
 export const openIdConnectFeature: Feature = {
   name: 'openid-connect',
-  personScopes: ['openid', 'offline_access'],
+  personScopes: [
+    { name: 'openid', description: 'Sign you in with your account (confirms who you are to the application)' },
+    { name: 'offline_access', description: 'Keep access while you are not using the application' },
+  ],
   keyAlgs: ['RS256'],
   responseTypes: [implicitIdToken('id_token'), implicitIdToken('id_token token')],
   authorizeParameters: ['id_token_hint', 'ui_locales', 'claims_locales', 'display', 'acr_values'],

@@ -10,6 +10,7 @@ import type { OAuthContext } from '../../oauth/context.js';
 import type { ClientRow } from '../../storage/types.js';
 import { AuthorizePageError } from '../../oauth/errors.js';
 import type { Params } from '../../oauth/params.js';
+import { pageParam } from '../../oauth/authorize.js';
 import { idTokenSubject } from './id-token.js';
 
 export interface LogoutRequest {
@@ -20,17 +21,11 @@ export interface LogoutRequest {
   readonly redirect: string | null;
 }
 
-function one(params: Params, name: string): string | undefined {
-  const v = params.get(name);
-  if (v && v.length > 1) throw new AuthorizePageError('invalid_request', `The parameter "${name}" must not be repeated`);
-  return v?.[0] === '' ? undefined : v?.[0];
-}
-
 export async function resolveLogoutRequest(ctx: OAuthContext, params: Params): Promise<LogoutRequest> {
-  const hint = one(params, 'id_token_hint');
-  const clientIdParam = one(params, 'client_id');
-  const target = one(params, 'post_logout_redirect_uri');
-  const state = one(params, 'state');
+  const hint = pageParam(params, 'id_token_hint');
+  const clientIdParam = pageParam(params, 'client_id');
+  const target = pageParam(params, 'post_logout_redirect_uri');
+  const state = pageParam(params, 'state');
   if (state !== undefined && state.length > 2048) throw new AuthorizePageError('invalid_request', 'state is too long (2048 max)');
 
   let clientId = clientIdParam ?? null;

@@ -10,6 +10,8 @@ import type { EndpointRequest, EndpointResponse } from '../../oauth/feature.js';
 import { OAuthError } from '../../oauth/errors.js';
 import { lookupActiveToken } from '../../oauth/tokens/lookup.js';
 import { scopedClaims } from './claims.js';
+import { parseAuthorizationHeader } from '../../resource/header.js';
+import { BearerError } from '../../resource/errors.js';
 
 function presentedToken(req: EndpointRequest, method: 'GET' | 'POST'): string {
   const header = req.authorization;
@@ -20,10 +22,13 @@ function presentedToken(req: EndpointRequest, method: 'GET' | 'POST'): string {
     if (form.length !== 1 || form[0] === '') throw new OAuthError('invalid_request', 'The parameter "access_token" must appear once', 400);
     return form[0] as string;
   }
-  if (header === undefined) throw new OAuthError('invalid_request', 'An access token is required', 401);
-  const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
-  if (!m) throw new OAuthError('invalid_request', 'The Authorization header must be "Bearer <token>"', 400);
-  return m[1] as string;
+  // The resource toolkit's reader: one space, one RFC 6750 b64token, at most 8 KiB.
+  try {
+    return parseAuthorizationHeader(header);
+  } catch (err) {
+    if (err instanceof BearerError) throw new OAuthError(err.error, err.description, err.status);
+    throw err;
+  }
 }
 
 export async function handleUserInfo(ctx: OAuthContext, req: EndpointRequest, method: 'GET' | 'POST'): Promise<EndpointResponse> {

@@ -7,7 +7,7 @@
  * applications get only the scopes configuration allows, a default scope when none is asked,
  * and only the grant types configuration allows.
  */
-import type { KeyAlg } from '../../config.js';
+import { KEY_ALGS, type KeyAlg } from '../../config.js';
 import type { ClientRow, GrantType } from '../../storage/types.js';
 import type { OAuthContext } from '../../oauth/context.js';
 import { OAuthError, invalidClientMetadata, invalidRedirectUri, invalidRequest, invalidToken } from '../../oauth/errors.js';
@@ -73,7 +73,7 @@ function toAppInput(ctx: OAuthContext, meta: RawMetadata): AppInput {
   }
   // OpenID Connect Registration §2: the ID tokens' algorithm.
   const idAlg = str(meta, 'id_token_signed_response_alg');
-  if (idAlg !== undefined && !['RS256', 'ES256', 'EdDSA'].includes(idAlg)) {
+  if (idAlg !== undefined && !(KEY_ALGS as readonly string[]).includes(idAlg)) {
     throw invalidClientMetadata(`Unsupported id_token_signed_response_alg "${idAlg}" (RS256, ES256 or EdDSA)`);
   }
   const authMethod = str(meta, 'token_endpoint_auth_method') ?? 'client_secret_basic';

@@ -11,7 +11,7 @@
  * response is `Cache-Control: no-store`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { KeyAlg } from '../../config.js';
+import { KEY_ALGS, type KeyAlg } from '../../config.js';
 import type { OAuthContext } from '../../oauth/context.js';
 import { defaultAudience } from '../../oauth/context.js';
 import { insufficientScope, invalidClientMetadata, invalidRequest } from '../../oauth/errors.js';
@@ -446,7 +446,6 @@ function resourceServerScopes(value: unknown): Array<{ name: string; description
   });
 }
 
-const KEY_ALGS: readonly KeyAlg[] = ['ES256', 'RS256', 'EdDSA'];
 
 function keyAuditTokenRoutes(api: FastifyInstance, ctx: OAuthContext): void {
   api.get('/keys', bearer, async (request) => {
