@@ -151,6 +151,12 @@ describeEachDb('OpenID Connect', (start) => {
     });
     expect(both.status).toBe(400);
     expect(await both.json()).toEqual({ error: 'invalid_request', error_description: 'Send the access token one way only' });
+    // The resource toolkit's header reader: exactly one space and one token.
+    for (const header of [`Bearer  ${noOpenid.tokens.access_token}`, `Bearer ${noOpenid.tokens.access_token} extra`, `Basic ${noOpenid.tokens.access_token}`]) {
+      const malformed = await fetch(`${s.url}/oauth/userinfo`, { headers: { authorization: header } });
+      expect(malformed.status).toBe(400);
+      expect(await malformed.json()).toEqual({ error: 'invalid_request', error_description: 'Malformed Authorization header: expected "Bearer <token>"' });
+    }
     const inUrl = await fetch(`${s.url}/oauth/userinfo?access_token=${noOpenid.tokens.access_token}`);
     expect(inUrl.status).toBe(400);
     const machine = await s.createApp({ name: 'machine', grantTypes: ['client_credentials'], scopes: ['profile'] });
