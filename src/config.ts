@@ -87,6 +87,11 @@ export interface Config {
   readonly adminSubjects: readonly string[];
   /** How long a sign-in Tollgate waits for (a login challenge) stays valid, seconds. */
   readonly loginRequestTtl: number;
+  /**
+   * Development and tests only: the outbound client (src/net/outbound.ts) may also call loopback
+   * addresses, over plain http too. Refused unless the issuer itself is on loopback.
+   */
+  readonly outboundInsecureLoopback: boolean;
   /** Compatibility profiles: the seed platforms' documented paths and shapes also served (docs/compat.md). */
   readonly compat: readonly CompatProfile[];
   /** Email (A9) and branding settings, as given: TOLLGATE_SMTP_URL, TOLLGATE_MAIL_*, TOLLGATE_BRAND_*. */
@@ -155,6 +160,7 @@ const KNOWN_KEYS = [
   'TOLLGATE_ADMIN_SUBJECTS',
   'TOLLGATE_LOGIN_REQUEST_TTL',
   'TOLLGATE_COMPAT',
+  'TOLLGATE_OUTBOUND_INSECURE_LOOPBACK',
   ...MAIL_AND_BRANDING_KEYS,
 ] as const;
 
@@ -340,6 +346,17 @@ export function loadConfig(env: Source = process.env): Config {
     } else problems.push(`TOLLGATE_COMPAT: unknown profile "${name}"; use ${COMPAT_PROFILES.join(', ')} or all`);
   }
 
+  const outboundInsecureLoopback = bool('TOLLGATE_OUTBOUND_INSECURE_LOOPBACK', false);
+  if (outboundInsecureLoopback) {
+    let loopbackIssuer = false;
+    try {
+      loopbackIssuer = ['localhost', '127.0.0.1', '[::1]'].includes(new URL(issuer).hostname);
+    } catch {
+      // reported above
+    }
+    if (!loopbackIssuer) problems.push('TOLLGATE_OUTBOUND_INSECURE_LOOPBACK: only for development, with an issuer on localhost');
+  }
+
   const registrationScopes = list('TOLLGATE_REGISTRATION_SCOPES', ['profile', 'email']);
   for (const s of ['admin', 'login']) {
     if (registrationScopes.includes(s)) problems.push(`TOLLGATE_REGISTRATION_SCOPES: "${s}" can only be given by an administrator`);
@@ -395,6 +412,7 @@ export function loadConfig(env: Source = process.env): Config {
     adminSubjects: list('TOLLGATE_ADMIN_SUBJECTS', []),
     loginRequestTtl: int('TOLLGATE_LOGIN_REQUEST_TTL', 600, 30, 3600),
     compat,
+    outboundInsecureLoopback,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

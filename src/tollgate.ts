@@ -28,6 +28,7 @@ import type { HttpContext } from './http/context.js';
 import { builtinLogin } from './login/builtin.js';
 import { delegatedLogin } from './login/delegated.js';
 import { embeddedLogin, hostSessionHash } from './login/embedded.js';
+import { sidOf } from './oauth/crypto.js';
 import { revokeSubjectEverywhere } from './services/directory.js';
 
 export interface TollgateOptions {
@@ -179,7 +180,9 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     databaseCreated: runtime.databaseCreated,
     async endSession(sessionId) {
       if (typeof sessionId !== 'string' || sessionId === '') return;
-      if (await ctx.storage.sessions.end(hostSessionHash(sessionId), ctx.now())) {
+      const hash = hostSessionHash(sessionId);
+      if (await ctx.storage.sessions.end(hash, ctx.now())) {
+        ctx.features.sessionsEnded(ctx, { sids: [sidOf(hash)] });
         await ctx.audit.record('session.ended', { details: { via: 'host' } });
       }
     },

@@ -294,6 +294,29 @@ describeEachDb('admin REST API', (start) => {
     expect((await clientCredentials(clientId, newSecret)).status).toBe(401);
   });
 
+  it('OpenID Connect settings: set at creation, changed by PATCH one field at a time, validated', async () => {
+    const created = await call('POST', '/admin/api/apps', {
+      body: {
+        name: 'OIDC admin RP', redirect_uris: ['https://rp.example/cb'], id_token_signed_response_alg: 'ES256', post_logout_redirect_uris: ['https://rp.example/bye'],
+        application_type: 'native', default_max_age: 900, contacts: ['ops@rp.example'], backchannel_logout_uri: 'https://rp.example/bc', backchannel_logout_session_required: true,
+      },
+    });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({
+      id_token_signed_response_alg: 'ES256', post_logout_redirect_uris: ['https://rp.example/bye'], application_type: 'native', default_max_age: 900,
+      contacts: ['ops@rp.example'], backchannel_logout_uri: 'https://rp.example/bc', backchannel_logout_session_required: true,
+    });
+    const id = String(created.json['client_id']);
+    const patched = await call('PATCH', `/admin/api/apps/${id}`, { body: { backchannel_logout_uri: null, default_max_age: null } });
+    expect(patched.status).toBe(200);
+    expect(patched.json).toMatchObject({ application_type: 'native', default_max_age: null, contacts: ['ops@rp.example'], backchannel_logout_uri: null, backchannel_logout_session_required: true });
+    const bad = await call('PATCH', `/admin/api/apps/${id}`, { body: { backchannel_logout_uri: 'http://rp.example/bc' } });
+    expect(bad.status).toBe(400);
+    expect(bad.json).toEqual({ error: 'invalid_client_metadata', error_description: 'backchannel_logout_uri: only https URLs are called' });
+    const badType = await call('PATCH', `/admin/api/apps/${id}`, { body: { application_type: 'desktop' } });
+    expect(badType.status).toBe(400);
+  });
+
   it('reports validation errors from the service as they are', async () => {
     const badUri = await call('POST', '/admin/api/apps', { body: { name: 'Bad', redirect_uris: ['https://client.example/cb#frag'] } });
     expect(badUri.status).toBe(400);

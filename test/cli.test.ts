@@ -112,6 +112,11 @@ const APP_VIEW_KEYS = [
   'refresh_grace_seconds',
   'id_token_signed_response_alg',
   'post_logout_redirect_uris',
+  'application_type',
+  'default_max_age',
+  'contacts',
+  'backchannel_logout_uri',
+  'backchannel_logout_session_required',
   'dynamic',
   'deactivated_by_admin',
   'previous_secret_expires_at',
@@ -239,6 +244,27 @@ describe('apps create', () => {
     const updated = await json<{ post_logout_redirect_uris: string[]; id_token_signed_response_alg: string }>(['apps', 'update', app.client_id, '--post-logout-redirect-uri', 'https://rp.example/only', '--id-token-alg', 'EdDSA']);
     expect(updated).toMatchObject({ post_logout_redirect_uris: ['https://rp.example/only'], id_token_signed_response_alg: 'EdDSA' });
     expectError(await run(['apps', 'create', '--name', 'Bad', '--id-token-alg', 'HS256']), 1, "option '--id-token-alg <alg>' argument 'HS256' is invalid. Allowed choices are RS256, ES256, EdDSA.");
+  });
+
+  it('OpenID Connect registration metadata: --application-type, --default-max-age, --contact, --backchannel-logout-uri; "" clears the URI', async () => {
+    const app = await json<App & Record<string, unknown>>([
+      'apps', 'create', '--name', 'BC RP', '--redirect-uri', 'https://rp.example/cb', '--application-type', 'native', '--default-max-age', '600',
+      '--contact', 'ops@rp.example', '--contact', 'dev@rp.example', '--backchannel-logout-uri', 'https://rp.example/bc', '--backchannel-logout-session-required',
+    ]);
+    expect(app).toMatchObject({
+      application_type: 'native',
+      default_max_age: 600,
+      contacts: ['ops@rp.example', 'dev@rp.example'],
+      backchannel_logout_uri: 'https://rp.example/bc',
+      backchannel_logout_session_required: true,
+    });
+    const cleared = await json<Record<string, unknown>>(['apps', 'update', app.client_id, '--backchannel-logout-uri', '', '--application-type', 'web']);
+    expect(cleared).toMatchObject({ application_type: 'web', default_max_age: 600, backchannel_logout_uri: null });
+    expectError(
+      await run(['apps', 'create', '--name', 'Bad', '--redirect-uri', 'https://rp.example/cb', '--backchannel-logout-uri', 'https://10.1.2.3/bc']),
+      1,
+      'backchannel_logout_uri: 10.1.2.3 is not a public address',
+    );
   });
 
   it('public apps, internal apps, and every other option', async () => {

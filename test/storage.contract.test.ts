@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createStorage } from '../src/storage/kysely/index.js';
+import { DEFAULT_OIDC_SETTINGS } from '../src/storage/types.js';
 import type {
   AuthorizationCodeRow,
   NewClient,
@@ -156,7 +157,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
     });
 
     it('migrate() applies every migration once and is idempotent', async () => {
-      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout']);
+      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients']);
       expect(await storage.migrate()).toEqual([]);
       expect(await storage.migrate()).toEqual([]);
     });
@@ -409,7 +410,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
         dynamic: true,
       });
       const created = await storage.clients.create(input, T0);
-      const expected = { ...input, scopesVersion: 1, createdAt: T0, updatedAt: T0, usedAt: null, adminDeactivated: false, previousSecretHash: null, previousSecretExpiresAt: null, idTokenSignedResponseAlg: null, postLogoutRedirectUris: [] };
+      const expected = { ...input, scopesVersion: 1, createdAt: T0, updatedAt: T0, usedAt: null, adminDeactivated: false, previousSecretHash: null, previousSecretExpiresAt: null, idTokenSignedResponseAlg: null, postLogoutRedirectUris: [], oidc: DEFAULT_OIDC_SETTINGS };
       expect(created).toEqual(expected);
       expect(await storage.clients.byId('c1')).toEqual(expected);
       expect(await storage.clients.byId('missing')).toBeNull();
@@ -471,6 +472,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
           previousSecretExpiresAt: T0 + 60_000,
           idTokenSignedResponseAlg: 'EdDSA',
           postLogoutRedirectUris: ['https://x/bye', 'https://x/bye2'],
+          oidc: { applicationType: 'native', defaultMaxAge: 600, contacts: ['ops@x.example'], backchannelLogoutUri: 'https://x/bc', backchannelLogoutSessionRequired: true },
         },
         T0 + 6,
       );
@@ -482,6 +484,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
         previousSecretExpiresAt: T0 + 60_000,
         idTokenSignedResponseAlg: 'EdDSA',
         postLogoutRedirectUris: ['https://x/bye', 'https://x/bye2'],
+        oidc: { applicationType: 'native', defaultMaxAge: 600, contacts: ['ops@x.example'], backchannelLogoutUri: 'https://x/bc', backchannelLogoutSessionRequired: true },
         name: 'Renamed',
         description: null,
         scopes: ['a'],
@@ -1197,11 +1200,13 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       expect(await storage.sessions.byHash('s1')).toEqual({ ...s1, authTime: T0, amr: null, acr: null, kind: 'builtin', endedAt: null });
       expect(await storage.sessions.byHash('missing')).toBeNull();
 
-      await storage.sessions.delete('s1');
+      expect(await storage.sessions.delete('s1')).toBe(true);
       expect(await storage.sessions.byHash('s1')).toBeNull();
-      await storage.sessions.delete('s1');
+      expect(await storage.sessions.delete('s1')).toBe(false);
 
-      await storage.sessions.deleteByUser('u1');
+      // the deleted sessions' hashes come back (for their sid), and only this person's
+      expect(await storage.sessions.deleteByUser('u1')).toEqual(['s2']);
+      expect(await storage.sessions.deleteByUser('u1')).toEqual([]);
       expect(await storage.sessions.byHash('s2')).toBeNull();
       expect(await storage.sessions.byHash('s3')).not.toBeNull();
 
@@ -1302,6 +1307,19 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       expect(await storage.oidcGrants.byFamily('old-live')).not.toBeNull();
       expect(await storage.oidcGrants.byFamily('young-orphan')).not.toBeNull();
       expect(await storage.oidcGrants.purgeOrphans(T0 + 5000, 100)).toBe(0);
+    });
+
+    it('0011 bySid: the grants of one session, newest first, at most `limit`', async () => {
+      await seedUserAndClient();
+      await storage.oidcGrants.create(grant('a', T0));
+      await storage.oidcGrants.create(grant('b', T0 + 2));
+      await storage.oidcGrants.create(grant('c', T0 + 1));
+      await storage.oidcGrants.create({ ...grant('other'), sid: 'sid-2' });
+      await storage.oidcGrants.create({ ...grant('none'), sid: null });
+      expect((await storage.oidcGrants.bySid('sid-1', 10)).map((g) => g.familyId)).toEqual(['b', 'c', 'a']);
+      expect((await storage.oidcGrants.bySid('sid-1', 2)).map((g) => g.familyId)).toEqual(['b', 'c']);
+      expect(await storage.oidcGrants.bySid('sid-2', 10)).toEqual([{ ...grant('other'), sid: 'sid-2' }]);
+      expect(await storage.oidcGrants.bySid('nope', 10)).toEqual([]);
     });
 
     it('rows go with their application', async () => {
@@ -1772,7 +1790,7 @@ describe('storage contract: SQLite', () => {
   it('supports :memory:', async () => {
     const storage = await createStorage({ kind: 'sqlite', file: ':memory:' });
     try {
-      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout']);
+      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients']);
       await storage.ping();
     } finally {
       await storage.close();
@@ -1807,8 +1825,8 @@ describePg('storage contract: PostgreSQL', (url) => {
     const sa = await createStorage({ kind: 'postgres', url, schema: a.schema });
     const sb = await createStorage({ kind: 'postgres', url, schema: b.schema });
     try {
-      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout']);
-      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout']);
+      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients']);
+      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients']);
       await sa.organizations.create({ id: 'o1', name: 'Only in A', createdAt: T0 });
       expect(await sb.organizations.count()).toBe(0);
       expect((await sa.organizations.page({ limit: 10 })).items.map((o) => o.id)).toEqual(['o1']);

@@ -61,6 +61,11 @@ interface AppOptions extends JsonOption {
   redirectUri?: string[];
   postLogoutRedirectUri?: string[];
   idTokenAlg?: KeyAlg;
+  applicationType?: 'web' | 'native';
+  defaultMaxAge?: number;
+  contact?: string[];
+  backchannelLogoutUri?: string;
+  backchannelLogoutSessionRequired?: boolean;
   scope?: string[];
   grantType?: string[];
   public?: boolean;
@@ -107,6 +112,11 @@ function addAppOptions(cmd: Command, mode: 'create' | 'update'): Command {
     .option('--scope <scope>', `scope the app may request, repeatable or space/comma-separated${replace}`, collectList)
     .option('--post-logout-redirect-uri <uri>', `OpenID Connect: where the app may send a person after signing out, repeatable${replace}`, collectUris)
     .addOption(new Option('--id-token-alg <alg>', 'OpenID Connect: the ID tokens\' algorithm (default RS256)').choices(ID_TOKEN_ALGS))
+    .addOption(new Option('--application-type <type>', 'OpenID Connect: web (default) or native').choices(['web', 'native']))
+    .option('--default-max-age <seconds>', 'OpenID Connect: ask for a new sign-in when the last one is older, unless the request says max_age', wholeNumber)
+    .option('--contact <email>', `OpenID Connect: who is responsible for the app, repeatable${replace}`, collectUris)
+    .option('--backchannel-logout-uri <url>', `OpenID Connect Back-Channel Logout: https URL that receives a logout token when a session ends${mode === 'update' ? ' ("" to clear)' : ''}`)
+    .option('--backchannel-logout-session-required', 'OpenID Connect: the app needs sid in logout tokens')
     .addOption(
       new Option(
         '--grant-type <grant>',
@@ -191,6 +201,13 @@ async function create(opts: AppOptions): Promise<void> {
       redirectUris: opts.redirectUri ?? [],
       postLogoutRedirectUris: opts.postLogoutRedirectUri ?? [],
       ...(opts.idTokenAlg !== undefined ? { idTokenSignedResponseAlg: opts.idTokenAlg } : {}),
+      oidc: {
+        ...(opts.applicationType !== undefined ? { applicationType: opts.applicationType } : {}),
+        ...(opts.defaultMaxAge !== undefined ? { defaultMaxAge: opts.defaultMaxAge } : {}),
+        ...(opts.contact !== undefined ? { contacts: opts.contact } : {}),
+        ...(opts.backchannelLogoutUri !== undefined ? { backchannelLogoutUri: opts.backchannelLogoutUri } : {}),
+        ...(opts.backchannelLogoutSessionRequired !== undefined ? { backchannelLogoutSessionRequired: opts.backchannelLogoutSessionRequired } : {}),
+      },
       scopes: opts.scope ?? [],
       grantTypes: opts.grantType ?? ['authorization_code', 'refresh_token'],
       public: opts.public === true,
@@ -311,6 +328,14 @@ async function update(clientId: string, opts: UpdateOptions): Promise<void> {
     if (redirectUris !== undefined) patch.redirectUris = redirectUris;
     if (opts.postLogoutRedirectUri !== undefined) patch.postLogoutRedirectUris = opts.postLogoutRedirectUri;
     if (opts.idTokenAlg !== undefined) patch.idTokenSignedResponseAlg = opts.idTokenAlg;
+    const oidc = {
+      ...(opts.applicationType !== undefined ? { applicationType: opts.applicationType } : {}),
+      ...(opts.defaultMaxAge !== undefined ? { defaultMaxAge: opts.defaultMaxAge } : {}),
+      ...(opts.contact !== undefined ? { contacts: opts.contact } : {}),
+      ...(opts.backchannelLogoutUri !== undefined ? { backchannelLogoutUri: opts.backchannelLogoutUri === '' ? null : opts.backchannelLogoutUri } : {}),
+      ...(opts.backchannelLogoutSessionRequired !== undefined ? { backchannelLogoutSessionRequired: opts.backchannelLogoutSessionRequired } : {}),
+    };
+    if (Object.keys(oidc).length > 0) patch.oidc = oidc;
     if (scopes !== undefined) patch.scopes = scopes;
     if (opts.grantType !== undefined) patch.grantTypes = opts.grantType;
     if (opts.public !== undefined) patch.public = opts.public;

@@ -42,6 +42,13 @@ const appFields: Record<string, Schema> = {
   refresh_ttl: nullable('integer', { minimum: 1, description: 'Seconds; null = never expires' }),
   refresh_grace_seconds: { type: 'integer', minimum: 0, maximum: 300, description: 'Refresh grace window in seconds; 0 = off' },
   active: { type: 'boolean' },
+  id_token_signed_response_alg: { type: 'string', enum: ['RS256', 'ES256', 'EdDSA'], description: 'OpenID Connect: the ID tokens\' algorithm (default RS256)' },
+  post_logout_redirect_uris: { ...stringList, description: 'OpenID Connect: where the app may send a person after signing out (matched exactly)' },
+  application_type: { type: 'string', enum: ['web', 'native'], description: 'OpenID Connect Registration §2 (default web)' },
+  default_max_age: nullable('integer', { minimum: 0, description: 'Seconds: an older sign-in is asked again unless the request says max_age; null = none' }),
+  contacts: { ...stringList, description: 'Email addresses of the people responsible for the app (at most 10)' },
+  backchannel_logout_uri: nullable('string', { description: 'OpenID Connect Back-Channel Logout: https URL Tollgate posts a logout token to when a session ends' }),
+  backchannel_logout_session_required: { type: 'boolean', description: 'The app needs sid in logout tokens (Tollgate always sends it)' },
 };
 
 const adminSchemas: Record<string, Schema> = {
@@ -67,6 +74,13 @@ const adminSchemas: Record<string, Schema> = {
       refresh_enabled: { type: 'boolean' },
       refresh_ttl: nullable('integer'),
       refresh_grace_seconds: { type: 'integer' },
+      id_token_signed_response_alg: { type: 'string' },
+      post_logout_redirect_uris: stringList,
+      application_type: { type: 'string', enum: ['web', 'native'] },
+      default_max_age: nullable('integer'),
+      contacts: stringList,
+      backchannel_logout_uri: nullable('string'),
+      backchannel_logout_session_required: { type: 'boolean' },
       dynamic: { type: 'boolean' },
       created_at: dateTime,
       updated_at: dateTime,

@@ -35,7 +35,8 @@ export function embeddedLogin(ctx: OAuthContext, host: HostLogin): LoginDriver {
         if (known && known.userId === account.id) {
           if (known.endedAt !== null && authTime <= known.endedAt) return null;
         } else {
-          if (known) await ctx.storage.sessions.delete(hash);
+          // The host's session id now names another person: the earlier one's session is over.
+          if (known && (await ctx.storage.sessions.delete(hash))) ctx.features.sessionsEnded(ctx, { sids: [sidOf(hash)] });
           await ctx.storage.sessions.create({ idHash: hash, userId: account.id, createdAt: now, expiresAt: now + ctx.config.sessionTtl * 1000, authTime, kind: 'host', amr: who.amr ?? null, acr: who.acr ?? null });
         }
       }

@@ -8,15 +8,12 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/cookie';
 import type { OAuthContext } from '../oauth/context.js';
 import type { SessionKind } from '../storage/types.js';
-import { PREFIX, randomToken, sha256 } from '../oauth/crypto.js';
+import { PREFIX, randomToken, sha256, sidOf } from '../oauth/crypto.js';
 import { CSRF_COOKIE, SESSION_COOKIE, cookieOptions } from '../http/session.js';
 import type { InteractionRow } from '../storage/types.js';
 import type { Completion, Session } from './types.js';
 
-/** The `sid` of the session stored under `idHash` (never the cookie, nor its stored hash). */
-export function sidOf(idHash: string): string {
-  return sha256(`sid\0${idHash}`).slice(0, 32);
-}
+export { sidOf };
 
 function sessionHash(request: FastifyRequest): string | null {
   const raw = request.cookies[SESSION_COOKIE];
@@ -49,7 +46,8 @@ export interface SessionOptions {
 /** Starts a session; returns its `sid`. */
 export async function startSession(ctx: OAuthContext, request: FastifyRequest, reply: FastifyReply, userId: string, opts: SessionOptions): Promise<string> {
   const previous = sessionHash(request);
-  if (previous !== null) await ctx.storage.sessions.delete(previous);
+  // Signing in again ends this browser's previous session (and the applications' sessions tied to it).
+  if (previous !== null && (await ctx.storage.sessions.delete(previous))) ctx.features.sessionsEnded(ctx, { sids: [sidOf(previous)] });
   const raw = randomToken(PREFIX.session);
   const now = ctx.now();
   const ttl = opts.ttlSeconds ?? ctx.config.sessionTtl;
@@ -71,7 +69,7 @@ export async function startSession(ctx: OAuthContext, request: FastifyRequest, r
 
 export async function endSession(ctx: OAuthContext, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   const hash = sessionHash(request);
-  if (hash !== null) await ctx.storage.sessions.delete(hash);
+  if (hash !== null && (await ctx.storage.sessions.delete(hash))) ctx.features.sessionsEnded(ctx, { sids: [sidOf(hash)] });
   reply.clearCookie(SESSION_COOKIE, { path: cookieOptions(ctx).path });
 }
 

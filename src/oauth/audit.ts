@@ -26,6 +26,7 @@ export type AuditType =
   | 'login.accepted'
   | 'login.rejected'
   | 'session.ended'
+  | 'logout.delivery_failed'
   | 'subject.revoked'
   | 'refresh.reuse_detected'
   | 'code.replay_detected'

@@ -226,7 +226,8 @@ export async function validateAuthorizeRequest(
       promptNone: prompt.includes('none'),
       // `select_account`: Tollgate keeps one account per browser, so choosing one is signing in again.
       promptLogin: prompt.includes('login') || prompt.includes('select_account'),
-      maxAge: rawMaxAge === undefined ? null : Number(rawMaxAge),
+      // OIDC Registration §2 default_max_age: the application's default, which max_age overrides.
+      maxAge: rawMaxAge !== undefined ? Number(rawMaxAge) : scopes.includes('openid') ? client.oidc.defaultMaxAge : null,
       loginHint,
       nonce: nonce ?? null,
       subjectHint: null,

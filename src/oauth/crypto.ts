@@ -48,6 +48,11 @@ export function sha256(value: string): string {
   return createHash('sha256').update(value, 'utf8').digest('base64url');
 }
 
+/** The OpenID Connect `sid` of the session stored under `idHash` (never the cookie, nor its stored hash). */
+export function sidOf(idHash: string): string {
+  return sha256(`sid\0${idHash}`).slice(0, 32);
+}
+
 /** Constant-time comparison of a presented secret against a stored SHA-256 hash. */
 export function secretMatchesHash(presented: string, storedHash: string): boolean {
   const a = Buffer.from(sha256(presented), 'utf8');

@@ -143,6 +143,11 @@ export interface IssuedTokenResponse {
   readonly facts: IssuedFacts | null;
 }
 
+export interface EndedSessions {
+  /** The OpenID Connect `sid` of each session that ended. */
+  readonly sids: readonly string[];
+}
+
 export interface Feature {
   /** Unique within an instance, e.g. `authorization-code`, `introspection`. */
   readonly name: string;
@@ -170,6 +175,12 @@ export interface Feature {
   readonly endpoints?: readonly Endpoint[];
   /** Members this feature adds to the authorization server metadata (RFC 8414 §2). */
   metadata?(ctx: OAuthContext): Readonly<Record<string, unknown>>;
+  /**
+   * Sessions ended (sign-out, a new sign-in in the same browser, "sign out everywhere", a disabled
+   * person, the host's `endSession`). Called after the fact and not awaited: whatever the feature
+   * does about it (OpenID Connect's back-channel logout) must never hold up or fail the sign-out.
+   */
+  sessionsEnded?(ctx: OAuthContext, ended: EndedSessions): void;
   /** Members this feature adds to a successful token response (RFC 6749 §5.1 allows extensions). */
   tokenResponse?(ctx: OAuthContext, issued: IssuedTokenResponse): Promise<Readonly<Record<string, unknown>>>;
 }
@@ -274,6 +285,19 @@ export class FeatureSet {
       for (const [k, v] of Object.entries(extra)) if (out[k] === undefined) out[k] = v;
     }
     return out;
+  }
+
+  /** Tells every feature that sessions ended; a feature's failure never reaches the caller. */
+  sessionsEnded(ctx: OAuthContext, ended: EndedSessions): void {
+    if (ended.sids.length === 0) return;
+    for (const f of this.features) {
+      if (!f.sessionsEnded) continue;
+      try {
+        f.sessionsEnded(ctx, ended);
+      } catch {
+        // the feature's own concern (it logs); the sign-out goes on
+      }
+    }
   }
 
   /** Every feature's metadata members, in feature order. */

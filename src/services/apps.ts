@@ -4,7 +4,8 @@
  * so every caller reports it the same way.
  */
 import { KEY_ALGS, type KeyAlg } from '../config.js';
-import type { ClientPatch, ClientRow, GrantType, NewClient, TokenFormat } from '../storage/types.js';
+import { DEFAULT_OIDC_SETTINGS, type ClientPatch, type ClientRow, type GrantType, type NewClient, type OidcClientSettings, type TokenFormat } from '../storage/types.js';
+import { OutboundError, outboundUrl } from '../net/outbound.js';
 import type { OAuthContext } from '../oauth/context.js';
 import { invalidClientMetadata, invalidRequest } from '../oauth/errors.js';
 import { PREFIX, randomId, randomToken, sha256 } from '../oauth/crypto.js';
@@ -38,6 +39,38 @@ export interface AppInput {
   readonly idTokenSignedResponseAlg?: KeyAlg | null;
   /** OpenID Connect: where the application may send a person after signing out (matched exactly). */
   readonly postLogoutRedirectUris?: readonly string[];
+  /** OpenID Connect Registration metadata (application_type, default_max_age, contacts, back-channel logout). */
+  readonly oidc?: Partial<OidcClientSettings>;
+}
+
+const MAX_DEFAULT_MAX_AGE = 366 * 86400;
+
+/** The application's OpenID Connect settings: `current` with `input`'s changes, validated. */
+function oidcSettings(ctx: OAuthContext, input: Partial<OidcClientSettings> | undefined, current: OidcClientSettings): OidcClientSettings {
+  if (input === undefined) return current;
+  const next: OidcClientSettings = { ...current, ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) };
+  if (next.applicationType !== 'web' && next.applicationType !== 'native') throw invalidClientMetadata('application_type must be web or native');
+  const age = next.defaultMaxAge;
+  if (age !== null && (!Number.isInteger(age) || age < 0 || age > MAX_DEFAULT_MAX_AGE)) {
+    throw invalidClientMetadata(`default_max_age must be a whole number of seconds from 0 to ${MAX_DEFAULT_MAX_AGE}`);
+  }
+  const contacts = [...new Set(next.contacts)];
+  if (contacts.length > 10) throw invalidClientMetadata('At most 10 contacts');
+  for (const c of contacts) {
+    if (typeof c !== 'string' || c.length > 254 || !/^[^\s@<>]+@[^\s@<>]+$/.test(c)) throw invalidClientMetadata('Each contact must be an email address');
+  }
+  const uri = next.backchannelLogoutUri;
+  if (uri !== null) {
+    if (typeof uri !== 'string' || uri.length > 1000) throw invalidClientMetadata('backchannel_logout_uri must be a URL of at most 1000 characters');
+    try {
+      // The same rules the outbound client applies when it calls it (https, no credentials or fragment, no internal address literal).
+      outboundUrl(uri, { allowLoopback: ctx.config.outboundInsecureLoopback });
+    } catch (e) {
+      throw invalidClientMetadata(`backchannel_logout_uri: ${e instanceof OutboundError ? e.message : 'not a valid URL'}`);
+    }
+  }
+  if (typeof next.backchannelLogoutSessionRequired !== 'boolean') throw invalidClientMetadata('backchannel_logout_session_required must be true or false');
+  return { ...next, contacts };
 }
 
 function postLogoutUris(uris: readonly string[]): string[] {
@@ -190,6 +223,7 @@ export async function prepareApp(
     dynamic: opts.dynamic === true,
     idTokenSignedResponseAlg: idTokenAlg(input.idTokenSignedResponseAlg),
     postLogoutRedirectUris: postLogoutUris(input.postLogoutRedirectUris ?? []),
+    oidc: oidcSettings(ctx, input.oidc, DEFAULT_OIDC_SETTINGS),
   };
   await checkCoherence(ctx, row);
   // The algorithm's key exists (and is in the JWKS) before the first ID token is signed with it.
@@ -267,6 +301,7 @@ export async function updateApp(
   if (input.refreshTtl !== undefined) patch.refreshTtl = ttl('refresh_ttl', input.refreshTtl, null);
   if (input.refreshGraceSeconds !== undefined) patch.refreshGraceSeconds = graceSeconds(input.refreshGraceSeconds);
   if (input.postLogoutRedirectUris !== undefined) patch.postLogoutRedirectUris = postLogoutUris(input.postLogoutRedirectUris);
+  if (input.oidc !== undefined) patch.oidc = oidcSettings(ctx, input.oidc, current.oidc);
   if (input.idTokenSignedResponseAlg !== undefined) {
     patch.idTokenSignedResponseAlg = idTokenAlg(input.idTokenSignedResponseAlg);
     if (patch.idTokenSignedResponseAlg !== null) await ctx.keys.signingKeyFor(patch.idTokenSignedResponseAlg);
@@ -398,6 +433,11 @@ export function appView(c: ClientRow): Record<string, unknown> {
     refresh_grace_seconds: c.refreshGraceSeconds,
     id_token_signed_response_alg: c.idTokenSignedResponseAlg ?? 'RS256',
     post_logout_redirect_uris: c.postLogoutRedirectUris,
+    application_type: c.oidc.applicationType,
+    default_max_age: c.oidc.defaultMaxAge,
+    contacts: c.oidc.contacts,
+    backchannel_logout_uri: c.oidc.backchannelLogoutUri,
+    backchannel_logout_session_required: c.oidc.backchannelLogoutSessionRequired,
     dynamic: c.dynamic,
     deactivated_by_admin: c.adminDeactivated,
     previous_secret_expires_at: c.previousSecretExpiresAt === null ? null : new Date(c.previousSecretExpiresAt).toISOString(),

@@ -62,6 +62,9 @@ export async function bootstrap(ctx: OAuthContext): Promise<BootstrapResult> {
     const warning = await importKeyFile(ctx, ctx.config.signingKeyFile);
     if (warning) warnings.push(warning);
   }
+  if (ctx.config.outboundInsecureLoopback) {
+    warnings.push('TOLLGATE_OUTBOUND_INSECURE_LOOPBACK=true: Tollgate will call loopback URLs that applications register (development and tests only)');
+  }
   const scopesCreated: string[] = [];
   // The kernel's scopes, then those the instance's features let anyone ask for (OpenID Connect's).
   for (const s of [...BUILTIN_SCOPES, ...ctx.features.personScopeList]) {

@@ -5,7 +5,7 @@
 import type { MembershipRole, OrganizationRow, ResourceServerRow, ScopeRow, UserRow } from '../storage/types.js';
 import type { OAuthContext } from '../oauth/context.js';
 import { invalidRequest } from '../oauth/errors.js';
-import { randomId } from '../oauth/crypto.js';
+import { randomId, sidOf } from '../oauth/crypto.js';
 import { assertValidScopeName } from '../oauth/scope.js';
 import { MIN_PASSWORD_LENGTH, hashPassword } from '../accounts/passwords.js';
 
@@ -183,7 +183,7 @@ export async function updateUser(
   if (Object.keys(changes).length === 0) return ctx.storage.users.byId(userId);
   let revoked = 0;
   if (patch.disabled === true) {
-    await ctx.storage.sessions.deleteByUser(userId);
+    ctx.features.sessionsEnded(ctx, { sids: (await ctx.storage.sessions.deleteByUser(userId)).map(sidOf) });
     await ctx.storage.codes.deleteByUser(userId);
     revoked = await ctx.storage.tokens.revokeByUser(userId, ctx.now());
   } else if (patch.disabled === false) {
@@ -200,7 +200,7 @@ export async function updateUser(
 
 /** "Sign out everywhere": every Tollgate session of this person ends; their applications keep their tokens. */
 export async function endAllSessions(ctx: OAuthContext, userId: string, opts: { ip?: string | null } = {}): Promise<void> {
-  await ctx.storage.sessions.deleteByUser(userId);
+  ctx.features.sessionsEnded(ctx, { sids: (await ctx.storage.sessions.deleteByUser(userId)).map(sidOf) });
   await ctx.audit.record('session.ended', { actorUserId: userId, ip: opts.ip ?? null, details: { scope: 'everywhere' } });
 }
 
@@ -209,7 +209,7 @@ export async function endAllSessions(ctx: OAuthContext, userId: string, opts: { 
  * at once (issue #15 §8; the host's `revokeSubject`). Returns how many tokens were revoked.
  */
 export async function revokeSubjectEverywhere(ctx: OAuthContext, userId: string, opts: { actorUserId?: string | null; ip?: string | null; via?: string } = {}): Promise<number> {
-  await ctx.storage.sessions.deleteByUser(userId);
+  ctx.features.sessionsEnded(ctx, { sids: (await ctx.storage.sessions.deleteByUser(userId)).map(sidOf) });
   await ctx.storage.codes.deleteByUser(userId);
   const revoked = await ctx.storage.tokens.revokeByUser(userId, ctx.now());
   await ctx.audit.record('subject.revoked', { actorUserId: opts.actorUserId ?? null, ip: opts.ip ?? null, details: { userId, tokensRevoked: revoked, ...(opts.via ? { via: opts.via } : {}) } });

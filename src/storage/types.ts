@@ -112,11 +112,35 @@ export interface ClientRow {
   readonly idTokenSignedResponseAlg: KeyAlg | null;
   /** OpenID Connect `post_logout_redirect_uris`, matched exactly (issue #12). */
   readonly postLogoutRedirectUris: readonly string[];
+  /** The rest of its OpenID Connect Registration metadata (issue #12). */
+  readonly oidc: OidcClientSettings;
 }
 
-export type NewClient = Omit<ClientRow, 'createdAt' | 'updatedAt' | 'scopesVersion' | 'usedAt' | 'adminDeactivated' | 'previousSecretHash' | 'previousSecretExpiresAt' | 'idTokenSignedResponseAlg' | 'postLogoutRedirectUris'> & {
+/** OpenID Connect Registration §2 metadata without a column of its own (clients.oidc_settings). */
+export interface OidcClientSettings {
+  /** `web` (the default) or `native`. */
+  readonly applicationType: 'web' | 'native';
+  /** Seconds: a sign-in older than this is asked again, as if the request said `max_age`; null = none. */
+  readonly defaultMaxAge: number | null;
+  readonly contacts: readonly string[];
+  /** OIDC Back-Channel Logout §2.2: where Tollgate posts a logout token when a session ends. */
+  readonly backchannelLogoutUri: string | null;
+  /** §2.2: the logout token must carry `sid`. */
+  readonly backchannelLogoutSessionRequired: boolean;
+}
+
+export const DEFAULT_OIDC_SETTINGS: OidcClientSettings = {
+  applicationType: 'web',
+  defaultMaxAge: null,
+  contacts: [],
+  backchannelLogoutUri: null,
+  backchannelLogoutSessionRequired: false,
+};
+
+export type NewClient = Omit<ClientRow, 'createdAt' | 'updatedAt' | 'scopesVersion' | 'usedAt' | 'adminDeactivated' | 'previousSecretHash' | 'previousSecretExpiresAt' | 'idTokenSignedResponseAlg' | 'postLogoutRedirectUris' | 'oidc'> & {
   readonly idTokenSignedResponseAlg?: KeyAlg | null;
   readonly postLogoutRedirectUris?: readonly string[];
+  readonly oidc?: OidcClientSettings;
 };
 export type ClientPatch = Partial<
   Omit<ClientRow, 'clientId' | 'createdAt' | 'updatedAt' | 'scopesVersion' | 'dynamic' | 'usedAt'>
@@ -429,8 +453,10 @@ export interface ConsentRepo {
 export interface SessionRepo {
   create(session: NewSession): Promise<void>;
   byHash(idHash: string): Promise<SessionRow | null>;
-  delete(idHash: string): Promise<void>;
-  deleteByUser(userId: string): Promise<void>;
+  /** False when there was no such session. */
+  delete(idHash: string): Promise<boolean>;
+  /** Deletes every session of the person; returns the deleted sessions' id hashes (for their `sid`). */
+  deleteByUser(userId: string): Promise<string[]>;
   /** Marks a session ended (kept, so that a host still reporting it is not believed); false when unknown. */
   end(idHash: string, now: number): Promise<boolean>;
   purgeExpired(before: number): Promise<number>;
@@ -488,6 +514,8 @@ export interface OidcGrantRow {
 export interface OidcGrantRepo {
   create(row: OidcGrantRow): Promise<void>;
   byFamily(familyId: string): Promise<OidcGrantRow | null>;
+  /** The grants made in the session `sid`, newest first, at most `limit` (back-channel logout). */
+  bySid(sid: string, limit: number): Promise<OidcGrantRow[]>;
   /** Deletes rows created before `before` whose family has no token left; returns how many. */
   purgeOrphans(before: number, limit: number): Promise<number>;
 }

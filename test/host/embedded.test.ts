@@ -12,7 +12,11 @@ import { join } from 'node:path';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildHostPlatform, type HostPlatform } from '../../examples/host-platform/app.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { decodeJwt } from 'jose';
 import { createApp } from '../../src/services/apps.js';
+import { backchannelDrained } from '../../src/features/oidc/backchannel.js';
 import { Browser, authorize, basic, freePort, hiddenField, postForm } from '../helpers/server.js';
 
 const insecure = { [oauth.allowInsecureRequests]: true } as const;
@@ -33,7 +37,8 @@ describe('H2: embedded — the host platform\'s session is the login', () => {
     const port = await freePort();
     origin = `http://127.0.0.1:${port}`;
     issuer = `${origin}/oauth`;
-    platform = await buildHostPlatform({ origin, dataDir: dir, tollgateSettings: { TOLLGATE_LOG_LEVEL: 'silent' } });
+    // Loopback back-channel URIs are allowed here (the issuer is on loopback) for the logout test.
+    platform = await buildHostPlatform({ origin, dataDir: dir, tollgateSettings: { TOLLGATE_LOG_LEVEL: 'silent', TOLLGATE_OUTBOUND_INSECURE_LOOPBACK: 'true' } });
     ann = await platform.addUser({ email: 'ann@acme.example', name: 'Ann Example', password: PASSWORD, admin: true });
     await platform.addUser({ email: 'bob@acme.example', name: 'Bob', password: PASSWORD });
     await platform.app.listen({ port, host: '127.0.0.1' });
@@ -179,6 +184,47 @@ describe('H2: embedded — the host platform\'s session is the login', () => {
     await platformSignIn(c, 'bob@acme.example', '/');
     expect((await c.postForm('/logout', [])).status).toBe(303);
     expect((await c.fetch((await withChallenge(request())).url)).status).toBe(303);
+  });
+
+  it('the host\'s endSession sends the back-channel logout token for that session (sid) to the applications that signed the person in', async () => {
+    const received: string[] = [];
+    const rx = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        received.push(new URLSearchParams(body).get('logout_token') ?? '');
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r));
+    try {
+      const rp = await createApp(platform.tollgate.context, {
+        name: 'Back-channel RP', redirectUris: [REDIRECT], scopes: ['profile'],
+        oidc: { backchannelLogoutUri: `http://127.0.0.1:${(rx.address() as AddressInfo).port}/bc` },
+      });
+      const b = new Browser(origin, '/oauth');
+      await platformSignIn(b, 'bob@acme.example', '/');
+      const verifier = oauth.generateRandomCodeVerifier();
+      const url = new URL(as.authorization_endpoint ?? '');
+      const params = { response_type: 'code', client_id: rp.client.clientId, redirect_uri: REDIRECT, scope: 'openid', nonce: 'n-bc', code_challenge_method: 'S256', code_challenge: await oauth.calculatePKCECodeChallenge(verifier) };
+      for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+      const done = await authorize(b, url.href);
+      const client = { client_id: rp.client.clientId };
+      const cb = oauth.validateAuthResponse(as, client, new URL(done.location ?? ''), oauth.expectNoState);
+      const tokens = await oauth.processAuthorizationCodeResponse(
+        as, client,
+        await oauth.authorizationCodeGrantRequest(as, client, oauth.ClientSecretBasic(rp.clientSecret ?? ''), cb, REDIRECT, verifier, insecure),
+        { expectedNonce: 'n-bc', requireIdToken: true },
+      );
+      const sid = oauth.getValidatedIdTokenClaims(tokens)?.['sid'];
+      expect(typeof sid).toBe('string');
+      await platform.tollgate.endSession(b.cookie('acme_session') ?? '');
+      await backchannelDrained(platform.tollgate.context);
+      expect(received).toHaveLength(1);
+      expect(decodeJwt(received[0] ?? '')).toMatchObject({ iss: issuer, aud: rp.client.clientId, sid, events: { 'http://schemas.openid.net/event/backchannel-logout': {} } });
+    } finally {
+      await new Promise((r) => rx.close(r));
+    }
   });
 
   it('a person the platform disables loses every token at once (revokeSubject)', async () => {

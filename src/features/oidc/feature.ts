@@ -21,6 +21,7 @@ import { implicitAccessToken } from '../implicit/feature.js';
 import { CLAIMS_SUPPORTED, scopedClaims } from './claims.js';
 import { ID_TOKEN_ALGS, idTokenSubject, signIdToken } from './id-token.js';
 import { handleUserInfo } from './userinfo.js';
+import { queueBackchannelLogout } from './backchannel.js';
 
 const DISPLAY_VALUES = ['page', 'popup', 'touch', 'wap'];
 
@@ -111,6 +112,7 @@ export const openIdConnectFeature: Feature = {
     // §12.2: a refreshed ID token keeps the original auth_time; the nonce only comes back with the code.
     return { id_token: await signIdToken(ctx, { client, grant, withNonce: grantType === 'authorization_code', accessToken: response.access_token }) };
   },
+  sessionsEnded: queueBackchannelLogout,
   metadata: (ctx) => ({
     // RP-Initiated Logout 1.0 (the pages are src/http/routes/end-session.ts).
     end_session_endpoint: `${ctx.config.issuer}/oauth/logout`,
@@ -122,7 +124,8 @@ export const openIdConnectFeature: Feature = {
     request_uri_parameter_supported: false,
     display_values_supported: DISPLAY_VALUES,
     prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
-    backchannel_logout_supported: false,
+    backchannel_logout_supported: true,
+    backchannel_logout_session_supported: true,
     frontchannel_logout_supported: false,
   }),
 };

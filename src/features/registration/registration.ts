@@ -8,7 +8,7 @@
  * and only the grant types configuration allows.
  */
 import { KEY_ALGS, type KeyAlg } from '../../config.js';
-import type { ClientRow, GrantType } from '../../storage/types.js';
+import type { ClientRow, GrantType, OidcClientSettings } from '../../storage/types.js';
 import type { OAuthContext } from '../../oauth/context.js';
 import { OAuthError, invalidClientMetadata, invalidRedirectUri, invalidRequest, invalidToken } from '../../oauth/errors.js';
 import { secretMatchesHash, sha256 } from '../../oauth/crypto.js';
@@ -76,6 +76,7 @@ function toAppInput(ctx: OAuthContext, meta: RawMetadata): AppInput {
   if (idAlg !== undefined && !(KEY_ALGS as readonly string[]).includes(idAlg)) {
     throw invalidClientMetadata(`Unsupported id_token_signed_response_alg "${idAlg}" (RS256, ES256 or EdDSA)`);
   }
+  const oidc = ctx.features.has('openid-connect') ? oidcMetadata(meta, redirectUris, grantTypes) : undefined;
   const authMethod = str(meta, 'token_endpoint_auth_method') ?? 'client_secret_basic';
   if (!['client_secret_basic', 'client_secret_post', 'none'].includes(authMethod)) {
     throw invalidClientMetadata(`Unsupported token_endpoint_auth_method "${authMethod}"`);
@@ -91,6 +92,73 @@ function toAppInput(ctx: OAuthContext, meta: RawMetadata): AppInput {
     public: authMethod === 'none',
     ...(idAlg !== undefined ? { idTokenSignedResponseAlg: idAlg as KeyAlg } : {}),
     ...(list(meta, 'post_logout_redirect_uris') !== undefined ? { postLogoutRedirectUris: list(meta, 'post_logout_redirect_uris') ?? [] } : {}),
+    ...(oidc !== undefined ? { oidc } : {}),
+  };
+}
+
+/** Metadata Tollgate cannot honour: refused rather than silently ignored (the application relies on it). */
+const UNSUPPORTED: Readonly<Record<string, string>> = {
+  id_token_encrypted_response_alg: 'encrypted ID tokens are not supported',
+  id_token_encrypted_response_enc: 'encrypted ID tokens are not supported',
+  userinfo_encrypted_response_alg: 'encrypted UserInfo responses are not supported',
+  userinfo_encrypted_response_enc: 'encrypted UserInfo responses are not supported',
+  userinfo_signed_response_alg: 'UserInfo answers plain JSON only',
+  request_object_encryption_alg: 'request objects are not supported',
+  request_object_encryption_enc: 'request objects are not supported',
+  request_uris: 'request_uri is not supported',
+  frontchannel_logout_uri: 'front-channel logout is not supported; use backchannel_logout_uri',
+  sector_identifier_uri: 'pairwise subjects are not supported',
+};
+
+function flag(meta: RawMetadata, name: string): boolean | undefined {
+  const v = meta[name];
+  if (v === undefined || v === null) return undefined;
+  if (v === true || v === 'true') return true;
+  if (v === false || v === 'false') return false;
+  throw invalidClientMetadata(`${name} must be true or false`);
+}
+
+/** OpenID Connect Registration §2 (and Back-Channel Logout §2.2) metadata. */
+function oidcMetadata(meta: RawMetadata, redirectUris: readonly string[], grantTypes: readonly GrantType[]): OidcClientSettings {
+  for (const [name, why] of Object.entries(UNSUPPORTED)) {
+    if (meta[name] !== undefined && meta[name] !== null) throw invalidClientMetadata(`${name}: ${why}`);
+  }
+  const subjectType = str(meta, 'subject_type');
+  if (subjectType !== undefined && subjectType !== 'public') throw invalidClientMetadata(`Unsupported subject_type "${subjectType.slice(0, 40)}" (public only)`);
+  const applicationType = str(meta, 'application_type') ?? 'web';
+  if (applicationType !== 'web' && applicationType !== 'native') throw invalidClientMetadata('application_type must be web or native');
+  if (applicationType === 'web' && grantTypes.includes('implicit')) {
+    // §2: only a web application using implicit is held to https redirect URIs off localhost.
+    // Code-flow web applications (and MCP or native ones, which omit the field) keep loopback URIs.
+    for (const uri of redirectUris) {
+      let u: URL | null = null;
+      try {
+        u = new URL(uri);
+      } catch {
+        // reported by the redirect URI checks
+      }
+      if (u !== null && (u.protocol !== 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname))) {
+        throw invalidRedirectUri('A web application using implicit must redirect to https URIs that are not localhost (OpenID Connect Registration §2); use the code flow or application_type native');
+      }
+    }
+  }
+  const maxAge = meta['default_max_age'];
+  let defaultMaxAge: number | null = null;
+  if (maxAge !== undefined && maxAge !== null) {
+    const n = typeof maxAge === 'string' && /^\d{1,9}$/.test(maxAge) ? Number(maxAge) : maxAge;
+    if (typeof n !== 'number' || !Number.isInteger(n)) throw invalidClientMetadata('default_max_age must be a whole number of seconds');
+    defaultMaxAge = n;
+  }
+  const requireAuthTime = flag(meta, 'require_auth_time');
+  void requireAuthTime; // every ID token carries auth_time: nothing to do, and nothing to refuse
+  const sessionRequired = flag(meta, 'backchannel_logout_session_required');
+  // Complete (the defaults for what is omitted): an RFC 7592 update replaces the metadata.
+  return {
+    applicationType,
+    defaultMaxAge,
+    contacts: list(meta, 'contacts') ?? [],
+    backchannelLogoutUri: str(meta, 'backchannel_logout_uri') ?? null,
+    backchannelLogoutSessionRequired: sessionRequired ?? false,
   };
 }
 
@@ -111,7 +179,20 @@ function response(ctx: OAuthContext, c: ClientRow, secrets: { clientSecret?: str
     scope: c.scopes.join(' '),
     ...(c.website ? { client_uri: c.website } : {}),
     ...(c.logoUri ? { logo_uri: c.logoUri } : {}),
-    ...(ctx.features.has('openid-connect') ? { id_token_signed_response_alg: c.idTokenSignedResponseAlg ?? 'RS256', post_logout_redirect_uris: c.postLogoutRedirectUris } : {}),
+    ...(ctx.features.has('openid-connect')
+      ? {
+          id_token_signed_response_alg: c.idTokenSignedResponseAlg ?? 'RS256',
+          post_logout_redirect_uris: c.postLogoutRedirectUris,
+          application_type: c.oidc.applicationType,
+          subject_type: 'public',
+          require_auth_time: true,
+          ...(c.oidc.defaultMaxAge !== null ? { default_max_age: c.oidc.defaultMaxAge } : {}),
+          ...(c.oidc.contacts.length > 0 ? { contacts: c.oidc.contacts } : {}),
+          ...(c.oidc.backchannelLogoutUri !== null
+            ? { backchannel_logout_uri: c.oidc.backchannelLogoutUri, backchannel_logout_session_required: c.oidc.backchannelLogoutSessionRequired }
+            : {}),
+        }
+      : {}),
     ...(secrets.registrationAccessToken ? { registration_access_token: secrets.registrationAccessToken } : {}),
     registration_client_uri: `${ctx.config.issuer}/oauth/register/${encodeURIComponent(c.clientId)}`,
   };

@@ -143,6 +143,13 @@ const APP_FIELDS = [
   'refresh_ttl',
   'refresh_grace_seconds',
   'active',
+  'id_token_signed_response_alg',
+  'post_logout_redirect_uris',
+  'application_type',
+  'default_max_age',
+  'contacts',
+  'backchannel_logout_uri',
+  'backchannel_logout_session_required',
 ] as const;
 
 /** The snake_case app body → AppInput fields; only the fields present are set. */
@@ -171,6 +178,21 @@ async function appInput(ctx: OAuthContext, body: Body): Promise<Mutable<AppInput
   const grace = secondsOrNull(body, 'refresh_grace_seconds');
   set('refreshGraceSeconds', grace === null ? 0 : grace);
   set('active', bool(body, 'active'));
+  // OpenID Connect
+  set('idTokenSignedResponseAlg', oneOf<KeyAlg>(body, 'id_token_signed_response_alg', KEY_ALGS));
+  set('postLogoutRedirectUris', strList(body, 'post_logout_redirect_uris'));
+  const oidc: Mutable<NonNullable<AppInput['oidc']>> = {};
+  const applicationType = oneOf(body, 'application_type', ['web', 'native'] as const);
+  if (applicationType !== undefined) oidc.applicationType = applicationType;
+  const maxAge = secondsOrNull(body, 'default_max_age');
+  if (maxAge !== undefined) oidc.defaultMaxAge = maxAge;
+  const contacts = strList(body, 'contacts');
+  if (contacts !== undefined) oidc.contacts = contacts;
+  const backchannel = nullableStr(body, 'backchannel_logout_uri');
+  if (backchannel !== undefined) oidc.backchannelLogoutUri = backchannel;
+  const sessionRequired = bool(body, 'backchannel_logout_session_required');
+  if (sessionRequired !== undefined) oidc.backchannelLogoutSessionRequired = sessionRequired;
+  if (Object.keys(oidc).length > 0) input.oidc = oidc;
   return input;
 }
 

@@ -77,6 +77,8 @@ export interface ClientsTable {
   id_token_signed_response_alg: string | null;
   /** 0010: JSON list; null for none. */
   post_logout_redirect_uris: JsonText | null;
+  /** 0011: JSON object (OidcClientSettings); null for the defaults. */
+  oidc_settings: JsonText | null;
 }
 
 export interface AuthorizationCodesTable {

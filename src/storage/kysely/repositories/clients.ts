@@ -5,7 +5,7 @@
  */
 import { sql, type Selectable, type Updateable } from 'kysely';
 import type { KeyAlg } from '../../../config.js';
-import type { ClientFilter, ClientPatch, ClientRepo, ClientRow, GrantType, NewClient } from '../../types.js';
+import { DEFAULT_OIDC_SETTINGS, type ClientFilter, type ClientPatch, type ClientRepo, type ClientRow, type GrantType, type NewClient, type OidcClientSettings } from '../../types.js';
 import type { ClientsTable } from '../schema.js';
 import type { HotPath } from '../hot-path.js';
 import {
@@ -54,7 +54,21 @@ function toRow(row: Selectable<ClientsTable>): ClientRow {
     previousSecretExpiresAt: row.previous_secret_expires_at,
     idTokenSignedResponseAlg: (row.id_token_signed_response_alg as KeyAlg | null) ?? null,
     postLogoutRedirectUris: row.post_logout_redirect_uris === null ? [] : fromJsonList(row.post_logout_redirect_uris),
+    oidc: oidcSettingsFrom(row.oidc_settings),
   };
+}
+
+/** Stored as the differences from the defaults (null when there are none). */
+function oidcSettingsTo(settings: OidcClientSettings): string | null {
+  const diff = Object.fromEntries(
+    Object.entries(settings).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(DEFAULT_OIDC_SETTINGS[k as keyof OidcClientSettings])),
+  );
+  return Object.keys(diff).length === 0 ? null : JSON.stringify(diff);
+}
+
+function oidcSettingsFrom(text: string | null): OidcClientSettings {
+  if (text === null) return DEFAULT_OIDC_SETTINGS;
+  return { ...DEFAULT_OIDC_SETTINGS, ...(JSON.parse(text) as Partial<OidcClientSettings>) };
 }
 
 /** Maps the keys present in the patch (undefined = not provided) to column values. */
@@ -84,6 +98,7 @@ function patchToColumns(patch: ClientPatch): Updateable<ClientsTable> {
   if (patch.previousSecretHash !== undefined) out.previous_secret_hash = patch.previousSecretHash;
   if (patch.previousSecretExpiresAt !== undefined) out.previous_secret_expires_at = patch.previousSecretExpiresAt;
   if (patch.idTokenSignedResponseAlg !== undefined) out.id_token_signed_response_alg = patch.idTokenSignedResponseAlg;
+  if (patch.oidc !== undefined) out.oidc_settings = oidcSettingsTo(patch.oidc);
   if (patch.postLogoutRedirectUris !== undefined) out.post_logout_redirect_uris = patch.postLogoutRedirectUris.length === 0 ? null : toJsonList(patch.postLogoutRedirectUris);
   return out;
 }
@@ -129,6 +144,7 @@ export class KyselyClientRepo implements ClientRepo {
       previous_secret_expires_at: null,
       id_token_signed_response_alg: client.idTokenSignedResponseAlg ?? null,
       post_logout_redirect_uris: client.postLogoutRedirectUris && client.postLogoutRedirectUris.length > 0 ? toJsonList(client.postLogoutRedirectUris) : null,
+      oidc_settings: client.oidc === undefined ? null : oidcSettingsTo(client.oidc),
     };
     await this.db.insertInto('clients').values(values).execute();
     return toRow(values);

@@ -43,6 +43,11 @@ export class KyselyOidcGrantRepo implements OidcGrantRepo {
     return row ? toRow(row) : null;
   }
 
+  async bySid(sid: string, limit: number): Promise<OidcGrantRow[]> {
+    const rows = await this.db.selectFrom('oidc_grants').selectAll().where('sid', '=', sid).orderBy('created_at', 'desc').limit(limit).execute();
+    return rows.map(toRow);
+  }
+
   /** Oldest first, from the created_at index; the family check uses tokens_family_id_idx. */
   async purgeOrphans(before: number, limit: number): Promise<number> {
     const result = await this.db

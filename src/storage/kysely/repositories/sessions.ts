@@ -49,12 +49,13 @@ export class KyselySessionRepo implements SessionRepo {
     return row ? toRow(row) : null;
   }
 
-  async delete(idHash: string): Promise<void> {
-    await this.db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
+  async delete(idHash: string): Promise<boolean> {
+    return affected(await this.db.deleteFrom('sessions').where('id_hash', '=', idHash).executeTakeFirst()) > 0;
   }
 
-  async deleteByUser(userId: string): Promise<void> {
-    await this.db.deleteFrom('sessions').where('user_id', '=', userId).execute();
+  async deleteByUser(userId: string): Promise<string[]> {
+    const rows = await this.db.deleteFrom('sessions').where('user_id', '=', userId).returning('id_hash').execute();
+    return rows.map((r) => r.id_hash);
   }
 
   async purgeExpired(before: number): Promise<number> {
