@@ -397,6 +397,14 @@ describeEachDb('admin REST API', (start) => {
     expect(created.json).toMatchObject({ email: 'carol@example.com', is_admin: false, disabled: false, organizations: [{ name: 'Carol Co', role: 'admin' }] });
     expect(created.text).not.toContain('carol-password-1');
     expect(created.json).not.toHaveProperty('password_hash');
+    const named = await call('PATCH', `/admin/api/users/${carolId}`, { body: { name: 'Carol Danvers', given_name: 'Carol', email_verified: true } });
+    expect(named.status).toBe(200);
+    expect(named.json).toMatchObject({ name: 'Carol Danvers', given_name: 'Carol', family_name: null, email_verified: true });
+    const unnamed = await call('PATCH', `/admin/api/users/${carolId}`, { body: { name: null } });
+    expect(unnamed.json).toMatchObject({ name: null, given_name: 'Carol', email_verified: true });
+    const tooLong = await call('PATCH', `/admin/api/users/${carolId}`, { body: { family_name: 'x'.repeat(201) } });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.json).toEqual({ error: 'invalid_request', error_description: 'The family name is too long (200 max)' });
 
     const dup = await call('POST', '/admin/api/users', { body: { email: 'carol@example.com', password: 'carol-password-1' } });
     expect(dup.status).toBe(400);

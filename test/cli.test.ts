@@ -423,6 +423,8 @@ describe('users, orgs, scopes, resource servers', () => {
     // Issue #12: a name for OpenID Connect's profile claims.
     const named = await json<{ email: string; name: string | null }>(['users', 'create', '--email', 'ada@example.com', '--password', 'ada-password', '--name', 'Ada Lovelace', '--given-name', 'Ada', '--family-name', 'Lovelace', '--email-verified']);
     expect(named).toMatchObject({ email: 'ada@example.com', name: 'Ada Lovelace' });
+    const renamed = await json<Record<string, unknown>>(['users', 'update', '--email', 'ada@example.com', '--name', 'Ada King', '--family-name', '', '--no-email-verified']);
+    expect(renamed).toMatchObject({ email: 'ada@example.com', name: 'Ada King', given_name: 'Ada', family_name: null, email_verified: false });
     expect(bob.organizations).toEqual([{ id: orgId, name: 'Acme', role: 'admin' }]);
     expect(piped.code).toBe(0);
     expect(JSON.parse(piped.stdout)).toMatchObject({ email: 'stdin@example.com', is_admin: false });

@@ -123,6 +123,12 @@ describeEachDb('OpenID Connect', (start) => {
       expect(info).toEqual({ sub: named.id, name: 'Ada Lovelace', given_name: 'Ada', family_name: 'Lovelace', updated_at: expect.any(Number), email: 'named@example.com', email_verified: true });
       const profileOnly = await signIn('openid profile');
       expect(await oidc.fetchUserInfo(config, profileOnly.tokens.access_token, named.id)).toEqual({ sub: named.id, name: 'Ada Lovelace', given_name: 'Ada', family_name: 'Lovelace', updated_at: expect.any(Number) });
+
+      // An administrator changes the name (admin pages, API, CLI all use setUserProfile): UserInfo follows, "" removes a claim.
+      const { setUserProfile } = await import('../src/services/directory.js');
+      await setUserProfile(s.ctx, named.id, { name: 'Ada King', familyName: '', emailVerified: false });
+      expect(await oidc.fetchUserInfo(config, full.tokens.access_token, named.id)).toEqual({ sub: named.id, name: 'Ada King', given_name: 'Ada', updated_at: expect.any(Number), email: 'named@example.com', email_verified: false });
+      await expect(setUserProfile(s.ctx, named.id, { name: 'x'.repeat(201) })).rejects.toThrow('The name is too long (200 max)');
     } finally {
       browser = previous;
     }

@@ -218,6 +218,16 @@ describeEachDb('pages: portal, connected applications, back-office', (start) => 
     expect((await s.ctx.storage.users.byId(peter?.id ?? ''))?.isAdmin).toBe(true);
     expect((await admin.postForm(`/admin/users/${peter?.id ?? ''}/disabled`, [['csrf', csrf], ['disabled', '1']])).status).toBe(303);
     expect((await s.ctx.storage.users.byId(peter?.id ?? ''))?.disabled).toBe(true);
+    // Issue #12: the OpenID Connect profile (names, email_verified) is edited here too.
+    const profile = await admin.postForm('/admin/users/profile', [['csrf', csrf], ['email', 'peter@example.com'], ['name', 'Peter <Gibbons>'], ['given_name', 'Peter'], ['family_name', ''], ['email_verified', '1']]);
+    expect(profile.status).toBe(303);
+    expect(profile.headers.get('location')).toBe('/admin/users?done=profile_updated');
+    expect((await s.ctx.storage.users.byId(peter?.id ?? ''))?.profile).toEqual({ name: 'Peter <Gibbons>', given_name: 'Peter', email_verified: true, updated_at: expect.any(Number) });
+    expect(await (await admin.fetch('/admin/users?q=peter')).text()).toContain('Peter &lt;Gibbons&gt;');
+    const unknown = await admin.postForm('/admin/users/profile', [['csrf', csrf], ['email', 'nobody@example.com'], ['name', 'X']]);
+    expect(unknown.status).toBe(400);
+    expect(await unknown.text()).toContain('No user with the email nobody@example.com');
+    expect((await admin.postForm('/admin/users/profile', [['email', 'peter@example.com'], ['name', 'No CSRF']])).status).toBe(403);
 
     const grid = await (await admin.fetch(`/admin/apps?org=${org?.id ?? ''}`)).text();
     expect(grid).toContain('0 applications');

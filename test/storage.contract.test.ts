@@ -347,6 +347,11 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       expect(await storage.users.update('u1', { disabled: true })).toBe(true);
       expect(await storage.users.byId('u1')).toMatchObject({ passwordHash: 'new', isAdmin: true, disabled: true });
       expect(await storage.users.update('u1', {})).toBe(true);
+      // issue #12: the profile claims are replaced whole, or removed with null
+      expect(await storage.users.update('u1', { profile: { name: 'Ada', email_verified: true } })).toBe(true);
+      expect((await storage.users.byId('u1'))?.profile).toEqual({ name: 'Ada', email_verified: true });
+      expect(await storage.users.update('u1', { profile: null })).toBe(true);
+      expect((await storage.users.byId('u1'))?.profile).toBeNull();
       expect(await storage.users.update('missing', { isAdmin: true })).toBe(false);
       expect(await storage.users.update('missing', {})).toBe(false);
     });

@@ -1,7 +1,7 @@
 /** `tollgate users …`: create, list, disable, enable (U1). */
 import { Command, Option } from 'commander';
 import type { OAuthContext } from '../oauth/context.js';
-import { createUser, requireUserByEmail, updateUser, userView } from '../services/directory.js';
+import { createUser, requireUserByEmail, setUserProfile, updateUser, userView } from '../services/directory.js';
 import type { MembershipRole, UserRow } from '../storage/types.js';
 import { action, CliError, emit, formatRecord, formatTable, pagedTable, pageQuery, readStdin, withJson, withPageOptions, withRuntime, type JsonOption, type PageOptions } from './shared.js';
 
@@ -101,6 +101,22 @@ async function setDisabled(opts: JsonOption & { email: string }, disabled: boole
   });
 }
 
+interface ProfileOptions extends JsonOption {
+  email: string;
+  name?: string;
+  givenName?: string;
+  familyName?: string;
+  emailVerified?: boolean;
+}
+
+async function updateProfile(opts: ProfileOptions): Promise<void> {
+  await withRuntime(async ({ ctx }) => {
+    const u = await requireUserByEmail(ctx, opts.email);
+    const updated = (await setUserProfile(ctx, u.id, { name: opts.name, givenName: opts.givenName, familyName: opts.familyName, emailVerified: opts.emailVerified }, { via: 'cli' })) ?? u;
+    emit(opts, await fullView(ctx, updated), () => `Updated user ${u.email}`);
+  });
+}
+
 export function usersCommand(): Command {
   const users = new Command('users').description('manage user accounts');
 
@@ -133,6 +149,18 @@ export function usersCommand(): Command {
   withJson(
     users.command('enable').description('enable a disabled (or locked-out) user').requiredOption('--email <email>', 'the user'),
   ).action(action((opts: JsonOption & { email: string }) => setDisabled(opts, false)));
+
+  withJson(
+    users
+      .command('update')
+      .description('change a user\'s OpenID Connect profile: names ("" removes one) and whether the email is verified')
+      .requiredOption('--email <email>', 'the user')
+      .option('--name <name>', 'full name (`name`)')
+      .option('--given-name <name>', 'given name (`given_name`)')
+      .option('--family-name <name>', 'family name (`family_name`)')
+      .option('--email-verified', 'the email is known to be the person\'s')
+      .option('--no-email-verified', 'the email is not verified'),
+  ).action(action(updateProfile));
 
   return users;
 }

@@ -34,14 +34,7 @@ export async function createUser(
   if (input.password.length > 1024) throw invalidRequest('The password is too long (1024 max)');
   if (await ctx.storage.users.byEmail(email)) throw invalidRequest(`A user with the email ${email} already exists`);
   const org = input.orgName ? await requireOrg(ctx, input.orgName) : null;
-  const profile: Record<string, unknown> = {};
-  for (const [claim, value] of [['name', input.name], ['given_name', input.givenName], ['family_name', input.familyName]] as const) {
-    if (value === undefined || value === null || value.trim() === '') continue;
-    if (value.length > 200) throw invalidRequest(`The ${claim.replace('_', ' ')} is too long (200 max)`);
-    profile[claim] = value.trim();
-  }
-  if (input.emailVerified !== undefined) profile['email_verified'] = input.emailVerified;
-  if (Object.keys(profile).length > 0) profile['updated_at'] = Math.floor(ctx.now() / 1000);
+  const { profile } = profileWith(ctx, {}, input);
   const user: UserRow & { readonly email: string } = {
     id: randomId(),
     email,
@@ -198,6 +191,52 @@ export async function updateUser(
   return ctx.storage.users.byId(userId);
 }
 
+export interface ProfileInput {
+  /** OpenID Connect `name`, `given_name`, `family_name`: a value sets it, "" or null removes it. */
+  readonly name?: string | null | undefined;
+  readonly givenName?: string | null | undefined;
+  readonly familyName?: string | null | undefined;
+  /** Whether the email is known to belong to the person (`email_verified`). */
+  readonly emailVerified?: boolean | undefined;
+}
+
+/** `current` profile claims with `input`'s changes (validated); `updated_at` moves when anything changed. */
+function profileWith(ctx: OAuthContext, current: Readonly<Record<string, unknown>>, input: ProfileInput): { profile: Record<string, unknown>; changed: boolean } {
+  const profile: Record<string, unknown> = { ...current };
+  let changed = false;
+  for (const [claim, value] of [['name', input.name], ['given_name', input.givenName], ['family_name', input.familyName]] as const) {
+    if (value === undefined) continue;
+    if (value !== null && value.length > 200) throw invalidRequest(`The ${claim.replace('_', ' ')} is too long (200 max)`);
+    const next = value === null || value.trim() === '' ? undefined : value.trim();
+    if (profile[claim] === next) continue;
+    changed = true;
+    if (next === undefined) delete profile[claim];
+    else profile[claim] = next;
+  }
+  if (input.emailVerified !== undefined && profile['email_verified'] !== input.emailVerified) {
+    profile['email_verified'] = input.emailVerified;
+    changed = true;
+  }
+  if (changed) profile['updated_at'] = Math.floor(ctx.now() / 1000);
+  return { profile, changed };
+}
+
+/** Changes a built-in user's name claims or `email_verified` (the admin pages, API and CLI). */
+export async function setUserProfile(ctx: OAuthContext, userId: string, input: ProfileInput, opts: { actorUserId?: string | null; ip?: string | null; via?: string } = {}): Promise<UserRow | null> {
+  const user = await ctx.storage.users.byId(userId);
+  if (!user) return null;
+  if (user.external) throw invalidRequest('This person comes from the platform: their name is the platform\'s to change');
+  const { profile, changed } = profileWith(ctx, user.profile ?? {}, input);
+  if (!changed) return user;
+  await ctx.storage.users.update(userId, { profile: Object.keys(profile).length > 0 ? profile : null });
+  await ctx.audit.record('user.updated', {
+    actorUserId: opts.actorUserId ?? null,
+    ip: opts.ip ?? null,
+    details: { userId, profile: Object.keys(input).filter((k) => input[k as keyof ProfileInput] !== undefined), ...(opts.via ? { via: opts.via } : {}) },
+  });
+  return ctx.storage.users.byId(userId);
+}
+
 /** "Sign out everywhere": every Tollgate session of this person ends; their applications keep their tokens. */
 export async function endAllSessions(ctx: OAuthContext, userId: string, opts: { ip?: string | null } = {}): Promise<void> {
   ctx.features.sessionsEnded(ctx, { sids: (await ctx.storage.sessions.deleteByUser(userId)).map(sidOf) });
@@ -221,6 +260,9 @@ export function userView(u: UserRow): Record<string, unknown> {
     id: u.id,
     email: u.email,
     name: typeof u.profile?.['name'] === 'string' ? u.profile['name'] : null,
+    given_name: typeof u.profile?.['given_name'] === 'string' ? u.profile['given_name'] : null,
+    family_name: typeof u.profile?.['family_name'] === 'string' ? u.profile['family_name'] : null,
+    email_verified: u.profile?.['email_verified'] === true,
     is_admin: u.isAdmin,
     disabled: u.disabled,
     created_at: new Date(u.createdAt).toISOString(),

@@ -366,7 +366,8 @@ export interface UserRepo {
   membershipsOf(userIds: readonly string[]): Promise<MembershipRow[]>;
   /** An organization's members (at most `limit`), with their emails, and how many there are in all. */
   membersOf(orgId: string, limit: number): Promise<{ items: Array<MembershipRow & { readonly email: string | null }>; total: number }>;
-  update(id: string, patch: Partial<Pick<UserRow, 'passwordHash' | 'isAdmin' | 'disabled'>>): Promise<boolean>;
+  /** `profile`: a built-in user's OpenID Connect profile claims, replaced whole. */
+  update(id: string, patch: Partial<Pick<UserRow, 'passwordHash' | 'isAdmin' | 'disabled' | 'profile'>>): Promise<boolean>;
   /** Atomically increments the failure counter and returns the new count. */
   recordLoginFailure(id: string, now: number): Promise<number>;
   setLockedUntil(id: string, until: number | null): Promise<void>;

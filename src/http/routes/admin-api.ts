@@ -19,7 +19,7 @@ import { single, type Params } from '../../oauth/params.js';
 import { revokeTokens } from '../../services/tokens.js';
 import { ImportError, importPlatform } from '../../services/import.js';
 import { appView, createApp, deleteApp, rotateSecret, setAppActive, updateApp, type AppInput } from '../../services/apps.js';
-import { createOrg, createResourceServer, createScope, createUser, requireOrg, updateUser, userView } from '../../services/directory.js';
+import { createOrg, createResourceServer, createScope, createUser, requireOrg, setUserProfile, updateUser, userView } from '../../services/directory.js';
 import { keyView, rotateSigningKey } from '../../services/keys.js';
 import type {
   AuditEventRow,
@@ -376,12 +376,15 @@ function directoryRoutes(api: FastifyInstance, ctx: OAuthContext): void {
   api.patch<{ Params: { id: string } }>('/users/:id', bearer, async (request, reply) => {
     const user = await ctx.storage.users.byId(request.params.id);
     if (!user) return notFound(reply, `No user with the id ${request.params.id}`);
-    const body = readBody(request, ['disabled', 'is_admin']);
+    const body = readBody(request, ['disabled', 'is_admin', 'name', 'given_name', 'family_name', 'email_verified']);
     const patch = { disabled: bool(body, 'disabled'), isAdmin: bool(body, 'is_admin') };
     const actor = actorOf(request);
     if (user.id === actor.actorUserId && (patch.disabled === true || patch.isAdmin === false)) {
       throw invalidRequest('You cannot disable yourself or remove your own admin rights (ask another administrator)');
     }
+    // OpenID Connect profile claims first (checked before anything changes).
+    const profile = { name: nullableStr(body, 'name'), givenName: nullableStr(body, 'given_name'), familyName: nullableStr(body, 'family_name'), emailVerified: bool(body, 'email_verified') };
+    if (Object.values(profile).some((v) => v !== undefined)) await setUserProfile(ctx, user.id, profile, actor);
     return userWithOrgs(ctx, (await updateUser(ctx, user.id, patch, actor)) ?? user);
   });
 

@@ -15,7 +15,7 @@ import type { HttpContext } from '../context.js';
 import type { AuditEventRow, ClientRow, MembershipRole, MembershipRow, OrganizationRow, UserRow } from '../../storage/types.js';
 import { OAuthError } from '../../oauth/errors.js';
 import { deleteApp, setAppActive, updateApp } from '../../services/apps.js';
-import { addMember, createOrg, createUser, updateUser } from '../../services/directory.js';
+import { addMember, createOrg, createUser, requireUserByEmail, setUserProfile, updateUser } from '../../services/directory.js';
 import { sameSitePath } from '../session.js';
 import { html, type SafeHtml } from '../views/html.js';
 import { appFacts, appForm, confirmBody, deleteConfirmBody, formValuesOf, type AppFormValues } from '../views/apps.js';
@@ -382,7 +382,7 @@ ${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes,
       return `${ctx.base}/admin/users${q.size > 0 ? `?${q.toString()}` : ''}`;
     };
     const row = (u: UserRow) => html`<tr>
-<td>${u.email ?? u.id}${u.external ? html` <span class="badge neutral">Platform</span>` : ''}${u.id === pc.user.id ? html` <span class="muted">(you)</span>` : ''}</td>
+<td>${u.email ?? u.id}${u.external ? html` <span class="badge neutral">Platform</span>` : ''}${u.id === pc.user.id ? html` <span class="muted">(you)</span>` : ''}${typeof u.profile?.['name'] === 'string' ? html`<br><span class="muted">${u.profile['name']}</span>` : ''}</td>
 <td>${u.isAdmin ? html`<span class="badge neutral">Admin</span>` : 'Member'}</td>
 <td>${u.disabled ? html`<span class="badge off">Disabled</span>` : html`<span class="badge on">Enabled</span>`}${u.lockedUntil !== null && u.lockedUntil > ctx.now() ? html` <span class="badge off">Locked</span>` : ''}</td>
 <td class="hide-sm">${(memberships.get(u.id) ?? []).map((m) => html`${orgName.get(m.orgId) ?? m.orgId} (${m.role})<br>`)}</td>
@@ -413,6 +413,17 @@ ${notice(request)}
 <thead><tr><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col" class="hide-sm">Organizations</th><th scope="col" class="hide-sm">Created</th><th scope="col">Actions</th></tr></thead>
 <tbody>${users.map(row)}${users.length === 0 ? html`<tr><td colspan="6">No user matches.</td></tr>` : ''}</tbody></table></div>
 <nav class="pager" aria-label="Pages">${after ? html`<a href="${pager(null)}">First page</a>` : ''}${page.next ? html`<a href="${pager(page.next)}" rel="next">Next ${USERS_PER_PAGE} →</a>` : ''}</nav>
+<h2>Name and email of a person</h2>
+<p class="hint">What applications that sign people in with OpenID Connect receive (the <code>profile</code> and <code>email</code> scopes). An empty name removes it.</p>
+<form method="post" action="${ctx.base}/admin/users/profile" class="card">
+<input type="hidden" name="csrf" value="${pc.csrf}">
+<label for="p-email">Email</label><input id="p-email" name="email" type="email" required autocomplete="off">
+<label for="p-name">Full name</label><input id="p-name" name="name" type="text" maxlength="200" autocomplete="off">
+<label for="p-given">Given name</label><input id="p-given" name="given_name" type="text" maxlength="200" autocomplete="off">
+<label for="p-family">Family name</label><input id="p-family" name="family_name" type="text" maxlength="200" autocomplete="off">
+<label class="check"><input type="checkbox" name="email_verified" value="1"> <span>The email is known to be theirs (<code>email_verified</code>)</span></label>
+<div class="actions"><button type="submit">Save profile</button></div>
+</form>
 <h2>Create a user</h2>
 ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 <form method="post" action="${ctx.base}/admin/users" class="card">
@@ -450,6 +461,26 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
       return sendPage(reply, 400, await usersPage(pc, request, errorMessage(err), values));
     }
     return redirect303(reply, `${ctx.base}/admin/users?done=user_created`);
+  });
+
+  app.post('/admin/users/profile', page, async (request, reply) => {
+    const form = formOf(request);
+    if (!checkCsrf(ctx, request, reply, form)) return reply;
+    const pc = await requireAdmin(ctx, request, reply);
+    if (!pc) return reply;
+    const values = { email: text(form, 'email', 320), admin: false, org: '', role: 'member' };
+    try {
+      const user = await requireUserByEmail(ctx, values.email);
+      await setUserProfile(
+        ctx,
+        user.id,
+        { name: text(form, 'name', 201), givenName: text(form, 'given_name', 201), familyName: text(form, 'family_name', 201), emailVerified: checked(form, 'email_verified') },
+        actor(pc, request),
+      );
+    } catch (err) {
+      return sendPage(reply, 400, await usersPage(pc, request, errorMessage(err), values));
+    }
+    return redirect303(reply, `${ctx.base}/admin/users?done=profile_updated`);
   });
 
   app.post<IdParams>('/admin/users/:id/disabled', page, async (request, reply) => {

@@ -115,6 +115,7 @@ const NOTICES: Readonly<Record<string, string>> = {
   deactivated: 'The application was deactivated: its tokens stop working at once.',
   revoked: 'Access revoked: the application’s tokens no longer work.',
   user_created: 'User created.',
+  profile_updated: 'Profile saved.',
   user_disabled: 'User disabled: their sessions ended and their tokens stopped working.',
   user_enabled: 'User enabled.',
   admin_granted: 'Administrator rights granted.',

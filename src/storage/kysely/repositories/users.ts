@@ -229,9 +229,10 @@ export class KyselyUserRepo implements UserRepo {
 
   async update(
     id: string,
-    patch: Partial<Pick<UserRow, 'passwordHash' | 'isAdmin' | 'disabled'>>,
+    patch: Partial<Pick<UserRow, 'passwordHash' | 'isAdmin' | 'disabled' | 'profile'>>,
   ): Promise<boolean> {
     const values = {
+      ...(patch.profile !== undefined ? { profile: patch.profile === null ? null : JSON.stringify(patch.profile) } : {}),
       ...(patch.passwordHash !== undefined ? { password_hash: patch.passwordHash } : {}),
       ...(patch.isAdmin !== undefined ? { is_admin: toIntBool(patch.isAdmin) } : {}),
       ...(patch.disabled !== undefined ? { disabled: toIntBool(patch.disabled) } : {}),
