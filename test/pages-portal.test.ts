@@ -130,6 +130,35 @@ describeEachDb('pages: portal, connected applications, back-office', (start) => 
     expect(edit.status).toBe(303);
     expect((await s.ctx.storage.clients.byId(app?.clientId ?? ''))?.name).toBe('Csrf App 2');
 
+    // Issue #12: the OpenID Connect settings are on the same form, shown as stored.
+    const base12: Array<[string, string]> = [['csrf', csrf], ['name', 'Csrf App 2'], ['redirect_uris', 'https://app.example/cb'], ['scopes', 'profile'], ['grant_types', 'authorization_code'], ['active', '1']];
+    const oidcEdit = await alice.postForm(`${base}/edit`, [
+      ...base12, ['id_token_alg', 'ES256'], ['post_logout_redirect_uris', 'https://app.example/bye\r\nhttps://app.example/bye2'],
+      ['backchannel_logout_uri', 'https://app.example/bc'], ['default_max_age', '600'], ['contacts', 'ops@app.example'],
+    ]);
+    expect(oidcEdit.status).toBe(303);
+    expect(await s.ctx.storage.clients.byId(app?.clientId ?? '')).toMatchObject({
+      idTokenSignedResponseAlg: 'ES256',
+      postLogoutRedirectUris: ['https://app.example/bye', 'https://app.example/bye2'],
+      oidc: { applicationType: 'web', backchannelLogoutUri: 'https://app.example/bc', defaultMaxAge: 600, contacts: ['ops@app.example'], backchannelLogoutSessionRequired: false },
+    });
+    const form = await (await alice.fetch(`${base}/edit`)).text();
+    expect(form).toContain('<option value="ES256" selected>ES256</option>');
+    expect(form).toContain('value="https://app.example/bc"');
+    expect(form).toContain('https://app.example/bye\nhttps://app.example/bye2</textarea>');
+    for (const [field, value, message] of [
+      ['backchannel_logout_uri', 'https://10.0.0.1/bc', 'backchannel_logout_uri: 10.0.0.1 is not a public address'],
+      ['default_max_age', 'soon', 'default_max_age must be a whole number of seconds from 0 to 31622400'],
+      ['post_logout_redirect_uris', 'https://app.example/bye#x', 'A redirect URI must not contain a fragment'],
+    ] as const) {
+      const bad12 = await alice.postForm(`${base}/edit`, [...base12, ['id_token_alg', 'RS256'], [field, value]]);
+      expect([field, bad12.status]).toEqual([field, 400]);
+      const page = await bad12.text();
+      expect(page).toContain(message);
+      if (field !== 'default_max_age') expect(page).toContain(value); // the form keeps what was typed
+    }
+    expect((await s.ctx.storage.clients.byId(app?.clientId ?? ''))?.oidc.backchannelLogoutUri).toBe('https://app.example/bc');
+
     const before = (await s.ctx.storage.clients.byId(app?.clientId ?? ''))?.secretHash;
     const askRotate = await alice.postForm(`${base}/rotate`, [['csrf', csrf]]);
     expect(askRotate.status).toBe(200);

@@ -275,7 +275,7 @@ ${notice(request)}
 <a class="button danger" href="${base}/delete">Delete</a>
 </div></div>
 <h2 id="edit">Edit</h2>
-${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes, grantTypes: ctx.features.clientGrantTypes(), orgs, orgName: values.orgId === (c.orgId ?? '') ? orgName : values.orgId, owners: 'text', error, submitLabel: 'Save changes', cancelHref: `${ctx.base}/admin/apps` })}`,
+${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes, grantTypes: ctx.features.clientGrantTypes(), orgs, orgName: values.orgId === (c.orgId ?? '') ? orgName : values.orgId, owners: 'text', error, oidc: ctx.features.has('openid-connect'), submitLabel: 'Save changes', cancelHref: `${ctx.base}/admin/apps` })}`,
     );
   };
 

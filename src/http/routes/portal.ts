@@ -19,7 +19,8 @@ import { deriveKey, openJson, sealJson, sha256 } from '../../oauth/crypto.js';
 import { createApp, deleteApp, rotateSecret, setAppActive, updateApp, type AppInput } from '../../services/apps.js';
 import { CSRF_COOKIE, SESSION_COOKIE, cookieOptions } from '../session.js';
 import { html } from '../views/html.js';
-import { appFacts, appForm, confirmBody, credentialsBody, deleteConfirmBody, EMPTY_APP, formValuesOf, OVERLAP_CHOICES, overlapControl, type AppFormValues } from '../views/apps.js';
+import { appFacts, appForm, confirmBody, credentialsBody, deleteConfirmBody, EMPTY_APP, formValuesOf, ID_TOKEN_ALG_CHOICES, OVERLAP_CHOICES, overlapControl, type AppFormValues } from '../views/apps.js';
+import type { KeyAlg } from '../../config.js';
 import {
   checkCsrf,
   checked,
@@ -116,6 +117,19 @@ export function appInputFromForm(form: Form, opts: { mode: 'create' | 'edit'; wi
   };
   if (opts.mode === 'create') input.public = text(form, 'client_type') === 'public';
   if (opts.withOwner) input.ownerId = text(form, 'owner_id', 320) || null;
+  // OpenID Connect settings, when the form had them (the instance has the feature).
+  if ('id_token_alg' in form) {
+    const lines = (name: string) => text(form, name, 20000).split(/[\r\n]+/).map((s) => s.trim()).filter((s) => s.length > 0);
+    const alg = text(form, 'id_token_alg', 10);
+    input.idTokenSignedResponseAlg = (ID_TOKEN_ALG_CHOICES as readonly string[]).includes(alg) ? (alg as KeyAlg) : 'RS256';
+    input.postLogoutRedirectUris = lines('post_logout_redirect_uris');
+    const maxAge = text(form, 'default_max_age', 12);
+    input.oidc = {
+      backchannelLogoutUri: text(form, 'backchannel_logout_uri', 2000) || null,
+      defaultMaxAge: maxAge === '' ? null : /^\d{1,9}$/.test(maxAge) ? Number(maxAge) : -1,
+      contacts: lines('contacts'),
+    };
+  }
   return input;
 }
 
@@ -132,6 +146,13 @@ export function formValuesFromInput(input: AppInput, base: AppFormValues): AppFo
     orgId: input.orgId ?? '',
     ownerId: input.ownerId ?? base.ownerId,
     active: input.active ?? base.active,
+    oidc: {
+      idTokenAlg: input.idTokenSignedResponseAlg ?? base.oidc.idTokenAlg,
+      postLogoutRedirectUris: input.postLogoutRedirectUris ?? base.oidc.postLogoutRedirectUris,
+      backchannelLogoutUri: input.oidc?.backchannelLogoutUri !== undefined ? (input.oidc.backchannelLogoutUri ?? '') : base.oidc.backchannelLogoutUri,
+      defaultMaxAge: input.oidc?.defaultMaxAge !== undefined ? (input.oidc.defaultMaxAge === null ? '' : String(input.oidc.defaultMaxAge)) : base.oidc.defaultMaxAge,
+      contacts: input.oidc?.contacts ?? base.oidc.contacts,
+    },
   };
 }
 
@@ -260,6 +281,7 @@ ${appForm({
   orgs: await orgChoices(ctx, pc.user),
   orgName: await orgNameOf(ctx, values.orgId),
   owners: null,
+  oidc: ctx.features.has('openid-connect'),
   error,
   submitLabel: 'Create application',
   cancelHref: `${ctx.base}/developers`,
@@ -347,6 +369,7 @@ ${appForm({
   orgs: await orgChoices(ctx, pc.user),
   orgName: await orgNameOf(ctx, values.orgId),
   owners: null,
+  oidc: ctx.features.has('openid-connect'),
   error,
   submitLabel: 'Save changes',
   cancelHref: `${ctx.base}/developers/apps/${encodeURIComponent(c.clientId)}`,

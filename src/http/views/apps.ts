@@ -33,7 +33,21 @@ export interface AppFormValues {
   readonly orgId: string;
   readonly ownerId: string;
   readonly active: boolean;
+  /** OpenID Connect settings (shown when the instance has the feature). */
+  readonly oidc: OidcFormValues;
 }
+
+export interface OidcFormValues {
+  readonly idTokenAlg: string;
+  readonly postLogoutRedirectUris: readonly string[];
+  readonly backchannelLogoutUri: string;
+  readonly defaultMaxAge: string;
+  readonly contacts: readonly string[];
+}
+
+export const EMPTY_OIDC: OidcFormValues = { idTokenAlg: 'RS256', postLogoutRedirectUris: [], backchannelLogoutUri: '', defaultMaxAge: '', contacts: [] };
+
+export const ID_TOKEN_ALG_CHOICES = ['RS256', 'ES256', 'EdDSA'] as const;
 
 export const EMPTY_APP: AppFormValues = {
   name: '',
@@ -47,6 +61,7 @@ export const EMPTY_APP: AppFormValues = {
   orgId: '',
   ownerId: '',
   active: true,
+  oidc: EMPTY_OIDC,
 };
 
 export function formValuesOf(c: ClientRow): AppFormValues {
@@ -62,6 +77,13 @@ export function formValuesOf(c: ClientRow): AppFormValues {
     orgId: c.orgId ?? '',
     ownerId: c.ownerId ?? '',
     active: c.active,
+    oidc: {
+      idTokenAlg: c.idTokenSignedResponseAlg ?? 'RS256',
+      postLogoutRedirectUris: c.postLogoutRedirectUris,
+      backchannelLogoutUri: c.oidc.backchannelLogoutUri ?? '',
+      defaultMaxAge: c.oidc.defaultMaxAge === null ? '' : String(c.oidc.defaultMaxAge),
+      contacts: c.oidc.contacts,
+    },
   };
 }
 
@@ -82,6 +104,8 @@ export interface AppFormOptions {
    */
   readonly owners: 'text' | null;
   readonly error?: string | null;
+  /** The instance signs people in with OpenID Connect: show its settings. */
+  readonly oidc?: boolean;
   readonly submitLabel: string;
   readonly cancelHref: string;
 }
@@ -125,9 +149,25 @@ ${o.owners
   ? html`<label for="owner_id">Owner <span class="hint">Their email or user id; empty for none.</span></label>
 <input id="owner_id" name="owner_id" type="text" value="${v.ownerId}" autocomplete="off">`
   : ''}
+${o.oidc ? oidcFieldset(v.oidc) : ''}
 <label class="check"><input type="checkbox" name="active" value="1"${v.active ? html` checked` : ''}> <span>Active <span class="hint">An inactive application cannot obtain tokens and its tokens stop working.</span></span></label>
 <div class="actions"><button type="submit">${o.submitLabel}</button><a href="${o.cancelHref}">Cancel</a></div>
 </form>`;
+}
+
+function oidcFieldset(v: OidcFormValues): SafeHtml {
+  return html`<fieldset><legend>Sign-in with OpenID Connect</legend>
+<label for="id_token_alg">ID token algorithm</label>
+<select id="id_token_alg" name="id_token_alg">${ID_TOKEN_ALG_CHOICES.map((a) => html`<option value="${a}"${v.idTokenAlg === a ? html` selected` : ''}>${a}${a === 'RS256' ? ' (default)' : ''}</option>`)}</select>
+<label for="post_logout_redirect_uris">After sign-out, send people back to <span class="hint">One URI per line, matched exactly.</span></label>
+<textarea id="post_logout_redirect_uris" name="post_logout_redirect_uris">${v.postLogoutRedirectUris.join('\n')}</textarea>
+<label for="backchannel_logout_uri">Back-channel logout URL <span class="hint">https://… — told when a session ends; empty for none.</span></label>
+<input id="backchannel_logout_uri" name="backchannel_logout_uri" type="url" value="${v.backchannelLogoutUri}">
+<label for="default_max_age">Ask for a new sign-in after <span class="hint">Seconds; empty for never.</span></label>
+<input id="default_max_age" name="default_max_age" type="number" min="0" step="1" value="${v.defaultMaxAge}">
+<label for="contacts">Contacts <span class="hint">Email addresses, one per line.</span></label>
+<textarea id="contacts" name="contacts">${v.contacts.join('\n')}</textarea>
+</fieldset>`;
 }
 
 export function appFacts(c: ClientRow, extra: { orgName: string | null; ownerEmail: string | null }): SafeHtml {
