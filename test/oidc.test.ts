@@ -134,6 +134,57 @@ describeEachDb('OpenID Connect', (start) => {
     }
   });
 
+  it('Core §5.5 claims parameter: claims asked for in the ID token are put there (only within the granted scopes), also after a refresh; malformed ones are invalid_request', async () => {
+    expect(config.serverMetadata()['claims_parameter_supported']).toBe(true);
+    const { createUser, setUserProfile } = await import('../src/services/directory.js');
+    const person = await createUser(s.ctx, { email: 'claims@example.com', password: DEFAULT_PASSWORD, name: 'Grace Hopper', emailVerified: true });
+    const other = new Browser(s.url);
+    expect((await other.login('claims@example.com', DEFAULT_PASSWORD)).status).toBe(303);
+    const previous = browser;
+    browser = other;
+    try {
+      const claims = JSON.stringify({ id_token: { email: { essential: true }, name: null, birthdate: null }, userinfo: { name: null } });
+      const { tokens } = await signIn('openid email', { claims });
+      const payload = tokens.claims();
+      // email is granted (email scope); name is not (no profile scope): left out; birthdate unknown.
+      expect(payload?.['email']).toBe('claims@example.com');
+      expect(payload?.['email_verified']).toBeUndefined();
+      expect(payload?.['name']).toBeUndefined();
+      const both = await signIn('openid email profile', { claims });
+      expect(both.tokens.claims()).toMatchObject({ email: 'claims@example.com', name: 'Grace Hopper' });
+      // A refresh keeps putting them in, with what the person's profile says now.
+      await setUserProfile(s.ctx, person.id, { name: 'Grace B. Hopper' });
+      const refreshed = await oidc.refreshTokenGrant(config, both.tokens.refresh_token ?? '');
+      expect(refreshed.claims()).toMatchObject({ email: 'claims@example.com', name: 'Grace B. Hopper' });
+      // Without the parameter, the ID token carries no profile claim (they are at UserInfo).
+      expect((await signIn('openid email profile')).tokens.claims()?.['name']).toBeUndefined();
+
+      // §5.5.1: a sub value is answered only for that person.
+      const forMe = await signIn('openid', { claims: JSON.stringify({ id_token: { sub: { value: person.id } } }) });
+      expect(forMe.tokens.claims()?.sub).toBe(person.id);
+      const forOther = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', prompt: 'none', claims: JSON.stringify({ id_token: { sub: { value: userId } } }) });
+      const refused = await other.fetch(forOther.href);
+      expect(new URL(refused.headers.get('location') ?? '').searchParams.get('error')).toBe('login_required');
+    } finally {
+      browser = previous;
+    }
+    for (const [bad, message] of [
+      ['not json', 'claims must be a JSON object'],
+      ['[1]', 'claims must be a JSON object'],
+      ['{"id_token":[]}', 'claims.id_token must be a JSON object'],
+      ['{"id_token":{"email":true}}', 'claims.id_token.email must be null or an object'],
+      ['{"userinfo":{"email":{"essential":"yes"}}}', 'claims.userinfo.email.essential must be true or false'],
+      ['{"id_token":{"sub":{"value":"a"}},"userinfo":{"sub":{"value":"b"}}}', 'claims names two different sub values'],
+      [`{"id_token":{"x":"${'y'.repeat(4100)}"}}`, 'claims is too long (4096 max)'],
+    ] as const) {
+      const url = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', state: 'st', claims: bad });
+      const res = await browser.fetch(url.href);
+      expect(res.status).toBe(303);
+      const back = new URL(res.headers.get('location') ?? '').searchParams;
+      expect([bad.slice(0, 40), back.get('error'), back.get('error_description'), back.get('state')]).toEqual([bad.slice(0, 40), 'invalid_request', message, 'st']);
+    }
+  });
+
   it('UserInfo errors are RFC 6750: no token, bad token, no openid scope, two tokens, a token in the URL, an application token', async () => {
     const none = await fetch(`${s.url}/oauth/userinfo`);
     expect(none.status).toBe(401);

@@ -1285,15 +1285,15 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
 
   describe('OpenID Connect grants (0009)', () => {
     const grant = (familyId: string, createdAt = T0) => ({
-      familyId, clientId: 'c1', userId: 'u1', nonce: 'n-1', authTime: T0 - 5000, amr: ['pwd', 'otp'], acr: 'urn:x:2fa', sid: 'sid-1', createdAt,
+      familyId, clientId: 'c1', userId: 'u1', nonce: 'n-1', authTime: T0 - 5000, amr: ['pwd', 'otp'], acr: 'urn:x:2fa', sid: 'sid-1', idTokenClaims: ['email', 'name'], createdAt,
     });
 
     it('create and byFamily round-trip every field; a second row for the same family is refused', async () => {
       await seedUserAndClient();
       await storage.oidcGrants.create(grant('f1'));
-      await storage.oidcGrants.create({ ...grant('f2'), nonce: null, amr: null, acr: null, sid: null });
+      await storage.oidcGrants.create({ ...grant('f2'), nonce: null, amr: null, acr: null, sid: null, idTokenClaims: null });
       expect(await storage.oidcGrants.byFamily('f1')).toEqual(grant('f1'));
-      expect(await storage.oidcGrants.byFamily('f2')).toEqual({ ...grant('f2'), nonce: null, amr: null, acr: null, sid: null });
+      expect(await storage.oidcGrants.byFamily('f2')).toEqual({ ...grant('f2'), nonce: null, amr: null, acr: null, sid: null, idTokenClaims: null });
       expect(await storage.oidcGrants.byFamily('nope')).toBeNull();
       await expect(storage.oidcGrants.create(grant('f1'))).rejects.toThrow();
     });

@@ -509,6 +509,8 @@ export interface OidcGrantRow {
   readonly amr: readonly string[] | null;
   readonly acr: string | null;
   readonly sid: string | null;
+  /** Claims the request's `claims` parameter asked for in the ID token (Core §5.5); null for none. */
+  readonly idTokenClaims?: readonly string[] | null;
   readonly createdAt: number;
 }
 

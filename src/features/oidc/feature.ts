@@ -22,6 +22,7 @@ import { CLAIMS_SUPPORTED, scopedClaims } from './claims.js';
 import { ID_TOKEN_ALGS, idTokenSubject, signIdToken } from './id-token.js';
 import { handleUserInfo } from './userinfo.js';
 import { queueBackchannelLogout } from './backchannel.js';
+import { parseClaimsRequest } from './claims-request.js';
 
 const DISPLAY_VALUES = ['page', 'popup', 'touch', 'wap'];
 
@@ -35,8 +36,17 @@ function grantOf(req: AuthorizeRequest, approval: Approval, now: number): OidcGr
     amr: approval.signIn.amr,
     acr: approval.signIn.acr,
     sid: approval.signIn.sid,
+    idTokenClaims: parseClaimsRequest(req.params.get('claims')?.[0])?.idToken ?? null,
     createdAt: now,
   };
+}
+
+/** The claims the `claims` parameter asked for in the ID token, as far as the scopes release them. */
+async function requestedClaims(ctx: OAuthContext, grant: OidcGrantRow, scopes: readonly string[]): Promise<Record<string, unknown> | undefined> {
+  const names = grant.idTokenClaims ?? [];
+  if (names.length === 0) return undefined;
+  const released = await scopedClaims(ctx, grant.userId, scopes);
+  return Object.fromEntries(Object.entries(released).filter(([name]) => names.includes(name)));
 }
 
 /** OIDC Core §3.2: `id_token` alone, or with an access token (`id_token token`), in the fragment. */
@@ -54,7 +64,8 @@ function implicitIdToken(type: 'id_token' | 'id_token token'): ResponseType {
         return { id_token: await signIdToken(ctx, { client: req.client, grant, withNonce: true, claims }) };
       }
       const token = await implicitAccessToken(ctx, req, approval);
-      return { ...token, id_token: await signIdToken(ctx, { client: req.client, grant, withNonce: true, accessToken: token.access_token }) };
+      const claims = await requestedClaims(ctx, grant, approval.scopes);
+      return { ...token, id_token: await signIdToken(ctx, { client: req.client, grant, withNonce: true, accessToken: token.access_token, ...(claims ? { claims } : {}) }) };
     },
   };
 }
@@ -72,7 +83,7 @@ export const openIdConnectFeature: Feature = {
   ],
   keyAlgs: ['RS256'],
   responseTypes: [implicitIdToken('id_token'), implicitIdToken('id_token token')],
-  authorizeParameters: ['id_token_hint', 'ui_locales', 'claims_locales', 'display', 'acr_values'],
+  authorizeParameters: ['id_token_hint', 'ui_locales', 'claims_locales', 'display', 'acr_values', 'claims'],
   endpoints: [
     { method: 'GET', path: '/.well-known/openid-configuration', cors: true, wellKnown: true, handle: (ctx) => discovery(ctx) },
     { method: 'GET', path: '/oauth/userinfo', metadataName: 'userinfo_endpoint', cors: true, bearer: true, handle: (ctx, req) => handleUserInfo(ctx, req, 'GET') },
@@ -88,13 +99,19 @@ export const openIdConnectFeature: Feature = {
       if (!req.scopes.includes('openid')) throw invalidRequest(`response_type=${req.responseType.type} requires the openid scope`);
       if (req.nonce === null) throw invalidRequest(`response_type=${req.responseType.type} requires a nonce`);
     }
+    // Core §5.5: checked whole here, so a malformed `claims` never reaches the consent page.
+    const claims = parseClaimsRequest(req.params.get('claims')?.[0]);
+    if (claims !== null && !req.scopes.includes('openid')) throw invalidRequest('claims needs the openid scope');
     const hint = req.params.get('id_token_hint')?.[0];
     if (hint !== undefined && hint !== '') {
       // Core §3.1.2.1: an ID token this server issued to this application (an expired one is fine).
       const subject = await idTokenSubject(ctx, hint, req.client.clientId);
       if (subject === null) throw invalidRequest('id_token_hint is not an ID token this server issued to this application');
+      if (claims?.subject != null && claims.subject !== subject) throw invalidRequest('claims sub.value and id_token_hint name different people');
       return { subjectHint: subject };
     }
+    // §5.5.1: a requested sub value is only answered for that person, like a hint.
+    if (claims?.subject != null) return { subjectHint: claims.subject };
     return undefined;
   },
   async authorized(ctx, { request, approval }) {
@@ -110,7 +127,8 @@ export const openIdConnectFeature: Feature = {
     const grant = await ctx.storage.oidcGrants.byFamily(facts.familyId);
     if (grant === null || grant.clientId !== client.clientId || grant.userId !== facts.userId) return {};
     // §12.2: a refreshed ID token keeps the original auth_time; the nonce only comes back with the code.
-    return { id_token: await signIdToken(ctx, { client, grant, withNonce: grantType === 'authorization_code', accessToken: response.access_token }) };
+    const claims = await requestedClaims(ctx, grant, facts.scopes);
+    return { id_token: await signIdToken(ctx, { client, grant, withNonce: grantType === 'authorization_code', accessToken: response.access_token, ...(claims ? { claims } : {}) }) };
   },
   sessionsEnded: queueBackchannelLogout,
   metadata: (ctx) => ({
@@ -119,7 +137,7 @@ export const openIdConnectFeature: Feature = {
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [...ID_TOKEN_ALGS],
     claims_supported: CLAIMS_SUPPORTED,
-    claims_parameter_supported: false,
+    claims_parameter_supported: true,
     request_parameter_supported: false,
     request_uri_parameter_supported: false,
     display_values_supported: DISPLAY_VALUES,

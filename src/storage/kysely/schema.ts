@@ -204,6 +204,8 @@ export interface OidcGrantsTable {
   amr: JsonText | null;
   acr: string | null;
   sid: string | null;
+  /** 0011: JSON list of claim names for the ID token (the `claims` parameter); null for none. */
+  id_token_claims: JsonText | null;
   created_at: number;
 }
 

@@ -14,6 +14,7 @@ function toRow(row: Selectable<OidcGrantsTable>): OidcGrantRow {
     amr: row.amr === null ? null : (JSON.parse(row.amr) as string[]),
     acr: row.acr,
     sid: row.sid,
+    idTokenClaims: row.id_token_claims === null ? null : (JSON.parse(row.id_token_claims) as string[]),
     createdAt: Number(row.created_at),
   };
 }
@@ -33,6 +34,7 @@ export class KyselyOidcGrantRepo implements OidcGrantRepo {
         amr: row.amr === null ? null : JSON.stringify(row.amr),
         acr: row.acr,
         sid: row.sid,
+        id_token_claims: row.idTokenClaims && row.idTokenClaims.length > 0 ? JSON.stringify(row.idTokenClaims) : null,
         created_at: row.createdAt,
       })
       .execute();
