@@ -236,6 +236,21 @@ describeEachDb('OpenID Connect', (start) => {
     expect(JSON.parse(Buffer.from((refreshed.id_token ?? '').split('.')[1] ?? '', 'base64url').toString())['at_hash']).toBe(leftHalf(refreshed.access_token));
   });
 
+  it('refresh grace window: the replayed answer (the same pair) comes with an ID token too', async () => {
+    const app = await s.createApp({ name: 'Grace RP', redirectUris: [REDIRECT], scopes: ['profile'], grantTypes: ['authorization_code', 'refresh_token'], refreshGraceSeconds: 60 });
+    const cfg = await oidc.discovery(new URL(s.issuer), app.client.clientId, app.clientSecret ?? '', undefined, { execute: [oidc.allowInsecureRequests] });
+    const first = await signIn('openid profile', {}, cfg);
+    const rt = first.tokens.refresh_token ?? '';
+    const a = await oidc.refreshTokenGrant(cfg, rt);
+    const b = await oidc.refreshTokenGrant(cfg, rt);
+    expect(b.access_token).toBe(a.access_token);
+    expect(b.refresh_token).toBe(a.refresh_token);
+    for (const r of [a, b]) {
+      expect(r.claims()).toMatchObject({ sub: userId, aud: app.client.clientId, auth_time: first.tokens.claims()?.auth_time });
+      expect(JSON.parse(Buffer.from((r.id_token ?? '').split('.')[1] ?? '', 'base64url').toString())['at_hash']).toBe(leftHalf(r.access_token));
+    }
+  });
+
   it('RFC 9068 §4: an ID token is refused where an access token is expected', async () => {
     const { tokens } = await signIn('openid profile');
     for (const path of ['/api/me', '/oauth/userinfo']) {

@@ -8,7 +8,7 @@ import { invalidGrant, invalidScope, invalidTarget } from '../../oauth/errors.js
 import { sha256 } from '../../oauth/crypto.js';
 import { single } from '../../oauth/params.js';
 import { isSubset, parseScope } from '../../oauth/scope.js';
-import { clientIssuesRefresh, prepareTokens, type TokenResponse } from '../../oauth/tokens/issue.js';
+import { clientIssuesRefresh, prepareTokens, recordFacts, type TokenResponse } from '../../oauth/tokens/issue.js';
 import { openResponse, sealResponse } from '../../oauth/tokens/grace.js';
 
 const INVALID = 'The refresh token is invalid, expired or revoked';
@@ -96,6 +96,8 @@ export const refreshTokenGrant: Grant = {
         const next = await ctx.storage.tokens.byHash(sha256(replay.refresh_token));
         if (!next || next.revokedAt !== null || next.consumedAt !== null) return null;
       }
+      // The same grant as the first answer, so features add to it alike (a fresh ID token, OIDC §12.2).
+      recordFacts(replay, { userId: current.userId, familyId: current.familyId, scopes: parseScope(typeof replay.scope === 'string' ? replay.scope : current.scope) });
       return replay;
     }
 

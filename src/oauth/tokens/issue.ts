@@ -49,6 +49,11 @@ export function issuedFacts(response: TokenResponse): IssuedFacts | null {
   return factsOf.get(response) ?? null;
 }
 
+/** Records what a response replayed from storage was made for (the refresh grace window). */
+export function recordFacts(response: TokenResponse, facts: IssuedFacts): void {
+  factsOf.set(response, facts);
+}
+
 /** Tokens made and signed but not yet stored: the rows to insert and the response to send. */
 export interface PreparedTokens {
   readonly rows: readonly NewToken[];
