@@ -313,6 +313,21 @@ describeEachDb('issue #15 §8, §9, §14: sessions, deactivation, headers and th
     expect(app.status).toBe(200);
     expect(app.headers.get('content-security-policy')).toMatch(/form-action 'self' com\.example\.app:(;|$)/);
     await app.arrayBuffer();
+
+    // The login page of a waiting authorization request names its target too: after the sign-in,
+    // the form's redirect chain may end at the application (a remembered consent, or an error).
+    const anon = new Browser(s.url);
+    const detour = await anon.fetch(`/oauth/authorize?response_type=code&client_id=${web.client.clientId}&redirect_uri=${encodeURIComponent('https://client.example:8443/cb?x=1')}&scope=profile`);
+    expect(detour.status).toBe(303);
+    const loginPage = await anon.fetch(detour.headers.get('location') ?? '');
+    expect(loginPage.status).toBe(200);
+    expect(loginPage.headers.get('content-security-policy')).toMatch(/form-action 'self' https:\/\/client\.example:8443(;|$)/);
+    const failed = await anon.postForm('/login', [['csrf', anon.cookie('tg_csrf') ?? ''], ['username', 'owner@example.com'], ['password', 'wrong-password'], ['return_to', new URL(detour.headers.get('location') ?? '', s.url).searchParams.get('return_to') ?? '']]);
+    expect(failed.status).toBe(401);
+    expect(failed.headers.get('content-security-policy')).toMatch(/form-action 'self' https:\/\/client\.example:8443(;|$)/);
+    // Another browser's (or an unknown) waiting request names nothing.
+    const stranger = await fetch(`${s.url}${detour.headers.get('location') ?? ''}`);
+    expect(stranger.headers.get('content-security-policy')).toMatch(/form-action 'self'(;|$)/);
   });
 
   it('§9 §14: the consent page says where the person will be sent, who registered the app, and that a self-registered one is not verified', async () => {

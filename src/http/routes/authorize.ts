@@ -210,10 +210,30 @@ export function authorizeRoutes(app: FastifyInstance, ctx: HttpContext): void {
     return redirect303(reply, await approve(ctx, req, signInOf(session), granted, request.ip));
   });
 
+  /**
+   * Browsers apply `form-action` to every redirect that follows the form's POST: after a sign-in
+   * for a waiting authorization request, the chain ends at the application's redirect URI (when
+   * the consent is remembered, or with an error), so the login page names that target too — the
+   * redirect URI of the request stored on the server, which was validated when it arrived.
+   */
+  const loginCsp = async (request: FastifyRequest, reply: FastifyReply, returnTo: string): Promise<void> => {
+    const target = new URL(returnTo, ctx.config.issuer);
+    if (target.pathname !== `${ctx.base}/oauth/authorize/resume`) return;
+    const loaded = await loadForBrowser(ctx, request, target.searchParams.get('interaction'));
+    if (!loaded.ok || loaded.row.clientId === null) return;
+    let redirectUri = new URLSearchParams(loaded.row.request).get('redirect_uri');
+    if (redirectUri === null) {
+      const client = await ctx.storage.clients.byId(loaded.row.clientId);
+      redirectUri = client?.redirectUris.length === 1 ? (client.redirectUris[0] ?? null) : null;
+    }
+    if (redirectUri !== null) reply.header('Content-Security-Policy', cspWithFormTarget(redirectUri));
+  };
+
   app.get('/login', { config: { page: true } }, async (request, reply) => {
     const q = queryParams(request);
     const returnTo = safeReturnTo(ctx, q.get('return_to')?.[0]);
     if (ctx.login.mode !== 'builtin') return signInThenReturn(ctx, request, reply, returnTo);
+    await loginCsp(request, reply, returnTo);
     const hint = q.get('login_hint')?.[0];
     return sendPage(
       reply,
@@ -228,6 +248,8 @@ export function authorizeRoutes(app: FastifyInstance, ctx: HttpContext): void {
     }
     const body = bodyObject(request);
     const returnTo = safeReturnTo(ctx, body['return_to']);
+    // The page shown again after a failed attempt posts the same form.
+    await loginCsp(request, reply, returnTo);
     if (!csrfValid(request, body['csrf'])) {
       return sendPage(reply, 403, loginPage(ctx, { csrf: csrfToken(ctx, request, reply), returnTo, error: 'The form has expired. Please sign in again.' }));
     }
