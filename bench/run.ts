@@ -7,6 +7,15 @@
  *   npm run bench -- --no-scale   skip the stored-token scale and purge scenarios
  *   npm run bench -- --scale-tokens=10000000   seed 10 M tokens instead of 1 M (slow: minutes)
  *   TOLLGATE_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench   adds PostgreSQL
+ *   npm run bench -- --quick --only='oidc|authorization code'   only the matching scenarios (Tollgate,
+ *                                 oidc-provider and paired), printed with their ratios, no report
+ *
+ * Scenarios: client_credentials (opaque, JWT ES256/EdDSA), introspection, GET /api/me (opaque,
+ * JWT), refresh with rotation, the authorization code flow with PKCE, the same flow as OpenID
+ * Connect (scope=openid + nonce; a flow counts only with its RS256 ID token), the password grant;
+ * the peer runs client_credentials, introspection and both code flows. Paired runs (both sides
+ * alternating, same machine state) for client_credentials, introspection, /api/me vs the ceiling
+ * and both code flows vs the peer; then the stored-token scale and purge run.
  *
  * Every server is its own process; autocannon runs in another one (bench/load.ts). CPU per request
  * is the server process's utime+stime delta (/proc/<pid>/stat) divided by the requests served.
@@ -758,7 +767,7 @@ async function main(): Promise<void> {
     `\`npm run bench${QUICK ? ' -- --quick' : ''}\` on ${meta.cpus}, Node ${meta.node}, commit ${meta.commit}, ${meta.date}. ` +
       `${meta.connections} connections, ${meta.warmupSeconds} s warm-up then ${meta.runs} runs of ${meta.durationSeconds} s per scenario; ` +
       `throughput is the mean of the runs, p50 the median, p99 the worst run. CPU is the server process's user+system time per request ` +
-      `(per flow for the authorization-code scenario) — on 2 cores the load generator competes with the server, so CPU/request is the steadier figure. ` +
+      `(per flow for the code-flow scenarios) — on 2 cores the load generator competes with the server, so CPU/request is the steadier figure. ` +
       `PostgreSQL ${meta.postgres ? 'included' : 'not measured (set TOLLGATE_DATABASE_URL)'}.`,
     '',
     '![throughput and latency](latest.svg)',
@@ -793,7 +802,8 @@ async function main(): Promise<void> {
     '- All requests authenticate with HTTP Basic (client_secret_basic).',
     '- GET /api/me uses a user token (from an authorization-code flow), opaque or RFC 9068 JWT.',
     '- Refresh grant: rotation chains over a shared pool of refresh tokens, each obtained from its own authorization-code flow (its own family). Each response\'s rotated token goes back into the pool, so a token is never presented twice; a run that stops mid-request loses that chain, so the pool holds connections × (runs + 2) + 32 tokens.',
-    '- Authorization code + PKCE: per flow, a fresh verifier, `GET /oauth/authorize` with the signed-in session cookie (consent given once before) → 303 with the code → `POST /oauth/token`; flows/s counts token responses with status 200. Latencies are per request.',
+    '- Authorization code + PKCE: per flow, a fresh verifier, `GET /oauth/authorize` with the signed-in session cookie (consent given once before) → 303 with the code → `POST /oauth/token`; flows/s counts token responses with status 200. Latencies are per request. Both servers issue an opaque access token and a refresh token per flow. On oidc-provider the same flow goes to `/auth` and `/token`, with a session cookie and a grant left by one sign-in through a stand-in interaction step (bench/servers/peer.ts).',
+    '- OIDC code flow: the same flow with `scope=openid profile` and a fresh `nonce`, on a third Tollgate application (consent to `openid profile` given once) and on the same oidc-provider client; the token response must carry an `id_token` whose header says RS256 and whose payload echoes the nonce (decoded by the load generator, not verified), or the flow counts as a failure. Tollgate\'s ID token has `auth_time`, `sid`, `amr`, `azp` and `at_hash` beside `iss`/`sub`/`aud`/`exp`/`iat`/`nonce`; oidc-provider\'s (defaults, `conformIdTokenClaims`) has the latter six only. The code flows have no issue #5 target: their ratios are reported with status n/a.',
     '- Password grant: Argon2id-bound by design. A 500 req/s GET /api/me probe (4 connections) runs alone, then during the password load, to show the other endpoints keep their latency.',
     '',
   ].join('\n');
