@@ -115,34 +115,66 @@ function runRefresh(s: RefreshSpec): Promise<LoadResult> {
   );
 }
 
+/** The ID token's problem, or null when it is there, signed with `alg`, and echoes `nonce`. */
+function idTokenProblem(body: string, alg: string, nonce: string): string | null {
+  let idToken: unknown;
+  try {
+    idToken = (JSON.parse(body) as { id_token?: unknown }).id_token;
+  } catch {
+    return 'token response is not JSON';
+  }
+  if (typeof idToken !== 'string') return 'no id_token';
+  const [h, p, sig] = idToken.split('.');
+  if (!h || !p || !sig) return 'id_token is not a JWS';
+  try {
+    const header = JSON.parse(Buffer.from(h, 'base64url').toString()) as { alg?: string };
+    const payload = JSON.parse(Buffer.from(p, 'base64url').toString()) as { nonce?: string };
+    if (header.alg !== alg) return `id_token alg ${header.alg}`;
+    if (payload.nonce !== nonce) return 'id_token nonce mismatch';
+  } catch {
+    return 'id_token does not decode';
+  }
+  return null;
+}
+
 function runAuthCode(s: AuthCodeSpec): Promise<LoadResult> {
-  const counters = { bad: 0 };
+  const counters = { bad: 0, ok: 0 };
   const tokenHeaders = { authorization: `Basic ${s.basic}`, 'content-type': 'application/x-www-form-urlencoded' };
   const authHeaders = { cookie: s.cookie };
   const redirect = encodeURIComponent(s.redirectUri);
+  const oidc = s.oidc;
+  let reported = 0;
   const make = (): AcRequest[] => [
     {
       method: 'GET',
       setupRequest: (req, context) => {
+        const c = context as Record<string, string>;
         const verifier = randomBytes(32).toString('base64url');
         const challenge = createHash('sha256').update(verifier).digest('base64url');
-        (context as Record<string, string>)['verifier'] = verifier;
-        const path =
-          `/oauth/authorize?response_type=code&client_id=${s.clientId}&redirect_uri=${redirect}` +
+        c['verifier'] = verifier;
+        let path =
+          `${s.authorizePath}?response_type=code&client_id=${encodeURIComponent(s.clientId)}&redirect_uri=${redirect}` +
           `&scope=${encodeURIComponent(s.scope)}&state=${randomBytes(6).toString('hex')}` +
           `&code_challenge=${challenge}&code_challenge_method=S256`;
+        if (oidc) {
+          c['nonce'] = randomBytes(12).toString('base64url');
+          path += `&nonce=${c['nonce']}`;
+        }
         return { ...req, path, headers: authHeaders };
       },
       onResponse: (status, _body, context, headers) => {
-        const location = (headers as Record<string, string | undefined> | undefined)?.['location'];
-        const code = (status === 302 || status === 303) && location ? new URL(location).searchParams.get('code') : null;
+        // autocannon keeps the header names as sent: `location` (Tollgate), `Location` (oidc-provider).
+        const h = (headers ?? {}) as Record<string, string | undefined>;
+        const location = h['location'] ?? h['Location'];
+        const code =
+          (status === 302 || status === 303) && location?.startsWith(s.redirectUri) ? new URL(location).searchParams.get('code') : null;
         if (!code) counters.bad++;
         (context as Record<string, string>)['code'] = code ?? 'no-code';
       },
     },
     {
       method: 'POST',
-      path: '/oauth/token',
+      path: s.tokenPath,
       setupRequest: (req, context) => {
         const c = context as Record<string, string>;
         const body =
@@ -150,14 +182,26 @@ function runAuthCode(s: AuthCodeSpec): Promise<LoadResult> {
           `&redirect_uri=${redirect}&code_verifier=${c['verifier'] ?? ''}`;
         return { ...req, headers: tokenHeaders, body };
       },
-      onResponse: (status) => {
-        if (status !== 200) counters.bad++;
+      onResponse: (status, body, context) => {
+        if (status !== 200) {
+          counters.bad++;
+          return;
+        }
+        if (oidc) {
+          const problem = idTokenProblem(body, oidc.alg, (context as Record<string, string>)['nonce'] ?? '');
+          if (problem !== null) {
+            counters.bad++;
+            if (reported++ < 3) console.error(`load: OpenID Connect flow failed: ${problem}`);
+            return;
+          }
+        }
+        counters.ok++;
       },
     },
   ];
   return finish(
     { url: s.base, connections: s.connections, duration: s.duration, timeout: 10, setupClient: perClient(make) },
-    (codes) => codes['200'] ?? 0, // one 200 per completed flow (the token response)
+    () => counters.ok, // one per completed flow (a 200 token response, with its ID token for OIDC)
     counters,
   );
 }

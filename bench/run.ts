@@ -7,6 +7,15 @@
  *   npm run bench -- --no-scale   skip the stored-token scale and purge scenarios
  *   npm run bench -- --scale-tokens=10000000   seed 10 M tokens instead of 1 M (slow: minutes)
  *   TOLLGATE_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench   adds PostgreSQL
+ *   npm run bench -- --quick --only='oidc|authorization code'   only the matching scenarios (Tollgate,
+ *                                 oidc-provider and paired), printed with their ratios, no report
+ *
+ * Scenarios: client_credentials (opaque, JWT ES256/EdDSA), introspection, GET /api/me (opaque,
+ * JWT), refresh with rotation, the authorization code flow with PKCE, the same flow as OpenID
+ * Connect (scope=openid + nonce; a flow counts only with its RS256 ID token), the password grant;
+ * the peer runs client_credentials, introspection and both code flows. Paired runs (both sides
+ * alternating, same machine state) for client_credentials, introspection, /api/me vs the ceiling
+ * and both code flows vs the peer; then the stored-token scale and purge run.
  *
  * Every server is its own process; autocannon runs in another one (bench/load.ts). CPU per request
  * is the server process's utime+stime delta (/proc/<pid>/stat) divided by the requests served.
@@ -30,7 +39,21 @@ import {
   type ScenarioResult,
   machineMeta,
 } from './lib/report.js';
-import { clientCredentials, cleanup, codeFlow, serveInstance, signIn, startTollgate, USER, type Instance } from './lib/tollgate.js';
+import { peerCodeFlow, peerSignIn, type PeerCodeClient } from './lib/peer.js';
+import {
+  clientCredentials,
+  cleanup,
+  codeFlow,
+  OIDC_SCOPE,
+  PLAIN_SCOPE,
+  REDIRECT,
+  serveInstance,
+  signIn,
+  startTollgate,
+  USER,
+  type App,
+  type Instance,
+} from './lib/tollgate.js';
 import type { LoadResult, LoadSpec, Reply } from './lib/types.js';
 
 const args = process.argv.slice(2);
@@ -182,6 +205,42 @@ const getBearer = (url: string, token: string, connections = CONNECTIONS, rate?:
   ...(rate !== undefined ? { rate } : {}),
 });
 
+/** The code-flow scenarios' names: the same on both servers (and matched by --only). */
+const CODE_FLOW = 'authorization code + PKCE (flows)';
+const OIDC_FLOW = 'OIDC code flow + PKCE, RS256 ID token (flows)';
+const CODE_NOTE = 'one flow = authorize (redirect with code) + token';
+const OIDC_NOTE = 'one flow = authorize with scope=openid and a nonce + token; counted only with an RS256 id_token echoing the nonce';
+/** Tollgate's code flow; with `oidc`, scope `openid profile`, a nonce, and the ID token required. */
+const tgFlow = (inst: Instance, app: App, oidc: boolean) => (duration: number): LoadSpec => ({
+  kind: 'authcode',
+  base: inst.server.base,
+  authorizePath: '/oauth/authorize',
+  tokenPath: '/oauth/token',
+  clientId: app.clientId,
+  basic: app.basic,
+  redirectUri: REDIRECT,
+  scope: oidc ? OIDC_SCOPE : PLAIN_SCOPE,
+  ...(oidc ? { oidc: { alg: 'RS256' } } : {}),
+  cookie: inst.cookie,
+  connections: CONNECTIONS,
+  duration,
+});
+/** The same flow on oidc-provider (its endpoints are /auth and /token). */
+const peerFlow = (base: string, client: PeerCodeClient, cookie: string, oidc: boolean) => (duration: number): LoadSpec => ({
+  kind: 'authcode',
+  base,
+  authorizePath: '/auth',
+  tokenPath: '/token',
+  clientId: client.clientId,
+  basic: client.basic,
+  redirectUri: client.redirectUri,
+  scope: oidc ? OIDC_SCOPE : PLAIN_SCOPE,
+  ...(oidc ? { oidc: { alg: 'RS256' } } : {}),
+  cookie,
+  connections: CONNECTIONS,
+  duration,
+});
+
 // --- the servers --------------------------------------------------------------------------------
 
 async function benchCeiling(): Promise<void> {
@@ -190,27 +249,49 @@ async function benchCeiling(): Promise<void> {
   await s.stop();
 }
 
-const PEER_CLIENT = { id: 'bench-client', secret: 'bench-secret-bench-secret-bench-secret' };
+const PEER_CLIENT = { id: 'bench-client', codeId: 'bench-code', secret: 'bench-secret-bench-secret-bench-secret' };
 
-/** oidc-provider with its one confidential client; `basic` is that client's HTTP Basic value. */
-async function startPeer(name: string): Promise<{ server: Server; basic: string }> {
+/**
+ * oidc-provider with its two confidential clients; `basic` is the client_credentials client's HTTP
+ * Basic value, `code` the code-flow client.
+ */
+async function startPeer(name: string): Promise<{ server: Server; basic: string; code: PeerCodeClient }> {
   const server = await startServer(
     name,
     ['--no-warnings', '--import', 'tsx', join(import.meta.dirname, 'servers/peer.ts')],
-    { PEER_CLIENT_ID: PEER_CLIENT.id, PEER_CLIENT_SECRET: PEER_CLIENT.secret, NODE_ENV: 'production' },
+    { PEER_CLIENT_ID: PEER_CLIENT.id, PEER_CODE_CLIENT_ID: PEER_CLIENT.codeId, PEER_CLIENT_SECRET: PEER_CLIENT.secret, PEER_REDIRECT_URI: REDIRECT, NODE_ENV: 'production' },
     '/.well-known/openid-configuration',
   );
-  return { server, basic: Buffer.from(`${PEER_CLIENT.id}:${PEER_CLIENT.secret}`).toString('base64') };
+  const basicOf = (id: string) => Buffer.from(`${id}:${PEER_CLIENT.secret}`).toString('base64');
+  return { server, basic: basicOf(PEER_CLIENT.id), code: { clientId: PEER_CLIENT.codeId, basic: basicOf(PEER_CLIENT.codeId), redirectUri: REDIRECT } };
+}
+
+/**
+ * Signs the peer's account in once (granting `openid profile`), and checks one flow of each kind
+ * before any load: the plain one without an ID token, the OpenID Connect one with it.
+ */
+async function peerSession(base: string, code: PeerCodeClient): Promise<string> {
+  const cookie = await peerSignIn(base, code, OIDC_SCOPE);
+  const plain = await peerCodeFlow(base, code, cookie, PLAIN_SCOPE);
+  const oidc = await peerCodeFlow(base, code, cookie, OIDC_SCOPE, 'bench-nonce');
+  if (plain.id_token !== undefined || oidc.id_token === undefined || plain.refresh_token === undefined) {
+    throw new Error('peer: the plain code flow must answer without an ID token, the OpenID Connect one with it, both with a refresh token');
+  }
+  return cookie;
 }
 
 async function benchPeer(): Promise<void> {
   const { id, secret } = PEER_CLIENT;
-  const { server: s, basic } = await startPeer('oidc-provider');
+  const { server: s, basic, code } = await startPeer('oidc-provider');
   const tokenUrl = `${s.base}/token`;
   await measure(s, 'peer', 'client_credentials opaque', post(tokenUrl, basic, 'grant_type=client_credentials&scope=api%3Aread'));
   await measure(s, 'peer', 'client_credentials JWT ES256', post(tokenUrl, basic, 'grant_type=client_credentials&scope=api%3Aread&resource=urn%3Abench%3Aapi'));
   const opaque = await clientCredentials(s.base, { clientId: id, secret, basic }, { scope: 'api:read' }, '/token');
   await measure(s, 'peer', 'introspection opaque', post(`${s.base}/token/introspection`, basic, `token=${opaque}`));
+  // After the client_credentials scenarios: they fill the in-memory adapter's 1,000-entry LRU.
+  const cookie = await peerSession(s.base, code);
+  await measure(s, 'peer', CODE_FLOW, peerFlow(s.base, code, cookie, false), { unit: 'flows/s', note: CODE_NOTE });
+  await measure(s, 'peer', OIDC_FLOW, peerFlow(s.base, code, cookie, true), { unit: 'flows/s', note: OIDC_NOTE });
   await s.stop();
 }
 
@@ -222,7 +303,7 @@ async function benchPeer(): Promise<void> {
 async function benchPaired(): Promise<void> {
   const PAIRED_RUNS = 3;
   const ceiling = await startServer('ceiling (paired)', ['--import', 'tsx', join(import.meta.dirname, 'servers/ceiling.ts')], {}, '/json');
-  const { server: peer, basic: peerBasic } = await startPeer('oidc-provider (paired)');
+  const { server: peer, basic: peerBasic, code: peerCode } = await startPeer('oidc-provider (paired)');
   const inst = await startTollgate('sqlite (paired)', { TOLLGATE_KEY_ALG: 'ES256' });
   try {
     await signIn(inst);
@@ -231,9 +312,16 @@ async function benchPaired(): Promise<void> {
     const tgOpaque = await clientCredentials(tg.base, inst.apps.cc);
     const userOpaque = (await codeFlow(inst, inst.apps.code)).access_token;
     const userJwt = (await codeFlow(inst, inst.apps.codeJwt)).access_token;
+    if ((await codeFlow(inst, inst.apps.oidc, OIDC_SCOPE, 'bench-nonce')).id_token === undefined) throw new Error('tollgate: the OpenID Connect code flow answered without an ID token');
+    // oidc-provider's in-memory adapter is an LRU of 1,000 entries: the client_credentials pairs
+    // evict the session and grant, so the peer signs in again right before each code-flow pair.
+    let peerCookie = '';
+    const peerSignedIn = async () => {
+      peerCookie = await peerSession(peer.base, peerCode);
+    };
     type Side = { server: Server; label: string; scenario: string; make: (d: number) => LoadSpec };
     const side = (server: Server, label: string, scenario: string, make: (d: number) => LoadSpec): Side => ({ server, label, scenario, make });
-    const pairs: Array<{ what: string; target: number; kind: 'x' | '%'; a: Side; b: Side }> = [
+    const pairs: Array<{ what: string; target: number | null; kind: 'x' | '%'; unit?: 'flows/s'; before?: () => Promise<void>; a: Side; b: Side }> = [
       {
         what: 'client_credentials opaque (SQLite) vs oidc-provider opaque, paired runs',
         target: 2.0,
@@ -269,8 +357,30 @@ async function benchPaired(): Promise<void> {
         a: side(tg, 'tollgate sqlite (paired)', 'GET /api/me JWT', getBearer(`${tg.base}/api/me`, userJwt)),
         b: side(ceiling, 'ceiling (paired)', 'GET /json (bare Fastify), vs /api/me JWT', (d) => ({ kind: 'static', url: `${ceiling.base}/json`, method: 'GET', headers: {}, connections: CONNECTIONS, duration: d })),
       },
+      // The code flows have no target in issue #5: measured for the ratio alone.
+      {
+        what: 'authorization code + PKCE flows (SQLite) vs oidc-provider, paired runs',
+        target: null,
+        kind: 'x',
+        unit: 'flows/s',
+        before: peerSignedIn,
+        a: side(tg, 'tollgate sqlite (paired)', CODE_FLOW, tgFlow(inst, inst.apps.code, false)),
+        b: side(peer, 'peer (paired)', CODE_FLOW, (d) => peerFlow(peer.base, peerCode, peerCookie, false)(d)),
+      },
+      {
+        what: 'OIDC code flows, RS256 ID token (SQLite) vs oidc-provider, paired runs',
+        target: null,
+        kind: 'x',
+        unit: 'flows/s',
+        before: peerSignedIn,
+        a: side(tg, 'tollgate sqlite (paired)', OIDC_FLOW, tgFlow(inst, inst.apps.oidc, true)),
+        b: side(peer, 'peer (paired)', OIDC_FLOW, (d) => peerFlow(peer.base, peerCode, peerCookie, true)(d)),
+      },
     ];
     for (const pair of pairs) {
+      // --only: the pairs where either side's "server scenario" label matches.
+      if (ONLY && ![`${pair.a.label} ${pair.a.scenario}`, `${pair.b.label} ${pair.b.scenario}`].some((t) => ONLY.test(t))) continue;
+      await pair.before?.();
       await load([pair.a.make(WARMUP)]);
       await load([pair.b.make(WARMUP)]);
       const runsA: RunFigures[] = [];
@@ -282,8 +392,9 @@ async function benchPaired(): Promise<void> {
           runs.push(figures(r!, cpuMs(s.server.pid) - c0));
         }
       }
-      const a = summarise(pair.a.label, pair.a.scenario, 'req/s', CONNECTIONS, runsA, pair.a.server.pid);
-      const b = summarise(pair.b.label, pair.b.scenario, 'req/s', CONNECTIONS, runsB, pair.b.server.pid);
+      const unit = pair.unit ?? 'req/s';
+      const a = summarise(pair.a.label, pair.a.scenario, unit, CONNECTIONS, runsA, pair.a.server.pid);
+      const b = summarise(pair.b.label, pair.b.scenario, unit, CONNECTIONS, runsB, pair.b.server.pid);
       ratio(pair.what, pair.target, a, b, pair.kind);
     }
   } finally {
@@ -324,13 +435,8 @@ async function benchTollgate(inst: Instance, full: boolean): Promise<Map<string,
   // flow (so each is its own family). A chain loses a token only when a run stops mid-request.
   const pool = ONLY && !ONLY.test(`${L} refresh`) ? [] : await refreshPool(inst, CONNECTIONS * (RUNS + 2) + 32);
   await measure(s, L, 'refresh (rotation)', (d) => ({ kind: 'refresh', url: tokenUrl, basic: code.basic, poolName: inst.label, pool, connections: CONNECTIONS, duration: d }));
-  await measure(
-    s,
-    L,
-    'authorization code + PKCE (flows)',
-    (d) => ({ kind: 'authcode', base: s.base, clientId: code.clientId, basic: code.basic, redirectUri: 'http://127.0.0.1:9000/callback', scope: 'profile', cookie: inst.cookie, connections: CONNECTIONS, duration: d }),
-    { unit: 'flows/s', note: 'one flow = GET /oauth/authorize (303 with code) + POST /oauth/token' },
-  );
+  out.set('code', await measure(s, L, CODE_FLOW, tgFlow(inst, code, false), { unit: 'flows/s', note: CODE_NOTE }));
+  out.set('oidc', await measure(s, L, OIDC_FLOW, tgFlow(inst, inst.apps.oidc, true), { unit: 'flows/s', note: OIDC_NOTE }));
   // Password grant (Argon2id by design), with a rate-capped /api/me probe before and during it.
   if (ONLY && !ONLY.test(`${L} password grant`)) return out;
   const probe = getBearer(`${s.base}/api/me`, userOpaque, 4, 500);
@@ -477,20 +583,27 @@ async function withPgSchema<T>(fn: (schema: string) => Promise<T>): Promise<T> {
 // --- main ---------------------------------------------------------------------------------------
 
 const ratios: Ratio[] = [];
-function ratio(what: string, target: number, a: ScenarioResult | undefined, b: ScenarioResult | undefined, kind: 'x' | '%'): void {
-  if (!a || !b) return;
+/** A ratio row; `target` null: reported without a goal (status n/a). */
+function ratio(what: string, target: number | null, a: ScenarioResult | undefined, b: ScenarioResult | undefined, kind: 'x' | '%'): void {
+  if (!a || !b || a.runs.length === 0 || b.runs.length === 0) return;
   const t = a.throughput / b.throughput;
   const cpu = b.cpuUsPerUnit / a.cpuUsPerUnit;
+  const per = a.unit === 'flows/s' ? 'flow' : 'req';
   ratios.push({
     what,
-    target: kind === 'x' ? `≥ ${target.toFixed(1)}×` : `≥ ${(target * 100).toFixed(0)} %`,
+    target: target === null ? '–' : kind === 'x' ? `≥ ${target.toFixed(1)}×` : `≥ ${(target * 100).toFixed(0)} %`,
     measured: kind === 'x' ? `${t.toFixed(2)}×` : `${(t * 100).toFixed(0)} %`,
-    met: t >= target,
-    detail: `${Math.round(a.throughput)} vs ${Math.round(b.throughput)} ${a.unit}; CPU/req ratio ${cpu.toFixed(2)}× (${a.cpuUsPerUnit.toFixed(0)} vs ${b.cpuUsPerUnit.toFixed(0)} µs)`,
+    met: target === null ? null : t >= target,
+    detail:
+      `${Math.round(a.throughput)} vs ${Math.round(b.throughput)} ${a.unit}; CPU/${per} ratio ${cpu.toFixed(2)}× (${a.cpuUsPerUnit.toFixed(0)} vs ${b.cpuUsPerUnit.toFixed(0)} µs)` +
+      (a.failures + b.failures > 0 ? `; failures ${a.failures} vs ${b.failures}` : ''),
   });
 }
 
-/** --only: the matching Tollgate scenarios on SQLite (and PostgreSQL when configured); no report. */
+/**
+ * --only: the matching Tollgate scenarios on SQLite (and PostgreSQL when configured), the matching
+ * oidc-provider scenarios and the matching paired runs, with their ratios; no report.
+ */
 async function benchOnly(): Promise<void> {
   if (ONLY?.test('scale')) {
     await benchScale();
@@ -509,7 +622,14 @@ async function benchOnly(): Promise<void> {
       cleanup(inst);
     });
   }
-  console.log(consoleTable(HEAD, tableRows(results)));
+  const peerScenarios = ['client_credentials opaque', 'client_credentials JWT ES256', 'introspection opaque', CODE_FLOW, OIDC_FLOW];
+  if (peerScenarios.some((sc) => ONLY?.test(`peer ${sc}`))) await benchPeer();
+  // The paired runs start three servers: only when one of their scenarios can match.
+  const pairedScenarios = ['client_credentials opaque', 'client_credentials JWT ES256', 'introspection opaque', 'GET /api/me opaque', 'GET /api/me JWT', CODE_FLOW, OIDC_FLOW];
+  if (pairedScenarios.some((sc) => ONLY?.test(`tollgate sqlite (paired) ${sc}`) || ONLY?.test(`peer (paired) ${sc}`))) await benchPaired();
+  const ran = results.filter((r) => r.runs.length > 0);
+  console.log('\n' + consoleTable(HEAD, tableRows(ran)));
+  if (ratios.length > 0) console.log('\n' + consoleTable(['target', 'goal', 'measured', 'status', 'detail'], ratioRows(ratios)));
 }
 
 async function main(): Promise<void> {
@@ -576,6 +696,8 @@ async function main(): Promise<void> {
   const peerOpaque = find('peer', 'client_credentials opaque');
   const peerJwt = find('peer', 'client_credentials JWT ES256');
   const peerIntro = find('peer', 'introspection opaque');
+  const peerCode = find('peer', CODE_FLOW);
+  const peerOidc = find('peer', OIDC_FLOW);
   for (const [label, m] of [['SQLite', t], ['PostgreSQL', tp]] as const) {
     if (!m) continue;
     ratio(`client_credentials opaque (${label}) vs oidc-provider opaque`, 2.0, m.get('cc'), peerOpaque, 'x');
@@ -583,6 +705,8 @@ async function main(): Promise<void> {
     ratio(`introspection (${label}) vs oidc-provider`, 3.0, m.get('introspect'), peerIntro, 'x');
     ratio(`GET /api/me opaque (${label}) vs ceiling`, 0.4, m.get('me'), ceiling, '%');
     ratio(`GET /api/me JWT (${label}) vs ceiling`, 0.4, m.get('meJwt'), ceiling, '%');
+    ratio(`authorization code + PKCE flows (${label}) vs oidc-provider`, null, m.get('code'), peerCode, 'x');
+    ratio(`OIDC code flows, RS256 ID token (${label}) vs oidc-provider`, null, m.get('oidc'), peerOidc, 'x');
   }
   ratio('client_credentials JWT EdDSA (SQLite) vs oidc-provider ES256', 2.5, te.get('jwt'), peerJwt, 'x');
   const tokenScenarios = results.filter((r) => r.server.startsWith('tollgate') && !/password|@500/.test(r.scenario));
@@ -652,7 +776,7 @@ async function main(): Promise<void> {
     `\`npm run bench${QUICK ? ' -- --quick' : ''}\` on ${meta.cpus}, Node ${meta.node}, commit ${meta.commit}, ${meta.date}. ` +
       `${meta.connections} connections, ${meta.warmupSeconds} s warm-up then ${meta.runs} runs of ${meta.durationSeconds} s per scenario; ` +
       `throughput is the mean of the runs, p50 the median, p99 the worst run. CPU is the server process's user+system time per request ` +
-      `(per flow for the authorization-code scenario) — on 2 cores the load generator competes with the server, so CPU/request is the steadier figure. ` +
+      `(per flow for the code-flow scenarios) — on 2 cores the load generator competes with the server, so CPU/request is the steadier figure. ` +
       `PostgreSQL ${meta.postgres ? 'included' : 'not measured (set TOLLGATE_DATABASE_URL)'}.`,
     '',
     '![throughput and latency](latest.svg)',
@@ -687,7 +811,8 @@ async function main(): Promise<void> {
     '- All requests authenticate with HTTP Basic (client_secret_basic).',
     '- GET /api/me uses a user token (from an authorization-code flow), opaque or RFC 9068 JWT.',
     '- Refresh grant: rotation chains over a shared pool of refresh tokens, each obtained from its own authorization-code flow (its own family). Each response\'s rotated token goes back into the pool, so a token is never presented twice; a run that stops mid-request loses that chain, so the pool holds connections × (runs + 2) + 32 tokens.',
-    '- Authorization code + PKCE: per flow, a fresh verifier, `GET /oauth/authorize` with the signed-in session cookie (consent given once before) → 303 with the code → `POST /oauth/token`; flows/s counts token responses with status 200. Latencies are per request.',
+    '- Authorization code + PKCE: per flow, a fresh verifier, `GET /oauth/authorize` with the signed-in session cookie (consent given once before) → 303 with the code → `POST /oauth/token`; flows/s counts token responses with status 200. Latencies are per request. Both servers issue an opaque access token and a refresh token per flow. On oidc-provider the same flow goes to `/auth` and `/token`, with a session cookie and a grant left by one sign-in through a stand-in interaction step (bench/servers/peer.ts).',
+    '- OIDC code flow: the same flow with `scope=openid profile` and a fresh `nonce`, on a third Tollgate application (consent to `openid profile` given once) and on the same oidc-provider client; the token response must carry an `id_token` whose header says RS256 and whose payload echoes the nonce (decoded by the load generator, not verified), or the flow counts as a failure. Tollgate\'s ID token has `auth_time`, `sid`, `amr`, `azp` and `at_hash` beside `iss`/`sub`/`aud`/`exp`/`iat`/`nonce`; oidc-provider\'s (defaults, `conformIdTokenClaims`) has the latter six only. The code flows have no issue #5 target: their ratios are reported with status n/a.',
     '- Password grant: Argon2id-bound by design. A 500 req/s GET /api/me probe (4 connections) runs alone, then during the password load, to show the other endpoints keep their latency.',
     '',
   ].join('\n');

@@ -23,7 +23,7 @@ export interface Instance {
   readonly label: string;
   readonly env: Record<string, string>;
   readonly dataDir: string;
-  readonly apps: { cc: App; ccJwt: App; code: App; codeJwt: App; pw: App };
+  readonly apps: { cc: App; ccJwt: App; code: App; codeJwt: App; oidc: App; pw: App };
   server: Server;
   cookie: string;
   extra: Server[];
@@ -59,6 +59,8 @@ export async function startTollgate(label: string, extraEnv: Record<string, stri
     ccJwt: createApp(env, 'bench cc jwt', ['--grant-type', 'client_credentials', '--scope', 'profile', '--token-format', 'jwt']),
     code: createApp(env, 'bench code opaque', ['--redirect-uri', REDIRECT, '--scope', 'profile']),
     codeJwt: createApp(env, 'bench code jwt', ['--redirect-uri', REDIRECT, '--scope', 'profile', '--token-format', 'jwt']),
+    // OpenID Connect: the same kind of application; `openid` needs no grant on the application.
+    oidc: createApp(env, 'bench code oidc', ['--redirect-uri', REDIRECT, '--scope', 'profile']),
     pw: createApp(env, 'bench password', ['--grant-type', 'password', '--grant-type', 'refresh_token', '--scope', 'profile']),
   };
   const inst: Instance = { label, env, dataDir, apps, server: undefined as unknown as Server, cookie: '', extra: [] };
@@ -77,7 +79,7 @@ export function cleanup(inst: Instance): void {
 
 // --- browser part: sign in, consent once -------------------------------------------------------
 
-class Jar {
+export class Jar {
   private readonly cookies = new Map<string, string>();
   take(res: Response): void {
     for (const c of res.headers.getSetCookie()) {
@@ -97,19 +99,27 @@ function field(html: string, name: string): string {
   return (m[1] ?? '').replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
 }
 
-function authorizePath(clientId: string, challenge: string): string {
+/** The scope the OpenID Connect scenario asks for (with a nonce), and the plain code flows' scope. */
+export const OIDC_SCOPE = 'openid profile';
+export const PLAIN_SCOPE = 'profile';
+
+function authorizePath(clientId: string, challenge: string, scope = PLAIN_SCOPE, nonce?: string): string {
   return (
     `/oauth/authorize?response_type=code&client_id=${clientId}&redirect_uri=${encodeURIComponent(REDIRECT)}` +
-    `&scope=profile&state=s${randomBytes(4).toString('hex')}&code_challenge=${challenge}&code_challenge_method=S256`
+    `&scope=${encodeURIComponent(scope)}&state=s${randomBytes(4).toString('hex')}&code_challenge=${challenge}&code_challenge_method=S256` +
+    (nonce !== undefined ? `&nonce=${nonce}` : '')
   );
 }
 
-function pkce(): { verifier: string; challenge: string } {
+export function pkce(): { verifier: string; challenge: string } {
   const verifier = randomBytes(32).toString('base64url');
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }
 
-/** Signs alice in and gives consent once to both code apps; the cookie is kept on the instance. */
+/**
+ * Signs alice in and gives consent once to the code apps (`profile`, and `openid profile` to the
+ * OpenID Connect one); the cookie is kept on the instance.
+ */
 export async function signIn(inst: Instance): Promise<void> {
   const base = inst.server.base;
   const jar = new Jar();
@@ -125,12 +135,19 @@ export async function signIn(inst: Instance): Promise<void> {
   jar.take(res);
   await res.arrayBuffer();
   if (res.status !== 302 && res.status !== 303) throw new Error(`login failed: ${res.status}`);
-  for (const app of [inst.apps.code, inst.apps.codeJwt]) {
-    res = await fetch(base + authorizePath(app.clientId, pkce().challenge), { headers: { cookie: jar.header() }, redirect: 'manual' });
+  const consents: Array<[App, string]> = [
+    [inst.apps.code, PLAIN_SCOPE],
+    [inst.apps.codeJwt, PLAIN_SCOPE],
+    [inst.apps.oidc, OIDC_SCOPE],
+  ];
+  for (const [app, scope] of consents) {
+    const nonce = scope === OIDC_SCOPE ? randomBytes(8).toString('hex') : undefined;
+    res = await fetch(base + authorizePath(app.clientId, pkce().challenge, scope, nonce), { headers: { cookie: jar.header() }, redirect: 'manual' });
     jar.take(res);
     const page = await res.text();
     if (res.status !== 200) throw new Error(`consent page: ${res.status} ${page.slice(0, 200)}`);
-    const form = new URLSearchParams({ csrf: field(page, 'csrf'), authorization_request: field(page, 'authorization_request'), scope: 'profile', decision: 'allow' });
+    const form = new URLSearchParams({ csrf: field(page, 'csrf'), authorization_request: field(page, 'authorization_request'), decision: 'allow' });
+    for (const s of scope.split(' ')) form.append('scope', s);
     res = await fetch(`${base}/oauth/authorize`, {
       method: 'POST',
       redirect: 'manual',
@@ -147,13 +164,14 @@ export async function signIn(inst: Instance): Promise<void> {
 export interface TokenSet {
   readonly access_token: string;
   readonly refresh_token?: string;
+  readonly id_token?: string;
 }
 
 /** One authorization-code flow with the signed-in cookie (consent remembered): the token response. */
-export async function codeFlow(inst: Instance, app: App): Promise<TokenSet> {
+export async function codeFlow(inst: Instance, app: App, scope = PLAIN_SCOPE, nonce?: string): Promise<TokenSet> {
   const base = inst.server.base;
   const { verifier, challenge } = pkce();
-  const r1 = await fetch(base + authorizePath(app.clientId, challenge), { headers: { cookie: inst.cookie }, redirect: 'manual' });
+  const r1 = await fetch(base + authorizePath(app.clientId, challenge, scope, nonce), { headers: { cookie: inst.cookie }, redirect: 'manual' });
   await r1.arrayBuffer();
   const loc = r1.headers.get('location');
   const code = loc ? new URL(loc).searchParams.get('code') : null;

@@ -24,10 +24,23 @@ export interface RefreshSpec {
   readonly duration: number;
 }
 
-/** authorize (signed-in, remembered consent) -> 302 with code -> token with PKCE verifier. */
+/**
+ * authorize (signed-in, remembered consent) -> 302/303 with code -> token with PKCE verifier.
+ * A flow counts only when the token response is 200 (and, with `oidc`, carries the ID token).
+ */
 export interface AuthCodeSpec {
   readonly kind: 'authcode';
   readonly base: string;
+  /** '/oauth/authorize' (Tollgate) or '/auth' (oidc-provider) */
+  readonly authorizePath: string;
+  /** '/oauth/token' (Tollgate) or '/token' (oidc-provider) */
+  readonly tokenPath: string;
+  /**
+   * OpenID Connect: every authorization request carries a fresh `nonce`, and a flow counts only if
+   * the token response has an `id_token` whose header names this `alg` and whose payload echoes
+   * the nonce (decoded, not verified: the load generator checks what was issued, not the key).
+   */
+  readonly oidc?: { readonly alg: string };
   readonly clientId: string;
   readonly basic: string;
   readonly redirectUri: string;
