@@ -15,6 +15,7 @@ import { hostLoginMigration } from './0007_host_login.js';
 import { hardeningMigration } from './0008_hardening.js';
 import { oidcMigration } from './0009_oidc.js';
 import { postLogoutMigration } from './0010_post_logout.js';
+import { scopeLocalesMigration } from './0012_scope_locales.js';
 
 export function tollgateMigrations(dialect: SqlDialect): Record<string, Migration> {
   return {
@@ -28,6 +29,8 @@ export function tollgateMigrations(dialect: SqlDialect): Record<string, Migratio
     '0008_hardening': hardeningMigration(dialect),
     '0009_oidc': oidcMigration(),
     '0010_post_logout': postLogoutMigration(),
+    // 0011 is reserved (another change in progress).
+    '0012_scope_locales': scopeLocalesMigration(),
   };
 }
 
