@@ -110,7 +110,7 @@ function mergeDescriptions(base: Readonly<Record<string, string>>, changes: Read
     if (text === null) delete out[locale];
     else out[locale] = text;
   }
-  return out;
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /**
