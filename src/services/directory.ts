@@ -94,7 +94,11 @@ export function scopeDescriptions(input: Readonly<Record<string, string>>): Reco
   const out: Record<string, string | null> = {};
   for (const [rawLocale, rawText] of Object.entries(input)) {
     const locale = rawLocale.trim().toLowerCase();
-    if (!isLocale(locale)) throw invalidRequest(`Unknown locale "${rawLocale}" for a scope description; shipped: ${SUPPORTED_LOCALES.join(', ')}`);
+    if (!isLocale(locale)) {
+      // Echo the locale only when it is plain ASCII (error descriptions travel in headers too).
+      const named = /^[A-Za-z0-9-]{1,35}$/.test(rawLocale) ? ` "${rawLocale}"` : '';
+      throw invalidRequest(`Unknown locale${named} for a scope description; shipped: ${SUPPORTED_LOCALES.join(', ')}`);
+    }
     if (typeof rawText !== 'string') throw invalidRequest(`The ${locale} description must be a string`);
     const text = rawText.trim();
     if (text.length > MAX_DESCRIPTION || /[\x00-\x1f\x7f]/.test(text)) throw invalidRequest(`The ${locale} description must be at most ${MAX_DESCRIPTION} printable characters`);

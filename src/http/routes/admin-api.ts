@@ -191,7 +191,7 @@ function orgView(o: OrganizationRow): Record<string, unknown> {
 function localeTexts(body: Body, key: string): Record<string, string> | undefined {
   const v = body[key];
   if (v === undefined) return undefined;
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidRequest(`"${key}" must be a JSON object of texts by locale, e.g. {"fr": "…"}`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidRequest(`"${key}" must be a JSON object of texts by locale, e.g. {"fr": "text"}`);
   const out: Record<string, string> = {};
   for (const [locale, text] of Object.entries(v)) {
     if (typeof text !== 'string') throw invalidRequest(`"${key}.${locale}" must be a string`);
