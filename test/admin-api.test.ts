@@ -474,10 +474,22 @@ describeEachDb('admin REST API', (start) => {
   it('creates scopes and resource servers', async () => {
     const scope = await call('POST', '/admin/api/scopes', { body: { name: 'reports:read', description: 'Read reports' } });
     expect(scope.status).toBe(201);
-    expect(scope.json).toEqual({ name: 'reports:read', description: 'Read reports', resource_server: null, is_default: false, created_at: expect.any(String) });
+    expect(scope.json).toEqual({ name: 'reports:read', description: 'Read reports', descriptions: {}, resource_server: null, is_default: false, created_at: expect.any(String) });
     const again = await call('POST', '/admin/api/scopes', { body: { name: 'reports:read', description: 'Read all reports', is_default: true } });
     expect(again.status).toBe(200);
     expect(again.json).toMatchObject({ description: 'Read all reports', is_default: true, created_at: scope.json['created_at'] });
+    // Descriptions per locale (issue #12 item 8): given ones replace, omitted ones are kept.
+    const localized = await call('POST', '/admin/api/scopes', { body: { name: 'reports:read', description: 'Read all reports', descriptions: { fr: 'Lire les rapports', de: 'Berichte lesen', es: '' } } });
+    expect(localized.status).toBe(200);
+    expect(localized.json['descriptions']).toEqual({ de: 'Berichte lesen', fr: 'Lire les rapports' });
+    const kept = await call('POST', '/admin/api/scopes', { body: { name: 'reports:read', description: 'Read every report' } });
+    expect(kept.json).toMatchObject({ description: 'Read every report', descriptions: { de: 'Berichte lesen', fr: 'Lire les rapports' } });
+    const badLocale = await call('POST', '/admin/api/scopes', { body: { name: 'reports:read', descriptions: { xx: 'Nope' } } });
+    expect(badLocale.status).toBe(400);
+    expect(badLocale.json).toEqual({ error: 'invalid_request', error_description: 'Unknown locale "xx" for a scope description; shipped: en, fr, de, es, it' });
+    const notMap = await call('POST', '/admin/api/scopes', { body: { name: 'reports:read', descriptions: ['fr'] } });
+    expect(notMap.status).toBe(400);
+    expect(notMap.json).toEqual({ error: 'invalid_request', error_description: '"descriptions" must be a JSON object of texts by locale, e.g. {"fr": "text"}' });
     const bad = await call('POST', '/admin/api/scopes', { body: { name: 'bad scope' } });
     expect(bad.status).toBe(400);
     expect(bad.json['error']).toBe('invalid_request');

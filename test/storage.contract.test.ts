@@ -157,7 +157,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
     });
 
     it('migrate() applies every migration once and is idempotent', async () => {
-      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients']);
+      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales']);
       expect(await storage.migrate()).toEqual([]);
       expect(await storage.migrate()).toEqual([]);
     });
@@ -1357,6 +1357,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
         resourceServer: 'https://api',
         isDefault: true,
         createdAt: T0,
+        descriptions: {},
       });
       await storage.scopes.upsert({ name: 'read', description: 'Read all', resourceServer: null, isDefault: false, createdAt: T0 + 99 });
       expect(await storage.scopes.byName('read')).toEqual({
@@ -1365,12 +1366,26 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
         resourceServer: null,
         isDefault: false,
         createdAt: T0,
+        descriptions: {},
       });
       expect(await storage.scopes.byName('missing')).toBeNull();
       expect((await storage.scopes.list()).map((s) => s.name)).toEqual(['read', 'write']);
       expect(await storage.scopes.delete('read')).toBe(true);
       expect(await storage.scopes.delete('read')).toBe(false);
       expect((await storage.scopes.list()).map((s) => s.name)).toEqual(['write']);
+    });
+
+    it('keeps descriptions per locale (0012): given ones replace, omitted ones are kept, empty clears', async () => {
+      const base = { name: 'read', description: 'Read', resourceServer: null, isDefault: false, createdAt: T0 };
+      await storage.scopes.upsert({ ...base, descriptions: { fr: 'Lire « tout » <b>', de: 'Lesen' } });
+      expect((await storage.scopes.byName('read'))?.descriptions).toEqual({ de: 'Lesen', fr: 'Lire « tout » <b>' });
+      expect((await storage.scopes.list())[0]?.descriptions).toEqual({ de: 'Lesen', fr: 'Lire « tout » <b>' });
+      await storage.scopes.upsert({ ...base, description: 'Read it' });
+      expect(await storage.scopes.byName('read')).toMatchObject({ description: 'Read it', descriptions: { de: 'Lesen', fr: 'Lire « tout » <b>' } });
+      await storage.scopes.upsert({ ...base, descriptions: { it: 'Leggere' } });
+      expect((await storage.scopes.byName('read'))?.descriptions).toEqual({ it: 'Leggere' });
+      await storage.scopes.upsert({ ...base, descriptions: {} });
+      expect((await storage.scopes.byName('read'))?.descriptions).toEqual({});
     });
   });
 
@@ -1795,7 +1810,7 @@ describe('storage contract: SQLite', () => {
   it('supports :memory:', async () => {
     const storage = await createStorage({ kind: 'sqlite', file: ':memory:' });
     try {
-      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients']);
+      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales']);
       await storage.ping();
     } finally {
       await storage.close();
@@ -1830,8 +1845,8 @@ describePg('storage contract: PostgreSQL', (url) => {
     const sa = await createStorage({ kind: 'postgres', url, schema: a.schema });
     const sb = await createStorage({ kind: 'postgres', url, schema: b.schema });
     try {
-      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients']);
-      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients']);
+      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales']);
+      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales']);
       await sa.organizations.create({ id: 'o1', name: 'Only in A', createdAt: T0 });
       expect(await sb.organizations.count()).toBe(0);
       expect((await sa.organizations.page({ limit: 10 })).items.map((o) => o.id)).toEqual(['o1']);

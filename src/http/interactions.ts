@@ -84,3 +84,17 @@ export async function loadForBrowser(ctx: OAuthContext, request: FastifyRequest,
   }
   return { ok: true, row };
 }
+
+/**
+ * The `ui_locales` of the authorization request waiting behind a sign-in page's `return_to`
+ * (`…/oauth/authorize/resume?interaction=…`), so the sign-in page speaks the request's language;
+ * null for any other return, or a waiting sign-in this browser cannot complete.
+ */
+export async function waitingUiLocales(ctx: OAuthContext, request: FastifyRequest, returnTo: string): Promise<string | null> {
+  const prefix = `${ctx.base}/oauth/authorize/resume?`;
+  if (!returnTo.startsWith(prefix)) return null;
+  const id = new URLSearchParams(returnTo.slice(prefix.length)).get('interaction');
+  const loaded = await loadForBrowser(ctx, request, id);
+  if (!loaded.ok || loaded.row.clientId === null) return null;
+  return new URLSearchParams(loaded.row.request).get('ui_locales');
+}

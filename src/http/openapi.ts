@@ -150,7 +150,14 @@ const adminSchemas: Record<string, Schema> = {
   OrganizationCreate: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string', minLength: 1, maxLength: 200 } } },
   Scope: {
     type: 'object',
-    properties: { name: { type: 'string' }, description: { type: 'string' }, resource_server: nullable('string'), is_default: { type: 'boolean' }, created_at: dateTime },
+    properties: {
+      name: { type: 'string' },
+      description: { type: 'string' },
+      descriptions: { type: 'object', additionalProperties: { type: 'string' }, description: 'The description by locale (en, fr, de, es, it); the consent page shows the one for its language, else `description`' },
+      resource_server: nullable('string'),
+      is_default: { type: 'boolean' },
+      created_at: dateTime,
+    },
   },
   ScopeCreate: {
     type: 'object',
@@ -159,6 +166,11 @@ const adminSchemas: Record<string, Schema> = {
     properties: {
       name: { type: 'string', maxLength: 128 },
       description: { type: 'string' },
+      descriptions: {
+        type: 'object',
+        additionalProperties: { type: 'string', maxLength: 1000 },
+        description: 'The description in other languages by locale, e.g. {"fr": "Voir vos commandes"}: a shipped locale (en, fr, de, es, it) each; an empty text is none. Replaces the scope\'s per-locale descriptions; omitted, an existing scope keeps them',
+      },
       resource_server: nullable('string', { description: 'Identifier of an existing resource server' }),
       is_default: { type: 'boolean', description: 'Granted to dynamically registered clients that ask for no scope' },
     },

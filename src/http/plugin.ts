@@ -17,12 +17,13 @@ import { OAuthError } from '../oauth/errors.js';
 import type { OAuthContext } from '../oauth/context.js';
 import type { HttpContext } from './context.js';
 import type { Metrics } from './metrics.js';
-import { installErrorHandler, installNotFoundHandler } from './plugins/errors.js';
+import { installErrorHandler, installNotFoundHandler, type RenderPage } from './plugins/errors.js';
 import { installSecurityHeaders } from './plugins/security-headers.js';
 import { installBodyParsers } from './plugins/body.js';
 import { installClientAuthLimits } from './plugins/auth-failures.js';
 import { installRegistrationLimit } from './plugins/registration-limit.js';
 import { errorPage } from './views/pages.js';
+import { pageTr } from './views/i18n.js';
 import { metadataReply, oauthRoutes, runEndpoint, type Cors } from './routes/oauth.js';
 import { authorizeRoutes } from './routes/authorize.js';
 import { endSessionRoutes } from './routes/end-session.js';
@@ -58,8 +59,8 @@ function corsFor(ctx: OAuthContext): Cors {
   };
 }
 
-function renderer(ctx: OAuthContext) {
-  return (title: string, message: string, code: string): string => errorPage(ctx, title, message, code);
+function renderer(ctx: OAuthContext): RenderPage {
+  return (title, message, code, exchange) => errorPage(ctx, title, message, code, null, exchange ? pageTr(exchange.request, exchange.reply) : undefined);
 }
 
 /**

@@ -34,6 +34,7 @@ export type AuditType =
   | 'user.updated'
   | 'org.created'
   | 'scope.created'
+  | 'scope.updated'
   | 'resource_server.created'
   | 'resource_server.updated'
   | 'key.rotated';

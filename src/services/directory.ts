@@ -8,6 +8,7 @@ import { invalidRequest } from '../oauth/errors.js';
 import { randomId, sidOf } from '../oauth/crypto.js';
 import { assertValidScopeName } from '../oauth/scope.js';
 import { MIN_PASSWORD_LENGTH, hashPassword } from '../accounts/passwords.js';
+import { SUPPORTED_LOCALES, isLocale } from '../i18n/locales.js';
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
@@ -76,15 +77,53 @@ export async function requireOrg(ctx: OAuthContext, nameOrId: string): Promise<O
   return org;
 }
 
+const MAX_DESCRIPTION = 1000;
+
+/**
+ * Per-locale descriptions as given (CLI, admin API): each locale must be one Tollgate ships
+ * (src/i18n/locales.ts); values are trimmed, and an empty one means "none for that locale".
+ */
+export function scopeDescriptions(input: Readonly<Record<string, string>>): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  for (const [rawLocale, rawText] of Object.entries(input)) {
+    const locale = rawLocale.trim().toLowerCase();
+    if (!isLocale(locale)) {
+      // Echo the locale only when it is plain ASCII (error descriptions travel in headers too).
+      const named = /^[A-Za-z0-9-]{1,35}$/.test(rawLocale) ? ` "${rawLocale}"` : '';
+      throw invalidRequest(`Unknown locale${named} for a scope description; shipped: ${SUPPORTED_LOCALES.join(', ')}`);
+    }
+    if (typeof rawText !== 'string') throw invalidRequest(`The ${locale} description must be a string`);
+    const text = rawText.trim();
+    if (text.length > MAX_DESCRIPTION || /[\x00-\x1f\x7f]/.test(text)) throw invalidRequest(`The ${locale} description must be at most ${MAX_DESCRIPTION} printable characters`);
+    out[locale] = text === '' ? null : text;
+  }
+  return out;
+}
+
+/** `base` with `changes` applied: a null change removes that locale. */
+function mergeDescriptions(base: Readonly<Record<string, string>>, changes: Readonly<Record<string, string | null>>): Record<string, string> {
+  const out: Record<string, string> = { ...base };
+  for (const [locale, text] of Object.entries(changes)) {
+    if (text === null) delete out[locale];
+    else out[locale] = text;
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * Creates a scope, or replaces the one with this name. `descriptions` (by locale) replaces the
+ * scope's per-locale descriptions when given; without it, an existing scope keeps its own.
+ */
 export async function createScope(
   ctx: OAuthContext,
-  input: { name: string; description: string; resourceServer?: string | null; isDefault?: boolean },
+  input: { name: string; description: string; resourceServer?: string | null; isDefault?: boolean; descriptions?: Readonly<Record<string, string>> },
   opts: { actorUserId?: string | null; ip?: string | null } = {},
 ): Promise<ScopeRow> {
   assertValidScopeName(input.name);
   if (input.resourceServer && !(await ctx.storage.resourceServers.byIdentifier(input.resourceServer))) {
     throw invalidRequest(`No resource server with the identifier ${input.resourceServer}`);
   }
+  const descriptions = input.descriptions === undefined ? undefined : mergeDescriptions({}, scopeDescriptions(input.descriptions));
   const existing = await ctx.storage.scopes.byName(input.name);
   const scope: ScopeRow = {
     name: input.name,
@@ -92,9 +131,37 @@ export async function createScope(
     resourceServer: input.resourceServer ?? null,
     isDefault: input.isDefault === true,
     createdAt: existing?.createdAt ?? ctx.now(),
+    descriptions: descriptions ?? existing?.descriptions ?? {},
   };
   await ctx.storage.scopes.upsert(scope);
   if (!existing) await ctx.audit.record('scope.created', { actorUserId: opts.actorUserId ?? null, ip: opts.ip ?? null, details: { scope: scope.name } });
+  return scope;
+}
+
+/**
+ * Changes some of an existing scope's fields; `descriptions` sets the locales given (an empty
+ * text removes that locale's) and leaves the others.
+ */
+export async function updateScope(
+  ctx: OAuthContext,
+  name: string,
+  patch: { description?: string; resourceServer?: string | null; isDefault?: boolean; descriptions?: Readonly<Record<string, string>> },
+  opts: { actorUserId?: string | null; ip?: string | null } = {},
+): Promise<ScopeRow | null> {
+  const existing = await ctx.storage.scopes.byName(name);
+  if (!existing) return null;
+  if (patch.resourceServer && !(await ctx.storage.resourceServers.byIdentifier(patch.resourceServer))) {
+    throw invalidRequest(`No resource server with the identifier ${patch.resourceServer}`);
+  }
+  const scope: ScopeRow = {
+    ...existing,
+    ...(patch.description !== undefined ? { description: patch.description.trim() || name } : {}),
+    ...(patch.resourceServer !== undefined ? { resourceServer: patch.resourceServer } : {}),
+    ...(patch.isDefault !== undefined ? { isDefault: patch.isDefault } : {}),
+    descriptions: patch.descriptions === undefined ? existing.descriptions : mergeDescriptions(existing.descriptions, scopeDescriptions(patch.descriptions)),
+  };
+  await ctx.storage.scopes.upsert(scope);
+  await ctx.audit.record('scope.updated', { actorUserId: opts.actorUserId ?? null, ip: opts.ip ?? null, details: { scope: name } });
   return scope;
 }
 

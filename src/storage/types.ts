@@ -287,7 +287,15 @@ export interface ScopeRow {
   /** Granted to dynamically registered clients that ask for no scope (A8). */
   readonly isDefault: boolean;
   readonly createdAt: number;
+  /**
+   * The description in other languages, by locale (`{"fr": "…"}`, issue #12 item 8); the consent
+   * page shows the one for its language, else `description`. Empty when there is none.
+   */
+  readonly descriptions: Readonly<Record<string, string>>;
 }
+
+/** A scope to save: without `descriptions`, an existing scope keeps its own (a new one has none). */
+export type ScopeInput = Omit<ScopeRow, 'descriptions'> & { readonly descriptions?: Readonly<Record<string, string>> };
 
 export interface ResourceServerRow {
   /** RFC 8707 resource identifier (absolute URI), used as the token audience. */
@@ -475,7 +483,7 @@ export interface KeyRepo {
 }
 
 export interface ScopeRepo {
-  upsert(scope: ScopeRow): Promise<void>;
+  upsert(scope: ScopeInput): Promise<void>;
   byName(name: string): Promise<ScopeRow | null>;
   list(): Promise<ScopeRow[]>;
   delete(name: string): Promise<boolean>;

@@ -142,6 +142,7 @@ export const openIdConnectFeature: Feature = {
     request_uri_parameter_supported: false,
     display_values_supported: DISPLAY_VALUES,
     prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
+    ui_locales_supported: ['en', 'fr', 'de', 'es', 'it'],
     backchannel_logout_supported: true,
     backchannel_logout_session_supported: true,
     frontchannel_logout_supported: false,

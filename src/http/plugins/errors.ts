@@ -76,7 +76,13 @@ declare module 'fastify' {
   }
 }
 
-export function installErrorHandler(app: FastifyInstance, hooks: ErrorHooks, renderPage: (title: string, message: string, code: string) => string): void {
+/**
+ * Renders an error page; given the exchange, in the language the browser asks for
+ * (Accept-Language: src/http/views/i18n.ts), otherwise English.
+ */
+export type RenderPage = (title: string, message: string, code: string, exchange?: { readonly request: FastifyRequest; readonly reply: FastifyReply }) => string;
+
+export function installErrorHandler(app: FastifyInstance, hooks: ErrorHooks, renderPage: RenderPage): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const oauth = toOAuthError(err);
     hooks.onOAuthError(oauth.error);
@@ -91,19 +97,19 @@ export function installErrorHandler(app: FastifyInstance, hooks: ErrorHooks, ren
         .code(oauth.status)
         .header('Cache-Control', 'no-store')
         .type('text/html; charset=utf-8')
-        .send(renderPage(title, oauth.description, oauth.error));
+        .send(renderPage(title, oauth.description, oauth.error, { request, reply }));
     }
     return sendOAuthError(reply, oauth);
   });
 }
 
 /** Unknown paths: a page for a browser, RFC-shaped JSON otherwise. */
-export function installNotFoundHandler(app: FastifyInstance, hooks: ErrorHooks, renderPage: (title: string, message: string, code: string) => string): void {
+export function installNotFoundHandler(app: FastifyInstance, hooks: ErrorHooks, renderPage: RenderPage): void {
   app.setNotFoundHandler((request, reply) => {
     hooks.onOAuthError('not_found');
     const accept = request.headers.accept ?? '';
     if (request.method === 'GET' && accept.includes('text/html')) {
-      return reply.code(404).type('text/html; charset=utf-8').send(renderPage('Not found', 'There is no page at this address.', 'not_found'));
+      return reply.code(404).type('text/html; charset=utf-8').send(renderPage('Not found', 'There is no page at this address.', 'not_found', { request, reply }));
     }
     return reply.code(404).send({ error: 'not_found', error_description: `No route for ${request.method} ${request.url.split('?')[0]}` });
   });
@@ -120,7 +126,7 @@ function pagePrefix(base: string): string {
  * percent-encoding (`/oauth/register/%zz`), a path parameter over `maxParamLength` — get the
  * RFC-shaped body too, not Fastify's default `{"error":"Bad Request","code":"FST_ERR_BAD_URL"}`.
  */
-export function frameworkErrorHandler(renderPage: (title: string, message: string, code: string) => string, base = '') {
+export function frameworkErrorHandler(renderPage: RenderPage, base = '') {
   const PAGE_URL = new RegExp(`^${pagePrefix(base)}`);
   return (err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
     const status = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
@@ -138,7 +144,7 @@ export function frameworkErrorHandler(renderPage: (title: string, message: strin
       .header('Referrer-Policy', 'no-referrer')
       .header('Content-Security-Policy', CSP);
     if (['GET', 'HEAD', 'POST'].includes(request.raw.method ?? '') && PAGE_URL.test(request.raw.url ?? '')) {
-      return reply.type('text/html; charset=utf-8').send(renderPage('The request could not be completed', description, 'invalid_request'));
+      return reply.type('text/html; charset=utf-8').send(renderPage('The request could not be completed', description, 'invalid_request', { request, reply }));
     }
     return reply.type('application/json; charset=utf-8').send({ error: 'invalid_request', error_description: description });
   };
@@ -150,7 +156,7 @@ export function frameworkErrorHandler(renderPage: (title: string, message: strin
  * RFC-shaped answer as every other error — `invalid_request` as JSON, or a page for the routes
  * for people — instead of Fastify's default `{"error":"Bad Request","message":...}` body.
  */
-export function installClientErrorHandler(app: FastifyInstance, renderPage: (title: string, message: string, code: string) => string, base = ''): void {
+export function installClientErrorHandler(app: FastifyInstance, renderPage: RenderPage, base = ''): void {
   const PAGE_PATHS = new RegExp(`^(?:GET|POST|HEAD) ${pagePrefix(base)}`);
   const server = app.server;
   server.removeAllListeners('clientError');

@@ -209,10 +209,24 @@ function orgView(o: OrganizationRow): Record<string, unknown> {
   return { id: o.id, name: o.name, created_at: new Date(o.createdAt).toISOString() };
 }
 
+/** `{"fr": "…", "de": "…"}`: texts by locale (the service checks the locales). */
+function localeTexts(body: Body, key: string): Record<string, string> | undefined {
+  const v = body[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidRequest(`"${key}" must be a JSON object of texts by locale, e.g. {"fr": "text"}`);
+  const out: Record<string, string> = {};
+  for (const [locale, text] of Object.entries(v)) {
+    if (typeof text !== 'string') throw invalidRequest(`"${key}.${locale}" must be a string`);
+    out[locale] = text;
+  }
+  return out;
+}
+
 function scopeView(s: ScopeRow): Record<string, unknown> {
   return {
     name: s.name,
     description: s.description,
+    descriptions: s.descriptions,
     resource_server: s.resourceServer,
     is_default: s.isDefault,
     created_at: new Date(s.createdAt).toISOString(),
@@ -411,14 +425,16 @@ function directoryRoutes(api: FastifyInstance, ctx: OAuthContext): void {
   });
 
   api.post('/scopes', bearer, async (request, reply) => {
-    const body = readBody(request, ['name', 'description', 'resource_server', 'is_default']);
+    const body = readBody(request, ['name', 'description', 'descriptions', 'resource_server', 'is_default']);
     const name = requiredStr(body, 'name');
     const existed = (await ctx.storage.scopes.byName(name)) !== null;
+    const descriptions = localeTexts(body, 'descriptions');
     const input = {
       name,
       description: str(body, 'description') ?? '',
       resourceServer: nullableStr(body, 'resource_server') ?? null,
       isDefault: bool(body, 'is_default') === true,
+      ...(descriptions !== undefined ? { descriptions } : {}),
     };
     const scope = await createScope(ctx, input, actorOf(request));
     // POST upserts: 201 when the scope is new, 200 when an existing one was updated.

@@ -47,7 +47,7 @@ const AUDIT_TYPES = [
   'app.created', 'app.updated', 'app.deleted', 'app.activated', 'app.deactivated', 'app.secret_rotated', 'app.registered',
   'consent.granted', 'consent.denied', 'consent.revoked', 'token.revoked', 'tokens.replaced',
   'login.succeeded', 'login.failed', 'login.locked', 'login.accepted', 'login.rejected', 'refresh.reuse_detected', 'code.replay_detected',
-  'user.created', 'user.updated', 'org.created', 'scope.created', 'resource_server.created', 'key.rotated',
+  'user.created', 'user.updated', 'org.created', 'scope.created', 'scope.updated', 'resource_server.created', 'key.rotated',
 ] as const;
 const ERROR_TYPES = ['login.failed', 'login.locked', 'consent.denied', 'refresh.reuse_detected', 'code.replay_detected'] as const;
 

@@ -33,7 +33,8 @@ import { cspWithFormTarget } from '../plugins/security-headers.js';
 import { startSession } from '../../login/sessions.js';
 import type { Session } from '../../login/types.js';
 import type { SignIn } from '../../oauth/feature.js';
-import { loadForBrowser } from '../interactions.js';
+import { loadForBrowser, waitingUiLocales } from '../interactions.js';
+import { pageTr, type Tr } from '../views/i18n.js';
 import { signInForRequest, signInThenReturn } from '../sign-in.js';
 import { accountLabel, type Account } from '../../accounts/types.js';
 
@@ -46,12 +47,17 @@ function redirect303(reply: FastifyReply, location: string): FastifyReply {
   return reply.code(303).header('Cache-Control', 'no-store').header('Location', location).send();
 }
 
-async function validated(ctx: HttpContext, reply: FastifyReply, params: Params, opts: { readonly defaultResponseType?: string } = {}): Promise<AuthorizeRequest | null> {
+/** The page language of an authorization request: its `ui_locales`, then Accept-Language. */
+function requestTr(request: FastifyRequest, reply: FastifyReply, params: Params): Tr {
+  return pageTr(request, reply, params.get('ui_locales')?.[0] ?? null);
+}
+
+async function validated(ctx: HttpContext, request: FastifyRequest, reply: FastifyReply, params: Params, opts: { readonly defaultResponseType?: string } = {}): Promise<AuthorizeRequest | null> {
   try {
     return await validateAuthorizeRequest(ctx, params, opts);
   } catch (err) {
     if (err instanceof AuthorizePageError) {
-      sendPage(reply, err.status, errorPage(ctx, 'This authorization request is not valid', err.description, err.error));
+      sendPage(reply, err.status, errorPage(ctx, 'This authorization request is not valid', err.description, err.error, null, requestTr(request, reply, params)));
       return null;
     }
     if (err instanceof AuthorizeRedirectError) {
@@ -63,8 +69,12 @@ async function validated(ctx: HttpContext, reply: FastifyReply, params: Params, 
 }
 
 async function showConsent(ctx: HttpContext, request: FastifyRequest, reply: FastifyReply, req: AuthorizeRequest, user: Account) {
+  const tr = requestTr(request, reply, req.params);
   const scopes = await Promise.all(
-    req.scopes.map(async (name) => ({ name, description: (await ctx.storage.scopes.byName(name))?.description ?? name })),
+    req.scopes.map(async (name) => {
+      const row = await ctx.storage.scopes.byName(name);
+      return { name, description: row ? tr.scope(row) : name };
+    }),
   );
   reply.header('Content-Security-Policy', cspWithFormTarget(req.redirectUri));
   let redirectHost: string;
@@ -91,6 +101,7 @@ async function showConsent(ctx: HttpContext, request: FastifyRequest, reply: Fas
       userEmail: accountLabel(user),
       logoutHref: ctx.login.mode === 'embedded' ? ctx.login.logoutUrl : `${ctx.base}/logout`,
       scopes,
+      tr,
     }),
   );
 }
@@ -121,8 +132,8 @@ async function signInFirst(ctx: HttpContext, request: FastifyRequest, reply: Fas
   });
 }
 
-function pageError(ctx: HttpContext, reply: FastifyReply, status: number, title: string, message: string, code: string): FastifyReply {
-  return sendPage(reply, status, errorPage(ctx, title, message, code));
+function pageError(ctx: HttpContext, reply: FastifyReply, status: number, title: string, message: string, code: string, tr: Tr): FastifyReply {
+  return sendPage(reply, status, errorPage(ctx, title, message, code, null, tr));
 }
 
 export function authorizeRoutes(app: FastifyInstance, ctx: HttpContext): void {
@@ -130,7 +141,7 @@ export function authorizeRoutes(app: FastifyInstance, ctx: HttpContext): void {
   const waiver = ctx.base === '' && ctx.config.compat.includes('anyfetch') ? { defaultResponseType: 'code' } : {};
   /** An authorization request, by GET or (OpenID Connect Core §3.1.2.1) by a form POST. */
   async function authorizationRequest(request: FastifyRequest, reply: FastifyReply, params: Params): Promise<FastifyReply> {
-    const req = await validated(ctx, reply, params, waiver);
+    const req = await validated(ctx, request, reply, params, waiver);
     if (!req) return reply;
     const session = await ctx.login.current(request);
     if (session && req.subjectHint !== null && req.subjectHint !== session.account.id) {
@@ -149,18 +160,19 @@ export function authorizeRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const q = queryParams(request);
     const id = q.get('interaction')?.[0];
     const loaded = await loadForBrowser(ctx, request, id);
-    if (!loaded.ok) return pageError(ctx, reply, loaded.status, loaded.title, loaded.message, 'invalid_request');
+    if (!loaded.ok) return pageError(ctx, reply, loaded.status, loaded.title, loaded.message, 'invalid_request', pageTr(request, reply));
     const row = loaded.row;
+    const params = paramsFromSearch(new URLSearchParams(row.request));
+    const tr = requestTr(request, reply, params);
 
     const done = await ctx.login.complete(request, reply, row, new URLSearchParams(request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : ''));
-    if (done.kind === 'refused') return pageError(ctx, reply, done.status, done.title, done.message, done.code);
+    if (done.kind === 'refused') return pageError(ctx, reply, done.status, done.title, done.message, done.code, tr);
 
     if (row.clientId === null) {
-      if (done.kind === 'rejected') return pageError(ctx, reply, 403, 'You could not be signed in', done.description, done.error);
+      if (done.kind === 'rejected') return pageError(ctx, reply, 403, 'You could not be signed in', done.description, done.error, tr);
       return redirect303(reply, safeReturnTo(ctx, row.returnTo));
     }
-    const params = paramsFromSearch(new URLSearchParams(row.request));
-    const req = await validated(ctx, reply, params);
+    const req = await validated(ctx, request, reply, params);
     if (!req) return reply;
     if (done.kind === 'rejected') return redirect303(reply, errorRedirect(ctx, req, new OAuthError(done.error, done.description)));
     const session = done.session;
@@ -177,6 +189,7 @@ export function authorizeRoutes(app: FastifyInstance, ctx: HttpContext): void {
         'The sign-in was not renewed',
         'The application asked you to sign in again, but the sign-in page reported your earlier sign-in. Go back to the application and try again.',
         'login_required',
+        tr,
       );
     }
     if (req.subjectHint !== null && req.subjectHint !== session.account.id) {
@@ -192,10 +205,10 @@ export function authorizeRoutes(app: FastifyInstance, ctx: HttpContext): void {
     // with the strict parameter reader (a repeated parameter is refused, as in a query).
     if (!('authorization_request' in body) && !('decision' in body)) return authorizationRequest(request, reply, bodyParams(request));
     const rawRequest = typeof body['authorization_request'] === 'string' ? body['authorization_request'] : '';
-    const req = await validated(ctx, reply, paramsFromForm(rawRequest));
+    const req = await validated(ctx, request, reply, paramsFromForm(rawRequest));
     if (!req) return reply;
     if (!csrfValid(request, body['csrf'])) {
-      return sendPage(reply, 403, errorPage(ctx, 'Request refused', 'The form has expired or was not sent by this site. Go back and try again.', 'invalid_request'));
+      return sendPage(reply, 403, errorPage(ctx, 'Request refused', 'The form has expired or was not sent by this site. Go back and try again.', 'invalid_request', null, requestTr(request, reply, req.params)));
     }
     const session = await ctx.login.current(request);
     if (!session) return signInFirst(ctx, request, reply, req, null);
@@ -235,23 +248,25 @@ export function authorizeRoutes(app: FastifyInstance, ctx: HttpContext): void {
     if (ctx.login.mode !== 'builtin') return signInThenReturn(ctx, request, reply, returnTo);
     await loginCsp(request, reply, returnTo);
     const hint = q.get('login_hint')?.[0];
+    const tr = pageTr(request, reply, await waitingUiLocales(ctx, request, returnTo));
     return sendPage(
       reply,
       200,
-      loginPage(ctx, { csrf: csrfToken(ctx, request, reply), returnTo, ...(hint && hint.length <= 320 ? { email: hint } : {}) }),
+      loginPage(ctx, { csrf: csrfToken(ctx, request, reply), returnTo, tr, ...(hint && hint.length <= 320 ? { email: hint } : {}) }),
     );
   });
 
   app.post('/login', { config: { page: true, rateLimit: { max: ctx.config.loginRateLimit, timeWindow: 60_000 } } }, async (request, reply) => {
     if (ctx.login.mode !== 'builtin') {
-      return pageError(ctx, reply, 404, 'Sign in on the platform', 'People sign in on the platform’s own page here, not with a Tollgate password.', 'not_found');
+      return pageError(ctx, reply, 404, 'Sign in on the platform', 'People sign in on the platform’s own page here, not with a Tollgate password.', 'not_found', pageTr(request, reply));
     }
     const body = bodyObject(request);
     const returnTo = safeReturnTo(ctx, body['return_to']);
     // The page shown again after a failed attempt posts the same form.
     await loginCsp(request, reply, returnTo);
+    const tr = pageTr(request, reply, await waitingUiLocales(ctx, request, returnTo));
     if (!csrfValid(request, body['csrf'])) {
-      return sendPage(reply, 403, loginPage(ctx, { csrf: csrfToken(ctx, request, reply), returnTo, error: 'The form has expired. Please sign in again.' }));
+      return sendPage(reply, 403, loginPage(ctx, { csrf: csrfToken(ctx, request, reply), returnTo, tr, error: tr.t('login.expired') }));
     }
     const username = typeof body['username'] === 'string' ? body['username'] : '';
     const password = typeof body['password'] === 'string' ? body['password'] : '';
@@ -264,7 +279,7 @@ export function authorizeRoutes(app: FastifyInstance, ctx: HttpContext): void {
       return sendPage(
         reply,
         401,
-        loginPage(ctx, { csrf: csrfToken(ctx, request, reply), returnTo, email: username.slice(0, 320), error: 'Invalid email or password, or too many attempts. Try again later.' }),
+        loginPage(ctx, { csrf: csrfToken(ctx, request, reply), returnTo, tr, email: username.slice(0, 320), error: tr.t('login.invalid') }),
       );
     }
     await startSession(ctx, request, reply, result.account.id, { kind: 'builtin', amr: ['pwd'] });
@@ -278,13 +293,13 @@ export function authorizeRoutes(app: FastifyInstance, ctx: HttpContext): void {
     return sendPage(
       reply,
       200,
-      logoutPage(ctx, { csrf: csrfToken(ctx, request, reply), email: session ? accountLabel(session.account) : null, hostManaged: ctx.login.mode === 'embedded' }),
+      logoutPage(ctx, { csrf: csrfToken(ctx, request, reply), email: session ? accountLabel(session.account) : null, hostManaged: ctx.login.mode === 'embedded', tr: pageTr(request, reply) }),
     );
   });
 
   app.post('/logout', { config: { page: true } }, async (request, reply) => {
     const body = bodyObject(request);
-    if (!csrfValid(request, body['csrf'])) return sendPage(reply, 403, errorPage(ctx, 'Request refused', 'The form has expired.', 'invalid_request'));
+    if (!csrfValid(request, body['csrf'])) return sendPage(reply, 403, errorPage(ctx, 'Request refused', 'The form has expired.', 'invalid_request', null, pageTr(request, reply)));
     await ctx.login.end(request, reply);
     return redirect303(reply, ctx.login.mode === 'builtin' ? `${ctx.base}/login` : `${ctx.base}/logout`);
   });

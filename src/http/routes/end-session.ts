@@ -15,8 +15,10 @@ import { bodyObject, bodyParams, queryParams } from '../plugins/body.js';
 import { csrfToken, csrfValid } from '../session.js';
 import { endSessionPage, errorPage, signedOutPage } from '../views/pages.js';
 import { cspWithFormTarget } from '../plugins/security-headers.js';
+import { pageTr } from '../views/i18n.js';
 
-const CARRIED = ['id_token_hint', 'client_id', 'post_logout_redirect_uri', 'state'];
+/** What the confirmation form carries on; `ui_locales` (RP-Initiated Logout §2) keeps its language. */
+const CARRIED = ['id_token_hint', 'client_id', 'post_logout_redirect_uri', 'state', 'ui_locales'];
 
 function page(reply: FastifyReply, status: number, body: string): FastifyReply {
   return reply.code(status).header('Cache-Control', 'no-store').type('text/html; charset=utf-8').send(body);
@@ -24,11 +26,12 @@ function page(reply: FastifyReply, status: number, body: string): FastifyReply {
 
 export function endSessionRoutes(app: FastifyInstance, ctx: HttpContext): void {
   async function handle(request: FastifyRequest, reply: FastifyReply, params: Params, confirmed: boolean): Promise<FastifyReply> {
+    const tr = pageTr(request, reply, params.get('ui_locales')?.[0] ?? null);
     let logout;
     try {
       logout = await resolveLogoutRequest(ctx, params);
     } catch (err) {
-      if (err instanceof AuthorizePageError) return page(reply, err.status, errorPage(ctx, 'This sign-out request is not valid', err.description, err.error));
+      if (err instanceof AuthorizePageError) return page(reply, err.status, errorPage(ctx, 'This sign-out request is not valid', err.description, err.error, null, tr));
       throw err;
     }
     const session = await ctx.login.current(request);
@@ -40,14 +43,14 @@ export function endSessionRoutes(app: FastifyInstance, ctx: HttpContext): void {
       });
       // Browsers apply form-action to the redirect after the POST: name where it goes (validated).
       if (logout.redirect !== null) reply.header('Content-Security-Policy', cspWithFormTarget(logout.redirect));
-      return page(reply, 200, endSessionPage(ctx, { csrf: csrfToken(ctx, request, reply), email: accountLabel(session.account), appName: logout.client?.name ?? null, fields }));
+      return page(reply, 200, endSessionPage(ctx, { csrf: csrfToken(ctx, request, reply), email: accountLabel(session.account), appName: logout.client?.name ?? null, fields, tr }));
     }
     if (session !== null) {
       await ctx.login.end(request, reply);
       await ctx.audit.record('session.ended', { actorUserId: session.account.id, clientId: logout.client?.clientId ?? null, ip: request.ip, details: { via: 'end_session' } });
     }
     if (logout.redirect !== null) return reply.code(303).header('Cache-Control', 'no-store').header('Location', logout.redirect).send();
-    return page(reply, 200, signedOutPage(ctx));
+    return page(reply, 200, signedOutPage(ctx, tr));
   }
 
   app.get('/oauth/logout', { config: { page: true } }, async (request, reply) => handle(request, reply, queryParams(request), false));
@@ -56,7 +59,10 @@ export function endSessionRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const body = bodyObject(request);
     // The confirmation form carries a CSRF token; a form POST from the application does not.
     if (body['confirm'] === 'yes') {
-      if (!csrfValid(request, body['csrf'])) return page(reply, 403, errorPage(ctx, 'Request refused', 'The form has expired or was not sent by this site. Go back and try again.', 'invalid_request'));
+      if (!csrfValid(request, body['csrf'])) {
+        const uiLocales = typeof body['ui_locales'] === 'string' ? body['ui_locales'] : null;
+        return page(reply, 403, errorPage(ctx, 'Request refused', 'The form has expired or was not sent by this site. Go back and try again.', 'invalid_request', null, pageTr(request, reply, uiLocales)));
+      }
       const params: Params = new Map([...bodyParams(request)].filter(([k]) => CARRIED.includes(k)));
       return handle(request, reply, params, true);
     }

@@ -106,8 +106,10 @@ export interface AppFormOptions {
   readonly error?: string | null;
   /** The instance signs people in with OpenID Connect: show its settings. */
   readonly oidc?: boolean;
-  readonly submitLabel: string;
+  readonly submitLabel: string | SafeHtml;
   readonly cancelHref: string;
+  /** Default "Cancel". */
+  readonly cancelLabel?: string | SafeHtml;
 }
 
 export function appForm(o: AppFormOptions): SafeHtml {
@@ -151,7 +153,7 @@ ${o.owners
   : ''}
 ${o.oidc ? oidcFieldset(v.oidc) : ''}
 <label class="check"><input type="checkbox" name="active" value="1"${v.active ? html` checked` : ''}> <span>Active <span class="hint">An inactive application cannot obtain tokens and its tokens stop working.</span></span></label>
-<div class="actions"><button type="submit">${o.submitLabel}</button><a href="${o.cancelHref}">Cancel</a></div>
+<div class="actions"><button type="submit">${o.submitLabel}</button><a href="${o.cancelHref}">${o.cancelLabel ?? 'Cancel'}</a></div>
 </form>`;
 }
 
@@ -226,13 +228,15 @@ export function deleteConfirmBody(c: ClientRow, csrf: string, action: string, ca
  * the first POST answers with this page; its form repeats the fields with `confirm=yes`.
  */
 export function confirmBody(o: {
-  readonly title: string;
-  readonly warning: string;
+  readonly title: string | SafeHtml;
+  readonly warning: string | SafeHtml;
   readonly action: string;
   readonly csrf: string;
   readonly fields: ReadonlyArray<readonly [string, string]>;
-  readonly submitLabel: string;
+  readonly submitLabel: string | SafeHtml;
   readonly cancelHref: string;
+  /** Default "Cancel". */
+  readonly cancelLabel?: string | SafeHtml;
   /** Extra form controls (e.g. the rotation overlap). */
   readonly extra?: SafeHtml;
 }): SafeHtml {
@@ -244,7 +248,7 @@ export function confirmBody(o: {
 ${o.fields.map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`)}
 <input type="hidden" name="confirm" value="yes">
 ${o.extra ?? ''}
-<div class="actions"><button type="submit" class="danger">${o.submitLabel}</button><a href="${o.cancelHref}">Cancel</a></div>
+<div class="actions"><button type="submit" class="danger">${o.submitLabel}</button><a href="${o.cancelHref}">${o.cancelLabel ?? 'Cancel'}</a></div>
 </form></div>`;
 }
 

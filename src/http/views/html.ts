@@ -11,13 +11,18 @@ export class SafeHtml {
   }
 }
 
-type Part = string | number | boolean | null | undefined | SafeHtml | readonly Part[];
+export type Part = string | number | boolean | null | undefined | SafeHtml | readonly Part[];
 
 function render(part: Part): string {
   if (part === null || part === undefined || part === false) return '';
   if (part instanceof SafeHtml) return part.value;
   if (Array.isArray(part)) return part.map((p: Part) => render(p)).join('');
   return escapeHtml(String(part));
+}
+
+/** One value as HTML: escaped, unless it is already `SafeHtml`. */
+export function fragment(part: Part): string {
+  return render(part);
 }
 
 export function html(strings: TemplateStringsArray, ...values: Part[]): SafeHtml {

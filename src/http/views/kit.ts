@@ -15,6 +15,7 @@ import { signInThenReturn } from '../sign-in.js';
 import { errorPage } from './pages.js';
 import { html, type SafeHtml } from './html.js';
 import { layout, type Section, type Site } from './layout.js';
+import type { Tr } from './i18n.js';
 
 export function sendPage(reply: FastifyReply, status: number, body: string): FastifyReply {
   return reply.code(status).header('Cache-Control', 'no-store').type('text/html; charset=utf-8').send(body);
@@ -85,10 +86,10 @@ export async function requireAdmin(ctx: HttpContext, request: FastifyRequest, re
   return pc;
 }
 
-/** For POST handlers: true when the CSRF field matches; otherwise answers with a 403 page. */
-export function checkCsrf(site: Site, request: FastifyRequest, reply: FastifyReply, form: Form): boolean {
+/** For POST handlers: true when the CSRF field matches; otherwise answers with a 403 page (in `tr`'s language). */
+export function checkCsrf(site: Site, request: FastifyRequest, reply: FastifyReply, form: Form, tr?: Tr): boolean {
   if (csrfValid(request, form['csrf'])) return true;
-  sendPage(reply, 403, errorPage(site, 'Request refused', 'The form has expired or was not sent by this site. Go back, reload the page and try again.', 'invalid_request'));
+  sendPage(reply, 403, errorPage(site, 'Request refused', 'The form has expired or was not sent by this site. Go back, reload the page and try again.', 'invalid_request', null, tr));
   return false;
 }
 
@@ -102,9 +103,9 @@ export function errorMessage(err: unknown): string {
   throw err;
 }
 
-/** A page of the signed-in area. */
-export function shell(pc: PageContext, title: string, section: Section, body: SafeHtml, scripts?: readonly string[]): string {
-  return layout(pc.site, title, body, { viewer: pc.user, csrf: pc.csrf, section, width: 'wide', ...(scripts ? { scripts } : {}) });
+/** A page of the signed-in area (English unless `tr` is given). */
+export function shell(pc: PageContext, title: string | SafeHtml, section: Section, body: SafeHtml, scripts?: readonly string[], tr?: Tr): string {
+  return layout(pc.site, title, body, { viewer: pc.user, csrf: pc.csrf, section, width: 'wide', ...(scripts ? { scripts } : {}), ...(tr ? { tr } : {}) });
 }
 
 /** Fixed confirmation messages after a 303, chosen by a code in `?done=` (never reflected text). */
@@ -124,8 +125,14 @@ const NOTICES: Readonly<Record<string, string>> = {
   member_added: 'Membership saved.',
 };
 
-export function notice(request: FastifyRequest): SafeHtml | string {
-  const msg = NOTICES[query(request, 'done', 40)];
+/** Notices shown on translated pages (the others are the back-office's and the portal's, in English). */
+const TRANSLATED_NOTICES = { revoked: 'apps.revoked' } as const;
+
+export function notice(request: FastifyRequest, tr?: Tr): SafeHtml | string {
+  const code = query(request, 'done', 40);
+  if (tr && Object.hasOwn(TRANSLATED_NOTICES, code)) return html`<p class="notice" role="status">${tr.t(TRANSLATED_NOTICES[code as keyof typeof TRANSLATED_NOTICES])}</p>`;
+  // Own entries only: `?done=constructor` is no notice.
+  const msg = Object.hasOwn(NOTICES, code) ? NOTICES[code] : undefined;
   return msg ? html`<p class="notice" role="status">${msg}</p>` : '';
 }
 

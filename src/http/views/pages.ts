@@ -7,6 +7,7 @@
  */
 import { html, type SafeHtml } from './html.js';
 import { layout, type Site, type Viewer } from './layout.js';
+import { ENGLISH, type Tr } from './i18n.js';
 
 export { layout } from './layout.js';
 
@@ -91,25 +92,27 @@ pre.details{margin:0;white-space:pre-wrap;font-size:.8rem;max-width:28rem;overfl
 @media (prefers-reduced-motion:reduce){*{scroll-behavior:auto!important;transition:none!important}}
 `;
 
-export function loginPage(site: Site, opts: { csrf: string; returnTo: string; error?: string; email?: string }): string {
+export function loginPage(site: Site, opts: { csrf: string; returnTo: string; error?: string | SafeHtml; email?: string; tr?: Tr }): string {
   const brand = site.branding;
+  const tr = opts.tr ?? ENGLISH;
   return layout(
     site,
-    'Sign in',
+    tr.t('login.title'),
     html`<div class="card">
-<h1>Sign in to ${brand.name}</h1>
+<h1>${tr.t('login.heading', { brand: brand.name })}</h1>
 ${opts.error ? html`<p class="error" role="alert">${opts.error}</p>` : ''}
 <form method="post" action="${site.base}/login">
 <input type="hidden" name="csrf" value="${opts.csrf}">
 <input type="hidden" name="return_to" value="${opts.returnTo}">
-<label for="username">Email</label>
+<label for="username">${tr.t('login.email')}</label>
 <input id="username" name="username" type="email" autocomplete="username" required autofocus value="${opts.email ?? ''}">
-<label for="password">Password</label>
+<label for="password">${tr.t('login.password')}</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
-<div class="actions"><button type="submit">Sign in</button></div>
+<div class="actions"><button type="submit">${tr.t('login.submit')}</button></div>
 </form>
-${opts.returnTo.startsWith(`${site.base}/oauth/authorize`) ? html`<p class="muted">After signing in you will return to the application that sent you here.</p>` : ''}
+${opts.returnTo.startsWith(`${site.base}/oauth/authorize`) ? html`<p class="muted">${tr.t('login.returning')}</p>` : ''}
 </div>`,
+    { tr },
   );
 }
 
@@ -130,7 +133,9 @@ export interface ConsentView {
   readonly unverified: boolean;
   /** Who registered it (its owner), when known. */
   readonly registeredBy: string | null;
+  /** Each requested scope with its description in the page's language. */
   readonly scopes: ReadonlyArray<{ readonly name: string; readonly description: string }>;
+  readonly tr?: Tr;
 }
 
 function appLogo(name: string, logo: string | null | undefined): SafeHtml {
@@ -141,94 +146,112 @@ function appLogo(name: string, logo: string | null | undefined): SafeHtml {
 }
 
 export function consentPage(site: Site, v: ConsentView): string {
+  const tr = v.tr ?? ENGLISH;
   return layout(
     site,
-    'Authorize',
+    tr.t('consent.title'),
     html`<div class="card">
-<div class="app-head">${appLogo(v.appName, v.appLogo)}<h1>${v.appName} wants to access your account</h1></div>
-${v.unverified ? html`<p class="warning" role="note">This application registered itself: ${site.branding.name} has not verified who runs it. Continue only if you trust it.</p>` : ''}
+<div class="app-head">${appLogo(v.appName, v.appLogo)}<h1>${tr.t('consent.heading', { app: v.appName })}</h1></div>
+${v.unverified ? html`<p class="warning" role="note">${tr.t('consent.unverified', { brand: site.branding.name })}</p>` : ''}
 ${v.appDescription ? html`<p>${v.appDescription}</p>` : ''}
 <ul class="muted">
-<li>You will be sent to <strong>${v.redirectHost}</strong></li>
-${v.appWebsite ? html`<li><a href="${v.appWebsite}" rel="noopener noreferrer" target="_blank">Website: ${v.appWebsite}</a></li>` : ''}
-${v.orgName ? html`<li>Published by ${v.orgName}</li>` : ''}
-${v.registeredBy ? html`<li>Registered by ${v.registeredBy}</li>` : ''}
+<li>${tr.t('consent.sentTo', { host: v.redirectHost })}</li>
+${v.appWebsite ? html`<li><a href="${v.appWebsite}" rel="noopener noreferrer" target="_blank">${tr.t('consent.website', { url: v.appWebsite })}</a></li>` : ''}
+${v.orgName ? html`<li>${tr.t('consent.publishedBy', { org: v.orgName })}</li>` : ''}
+${v.registeredBy ? html`<li>${tr.t('consent.registeredBy', { who: v.registeredBy })}</li>` : ''}
 </ul>
-<p class="muted">Signed in as ${v.userEmail}.${v.logoutHref ? html` <a href="${v.logoutHref}">Not you?</a>` : ''}</p>
+<p class="muted">${tr.t('consent.signedInAs', { email: v.userEmail })}${v.logoutHref ? html` <a href="${v.logoutHref}">${tr.t('consent.notYou')}</a>` : ''}</p>
 <form method="post" action="${site.base}/oauth/authorize">
 <input type="hidden" name="csrf" value="${v.csrf}">
 <input type="hidden" name="authorization_request" value="${v.request}">
 ${v.scopes.length > 0
-  ? html`<fieldset><legend>It will be able to:</legend>
-<p class="hint">Untick anything you do not want to share.</p>
+  ? html`<fieldset><legend>${tr.t('consent.ableTo')}</legend>
+<p class="hint">${tr.t('consent.untick')}</p>
 <ul class="scopes">
 ${v.scopes.map(
   (s) =>
     html`<li><label class="check"><input type="checkbox" name="scope" value="${s.name}" checked> <span>${s.description} <code>${s.name}</code></span></label></li>`,
 )}
 </ul></fieldset>`
-  : html`<p>It asks for no specific permission.</p>`}
+  : html`<p>${tr.t('consent.nothing')}</p>`}
 <div class="actions">
-<button type="submit" name="decision" value="allow">Allow</button>
-<button type="submit" name="decision" value="deny" class="secondary">Deny</button>
+<button type="submit" name="decision" value="allow">${tr.t('consent.allow')}</button>
+<button type="submit" name="decision" value="deny" class="secondary">${tr.t('consent.deny')}</button>
 </div>
 </form>
-<p class="muted"><small>You can revoke this access at any time under Connected applications.</small></p>
+<p class="muted"><small>${tr.t('consent.revokeLater')}</small></p>
 </div>`,
+    { tr },
   );
 }
 
-export function errorPage(site: Site, title: string, message: string, code?: string, viewer?: Viewer | null): string {
+/**
+ * An error page. `title` and `message` are English; one from the fixed set of Tollgate's own
+ * (src/i18n/messages/en.ts `known`) is shown in the page's language, any other text as it is.
+ * The error code is never translated.
+ */
+export function errorPage(site: Site, title: string, message: string, code?: string, viewer?: Viewer | null, tr: Tr = ENGLISH): string {
+  const heading = tr.known(title);
   return layout(
     site,
-    title,
-    html`<div class="card"><h1>${title}</h1><p class="error" role="alert">${message}</p>${code ? html`<p class="muted">Error code: ${code}</p>` : ''}
-<p><a href="${site.base}/">Back to ${site.branding.name}</a></p></div>`,
-    { viewer: viewer ?? null },
+    heading,
+    html`<div class="card"><h1>${heading}</h1><p class="error" role="alert">${tr.known(message)}</p>${code ? html`<p class="muted">${tr.t('error.code', { code })}</p>` : ''}
+<p><a href="${site.base}/">${tr.t('error.back', { brand: site.branding.name })}</a></p></div>`,
+    { viewer: viewer ?? null, tr },
   );
+}
+
+function signedInLine(tr: Tr, email: string | null): SafeHtml {
+  return email ? html`<p>${tr.t('logout.signedInAs', { email })}</p>` : html`<p>${tr.t('logout.notSignedIn')}</p>`;
 }
 
 /** GET /logout: a confirmation form (sign-out is a POST with the CSRF field). */
 /** RP-initiated logout (OIDC): the person confirms signing out; the request's fields ride along. */
-export function endSessionPage(site: Site, opts: { csrf: string; email: string | null; appName: string | null; fields: ReadonlyArray<readonly [string, string]> }): string {
+export function endSessionPage(site: Site, opts: { csrf: string; email: string | null; appName: string | null; fields: ReadonlyArray<readonly [string, string]>; tr?: Tr }): string {
+  const tr = opts.tr ?? ENGLISH;
+  const brand = site.branding.name;
   return layout(
     site,
-    'Sign out',
-    html`<div class="card"><h1>Sign out</h1>
-${opts.appName ? html`<p><strong>${opts.appName}</strong> asks to sign you out of ${site.branding.name}.</p>` : html`<p>An application asks to sign you out of ${site.branding.name}.</p>`}
-${opts.email ? html`<p>You are signed in as ${opts.email}.</p>` : html`<p>You are not signed in.</p>`}
+    tr.t('logout.title'),
+    html`<div class="card"><h1>${tr.t('logout.heading')}</h1>
+${opts.appName ? html`<p>${tr.t('logout.appAsks', { app: opts.appName, brand })}</p>` : html`<p>${tr.t('logout.someAppAsks', { brand })}</p>`}
+${signedInLine(tr, opts.email)}
 <form method="post" action="${site.base}/oauth/logout">
 <input type="hidden" name="csrf" value="${opts.csrf}">
 ${opts.fields.map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}
 <input type="hidden" name="confirm" value="yes">
-<div class="actions"><button type="submit">Sign out</button><a class="button secondary" href="${site.base}/developers">Stay signed in</a></div>
+<div class="actions"><button type="submit">${tr.t('logout.submit')}</button><a class="button secondary" href="${site.base}/developers">${tr.t('logout.stay')}</a></div>
 </form></div>`,
+    { tr },
   );
 }
 
 /** After an RP-initiated logout with nowhere to return to. */
-export function signedOutPage(site: Site): string {
-  return layout(site, 'Signed out', html`<div class="card"><h1>You are signed out</h1><p>You may close this page.</p></div>`);
+export function signedOutPage(site: Site, tr: Tr = ENGLISH): string {
+  return layout(site, tr.t('logout.signedOutTitle'), html`<div class="card"><h1>${tr.t('logout.signedOutHeading')}</h1><p>${tr.t('logout.closePage')}</p></div>`, { tr });
 }
 
-export function logoutPage(site: Site, opts: { csrf: string; email: string | null; hostManaged?: boolean }): string {
+export function logoutPage(site: Site, opts: { csrf: string; email: string | null; hostManaged?: boolean; tr?: Tr }): string {
+  const tr = opts.tr ?? ENGLISH;
   if (opts.hostManaged) {
     return layout(
       site,
-      'Sign out',
-      html`<div class="card"><h1>Sign out</h1>
-${opts.email ? html`<p>You are signed in as ${opts.email}.</p>` : html`<p>You are not signed in.</p>`}
-<p>You sign in and out on ${site.branding.name} itself; signing out there ends your session here too.</p></div>`,
+      tr.t('logout.title'),
+      html`<div class="card"><h1>${tr.t('logout.heading')}</h1>
+${signedInLine(tr, opts.email)}
+<p>${tr.t('logout.hostManaged', { brand: site.branding.name })}</p></div>`,
+      { tr },
     );
   }
   return layout(
     site,
-    'Sign out',
-    html`<div class="card"><h1>Sign out</h1>
-${opts.email ? html`<p>You are signed in as ${opts.email}.</p>` : html`<p>You are not signed in.</p>`}
+    tr.t('logout.title'),
+    html`<div class="card"><h1>${tr.t('logout.heading')}</h1>
+${signedInLine(tr, opts.email)}
 <form method="post" action="${site.base}/logout">
 <input type="hidden" name="csrf" value="${opts.csrf}">
-<div class="actions"><button type="submit">Sign out</button><a class="button secondary" href="${site.base}/developers">Stay signed in</a></div>
+<div class="actions"><button type="submit">${tr.t('logout.submit')}</button><a class="button secondary" href="${site.base}/developers">${tr.t('logout.stay')}</a></div>
 </form></div>`,
+    { tr },
   );
 }

@@ -168,6 +168,8 @@ export interface ScopesTable {
   resource_server: string | null;
   is_default: IntBool;
   created_at: number;
+  /** JSON object locale → description (0012); null for none. */
+  descriptions: string | null;
 }
 
 export interface ResourceServersTable {

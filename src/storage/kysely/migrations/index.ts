@@ -16,6 +16,7 @@ import { hardeningMigration } from './0008_hardening.js';
 import { oidcMigration } from './0009_oidc.js';
 import { postLogoutMigration } from './0010_post_logout.js';
 import { oidcClientsMigration } from './0011_oidc_clients.js';
+import { scopeLocalesMigration } from './0012_scope_locales.js';
 
 export function tollgateMigrations(dialect: SqlDialect): Record<string, Migration> {
   return {
@@ -30,6 +31,7 @@ export function tollgateMigrations(dialect: SqlDialect): Record<string, Migratio
     '0009_oidc': oidcMigration(),
     '0010_post_logout': postLogoutMigration(),
     '0011_oidc_clients': oidcClientsMigration(),
+    '0012_scope_locales': scopeLocalesMigration(),
   };
 }
 

@@ -1,8 +1,8 @@
 /** ScopeRepo on Kysely: the scope catalogue. */
 import type { Selectable } from 'kysely';
-import type { ScopeRepo, ScopeRow } from '../../types.js';
+import type { ScopeInput, ScopeRepo, ScopeRow } from '../../types.js';
 import type { ScopesTable } from '../schema.js';
-import { affected, fromIntBool, toIntBool, type Db } from '../shared.js';
+import { affected, fromIntBool, fromJsonObject, toIntBool, type Db } from '../shared.js';
 import type { HotPath } from '../hot-path.js';
 
 function toRow(row: Selectable<ScopesTable>): ScopeRow {
@@ -12,7 +12,21 @@ function toRow(row: Selectable<ScopesTable>): ScopeRow {
     resourceServer: row.resource_server,
     isDefault: fromIntBool(row.is_default),
     createdAt: row.created_at,
+    descriptions: descriptionsOf(row.descriptions),
   };
+}
+
+function descriptionsOf(text: string | null): Record<string, string> {
+  if (text === null) return {};
+  const parsed = fromJsonObject(text);
+  const out: Record<string, string> = {};
+  for (const [locale, value] of Object.entries(parsed)) if (typeof value === 'string') out[locale] = value;
+  return out;
+}
+
+function descriptionsText(map: Readonly<Record<string, string>>): string | null {
+  const entries = Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return entries.length === 0 ? null : JSON.stringify(Object.fromEntries(entries));
 }
 
 export class KyselyScopeRepo implements ScopeRepo {
@@ -21,8 +35,12 @@ export class KyselyScopeRepo implements ScopeRepo {
     private readonly hot?: HotPath,
   ) {}
 
-  /** Insert, or update description/resourceServer/isDefault (the original createdAt is kept). */
-  async upsert(scope: ScopeRow): Promise<void> {
+  /**
+   * Insert, or update description/resourceServer/isDefault (the original createdAt is kept), and
+   * the per-locale descriptions when given (omitted: an existing scope keeps its own).
+   */
+  async upsert(scope: ScopeInput): Promise<void> {
+    const descriptions = scope.descriptions === undefined ? undefined : descriptionsText(scope.descriptions);
     await this.db
       .insertInto('scopes')
       .values({
@@ -31,12 +49,14 @@ export class KyselyScopeRepo implements ScopeRepo {
         resource_server: scope.resourceServer,
         is_default: toIntBool(scope.isDefault),
         created_at: scope.createdAt,
+        descriptions: descriptions ?? null,
       })
       .onConflict((oc) =>
         oc.column('name').doUpdateSet({
           description: scope.description,
           resource_server: scope.resourceServer,
           is_default: toIntBool(scope.isDefault),
+          ...(descriptions !== undefined ? { descriptions } : {}),
         }),
       )
       .execute();
