@@ -491,6 +491,28 @@ describe('users, orgs, scopes, resource servers', () => {
     expect(servers.items).toHaveLength(1);
     expect([...(servers.items[0]?.scopes ?? [])].sort()).toEqual(['orders:admin', 'orders:read', 'orders:write']);
   });
+
+  it('scopes: descriptions per locale (create --description-locale, update keeps the others, LOCALE= removes one)', async () => {
+    const created = await json<Record<string, unknown>>([
+      'scopes', 'create', '--name', 'invoices:read', '--description', 'See your invoices',
+      '--description-locale', 'fr=Voir vos factures', '--description-locale', 'de=Ihre Rechnungen sehen',
+    ]);
+    expect(created).toMatchObject({ name: 'invoices:read', description: 'See your invoices', descriptions: { de: 'Ihre Rechnungen sehen', fr: 'Voir vos factures' } });
+    const updated = await json<Record<string, unknown>>(['scopes', 'update', 'invoices:read', '--description-locale', 'de=', '--description-locale', 'it=Vedere le tue fatture', '--default']);
+    expect(updated).toMatchObject({ description: 'See your invoices', descriptions: { fr: 'Voir vos factures', it: 'Vedere le tue fatture' }, default: true });
+    // create replaces the scope but keeps its descriptions per locale unless given.
+    const replaced = await json<Record<string, unknown>>(['scopes', 'create', '--name', 'invoices:read', '--description', 'See all your invoices']);
+    expect(replaced).toMatchObject({ description: 'See all your invoices', descriptions: { fr: 'Voir vos factures', it: 'Vedere le tue fatture' }, default: false });
+    const [unknownLocale, noScope, malformed] = await Promise.all([
+      run(['scopes', 'update', 'invoices:read', '--description-locale', 'pt=Ver as faturas']),
+      run(['scopes', 'update', 'invoices:nope', '--description', 'x']),
+      run(['scopes', 'update', 'invoices:read', '--description-locale', 'Voir']),
+    ]);
+    expectError(unknownLocale, 1, 'Unknown locale "pt" for a scope description; shipped: en, fr, de, es, it');
+    expectError(noScope, 1, 'No scope named "invoices:nope"');
+    expect(malformed.code).toBe(1);
+    expect(malformed.stderr).toContain('expected LOCALE=TEXT');
+  });
 });
 
 describe('keys', () => {
