@@ -107,7 +107,9 @@ describeEachDb('H3: delegated login (TOLLGATE_LOGIN_URL, login challenge)', (sta
     const consent = await b.fetch(redirectTo);
     const html = await consent.text();
     expect(consent.status).toBe(200);
-    expect(html).toContain('Signed in as ann@frappe.example');
+    // The request asked for ui_locales=fr: the consent page after the platform's sign-in is French.
+    expect(html).toContain('<html lang="fr">');
+    expect(html).toContain('Connecté en tant que ann@frappe.example.');
     const session = consent.headers.getSetCookie().find((c) => c.startsWith('tg_session='));
     expect(session).toMatch(/Max-Age=\d+/);
     // The link is used once; the challenge is gone for the platform too.
