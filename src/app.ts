@@ -6,12 +6,10 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { HttpContext } from './http/context.js';
 import type { Metrics } from './http/metrics.js';
-import { frameworkErrorHandler, installClientErrorHandler, installNotFoundHandler, type RenderPage } from './http/plugins/errors.js';
+import { frameworkErrorHandler, installClientErrorHandler, installNotFoundHandler } from './http/plugins/errors.js';
 import { BODY_LIMIT } from './http/plugins/body.js';
 import { loggerOptions } from './http/logging.js';
-import { errorPage } from './http/views/pages.js';
-import { pageTr } from './http/views/i18n.js';
-import { tollgatePlugin } from './http/plugin.js';
+import { renderer, tollgatePlugin } from './http/plugin.js';
 
 export interface AppDeps {
   readonly ctx: HttpContext;
@@ -41,7 +39,7 @@ function trustProxyOption(setting: false | number | readonly string[]): boolean 
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { ctx } = deps;
-  const renderPage: RenderPage = (title, message, code, exchange) => errorPage(ctx, title, message, code, null, exchange ? pageTr(exchange.request, exchange.reply) : undefined);
+  const renderPage = renderer(ctx);
   const app = Fastify({
     logger: mergedLogger(ctx.config.logLevel, deps.logger),
     // Bad URLs and over-long path segments get RFC-shaped answers too, not Fastify's default body.

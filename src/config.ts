@@ -12,6 +12,12 @@ import { BRAND_COLOR } from './branding.js';
 /** The JWS algorithms Tollgate signs with, in the order its messages list them. */
 export const KEY_ALGS = ['ES256', 'RS256', 'EdDSA'] as const;
 export type KeyAlg = (typeof KEY_ALGS)[number];
+/** The algorithms an application may choose for its ID tokens: every key algorithm, RS256 (OpenID Connect's default) first. */
+export const ID_TOKEN_ALGS: readonly KeyAlg[] = ['RS256', ...KEY_ALGS.filter((a) => a !== 'RS256')];
+/** `localhost`, `127.0.0.1` or `[::1]` (a URL's hostname): this machine, for development. */
+export function isLocalHostname(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
+}
 export type RegistrationMode = 'open' | 'token' | 'off';
 export const COMPAT_PROFILES = ['anyfetch', 'fyle', 'oro', 'gancio', 'frappe'] as const;
 export type CompatProfile = (typeof COMPAT_PROFILES)[number];
@@ -280,7 +286,7 @@ export function loadConfig(env: Source = process.env): Config {
       problems.push(`TOLLGATE_ISSUER: must not contain a query or fragment (RFC 8414 §2)`);
     } else if (
       u.protocol === 'http:' &&
-      !['localhost', '127.0.0.1', '[::1]'].includes(u.hostname)
+      !isLocalHostname(u.hostname)
     ) {
       problems.push(`TOLLGATE_ISSUER: plain http is only allowed for localhost, got "${issuer}"`);
     }
@@ -327,7 +333,7 @@ export function loadConfig(env: Source = process.env): Config {
   if (loginUrl !== null) {
     try {
       const u = new URL(loginUrl);
-      const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
+      const loopback = isLocalHostname(u.hostname);
       if (u.protocol !== 'https:' && !(u.protocol === 'http:' && loopback)) problems.push('TOLLGATE_LOGIN_URL: must be an https URL (plain http only for localhost)');
       if (u.hash || u.username || u.password) problems.push('TOLLGATE_LOGIN_URL: must not contain a fragment or credentials');
       if (u.searchParams.has('login_challenge')) problems.push('TOLLGATE_LOGIN_URL: must not contain login_challenge (Tollgate adds it)');
@@ -350,7 +356,7 @@ export function loadConfig(env: Source = process.env): Config {
   if (outboundInsecureLoopback) {
     let loopbackIssuer = false;
     try {
-      loopbackIssuer = ['localhost', '127.0.0.1', '[::1]'].includes(new URL(issuer).hostname);
+      loopbackIssuer = isLocalHostname(new URL(issuer).hostname);
     } catch {
       // reported above
     }

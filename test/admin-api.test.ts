@@ -315,6 +315,7 @@ describeEachDb('admin REST API', (start) => {
     expect(bad.json).toEqual({ error: 'invalid_client_metadata', error_description: 'backchannel_logout_uri: only https URLs are called' });
     const badType = await call('PATCH', `/admin/api/apps/${id}`, { body: { application_type: 'desktop' } });
     expect(badType.status).toBe(400);
+    expect(badType.json).toEqual({ error: 'invalid_request', error_description: '"application_type" must be one of: web, native' });
   });
 
   it('reports validation errors from the service as they are', async () => {

@@ -201,7 +201,9 @@ describeEachDb('OpenID Connect back-channel logout', (start) => {
     expect(out.status).toBe(200);
     // The sign-out answered while the application still holds the delivery open.
     await expect.poll(() => rx.hanging.length, { timeout: 5000 }).toBe(1);
-    expect((await p.browser.fetch('/developers')).status).not.toBe(200);
+    const portal = await p.browser.fetch('/developers');
+    expect(portal.status).toBe(303);
+    expect(portal.headers.get('location')).toBe('/login?return_to=%2Fdevelopers');
     rx.hanging.splice(0).forEach((res) => res.destroy());
   });
 

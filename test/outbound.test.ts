@@ -146,9 +146,8 @@ describe('outboundFetch', () => {
   it('is bounded: a large body (declared or streamed) and a silent server both fail', async () => {
     expect(await reason(outboundFetch(`${base}/big`, DEV, { maxBytes: 100_000 }))).toBe('too_large');
     expect(await reason(outboundFetch(`${base}/chunked-big`, DEV, { maxBytes: 100_000 }))).toBe('too_large');
-    const started = Date.now();
+    // Only the deadline answers 'timeout': the silent server never would.
     expect(await reason(outboundFetch(`${base}/slow`, DEV, { timeoutMs: 300 }))).toBe('timeout');
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(await reason(outboundFetch(`${base}/ok`, DEV, { method: 'POST', body: 'x'.repeat(70_000) }))).toBe('too_large');
   });
 });

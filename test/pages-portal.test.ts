@@ -150,12 +150,14 @@ describeEachDb('pages: portal, connected applications, back-office', (start) => 
       ['backchannel_logout_uri', 'https://10.0.0.1/bc', 'backchannel_logout_uri: 10.0.0.1 is not a public address'],
       ['default_max_age', 'soon', 'default_max_age must be a whole number of seconds from 0 to 31622400'],
       ['post_logout_redirect_uris', 'https://app.example/bye#x', 'A redirect URI must not contain a fragment'],
+      // A tampered algorithm is refused, never replaced by the default.
+      ['id_token_alg', 'HS256', 'id_token_signed_response_alg must be one of ES256, RS256, EdDSA'],
     ] as const) {
-      const bad12 = await alice.postForm(`${base}/edit`, [...base12, ['id_token_alg', 'RS256'], [field, value]]);
+      const bad12 = await alice.postForm(`${base}/edit`, [...base12, ...(field === 'id_token_alg' ? [] : [['id_token_alg', 'RS256'] as [string, string]]), [field, value]]);
       expect([field, bad12.status]).toEqual([field, 400]);
       const page = await bad12.text();
       expect(page).toContain(message);
-      if (field !== 'default_max_age') expect(page).toContain(value); // the form keeps what was typed
+      if (field !== 'default_max_age' && field !== 'id_token_alg') expect(page).toContain(value); // the form keeps what was typed
     }
     expect((await s.ctx.storage.clients.byId(app?.clientId ?? ''))?.oidc.backchannelLogoutUri).toBe('https://app.example/bc');
 

@@ -1,7 +1,6 @@
 /** `tollgate apps …`: create, list, show, update, delete, (de)activate, rotate-secret (A1–A7), import (H5). */
 import { readFileSync } from 'node:fs';
-import type { KeyAlg } from '../config.js';
-import { ID_TOKEN_ALGS } from '../features/oidc/id-token.js';
+import { ID_TOKEN_ALGS, type KeyAlg } from '../config.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { OAuthContext } from '../oauth/context.js';
 import {

@@ -85,16 +85,33 @@ export async function loadForBrowser(ctx: OAuthContext, request: FastifyRequest,
   return { ok: true, row };
 }
 
+/** What a sign-in page needs of the authorization request waiting behind it. */
+export interface WaitingRequest {
+  /** The request's `ui_locales`, so the sign-in page speaks its language. */
+  readonly uiLocales: string | null;
+  /**
+   * Where the sign-in's redirect chain may end (a remembered consent, an error): the request's
+   * redirect URI, validated when it arrived — or the application's only one when it sent none.
+   */
+  readonly redirectUri: string | null;
+}
+
 /**
- * The `ui_locales` of the authorization request waiting behind a sign-in page's `return_to`
- * (`…/oauth/authorize/resume?interaction=…`), so the sign-in page speaks the request's language;
- * null for any other return, or a waiting sign-in this browser cannot complete.
+ * The authorization request waiting behind a sign-in page's `return_to`
+ * (`…/oauth/authorize/resume?interaction=…`), read once; null for any other return, or a waiting
+ * sign-in this browser cannot complete.
  */
-export async function waitingUiLocales(ctx: OAuthContext, request: FastifyRequest, returnTo: string): Promise<string | null> {
+export async function waitingRequest(ctx: OAuthContext, request: FastifyRequest, returnTo: string): Promise<WaitingRequest | null> {
   const prefix = `${ctx.base}/oauth/authorize/resume?`;
   if (!returnTo.startsWith(prefix)) return null;
   const id = new URLSearchParams(returnTo.slice(prefix.length)).get('interaction');
   const loaded = await loadForBrowser(ctx, request, id);
   if (!loaded.ok || loaded.row.clientId === null) return null;
-  return new URLSearchParams(loaded.row.request).get('ui_locales');
+  const params = new URLSearchParams(loaded.row.request);
+  let redirectUri = params.get('redirect_uri');
+  if (redirectUri === null) {
+    const client = await ctx.storage.clients.byId(loaded.row.clientId);
+    redirectUri = client?.redirectUris.length === 1 ? (client.redirectUris[0] ?? null) : null;
+  }
+  return { uiLocales: params.get('ui_locales'), redirectUri };
 }

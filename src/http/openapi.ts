@@ -2,7 +2,7 @@
  * The OpenAPI 3.1 document (O6, R4): every endpoint, with the scope each protected operation
  * requires (`security: [{ bearer: [scope] }]`, repeated as `x-required-scopes`).
  */
-import type { Config } from '../config.js';
+import { ID_TOKEN_ALGS, type Config } from '../config.js';
 
 type Schema = Record<string, unknown>;
 
@@ -42,7 +42,7 @@ const appFields: Record<string, Schema> = {
   refresh_ttl: nullable('integer', { minimum: 1, description: 'Seconds; null = never expires' }),
   refresh_grace_seconds: { type: 'integer', minimum: 0, maximum: 300, description: 'Refresh grace window in seconds; 0 = off' },
   active: { type: 'boolean' },
-  id_token_signed_response_alg: { type: 'string', enum: ['RS256', 'ES256', 'EdDSA'], description: 'OpenID Connect: the ID tokens\' algorithm (default RS256)' },
+  id_token_signed_response_alg: { type: 'string', enum: [...ID_TOKEN_ALGS], description: 'OpenID Connect: the ID tokens\' algorithm (default RS256)' },
   post_logout_redirect_uris: { ...stringList, description: 'OpenID Connect: where the app may send a person after signing out (matched exactly)' },
   application_type: { type: 'string', enum: ['web', 'native'], description: 'OpenID Connect Registration §2 (default web)' },
   default_max_age: nullable('integer', { minimum: 0, description: 'Seconds: an older sign-in is asked again unless the request says max_age; null = none' }),

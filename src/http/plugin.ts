@@ -18,7 +18,7 @@ import type { OAuthContext } from '../oauth/context.js';
 import type { HttpContext } from './context.js';
 import type { Metrics } from './metrics.js';
 import { installErrorHandler, installNotFoundHandler, type RenderPage } from './plugins/errors.js';
-import { installSecurityHeaders } from './plugins/security-headers.js';
+import { installSecurityHeaders, pageCsp } from './plugins/security-headers.js';
 import { installBodyParsers } from './plugins/body.js';
 import { installClientAuthLimits } from './plugins/auth-failures.js';
 import { installRegistrationLimit } from './plugins/registration-limit.js';
@@ -59,7 +59,8 @@ function corsFor(ctx: OAuthContext): Cors {
   };
 }
 
-function renderer(ctx: OAuthContext): RenderPage {
+/** The error page every handler renders (in the browser's language when the exchange is known). */
+export function renderer(ctx: OAuthContext): RenderPage {
   return (title, message, code, exchange) => errorPage(ctx, title, message, code, null, exchange ? pageTr(exchange.request, exchange.reply) : undefined);
 }
 
@@ -92,7 +93,7 @@ async function installCommon(app: FastifyInstance, deps: PluginDeps, redis: Redi
     });
   }
   installBodyParsers(app);
-  installSecurityHeaders(app, { https: ctx.config.issuer.startsWith('https:') });
+  installSecurityHeaders(app, { https: ctx.config.issuer.startsWith('https:'), csp: pageCsp(ctx.config) });
   installErrorHandler(app, { onOAuthError: (e) => metrics.errors.inc({ error: e }) }, renderer(ctx));
   installClientAuthLimits(app, { limit: ctx.config.clientAuthFailureLimit, redis });
   installRegistrationLimit(app, { limit: ctx.config.registrationRateLimit, redis });

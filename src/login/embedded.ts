@@ -9,9 +9,9 @@
  */
 import type { OAuthContext } from '../oauth/context.js';
 import { HostBackedAccounts } from '../accounts/builtin.js';
-import { sha256 } from '../oauth/crypto.js';
+import { sha256, sidOf } from '../oauth/crypto.js';
 import type { HostLogin, LoginDriver } from './types.js';
-import { completeWithSession, sidOf } from './sessions.js';
+import { completeWithSession } from './sessions.js';
 
 /** The row that stands for a host session in Tollgate's sessions table. */
 export function hostSessionHash(sessionId: string): string {

@@ -13,7 +13,6 @@ import { CSRF_COOKIE, SESSION_COOKIE, cookieOptions } from '../http/session.js';
 import type { InteractionRow } from '../storage/types.js';
 import type { Completion, Session } from './types.js';
 
-export { sidOf };
 
 function sessionHash(request: FastifyRequest): string | null {
   const raw = request.cookies[SESSION_COOKIE];

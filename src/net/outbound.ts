@@ -83,10 +83,10 @@ export function outboundUrl(raw: string, policy: OutboundPolicy): URL {
   if (url.username !== '' || url.password !== '') throw new OutboundError('refused_url', 'a URL with credentials is not called');
   if (url.hash !== '' || raw.includes('#')) throw new OutboundError('refused_url', 'a URL with a fragment is not called');
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  const loopbackName = host === 'localhost' || host.endsWith('.localhost');
   const literal = isIP(host) !== 0;
   if (url.protocol === 'http:') {
-    const loopback = loopbackName || (literal && isAllowedAddress(host, { allowLoopback: true }) && !isAllowedAddress(host, { allowLoopback: false }));
+    // Plain http only to this machine (a loopback name or address), and only in development.
+    const loopback = literal ? ipaddr.parse(host).range() === 'loopback' : host === 'localhost' || host.endsWith('.localhost');
     if (!(policy.allowLoopback && loopback)) throw new OutboundError('refused_url', 'only https URLs are called');
   } else if (url.protocol !== 'https:') {
     throw new OutboundError('refused_url', 'only https URLs are called');

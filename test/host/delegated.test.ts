@@ -107,6 +107,10 @@ describeEachDb('H3: delegated login (TOLLGATE_LOGIN_URL, login challenge)', (sta
     const consent = await b.fetch(redirectTo);
     const html = await consent.text();
     expect(consent.status).toBe(200);
+    // Browsers apply form-action to the redirects after a POST: if the session ends before Allow,
+    // the form leads to the platform's sign-in page, so every page names it beside the redirect target.
+    expect(consent.headers.get('content-security-policy')).toMatch(/form-action 'self' https:\/\/platform\.example https:\/\/client\.example(;|$)/);
+    expect((await b.fetch('/logout')).headers.get('content-security-policy')).toMatch(/form-action 'self' https:\/\/platform\.example(;|$)/);
     // The request asked for ui_locales=fr: the consent page after the platform's sign-in is French.
     expect(html).toContain('<html lang="fr">');
     expect(html).toContain('Connecté en tant que ann@frappe.example.');

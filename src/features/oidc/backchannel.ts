@@ -105,32 +105,8 @@ class Outbox {
 
   private async deliver(d: Delivery): Promise<void> {
     d.attempt++;
-    // 'done', 'retry', or why the delivery is abandoned.
-    let outcome: string;
-    try {
-      const client = await this.ctx.storage.clients.byId(d.clientId);
-      const uri = client?.oidc.backchannelLogoutUri ?? null;
-      if (client === null || uri === null || !client.active) {
-        outcome = 'done'; // the application is gone or no longer wants it
-      } else {
-        const res = await outboundFetch(uri, { allowLoopback: this.ctx.config.outboundInsecureLoopback }, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
-          body: new URLSearchParams({ logout_token: await logoutToken(this.ctx, client, d) }).toString(),
-          timeoutMs: TIMEOUT_MS,
-          maxBytes: 16 * 1024,
-        });
-        if (res.status >= 200 && res.status < 300) outcome = 'done';
-        else if (res.status >= 500 || res.status === 408 || res.status === 429) outcome = 'retry';
-        else outcome = `the application answered ${res.status}`;
-        if (outcome === 'retry' && d.attempt > RETRY_DELAYS_MS.length) outcome = `the application answered ${res.status}`;
-      }
-    } catch (err) {
-      const refused = err instanceof OutboundError && (err.reason === 'refused_url' || err.reason === 'refused_address');
-      const reason = err instanceof OutboundError ? err.message : 'an internal error';
-      outcome = refused || d.attempt > RETRY_DELAYS_MS.length ? reason : 'retry';
-    }
-    if (outcome === 'retry') {
+    const result = await this.attempt(d);
+    if (result.retryable && d.attempt <= RETRY_DELAYS_MS.length) {
       const timer = setTimeout(() => {
         this.waiting.push(d);
         this.pump();
@@ -138,8 +114,31 @@ class Outbox {
       timer.unref();
       return;
     }
-    if (outcome !== 'done') await this.abandon(d, outcome);
+    if (result.failure !== null) await this.abandon(d, result.failure);
     this.settle();
+  }
+
+  /** One POST of a fresh logout token: no failure, or why it failed and whether trying again may help. */
+  private async attempt(d: Delivery): Promise<{ readonly failure: string | null; readonly retryable: boolean }> {
+    try {
+      const client = await this.ctx.storage.clients.byId(d.clientId);
+      const uri = client?.oidc.backchannelLogoutUri ?? null;
+      // The application is gone, inactive, or no longer wants it: nothing to send.
+      if (client === null || uri === null || !client.active) return { failure: null, retryable: false };
+      const res = await outboundFetch(uri, { allowLoopback: this.ctx.config.outboundInsecureLoopback }, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+        body: new URLSearchParams({ logout_token: await logoutToken(this.ctx, client, d) }).toString(),
+        timeoutMs: TIMEOUT_MS,
+        maxBytes: 16 * 1024,
+      });
+      if (res.status >= 200 && res.status < 300) return { failure: null, retryable: false };
+      return { failure: `the application answered ${res.status}`, retryable: res.status >= 500 || res.status === 408 || res.status === 429 };
+    } catch (err) {
+      if (!(err instanceof OutboundError)) return { failure: 'an internal error', retryable: true };
+      // A URL or address the outbound client refuses stays refused.
+      return { failure: err.message, retryable: err.reason !== 'refused_url' && err.reason !== 'refused_address' };
+    }
   }
 
   private async abandon(d: Delivery, reason: string): Promise<void> {

@@ -5,14 +5,12 @@
  * accepts one.
  */
 import { createHash } from 'node:crypto';
-import { KEY_ALGS, type KeyAlg } from '../../config.js';
+import type { KeyAlg } from '../../config.js';
 import type { OAuthContext } from '../../oauth/context.js';
 import type { ClientRow, OidcGrantRow } from '../../storage/types.js';
 import { signJwt } from '../../oauth/tokens/jwt.js';
 import { decodeJwt, decodeProtectedHeader, jwtVerify, errors as joseErrors } from 'jose';
 
-/** Every key algorithm, RS256 (the default OpenID Connect requires) first. */
-export const ID_TOKEN_ALGS: readonly KeyAlg[] = ['RS256', ...KEY_ALGS.filter((a) => a !== 'RS256')];
 
 export function idTokenAlg(client: ClientRow): KeyAlg {
   return client.idTokenSignedResponseAlg ?? 'RS256';

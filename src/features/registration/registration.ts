@@ -7,7 +7,7 @@
  * applications get only the scopes configuration allows, a default scope when none is asked,
  * and only the grant types configuration allows.
  */
-import { KEY_ALGS, type KeyAlg } from '../../config.js';
+import { KEY_ALGS, isLocalHostname, type KeyAlg } from '../../config.js';
 import type { ClientRow, GrantType, OidcClientSettings } from '../../storage/types.js';
 import type { OAuthContext } from '../../oauth/context.js';
 import { OAuthError, invalidClientMetadata, invalidRedirectUri, invalidRequest, invalidToken } from '../../oauth/errors.js';
@@ -137,7 +137,7 @@ function oidcMetadata(meta: RawMetadata, redirectUris: readonly string[], grantT
       } catch {
         // reported by the redirect URI checks
       }
-      if (u !== null && (u.protocol !== 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname))) {
+      if (u !== null && (u.protocol !== 'https:' || isLocalHostname(u.hostname))) {
         throw invalidRedirectUri('A web application using implicit must redirect to https URIs that are not localhost (OpenID Connect Registration §2); use the code flow or application_type native');
       }
     }
@@ -149,16 +149,15 @@ function oidcMetadata(meta: RawMetadata, redirectUris: readonly string[], grantT
     if (typeof n !== 'number' || !Number.isInteger(n)) throw invalidClientMetadata('default_max_age must be a whole number of seconds');
     defaultMaxAge = n;
   }
-  const requireAuthTime = flag(meta, 'require_auth_time');
-  void requireAuthTime; // every ID token carries auth_time: nothing to do, and nothing to refuse
-  const sessionRequired = flag(meta, 'backchannel_logout_session_required');
+  // require_auth_time is only checked: every ID token carries auth_time.
+  flag(meta, 'require_auth_time');
   // Complete (the defaults for what is omitted): an RFC 7592 update replaces the metadata.
   return {
     applicationType,
     defaultMaxAge,
     contacts: list(meta, 'contacts') ?? [],
     backchannelLogoutUri: str(meta, 'backchannel_logout_uri') ?? null,
-    backchannelLogoutSessionRequired: sessionRequired ?? false,
+    backchannelLogoutSessionRequired: flag(meta, 'backchannel_logout_session_required') ?? false,
   };
 }
 

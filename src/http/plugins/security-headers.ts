@@ -19,25 +19,34 @@ const DIRECTIVES = [
 /** Every page's policy: forms post to Tollgate only (issue #15 §9). */
 export const CSP = [...DIRECTIVES, "form-action 'self'"].join('; ');
 
-/**
- * The consent page's policy. Browsers apply `form-action` to the redirect that follows a form's
- * POST too, so the page that posts Allow/Deny must also name where that 303 goes: the request's
- * validated redirect URI — its origin for http(s), its scheme for an app's custom scheme.
- */
-export function cspWithFormTarget(redirectUri: string): string {
+/** A URI as a CSP source: its origin for http(s), its scheme for a custom scheme; null if unusable. */
+function sourceOf(uri: string): string | null {
   let source: string;
   try {
-    const u = new URL(redirectUri);
+    const u = new URL(uri);
     source = u.protocol === 'https:' || u.protocol === 'http:' ? u.origin : u.protocol;
   } catch {
-    return CSP;
+    return null;
   }
-  // A source expression cannot carry quotes, semicolons or commas (the URI was validated already).
-  if (/[\s;,'"]/.test(source)) return CSP;
-  return [...DIRECTIVES, `form-action 'self' ${source}`].join('; ');
+  // A source expression cannot carry quotes, semicolons or commas (the URIs were validated already).
+  return /[\s;,'"]/.test(source) ? null : source;
 }
 
-export function installSecurityHeaders(app: FastifyInstance, opts: { https: boolean }): void {
+/**
+ * A page's policy. Browsers apply `form-action` to every redirect that follows a form's POST, so
+ * a page's forms may go, besides Tollgate itself:
+ * - to the platform's sign-in page of delegated login (TOLLGATE_LOGIN_URL), where any form is sent
+ *   when the session has ended meanwhile;
+ * - to `target`, where this page's form is known to lead: the validated redirect URI of the
+ *   consent page's (or a waiting sign-in's) request, or a sign-out's registered return.
+ */
+export function pageCsp(config: { readonly loginUrl: string | null }, target?: string): string {
+  const sources = [config.loginUrl, target].filter((u): u is string => typeof u === 'string').map(sourceOf);
+  const extra = [...new Set(sources.filter((s): s is string => s !== null))];
+  return extra.length === 0 ? CSP : [...DIRECTIVES, `form-action 'self' ${extra.join(' ')}`].join('; ');
+}
+
+export function installSecurityHeaders(app: FastifyInstance, opts: { https: boolean; csp: string }): void {
   const headers: Record<string, string> = {
     'X-Content-Type-Options': 'nosniff',
     'X-Frame-Options': 'DENY',
@@ -48,7 +57,7 @@ export function installSecurityHeaders(app: FastifyInstance, opts: { https: bool
   app.addHook('onSend', (_request, reply, payload, done) => {
     reply.headers(headers);
     // A route may set a stricter or a page-specific policy (the consent page's form target).
-    if (!reply.hasHeader('content-security-policy')) reply.header('Content-Security-Policy', CSP);
+    if (!reply.hasHeader('content-security-policy')) reply.header('Content-Security-Policy', opts.csp);
     done(null, payload);
   });
 }

@@ -29,11 +29,11 @@ import { paramsFromForm, paramsFromSearch, type Params } from '../../oauth/param
 import { bodyObject, bodyParams, queryParams } from '../plugins/body.js';
 import { consentPage, errorPage, loginPage, logoutPage } from '../views/pages.js';
 import { csrfToken, csrfValid, safeReturnTo } from '../session.js';
-import { cspWithFormTarget } from '../plugins/security-headers.js';
+import { pageCsp } from '../plugins/security-headers.js';
 import { startSession } from '../../login/sessions.js';
 import type { Session } from '../../login/types.js';
 import type { SignIn } from '../../oauth/feature.js';
-import { loadForBrowser, waitingUiLocales } from '../interactions.js';
+import { loadForBrowser, waitingRequest } from '../interactions.js';
 import { pageTr, type Tr } from '../views/i18n.js';
 import { signInForRequest, signInThenReturn } from '../sign-in.js';
 import { accountLabel, type Account } from '../../accounts/types.js';
@@ -76,7 +76,7 @@ async function showConsent(ctx: HttpContext, request: FastifyRequest, reply: Fas
       return { name, description: row ? tr.scope(row) : name };
     }),
   );
-  reply.header('Content-Security-Policy', cspWithFormTarget(req.redirectUri));
+  reply.header('Content-Security-Policy', pageCsp(ctx.config, req.redirectUri));
   let redirectHost: string;
   try {
     redirectHost = new URL(req.redirectUri).host || new URL(req.redirectUri).protocol;
@@ -224,31 +224,22 @@ export function authorizeRoutes(app: FastifyInstance, ctx: HttpContext): void {
   });
 
   /**
-   * Browsers apply `form-action` to every redirect that follows the form's POST: after a sign-in
-   * for a waiting authorization request, the chain ends at the application's redirect URI (when
-   * the consent is remembered, or with an error), so the login page names that target too — the
-   * redirect URI of the request stored on the server, which was validated when it arrived.
+   * The sign-in page of a waiting authorization request: in the request's language, and with a
+   * policy naming where the form's redirect chain may end (browsers apply `form-action` to every
+   * redirect after the POST: a remembered consent or an error goes straight to the application).
    */
-  const loginCsp = async (request: FastifyRequest, reply: FastifyReply, returnTo: string): Promise<void> => {
-    const target = new URL(returnTo, ctx.config.issuer);
-    if (target.pathname !== `${ctx.base}/oauth/authorize/resume`) return;
-    const loaded = await loadForBrowser(ctx, request, target.searchParams.get('interaction'));
-    if (!loaded.ok || loaded.row.clientId === null) return;
-    let redirectUri = new URLSearchParams(loaded.row.request).get('redirect_uri');
-    if (redirectUri === null) {
-      const client = await ctx.storage.clients.byId(loaded.row.clientId);
-      redirectUri = client?.redirectUris.length === 1 ? (client.redirectUris[0] ?? null) : null;
-    }
-    if (redirectUri !== null) reply.header('Content-Security-Policy', cspWithFormTarget(redirectUri));
+  const loginPageTr = async (request: FastifyRequest, reply: FastifyReply, returnTo: string): Promise<Tr> => {
+    const waiting = await waitingRequest(ctx, request, returnTo);
+    if (waiting?.redirectUri != null) reply.header('Content-Security-Policy', pageCsp(ctx.config, waiting.redirectUri));
+    return pageTr(request, reply, waiting?.uiLocales ?? null);
   };
 
   app.get('/login', { config: { page: true } }, async (request, reply) => {
     const q = queryParams(request);
     const returnTo = safeReturnTo(ctx, q.get('return_to')?.[0]);
     if (ctx.login.mode !== 'builtin') return signInThenReturn(ctx, request, reply, returnTo);
-    await loginCsp(request, reply, returnTo);
     const hint = q.get('login_hint')?.[0];
-    const tr = pageTr(request, reply, await waitingUiLocales(ctx, request, returnTo));
+    const tr = await loginPageTr(request, reply, returnTo);
     return sendPage(
       reply,
       200,
@@ -263,8 +254,7 @@ export function authorizeRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const body = bodyObject(request);
     const returnTo = safeReturnTo(ctx, body['return_to']);
     // The page shown again after a failed attempt posts the same form.
-    await loginCsp(request, reply, returnTo);
-    const tr = pageTr(request, reply, await waitingUiLocales(ctx, request, returnTo));
+    const tr = await loginPageTr(request, reply, returnTo);
     if (!csrfValid(request, body['csrf'])) {
       return sendPage(reply, 403, loginPage(ctx, { csrf: csrfToken(ctx, request, reply), returnTo, tr, error: tr.t('login.expired') }));
     }

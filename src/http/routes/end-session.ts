@@ -14,7 +14,7 @@ import { accountLabel } from '../../accounts/types.js';
 import { bodyObject, bodyParams, queryParams } from '../plugins/body.js';
 import { csrfToken, csrfValid } from '../session.js';
 import { endSessionPage, errorPage, signedOutPage } from '../views/pages.js';
-import { cspWithFormTarget } from '../plugins/security-headers.js';
+import { pageCsp } from '../plugins/security-headers.js';
 import { pageTr } from '../views/i18n.js';
 
 /** What the confirmation form carries on; `ui_locales` (RP-Initiated Logout §2) keeps its language. */
@@ -42,7 +42,7 @@ export function endSessionRoutes(app: FastifyInstance, ctx: HttpContext): void {
         return v === undefined || v === '' ? [] : [[k, v] as const];
       });
       // Browsers apply form-action to the redirect after the POST: name where it goes (validated).
-      if (logout.redirect !== null) reply.header('Content-Security-Policy', cspWithFormTarget(logout.redirect));
+      if (logout.redirect !== null) reply.header('Content-Security-Policy', pageCsp(ctx.config, logout.redirect));
       return page(reply, 200, endSessionPage(ctx, { csrf: csrfToken(ctx, request, reply), email: accountLabel(session.account), appName: logout.client?.name ?? null, fields, tr }));
     }
     if (session !== null) {

@@ -19,7 +19,7 @@ import { deriveKey, openJson, sealJson, sha256 } from '../../oauth/crypto.js';
 import { createApp, deleteApp, rotateSecret, setAppActive, updateApp, type AppInput } from '../../services/apps.js';
 import { CSRF_COOKIE, SESSION_COOKIE, cookieOptions } from '../session.js';
 import { html } from '../views/html.js';
-import { appFacts, appForm, confirmBody, credentialsBody, deleteConfirmBody, EMPTY_APP, formValuesOf, ID_TOKEN_ALG_CHOICES, OVERLAP_CHOICES, overlapControl, type AppFormValues } from '../views/apps.js';
+import { appFacts, appForm, confirmBody, credentialsBody, deleteConfirmBody, EMPTY_APP, formValuesOf, OVERLAP_CHOICES, overlapControl, type AppFormValues } from '../views/apps.js';
 import type { KeyAlg } from '../../config.js';
 import {
   checkCsrf,
@@ -120,12 +120,13 @@ export function appInputFromForm(form: Form, opts: { mode: 'create' | 'edit'; wi
   // OpenID Connect settings, when the form had them (the instance has the feature).
   if ('id_token_alg' in form) {
     const lines = (name: string) => text(form, name, 20000).split(/[\r\n]+/).map((s) => s.trim()).filter((s) => s.length > 0);
-    const alg = text(form, 'id_token_alg', 10);
-    input.idTokenSignedResponseAlg = (ID_TOKEN_ALG_CHOICES as readonly string[]).includes(alg) ? (alg as KeyAlg) : 'RS256';
+    // Checked by the service (an unknown algorithm is refused, never replaced).
+    input.idTokenSignedResponseAlg = text(form, 'id_token_alg', 10) as KeyAlg;
     input.postLogoutRedirectUris = lines('post_logout_redirect_uris');
     const maxAge = text(form, 'default_max_age', 12);
     input.oidc = {
       backchannelLogoutUri: text(form, 'backchannel_logout_uri', 2000) || null,
+      // Not a whole number: -1, which the service refuses with its range message.
       defaultMaxAge: maxAge === '' ? null : /^\d{1,9}$/.test(maxAge) ? Number(maxAge) : -1,
       contacts: lines('contacts'),
     };

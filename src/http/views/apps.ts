@@ -4,6 +4,7 @@
  * confirmation.
  */
 import type { ClientRow, ScopeRow } from '../../storage/types.js';
+import { ID_TOKEN_ALGS } from '../../config.js';
 import { html, type SafeHtml } from './html.js';
 import { formatDate, orgField, statusBadge, type OrgChoices } from './kit.js';
 
@@ -46,8 +47,6 @@ export interface OidcFormValues {
 }
 
 export const EMPTY_OIDC: OidcFormValues = { idTokenAlg: 'RS256', postLogoutRedirectUris: [], backchannelLogoutUri: '', defaultMaxAge: '', contacts: [] };
-
-export const ID_TOKEN_ALG_CHOICES = ['RS256', 'ES256', 'EdDSA'] as const;
 
 export const EMPTY_APP: AppFormValues = {
   name: '',
@@ -160,7 +159,7 @@ ${o.oidc ? oidcFieldset(v.oidc) : ''}
 function oidcFieldset(v: OidcFormValues): SafeHtml {
   return html`<fieldset><legend>Sign-in with OpenID Connect</legend>
 <label for="id_token_alg">ID token algorithm</label>
-<select id="id_token_alg" name="id_token_alg">${ID_TOKEN_ALG_CHOICES.map((a) => html`<option value="${a}"${v.idTokenAlg === a ? html` selected` : ''}>${a}${a === 'RS256' ? ' (default)' : ''}</option>`)}</select>
+<select id="id_token_alg" name="id_token_alg">${ID_TOKEN_ALGS.map((a) => html`<option value="${a}"${v.idTokenAlg === a ? html` selected` : ''}>${a}${a === 'RS256' ? ' (default)' : ''}</option>`)}</select>
 <label for="post_logout_redirect_uris">After sign-out, send people back to <span class="hint">One URI per line, matched exactly.</span></label>
 <textarea id="post_logout_redirect_uris" name="post_logout_redirect_uris">${v.postLogoutRedirectUris.join('\n')}</textarea>
 <label for="backchannel_logout_uri">Back-channel logout URL <span class="hint">https://… — told when a session ends; empty for none.</span></label>

@@ -3,7 +3,7 @@
  * - clients.oidc_settings: the application's OpenID Connect Registration metadata that has no
  *   column of its own (`application_type`, `default_max_age`, `contacts`,
  *   `backchannel_logout_uri`, `backchannel_logout_session_required`), as one JSON object; null
- *   for the defaults.
+ *   (rows from before it) for the defaults.
  * - oidc_grants.id_token_claims: the claims the request's `claims` parameter asked for in the ID
  *   token (OIDC Core §5.5), a JSON list; null for none.
  * - oidc_grants(sid) and oidc_grants(user_id): when a session ends, which applications received an

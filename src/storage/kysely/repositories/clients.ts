@@ -58,17 +58,13 @@ function toRow(row: Selectable<ClientsTable>): ClientRow {
   };
 }
 
-/** Stored as the differences from the defaults (null when there are none). */
-function oidcSettingsTo(settings: OidcClientSettings): string | null {
-  const diff = Object.fromEntries(
-    Object.entries(settings).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(DEFAULT_OIDC_SETTINGS[k as keyof OidcClientSettings])),
-  );
-  return Object.keys(diff).length === 0 ? null : JSON.stringify(diff);
+function oidcSettingsTo(settings: OidcClientSettings): string {
+  return JSON.stringify(settings);
 }
 
+/** Null (a row from before 0011) is the defaults; a stored object is read over them (settings added later). */
 function oidcSettingsFrom(text: string | null): OidcClientSettings {
-  if (text === null) return DEFAULT_OIDC_SETTINGS;
-  return { ...DEFAULT_OIDC_SETTINGS, ...(JSON.parse(text) as Partial<OidcClientSettings>) };
+  return text === null ? DEFAULT_OIDC_SETTINGS : { ...DEFAULT_OIDC_SETTINGS, ...(JSON.parse(text) as Partial<OidcClientSettings>) };
 }
 
 /** Maps the keys present in the patch (undefined = not provided) to column values. */
