@@ -63,20 +63,26 @@ function perClient(requests: () => AcRequest[]): (client: unknown) => void {
 }
 
 function runStatic(s: StaticSpec): Promise<LoadResult> {
+  const bodies = s.bodies;
+  let next = 0;
+  const perConnection = bodies && bodies.length > 0
+    ? { setupClient: perClient(() => [{ method: s.method, path: new URL(s.url).pathname, headers: s.headers, body: bodies[next++ % bodies.length] ?? '' }]) }
+    : {};
   return finish(
     {
       url: s.url,
       method: s.method,
       headers: s.headers,
       ...(s.body !== undefined ? { body: s.body } : {}),
+      ...perConnection,
       connections: s.connections,
       duration: s.duration,
       ...(s.rate !== undefined ? { overallRate: s.rate } : {}),
       timeout: 10,
     },
-    (codes) => Object.entries(codes).reduce((n, [c, v]) => (c.startsWith('2') ? n + v : n), 0),
+    (codes) => Object.entries(codes).reduce((n, [c, v]) => ((s.okStatus !== undefined ? c === String(s.okStatus) : c.startsWith('2')) ? n + v : n), 0),
     { bad: 0 },
-  );
+  ).then((r) => (s.okStatus === undefined ? r : { ...r, non2xx: r.requests - r.units }));
 }
 
 function runRefresh(s: RefreshSpec): Promise<LoadResult> {

@@ -205,6 +205,16 @@ const getBearer = (url: string, token: string, connections = CONNECTIONS, rate?:
   ...(rate !== undefined ? { rate } : {}),
 });
 
+const DEVICE_POLL = 'device-flow pending poll';
+const DEVICE_NOTE = 'one poll of a device code nobody has answered: 400 slow_down/authorization_pending is the expected answer';
+
+/** A device code nobody will answer (RFC 8628 §3.1), for the pending-poll scenario. */
+async function deviceCode(base: string, clientId: string): Promise<string> {
+  const res = await fetch(`${base}/oauth/device_authorization`, { method: 'POST', headers: form, body: `client_id=${encodeURIComponent(clientId)}&scope=profile` });
+  if (res.status !== 200) throw new Error(`device authorization: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { device_code: string }).device_code;
+}
+
 /** The code-flow scenarios' names: the same on both servers (and matched by --only). */
 const CODE_FLOW = 'authorization code + PKCE (flows)';
 const OIDC_FLOW = 'OIDC code flow + PKCE, RS256 ID token (flows)';
@@ -427,6 +437,16 @@ async function benchTollgate(inst: Instance, full: boolean): Promise<Map<string,
   if (!full) return out;
   const opaque = await clientCredentials(s.base, cc);
   out.set('introspect', await measure(s, L, 'introspection opaque', post(`${s.base}/oauth/introspect`, cc.basic, `token=${opaque}`)));
+  // RFC 8628: what a waiting device costs. Each connection polls its own device code nobody
+  // answers, back to back: after its first poll every answer is slow_down, which is the same work
+  // as authorization_pending (one read, one conditional UPDATE of the row).
+  if (!ONLY || ONLY.test(`${L} ${DEVICE_POLL}`)) {
+    const deviceCodes = await Promise.all(Array.from({ length: CONNECTIONS }, () => deviceCode(s.base, inst.apps.device.clientId)));
+    out.set('device', await measure(s, L, DEVICE_POLL, (d) => ({
+      kind: 'static', url: tokenUrl, method: 'POST', headers: form, connections: CONNECTIONS, duration: d, okStatus: 400,
+      bodies: deviceCodes.map((c) => `grant_type=${encodeURIComponent('urn:ietf:params:oauth:grant-type:device_code')}&device_code=${c}&client_id=${inst.apps.device.clientId}`),
+    }), { note: DEVICE_NOTE }));
+  }
   const userOpaque = (await codeFlow(inst, code)).access_token;
   const userJwt = (await codeFlow(inst, codeJwt)).access_token;
   out.set('me', await measure(s, L, 'GET /api/me opaque', getBearer(`${s.base}/api/me`, userOpaque)));

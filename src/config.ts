@@ -35,6 +35,12 @@ export interface Config {
   readonly codeTtl: number;
   /** OpenID Connect ID-token lifetime, seconds. */
   readonly idTokenTtl: number;
+  /** Device authorization grant (RFC 8628): how long a device and user code live, seconds. */
+  readonly deviceCodeTtl: number;
+  /** RFC 8628 §3.2 `interval`: the seconds a device waits between polls (more after `slow_down`). */
+  readonly devicePollInterval: number;
+  /** User codes a client IP may try per minute on the verification page (RFC 8628 §5.1). */
+  readonly deviceRateLimit: number;
   readonly sessionTtl: number;
   readonly registration: RegistrationMode;
   /** Initial access token required by `registration=token` (compared by hash). */
@@ -134,6 +140,9 @@ const KNOWN_KEYS = [
   'TOLLGATE_REFRESH_TTL',
   'TOLLGATE_CODE_TTL',
   'TOLLGATE_ID_TOKEN_TTL',
+  'TOLLGATE_DEVICE_CODE_TTL',
+  'TOLLGATE_DEVICE_POLL_INTERVAL',
+  'TOLLGATE_DEVICE_RATE_LIMIT',
   'TOLLGATE_SESSION_TTL',
   'TOLLGATE_REGISTRATION',
   'TOLLGATE_REGISTRATION_TOKEN',
@@ -385,6 +394,9 @@ export function loadConfig(env: Source = process.env): Config {
     refreshTtl: int('TOLLGATE_REFRESH_TTL', 365 * 86400, 60, 20 * 365 * 86400),
     codeTtl: int('TOLLGATE_CODE_TTL', 60, 5, 600),
     idTokenTtl: int('TOLLGATE_ID_TOKEN_TTL', 3600, 60, 86400),
+    deviceCodeTtl: int('TOLLGATE_DEVICE_CODE_TTL', 600, 60, 3600),
+    devicePollInterval: int('TOLLGATE_DEVICE_POLL_INTERVAL', 5, 1, 60),
+    deviceRateLimit: int('TOLLGATE_DEVICE_RATE_LIMIT', 10, 1, 1_000_000),
     sessionTtl: int('TOLLGATE_SESSION_TTL', 8 * 3600, 60, 90 * 86400),
     registration,
     registrationToken,

@@ -203,6 +203,18 @@ describeEachDb('pages: portal, connected applications, back-office', (start) => 
     expect((await s.ctx.storage.clients.list({ name: 'Sneaky' })).total).toBe(0);
   });
 
+  it('issue #14: a developer may turn on the device authorization grant for their own app; the form offers it, off by default', async () => {
+    const GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+    const form = await (await alice.fetch('/developers/new')).text();
+    expect(form).toContain(`<input type="checkbox" name="grant_types" value="${GRANT}"> <span>Device authorization (TVs, command-line tools and agents sign in with a code)</span>`);
+    const created = await createViaPortal(alice, 'My CLI', [['grant_types', GRANT]]);
+    expect(created.status).toBe(303);
+    const app = (await s.ctx.storage.clients.list({ name: 'My CLI' })).items[0];
+    expect(app?.grantTypes).toEqual(['authorization_code', 'refresh_token', GRANT]);
+    const page = await (await alice.fetch(`/developers/apps/${app?.clientId ?? ''}`)).text();
+    expect(page).toContain(GRANT);
+  });
+
   it('U3: connected applications list what I authorized; Revoke forgets the consent and revokes the tokens', async () => {
     const created = await s.createApp({ name: 'Connected One', redirectUris: ['https://one.example/cb'], scopes: ['profile', 'email'] });
     const url = `/oauth/authorize?response_type=code&client_id=${created.client.clientId}&redirect_uri=${encodeURIComponent('https://one.example/cb')}&scope=profile&state=s1&code_challenge=${'c'.repeat(43)}&code_challenge_method=S256`;

@@ -63,6 +63,10 @@ describe('README walkthrough, verbatim', () => {
     expect(out.match(/The refresh token is invalid, expired or revoked/g)?.length).toBe(2);
     expect(out).toContain('{"error":"invalid_grant","error_description":"Invalid username or password"}');
     expect(out).toMatch(/https:\/\/widget\.example\/cb#access_token=tga_[^&]+&token_type=Bearer&expires_in=3600&scope=profile&state=xyz/);
+    expect(out).toMatch(/"device_code":"tgd_[A-Za-z0-9_-]{43}","user_code":"[B-Z]{4}-[B-Z]{4}","verification_uri":"http:\/\/localhost:\d+\/device","verification_uri_complete":"http:\/\/localhost:\d+\/device\?user_code=[B-Z]{4}-[B-Z]{4}","expires_in":600,"interval":5/);
+    expect(out).toContain('{"error":"authorization_pending","error_description":"The person has not answered yet"}');
+    // After the person allowed on the verification page (200), the device's next poll gets its tokens.
+    expect(out.slice(out.indexOf('"error":"authorization_pending"'))).toMatch(/^[^\n]*\n200\n\{"access_token":"tga_[A-Za-z0-9_-]{43}","token_type":"Bearer","expires_in":3600,"scope":"profile"\}\n/);
     expect(out).toContain('{"active":false}');
     expect(out).toContain('error="invalid_token"');
     expect(out).toContain('"typ":"at+jwt"');

@@ -157,7 +157,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
     });
 
     it('migrate() applies every migration once and is idempotent', async () => {
-      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales']);
+      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes']);
       expect(await storage.migrate()).toEqual([]);
       expect(await storage.migrate()).toEqual([]);
     });
@@ -1335,6 +1335,103 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
     });
   });
 
+  describe('device codes (0013, RFC 8628)', () => {
+    const row = (id: string, overrides: Record<string, unknown> = {}) => ({
+      deviceCodeHash: `dev-${id}`,
+      userCodeHash: `user-${id}`,
+      clientId: 'c1',
+      scope: 'read openid',
+      audience: 'https://api.example',
+      interval: 5,
+      createdAt: T0,
+      expiresAt: T0 + 600_000,
+      ...overrides,
+    });
+    const signIn = { authTime: T0 - 1000, amr: ['pwd'], acr: null, sid: 'sid-9' };
+
+    it('create, then read back by either code; a user code in use is refused', async () => {
+      await seedUserAndClient();
+      await storage.deviceCodes.create(row('a'));
+      const expected = { ...row('a'), lastPolledAt: null, status: 'pending', userId: null, decidedAt: null, grantedScope: null, familyId: null, signIn: null };
+      expect(await storage.deviceCodes.byDeviceCode('dev-a')).toEqual(expected);
+      expect(await storage.deviceCodes.byUserCode('user-a')).toEqual(expected);
+      expect(await storage.deviceCodes.byDeviceCode('nope')).toBeNull();
+      await expect(storage.deviceCodes.create(row('b', { userCodeHash: 'user-a' }))).rejects.toThrow();
+    });
+
+    it('poll: a poll sooner than the interval answers slow down and adds 5 s; one after it does not', async () => {
+      await seedUserAndClient();
+      await storage.deviceCodes.create(row('a'));
+      expect(await storage.deviceCodes.poll('dev-a', T0 + 1000)).toMatchObject({ slowDown: false, row: { interval: 5, lastPolledAt: T0 + 1000 } });
+      expect(await storage.deviceCodes.poll('dev-a', T0 + 5999)).toMatchObject({ slowDown: true, row: { interval: 10, lastPolledAt: T0 + 5999 } });
+      expect(await storage.deviceCodes.poll('dev-a', T0 + 15_999)).toMatchObject({ slowDown: false, row: { interval: 10 } });
+      expect(await storage.deviceCodes.poll('dev-a', T0 + 16_000)).toMatchObject({ slowDown: true, row: { interval: 15 } });
+      expect(await storage.deviceCodes.poll('nope', T0)).toBeNull();
+    });
+
+    it('approve or deny once, only while pending and unexpired; a decided request is not polled', async () => {
+      await seedUserAndClient();
+      await storage.deviceCodes.create(row('a'));
+      await storage.deviceCodes.create(row('b'));
+      await storage.deviceCodes.create(row('c', { expiresAt: T0 + 10 }));
+      const decision = { userId: 'u1', grantedScope: 'read', familyId: 'fam-a', signIn };
+      expect(await storage.deviceCodes.approve('user-a', decision, T0 + 100)).toBe(true);
+      expect(await storage.deviceCodes.approve('user-a', decision, T0 + 200)).toBe(false);
+      expect(await storage.deviceCodes.deny('user-a', 'u1', T0 + 200)).toBe(false);
+      expect(await storage.deviceCodes.byDeviceCode('dev-a')).toMatchObject({ status: 'approved', userId: 'u1', decidedAt: T0 + 100, grantedScope: 'read', familyId: 'fam-a', signIn });
+      expect(await storage.deviceCodes.poll('dev-a', T0 + 300)).toBeNull();
+      expect(await storage.deviceCodes.deny('user-b', 'u1', T0 + 100)).toBe(true);
+      expect(await storage.deviceCodes.byDeviceCode('dev-b')).toMatchObject({ status: 'denied', userId: 'u1', decidedAt: T0 + 100, familyId: null });
+      expect(await storage.deviceCodes.approve('user-c', decision, T0 + 10)).toBe(false);
+      expect(await storage.deviceCodes.deny('user-c', 'u1', T0 + 10)).toBe(false);
+    });
+
+    it('redeem: only an approved, unexpired request, once; 20 concurrent redemptions have one winner', async () => {
+      await seedUserAndClient();
+      await storage.deviceCodes.create(row('a'));
+      expect(await storage.deviceCodes.redeem('dev-a', T0 + 100)).toBe(false);
+      await storage.deviceCodes.approve('user-a', { userId: 'u1', grantedScope: 'read', familyId: 'fam-a', signIn }, T0 + 100);
+      const results = await Promise.all(Array.from({ length: 20 }, () => storage.deviceCodes.redeem('dev-a', T0 + 200)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect((await storage.deviceCodes.byDeviceCode('dev-a'))?.status).toBe('redeemed');
+      await storage.deviceCodes.create(row('late', { expiresAt: T0 + 300 }));
+      await storage.deviceCodes.approve('user-late', { userId: 'u1', grantedScope: 'read', familyId: 'fam-l', signIn }, T0 + 100);
+      expect(await storage.deviceCodes.redeem('dev-late', T0 + 300)).toBe(false);
+    });
+
+    it('redeemed in a transaction with its tokens: a rollback undoes both', async () => {
+      await seedUserAndClient();
+      await storage.deviceCodes.create(row('a'));
+      await storage.deviceCodes.approve('user-a', { userId: 'u1', grantedScope: 'read', familyId: 'fam-a', signIn }, T0 + 100);
+      await expect(
+        storage.transaction(async (tx) => {
+          expect(await tx.deviceCodes.redeem('dev-a', T0 + 200)).toBe(true);
+          await tx.tokens.insertMany([aToken('t-dev', { familyId: 'fam-a' })]);
+          throw new Error('rolled back');
+        }),
+      ).rejects.toThrow('rolled back');
+      expect((await storage.deviceCodes.byDeviceCode('dev-a'))?.status).toBe('approved');
+      expect(await storage.tokens.byHash('t-dev')).toBeNull();
+    });
+
+    it('purgeExpired removes expired requests only; rows go with their application', async () => {
+      await seedUserAndClient();
+      await storage.users.create(aUser('u2'));
+      await storage.clients.create(aClient('c2'), T0);
+      await storage.deviceCodes.create(row('old', { expiresAt: T0 - 1 }));
+      await storage.deviceCodes.create(row('live'));
+      await storage.deviceCodes.create(row('of-c2', { clientId: 'c2' }));
+      await storage.deviceCodes.create(row('of-u2'));
+      await storage.deviceCodes.deny('user-of-u2', 'u2', T0);
+      expect(await storage.deviceCodes.purgeExpired(T0)).toBe(1);
+      expect(await storage.deviceCodes.byDeviceCode('dev-old')).toBeNull();
+      await storage.clients.delete('c2');
+      expect(await storage.deviceCodes.byDeviceCode('dev-of-c2')).toBeNull();
+      expect(await storage.deviceCodes.byDeviceCode('dev-live')).not.toBeNull();
+      expect(await storage.deviceCodes.byDeviceCode('dev-of-u2')).toMatchObject({ status: 'denied', userId: 'u2' });
+    });
+  });
+
   describe('signing keys: currentKid', () => {
     it('is the newest active key, null when none', async () => {
       expect(await storage.keys.currentKid()).toBeNull();
@@ -1810,7 +1907,7 @@ describe('storage contract: SQLite', () => {
   it('supports :memory:', async () => {
     const storage = await createStorage({ kind: 'sqlite', file: ':memory:' });
     try {
-      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales']);
+      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes']);
       await storage.ping();
     } finally {
       await storage.close();
@@ -1845,8 +1942,8 @@ describePg('storage contract: PostgreSQL', (url) => {
     const sa = await createStorage({ kind: 'postgres', url, schema: a.schema });
     const sb = await createStorage({ kind: 'postgres', url, schema: b.schema });
     try {
-      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales']);
-      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales']);
+      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes']);
+      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes']);
       await sa.organizations.create({ id: 'o1', name: 'Only in A', createdAt: T0 });
       expect(await sb.organizations.count()).toBe(0);
       expect((await sa.organizations.page({ limit: 10 })).items.map((o) => o.id)).toEqual(['o1']);

@@ -155,7 +155,7 @@ describeEachDb('token endpoint (RFC 6749 §5; SPEC T1–T6)', (start) => {
   // ---------------------------------------------------------------- grant selection (§4, §5.2)
 
   it('RFC 6749 §5.2: grant_type=foo → unsupported_grant_type; missing → invalid_request', async () => {
-    for (const g of ['foo', 'AUTHORIZATION_CODE', 'implicit', 'urn:ietf:params:oauth:grant-type:device_code']) {
+    for (const g of ['foo', 'AUTHORIZATION_CODE', 'implicit', 'urn:ietf:params:oauth:grant-type:saml2-bearer']) {
       expectError(await postForm(url(), { grant_type: g }, auth(web)), 400, { error: 'unsupported_grant_type', error_description: `Unsupported grant_type "${g}"` });
     }
     expectError(await postForm(url(), {}, auth(web)), 400, { error: 'invalid_request', error_description: 'Missing required parameter "grant_type"' });

@@ -23,7 +23,7 @@ export interface Instance {
   readonly label: string;
   readonly env: Record<string, string>;
   readonly dataDir: string;
-  readonly apps: { cc: App; ccJwt: App; code: App; codeJwt: App; oidc: App; pw: App };
+  readonly apps: { cc: App; ccJwt: App; code: App; codeJwt: App; oidc: App; pw: App; device: App };
   server: Server;
   cookie: string;
   extra: Server[];
@@ -62,6 +62,8 @@ export async function startTollgate(label: string, extraEnv: Record<string, stri
     // OpenID Connect: the same kind of application; `openid` needs no grant on the application.
     oidc: createApp(env, 'bench code oidc', ['--redirect-uri', REDIRECT, '--scope', 'profile']),
     pw: createApp(env, 'bench password', ['--grant-type', 'password', '--grant-type', 'refresh_token', '--scope', 'profile']),
+    // A device (RFC 8628) is usually a public client: it polls with its client_id alone.
+    device: createApp(env, 'bench device', ['--public', '--grant-type', 'urn:ietf:params:oauth:grant-type:device_code', '--scope', 'profile']),
   };
   const inst: Instance = { label, env, dataDir, apps, server: undefined as unknown as Server, cookie: '', extra: [] };
   if (serve) await serveInstance(inst);

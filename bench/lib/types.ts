@@ -10,6 +10,10 @@ export interface StaticSpec {
   readonly duration: number;
   /** overall request rate cap (req/s), for latency probes */
   readonly rate?: number;
+  /** One body per connection (connection i sends bodies[i % n]) instead of `body`. */
+  readonly bodies?: readonly string[];
+  /** The status a completed unit answers (default: any 2xx), e.g. 400 for a pending device poll. */
+  readonly okStatus?: number;
 }
 
 /** Refresh grant: a shared pool of refresh tokens, each response's new token goes back in. */

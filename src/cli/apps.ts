@@ -119,7 +119,7 @@ function addAppOptions(cmd: Command, mode: 'create' | 'update'): Command {
     .addOption(
       new Option(
         '--grant-type <grant>',
-        `grant type, repeatable: authorization_code, refresh_token, client_credentials, password, implicit${
+        `grant type, repeatable: authorization_code, refresh_token, client_credentials, password, implicit, urn:ietf:params:oauth:grant-type:device_code${
           mode === 'create' ? ' (default: authorization_code refresh_token)' : replace
         }`,
       ).argParser(collectList),

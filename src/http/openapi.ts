@@ -30,7 +30,7 @@ const appFields: Record<string, Schema> = {
   redirect_uris: stringList,
   scopes: { ...stringList, description: 'Scopes the app may request (each must exist)' },
   scope: { type: 'string', description: 'Alternative to `scopes`: space-separated' },
-  grant_types: { type: 'array', items: { type: 'string', enum: ['authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit'] } },
+  grant_types: { type: 'array', items: { type: 'string', enum: ['authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit', 'urn:ietf:params:oauth:grant-type:device_code'] } },
   client_type: { type: 'string', enum: ['confidential', 'public'], description: 'Cannot change after creation' },
   org: nullable('string', { description: 'Organization name or id; null clears' }),
   owner: nullable('string', { description: 'Owner email (or user id); null clears' }),
@@ -471,6 +471,13 @@ export function openApiDocument(config: Config): Record<string, unknown> {
       },
       '/oauth/revoke': { post: { summary: 'Revocation (RFC 7009)', security: [{ clientBasic: [] }], responses: { '200': { description: 'Revoked (or unknown)' } } } },
       '/oauth/introspect': { post: { summary: 'Introspection (RFC 7662)', security: [{ clientBasic: [] }], responses: { '200': { description: 'Token state' } } } },
+      '/oauth/device_authorization': {
+        post: {
+          summary: 'Device authorization (RFC 8628 §3.1): a device code and a user code for a device that cannot receive a redirect',
+          security: [{ clientBasic: [] }, {}],
+          responses: { '200': { description: 'device_code, user_code, verification_uri(_complete), expires_in, interval' }, '400': jsonError('OAuth error'), '401': jsonError('invalid_client') },
+        },
+      },
       '/oauth/register': { post: { summary: 'Dynamic client registration (RFC 7591)', responses: { '201': { description: 'Registered' }, '400': jsonError('invalid_client_metadata') } } },
       '/.well-known/oauth-authorization-server': { get: { summary: 'Metadata (RFC 8414)', responses: { '200': { description: 'Metadata' } } } },
       '/.well-known/jwks.json': { get: { summary: 'Signing keys (RFC 7517)', responses: { '200': { description: 'JWK set' } } } },

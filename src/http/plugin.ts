@@ -33,6 +33,7 @@ import { adminApiRoutes } from './routes/admin-api.js';
 import { pageRoutes } from './routes/pages.js';
 import { loginRequestRoutes } from './routes/login-requests.js';
 import { compatRoutes } from './routes/compat.js';
+import { deviceRoutes } from './routes/device.js';
 
 export interface PluginDeps {
   readonly ctx: HttpContext;
@@ -88,8 +89,12 @@ async function installCommon(app: FastifyInstance, deps: PluginDeps, redis: Redi
     await app.register(rateLimit, {
       global: false,
       ...(redis ? { redis, nameSpace: 'tollgate-rl-', skipOnError: true } : {}),
-      errorResponseBuilder: (_request, context) =>
-        new OAuthError('temporarily_unavailable', `Too many sign-in attempts from this address; try again in ${Math.ceil(context.ttl / 1000)} seconds`, 429),
+      errorResponseBuilder: (request, context) =>
+        new OAuthError(
+          'temporarily_unavailable',
+          `Too many ${request.routeOptions.url?.startsWith(`${ctx.base}/device`) ? 'device codes tried' : 'sign-in attempts'} from this address; try again in ${Math.ceil(context.ttl / 1000)} seconds`,
+          429,
+        ),
     });
   }
   installBodyParsers(app);
@@ -147,6 +152,7 @@ export function instanceRoutes(deps: PluginDeps, redis: Redis | null): FastifyPl
     oauthRoutes(app, ctx, { cors });
     authorizeRoutes(app, ctx);
     if (ctx.features.has('openid-connect')) endSessionRoutes(app, ctx);
+    if (ctx.features.has('device-code')) deviceRoutes(app, ctx);
     apiRoutes(app, ctx);
     adminApiRoutes(app, ctx);
     loginRequestRoutes(app, ctx);

@@ -14,6 +14,7 @@ export const PREFIX = {
   code: 'tgo_',
   registrationToken: 'tgreg_',
   session: 'tgsess_',
+  deviceCode: 'tgd_',
 } as const;
 
 /**

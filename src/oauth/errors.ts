@@ -25,7 +25,11 @@ export type OAuthErrorCode =
   | 'login_required'
   | 'consent_required'
   | 'interaction_required'
-  | 'account_selection_required';
+  | 'account_selection_required'
+  // RFC 8628 §3.5 (device authorization grant)
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'expired_token';
 
 export class OAuthError extends Error {
   constructor(

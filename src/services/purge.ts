@@ -6,6 +6,7 @@ export interface PurgeResult {
   readonly tokens: number;
   readonly sessions: number;
   readonly interactions: number;
+  readonly deviceCodes: number;
   /** Never-used dynamic registrations past TOLLGATE_REGISTRATION_UNUSED_TTL. */
   readonly unusedClients: number;
   /** Audit events past TOLLGATE_AUDIT_RETENTION_DAYS. */
@@ -34,6 +35,7 @@ export async function purgeExpired(ctx: OAuthContext, graceMs = 60_000): Promise
   const tokens = await ctx.storage.tokens.purgeExpired(before);
   const sessions = await ctx.storage.sessions.purgeExpired(before);
   const interactions = await ctx.storage.interactions.purgeExpired(before);
+  const deviceCodes = await ctx.storage.deviceCodes.purgeExpired(before);
   const now = ctx.now();
   const unusedClients =
     ctx.config.registrationUnusedTtl > 0 ? await inBatches(() => ctx.storage.clients.purgeUnused(now - ctx.config.registrationUnusedTtl * 1000, BATCH)) : 0;
@@ -42,7 +44,7 @@ export async function purgeExpired(ctx: OAuthContext, graceMs = 60_000): Promise
   // An OpenID Connect grant's sign-in record goes once its code can no longer be redeemed and
   // none of its tokens is left.
   const oidcGrants = await inBatches(() => ctx.storage.oidcGrants.purgeOrphans(before - ctx.config.codeTtl * 1000, BATCH));
-  return { codes, tokens, sessions, interactions, unusedClients, auditEvents, oidcGrants };
+  return { codes, tokens, sessions, interactions, deviceCodes, unusedClients, auditEvents, oidcGrants };
 }
 
 export function startPurgeJob(ctx: OAuthContext, intervalSeconds: number, log: (line: string) => void): { stop(): void } {
@@ -52,7 +54,7 @@ export function startPurgeJob(ctx: OAuthContext, intervalSeconds: number, log: (
     if (running) return;
     running = true;
     purgeExpired(ctx)
-      .then((r) => log(`purge: removed ${r.codes} codes, ${r.tokens} tokens, ${r.sessions} sessions, ${r.interactions} sign-in requests, ${r.unusedClients} never-used registrations, ${r.auditEvents} audit events, ${r.oidcGrants} sign-in records`))
+      .then((r) => log(`purge: removed ${r.codes} codes, ${r.tokens} tokens, ${r.sessions} sessions, ${r.interactions} sign-in requests, ${r.deviceCodes} device requests, ${r.unusedClients} never-used registrations, ${r.auditEvents} audit events, ${r.oidcGrants} sign-in records`))
       .catch((err: unknown) => log(`purge failed: ${(err as Error).message}`))
       .finally(() => {
         running = false;

@@ -531,6 +531,69 @@ export interface OidcGrantRepo {
   purgeOrphans(before: number, limit: number): Promise<number>;
 }
 
+/**
+ * A device authorization request (RFC 8628; issue #14): the device polls with its `device_code`,
+ * the person types the `user_code` on another screen. Both are stored only hashed.
+ */
+export interface DeviceCodeRow {
+  readonly deviceCodeHash: string;
+  /** SHA-256 of the normalised user code (upper case, no separator). */
+  readonly userCodeHash: string;
+  readonly clientId: string;
+  /** The scopes asked for, space-separated ('' for none). */
+  readonly scope: string;
+  /** The token audience the request resolved to (RFC 8707 `resource`, or the default API). */
+  readonly audience: string;
+  /** Seconds between polls; grows by 5 with every `slow_down` (RFC 8628 §3.5). */
+  readonly interval: number;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly lastPolledAt: number | null;
+  readonly status: DeviceCodeStatus;
+  /** Who decided and when (approved or denied). */
+  readonly userId: string | null;
+  readonly decidedAt: number | null;
+  /** Approved: the scopes the person left ticked, the token family and their sign-in. */
+  readonly grantedScope: string | null;
+  readonly familyId: string | null;
+  readonly signIn: DeviceSignIn | null;
+}
+
+export type DeviceCodeStatus = 'pending' | 'approved' | 'denied' | 'redeemed';
+
+/** What an approval records of the person's sign-in (for an OpenID Connect ID token). */
+export interface DeviceSignIn {
+  readonly authTime: number;
+  readonly amr: readonly string[] | null;
+  readonly acr: string | null;
+  readonly sid: string | null;
+}
+
+/** What one poll found: the row as it is after the poll, and whether the poll came too early. */
+export interface DevicePoll {
+  readonly row: DeviceCodeRow;
+  /** The poll came sooner than `interval` after the previous one: the interval grew by 5 s. */
+  readonly slowDown: boolean;
+}
+
+export interface DeviceCodeRepo {
+  create(row: Omit<DeviceCodeRow, 'lastPolledAt' | 'status' | 'userId' | 'decidedAt' | 'grantedScope' | 'familyId' | 'signIn'>): Promise<void>;
+  byDeviceCode(deviceCodeHash: string): Promise<DeviceCodeRow | null>;
+  byUserCode(userCodeHash: string): Promise<DeviceCodeRow | null>;
+  /**
+   * Records a poll of a pending request as one conditional UPDATE: a poll sooner than `interval`
+   * seconds after the previous one grows the interval by 5 s (and says so). Null when the request
+   * is not pending (decided, redeemed) or unknown: the caller reads it again.
+   */
+  poll(deviceCodeHash: string, now: number): Promise<DevicePoll | null>;
+  /** The person's answer: only a pending, unexpired request takes one; false otherwise. */
+  approve(userCodeHash: string, decision: { readonly userId: string; readonly grantedScope: string; readonly familyId: string; readonly signIn: DeviceSignIn }, now: number): Promise<boolean>;
+  deny(userCodeHash: string, userId: string, now: number): Promise<boolean>;
+  /** Approved → redeemed, once: exactly one of any number of parallel polls gets true. */
+  redeem(deviceCodeHash: string, now: number): Promise<boolean>;
+  purgeExpired(before: number): Promise<number>;
+}
+
 export interface Storage {
   readonly dialect: 'sqlite' | 'postgres';
   readonly organizations: OrganizationRepo;
@@ -547,6 +610,7 @@ export interface Storage {
   readonly resourceServers: ResourceServerRepo;
   readonly audit: AuditRepo;
   readonly oidcGrants: OidcGrantRepo;
+  readonly deviceCodes: DeviceCodeRepo;
   /** Runs `fn` in one database transaction, with repositories bound to it. */
   transaction<T>(fn: (tx: Omit<Storage, 'transaction' | 'close' | 'migrate' | 'ping' | 'markArrival'>) => Promise<T>): Promise<T>;
   /** Applies pending migrations; returns the names applied. */

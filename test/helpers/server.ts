@@ -71,6 +71,7 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
     TOLLGATE_LOGIN_RATE_LIMIT: '100000',
     TOLLGATE_CLIENT_AUTH_FAILURE_LIMIT: '100000',
     TOLLGATE_REGISTRATION_RATE_LIMIT: '100000',
+    TOLLGATE_DEVICE_RATE_LIMIT: '100000',
     ...opts.env,
   };
   if (opts.db === 'postgres') {

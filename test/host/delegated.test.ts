@@ -227,6 +227,32 @@ describeEachDb('H3: delegated login (TOLLGATE_LOGIN_URL, login challenge)', (sta
     expect(Object.fromEntries(new URL(res.headers.get('location') ?? '').searchParams)).toMatchObject({ error: 'invalid_scope', error_description: 'Scope not allowed for this client: login' });
   });
 
+  it('issue #14: the device verification page signs the person in through the platform\'s challenge, the code kept on the server', async () => {
+    const GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+    const tv = await s.createApp({ name: 'Kiosk', public: true, scopes: ['profile'], grantTypes: [GRANT] });
+    const started = await postForm(`${s.url}/oauth/device_authorization`, { client_id: tv.client.clientId, scope: 'profile' });
+    expect(started.status).toBe(200);
+    const userCode = String(started.json['user_code']);
+    const b = new Browser(s.url);
+    const ch = await challengeFor(b, String(started.json['verification_uri_complete']));
+    expect((await platformCall('GET', ch)).json).toMatchObject({ client: null, requested_scope: [] });
+    const ok = await platformCall('POST', `${ch}/accept`, { subject: 'frappe:dora', email: 'dora@frappe.example' });
+    expect(ok.status).toBe(200);
+    const back = await b.fetch(String(ok.json['redirect_to']));
+    expect(back.status).toBe(303);
+    expect(back.headers.get('location')).toBe(`/device?user_code=${userCode}`);
+    const page = await b.fetch(back.headers.get('location') ?? '');
+    const html = await page.text();
+    expect(page.status).toBe(200);
+    expect(html).toContain(`<strong class="user-code">${userCode}</strong>`);
+    expect(html).toContain('Signed in as dora@frappe.example');
+    expect((await b.postForm('/device/decision', [['csrf', hiddenField(html, 'csrf')], ['user_code', userCode], ['scope', 'profile'], ['decision', 'allow']])).status).toBe(200);
+    const tokens = await postForm(`${s.url}/oauth/token`, { grant_type: GRANT, device_code: String(started.json['device_code']), client_id: tv.client.clientId });
+    expect(tokens.status).toBe(200);
+    const me = await fetch(`${s.url}/api/me`, { headers: { authorization: `Bearer ${String(tokens.json['access_token'])}` } });
+    expect(await me.json()).toMatchObject({ sub: 'frappe:dora' });
+  });
+
   it('portal pages sign in through the platform too; TOLLGATE_ADMIN_SUBJECTS names the administrators', async () => {
     const b = new Browser(s.url);
     const ch = await challengeFor(b, `${s.url}/admin`);

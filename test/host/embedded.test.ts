@@ -123,6 +123,34 @@ describe('H2: embedded — the host platform\'s session is the login', () => {
     expect(grant).toMatchObject({ status: 400, json: { error: 'invalid_grant', error_description: 'Invalid username or password' } });
   });
 
+  it('issue #14: the device verification page signs the person in on the platform too, then shows the code to confirm', async () => {
+    const GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+    const tv = await createApp(platform.tollgate.context, { name: 'Office TV', public: true, scopes: ['profile'], grantTypes: [GRANT] });
+    const started = await postForm(`${issuer}/oauth/device_authorization`, { client_id: tv.client.clientId, scope: 'profile' });
+    expect(started.status).toBe(200);
+    const userCode = String(started.json['user_code']);
+    expect(started.json['verification_uri_complete']).toBe(`${issuer}/device?user_code=${userCode}`);
+    const b = new Browser(origin, '/oauth');
+    const first = await b.fetch(String(started.json['verification_uri_complete']));
+    expect(first.status).toBe(303);
+    const loginUrl = new URL(first.headers.get('location') ?? '', origin);
+    expect(loginUrl.pathname).toBe('/login');
+    expect(loginUrl.searchParams.get('next')).toBe(`/oauth/device?user_code=${userCode}`);
+    const signIn = await platformSignIn(b, 'bob@acme.example', `/oauth/device?user_code=${userCode}`);
+    expect(signIn.headers.get('location')).toBe(`/oauth/device?user_code=${userCode}`);
+    const page = await b.fetch(`/oauth/device?user_code=${userCode}`);
+    const html = await page.text();
+    expect(page.status).toBe(200);
+    expect(html).toContain(`<strong class="user-code">${userCode}</strong>`);
+    expect(html).toContain('Signed in as bob@acme.example');
+    const decided = await b.postForm('/oauth/device/decision', [['csrf', hiddenField(html, 'csrf')], ['user_code', userCode], ['scope', 'profile'], ['decision', 'allow']]);
+    expect(decided.status).toBe(200);
+    const tokens = await postForm(`${issuer}/oauth/token`, { grant_type: GRANT, device_code: String(started.json['device_code']), client_id: tv.client.clientId });
+    expect(tokens.status).toBe(200);
+    const me = await fetch(`${issuer}/api/me`, { headers: { authorization: `Bearer ${String(tokens.json['access_token'])}` } });
+    expect(await me.json()).toMatchObject({ email: 'bob@acme.example' });
+  });
+
   it('prompt=none never leaves for the platform: login_required without a session', async () => {
     const b = new Browser(origin, '/oauth');
     const r = await withChallenge(request({ prompt: 'none' }));

@@ -77,8 +77,8 @@ describe('H1: two instances in one process', () => {
     const mb = (await (await fetch(`${origin}/.well-known/oauth-authorization-server/b`)).json()) as Record<string, unknown>;
     expect(ma['issuer']).toBe(`${origin}/a`);
     expect(mb['issuer']).toBe(`${origin}/b`);
-    expect(ma['grant_types_supported']).toEqual(['authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit', MAGIC]);
-    expect(mb['grant_types_supported']).toEqual(['authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit']);
+    expect(ma['grant_types_supported']).toEqual(['authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit', 'urn:ietf:params:oauth:grant-type:device_code', MAGIC]);
+    expect(mb['grant_types_supported']).toEqual(['authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit', 'urn:ietf:params:oauth:grant-type:device_code']);
     expect(ma['magic_word_supported']).toBe(true);
     expect(mb).not.toHaveProperty('magic_word_supported');
   });

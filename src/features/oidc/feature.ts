@@ -18,6 +18,7 @@ import type { OidcGrantRow } from '../../storage/types.js';
 import { invalidRequest } from '../../oauth/errors.js';
 import { serverMetadata } from '../../oauth/metadata.js';
 import { implicitAccessToken } from '../implicit/feature.js';
+import { DEVICE_GRANT } from '../device-code/device.js';
 import { CLAIMS_SUPPORTED, scopedClaims } from './claims.js';
 import { ID_TOKEN_ALGS } from '../../config.js';
 import { idTokenSubject, signIdToken } from './id-token.js';
@@ -123,7 +124,8 @@ export const openIdConnectFeature: Feature = {
     return {};
   },
   async tokenResponse(ctx, { client, grantType, response, facts }) {
-    if (grantType !== 'authorization_code' && grantType !== 'refresh_token') return {};
+    // The code flow, its refreshes, and a device authorization an `openid` request approved (RFC 8628).
+    if (grantType !== 'authorization_code' && grantType !== 'refresh_token' && grantType !== DEVICE_GRANT) return {};
     if (facts === null || facts.userId === null || facts.familyId === null || !facts.scopes.includes('openid')) return {};
     const grant = await ctx.storage.oidcGrants.byFamily(facts.familyId);
     if (grant === null || grant.clientId !== client.clientId || grant.userId !== facts.userId) return {};

@@ -49,9 +49,10 @@ const SECRET_COOKIE_SECONDS = 300;
 /**
  * The grant types a person may give their own application. The others — password and implicit
  * (they let an application handle passwords or skip PKCE-style protections) and any extension
- * grant a host added — only an administrator may enable.
+ * grant a host added — only an administrator may enable. The device authorization grant is a
+ * developer's own choice (off by default): its consent page warns against codes others send.
  */
-const SELF_SERVICE_GRANTS = ['authorization_code', 'refresh_token', 'client_credentials'];
+const SELF_SERVICE_GRANTS = ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'];
 /** Scopes only an administrator may give an application (`login` answers the platform's sign-ins). */
 const ADMIN_ONLY_SCOPES = ['admin', 'login'];
 

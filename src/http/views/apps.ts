@@ -14,6 +14,7 @@ const GRANT_LABELS: Readonly<Record<string, string>> = {
   client_credentials: 'Client credentials (the app acts as itself)',
   password: 'Resource owner password (trusted first-party apps only)',
   implicit: 'Implicit (legacy browser apps; not recommended)',
+  'urn:ietf:params:oauth:grant-type:device_code': 'Device authorization (TVs, command-line tools and agents sign in with a code)',
 };
 
 /** A grant type in plain words; an extension grant a host added is shown by its identifier. */

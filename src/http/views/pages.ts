@@ -60,6 +60,9 @@ form.inline{display:inline}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1rem;margin:0 0 1rem}dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;overflow-wrap:anywhere}
 ul.scopes{list-style:none;padding:0;margin:.5rem 0}ul.scopes li{border:1px solid var(--border);border-radius:.4rem;margin:.5rem 0;padding:.4rem .75rem}
 ul.scopes code{font-size:.8rem;color:var(--muted)}
+.user-code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:1.5rem;letter-spacing:.12em}
+.code-box{text-align:center;border:2px dashed var(--border);border-radius:var(--radius);padding:.75rem;margin:1rem 0}
+input.code-input{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:1.4rem;letter-spacing:.12em;text-transform:uppercase;text-align:center}
 .secret{display:flex;gap:.5rem;align-items:center;flex-wrap:wrap}
 .secret code{flex:1;min-width:12rem;padding:.55rem .65rem;background:#f0f2f6;border:1px solid var(--border);border-radius:.4rem;overflow-wrap:anywhere;font-size:.95rem}
 .table-wrap{overflow-x:auto}
@@ -138,7 +141,7 @@ export interface ConsentView {
   readonly tr?: Tr;
 }
 
-function appLogo(name: string, logo: string | null | undefined): SafeHtml {
+export function appLogo(name: string, logo: string | null | undefined): SafeHtml {
   // Decorative (the name is the heading): a logo that fails to load shows no stray text.
   return logo
     ? html`<img class="app-logo" src="${logo}" alt="" width="56" height="56">`

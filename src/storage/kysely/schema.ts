@@ -211,6 +211,28 @@ export interface OidcGrantsTable {
   created_at: number;
 }
 
+/** 0013: device authorization requests (RFC 8628). */
+export interface DeviceCodesTable {
+  device_code_hash: string;
+  user_code_hash: string;
+  client_id: string;
+  scope: string;
+  audience: string;
+  interval: number;
+  created_at: number;
+  expires_at: number;
+  last_polled_at: number | null;
+  /** 1 when the last poll came too early (it answered slow_down). */
+  slow_down: number;
+  status: string;
+  user_id: string | null;
+  decided_at: number | null;
+  granted_scope: string | null;
+  family_id: string | null;
+  /** JSON: auth_time, amr, acr, sid. */
+  sign_in: JsonText | null;
+}
+
 export interface Database {
   cache_epoch: CacheEpochTable;
   organizations: OrganizationsTable;
@@ -227,4 +249,5 @@ export interface Database {
   resource_servers: ResourceServersTable;
   audit_events: AuditEventsTable;
   oidc_grants: OidcGrantsTable;
+  device_codes: DeviceCodesTable;
 }

@@ -19,6 +19,7 @@ import { KyselyInteractionRepo } from './interactions.js';
 import { KyselyTokenRepo } from './tokens.js';
 import { KyselyUserRepo } from './users.js';
 import { KyselyOidcGrantRepo } from './oidc-grants.js';
+import { KyselyDeviceCodeRepo } from './device-codes.js';
 
 export type Repositories = Omit<Storage, 'transaction' | 'close' | 'migrate' | 'ping' | 'markArrival'>;
 
@@ -40,5 +41,6 @@ export function buildRepositories(db: Db, dialect: SqlDialect, hot?: HotPath): R
     resourceServers: new KyselyResourceServerRepo(db, hot),
     audit: new KyselyAuditRepo(db, dialect),
     oidcGrants: new KyselyOidcGrantRepo(db),
+    deviceCodes: new KyselyDeviceCodeRepo(db),
   };
 }
