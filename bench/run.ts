@@ -209,11 +209,23 @@ const DEVICE_POLL = 'device-flow pending poll';
 const DEVICE_NOTE = 'one poll of a device code nobody has answered: 400 slow_down/authorization_pending is the expected answer';
 
 /** A device code nobody will answer (RFC 8628 §3.1), for the pending-poll scenario. */
-async function deviceCode(base: string, clientId: string): Promise<string> {
-  const res = await fetch(`${base}/oauth/device_authorization`, { method: 'POST', headers: form, body: `client_id=${encodeURIComponent(clientId)}&scope=profile` });
+async function deviceCode(base: string, clientId: string, path: string): Promise<string> {
+  const res = await fetch(`${base}${path}`, { method: 'POST', headers: form, body: `client_id=${encodeURIComponent(clientId)}` });
   if (res.status !== 200) throw new Error(`device authorization: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { device_code: string }).device_code;
 }
+
+/** Each connection polls its own device code; the expected answer is 400 (pending or slow_down). */
+const devicePolls = (tokenUrl: string, clientId: string, codes: readonly string[]) => (duration: number): LoadSpec => ({
+  kind: 'static',
+  url: tokenUrl,
+  method: 'POST',
+  headers: form,
+  connections: CONNECTIONS,
+  duration,
+  okStatus: 400,
+  bodies: codes.map((c) => `grant_type=${encodeURIComponent('urn:ietf:params:oauth:grant-type:device_code')}&device_code=${encodeURIComponent(c)}&client_id=${encodeURIComponent(clientId)}`),
+});
 
 /** The code-flow scenarios' names: the same on both servers (and matched by --only). */
 const CODE_FLOW = 'authorization code + PKCE (flows)';
@@ -259,7 +271,7 @@ async function benchCeiling(): Promise<void> {
   await s.stop();
 }
 
-const PEER_CLIENT = { id: 'bench-client', codeId: 'bench-code', secret: 'bench-secret-bench-secret-bench-secret' };
+const PEER_CLIENT = { id: 'bench-client', codeId: 'bench-code', deviceId: 'bench-device', secret: 'bench-secret-bench-secret-bench-secret' };
 
 /**
  * oidc-provider with its two confidential clients; `basic` is the client_credentials client's HTTP
@@ -269,7 +281,7 @@ async function startPeer(name: string): Promise<{ server: Server; basic: string;
   const server = await startServer(
     name,
     ['--no-warnings', '--import', 'tsx', join(import.meta.dirname, 'servers/peer.ts')],
-    { PEER_CLIENT_ID: PEER_CLIENT.id, PEER_CODE_CLIENT_ID: PEER_CLIENT.codeId, PEER_CLIENT_SECRET: PEER_CLIENT.secret, PEER_REDIRECT_URI: REDIRECT, NODE_ENV: 'production' },
+    { PEER_CLIENT_ID: PEER_CLIENT.id, PEER_CODE_CLIENT_ID: PEER_CLIENT.codeId, PEER_DEVICE_CLIENT_ID: PEER_CLIENT.deviceId, PEER_CLIENT_SECRET: PEER_CLIENT.secret, PEER_REDIRECT_URI: REDIRECT, NODE_ENV: 'production' },
     '/.well-known/openid-configuration',
   );
   const basicOf = (id: string) => Buffer.from(`${id}:${PEER_CLIENT.secret}`).toString('base64');
@@ -298,6 +310,10 @@ async function benchPeer(): Promise<void> {
   await measure(s, 'peer', 'client_credentials JWT ES256', post(tokenUrl, basic, 'grant_type=client_credentials&scope=api%3Aread&resource=urn%3Abench%3Aapi'));
   const opaque = await clientCredentials(s.base, { clientId: id, secret, basic }, { scope: 'api:read' }, '/token');
   await measure(s, 'peer', 'introspection opaque', post(`${s.base}/token/introspection`, basic, `token=${opaque}`));
+  if (!ONLY || ONLY.test(`peer ${DEVICE_POLL}`)) {
+    const codes = await Promise.all(Array.from({ length: CONNECTIONS }, () => deviceCode(s.base, PEER_CLIENT.deviceId, '/device/auth')));
+    await measure(s, 'peer', DEVICE_POLL, devicePolls(`${s.base}/token`, PEER_CLIENT.deviceId, codes), { note: DEVICE_NOTE });
+  }
   // After the client_credentials scenarios: they fill the in-memory adapter's 1,000-entry LRU.
   const cookie = await peerSession(s.base, code);
   await measure(s, 'peer', CODE_FLOW, peerFlow(s.base, code, cookie, false), { unit: 'flows/s', note: CODE_NOTE });
@@ -441,11 +457,8 @@ async function benchTollgate(inst: Instance, full: boolean): Promise<Map<string,
   // answers, back to back: after its first poll every answer is slow_down, which is the same work
   // as authorization_pending (one read, one conditional UPDATE of the row).
   if (!ONLY || ONLY.test(`${L} ${DEVICE_POLL}`)) {
-    const deviceCodes = await Promise.all(Array.from({ length: CONNECTIONS }, () => deviceCode(s.base, inst.apps.device.clientId)));
-    out.set('device', await measure(s, L, DEVICE_POLL, (d) => ({
-      kind: 'static', url: tokenUrl, method: 'POST', headers: form, connections: CONNECTIONS, duration: d, okStatus: 400,
-      bodies: deviceCodes.map((c) => `grant_type=${encodeURIComponent('urn:ietf:params:oauth:grant-type:device_code')}&device_code=${c}&client_id=${inst.apps.device.clientId}`),
-    }), { note: DEVICE_NOTE }));
+    const deviceCodes = await Promise.all(Array.from({ length: CONNECTIONS }, () => deviceCode(s.base, inst.apps.device.clientId, '/oauth/device_authorization')));
+    out.set('device', await measure(s, L, DEVICE_POLL, devicePolls(tokenUrl, inst.apps.device.clientId, deviceCodes), { note: DEVICE_NOTE }));
   }
   const userOpaque = (await codeFlow(inst, code)).access_token;
   const userJwt = (await codeFlow(inst, codeJwt)).access_token;
@@ -642,7 +655,7 @@ async function benchOnly(): Promise<void> {
       cleanup(inst);
     });
   }
-  const peerScenarios = ['client_credentials opaque', 'client_credentials JWT ES256', 'introspection opaque', CODE_FLOW, OIDC_FLOW];
+  const peerScenarios = ['client_credentials opaque', 'client_credentials JWT ES256', 'introspection opaque', DEVICE_POLL, CODE_FLOW, OIDC_FLOW];
   if (peerScenarios.some((sc) => ONLY?.test(`peer ${sc}`))) await benchPeer();
   // The paired runs start three servers: only when one of their scenarios can match.
   const pairedScenarios = ['client_credentials opaque', 'client_credentials JWT ES256', 'introspection opaque', 'GET /api/me opaque', 'GET /api/me JWT', CODE_FLOW, OIDC_FLOW];
@@ -727,6 +740,7 @@ async function main(): Promise<void> {
     ratio(`GET /api/me JWT (${label}) vs ceiling`, 0.4, m.get('meJwt'), ceiling, '%');
     ratio(`authorization code + PKCE flows (${label}) vs oidc-provider`, null, m.get('code'), peerCode, 'x');
     ratio(`OIDC code flows, RS256 ID token (${label}) vs oidc-provider`, null, m.get('oidc'), peerOidc, 'x');
+    ratio(`device-flow pending poll (${label}) vs oidc-provider`, null, m.get('device'), find('peer', DEVICE_POLL), 'x');
   }
   ratio('client_credentials JWT EdDSA (SQLite) vs oidc-provider ES256', 2.5, te.get('jwt'), peerJwt, 'x');
   const tokenScenarios = results.filter((r) => r.server.startsWith('tollgate') && !/password|@500/.test(r.scenario));

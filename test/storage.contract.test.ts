@@ -1362,11 +1362,15 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
     it('poll: a poll sooner than the interval answers slow down and adds 5 s; one after it does not', async () => {
       await seedUserAndClient();
       await storage.deviceCodes.create(row('a'));
-      expect(await storage.deviceCodes.poll('dev-a', T0 + 1000)).toMatchObject({ slowDown: false, row: { interval: 5, lastPolledAt: T0 + 1000 } });
-      expect(await storage.deviceCodes.poll('dev-a', T0 + 5999)).toMatchObject({ slowDown: true, row: { interval: 10, lastPolledAt: T0 + 5999 } });
-      expect(await storage.deviceCodes.poll('dev-a', T0 + 15_999)).toMatchObject({ slowDown: false, row: { interval: 10 } });
-      expect(await storage.deviceCodes.poll('dev-a', T0 + 16_000)).toMatchObject({ slowDown: true, row: { interval: 15 } });
-      expect(await storage.deviceCodes.poll('nope', T0)).toBeNull();
+      expect(await storage.deviceCodes.poll('dev-a', 'c1', T0 + 1000)).toMatchObject({ slowDown: false, row: { interval: 5, lastPolledAt: T0 + 1000 } });
+      expect(await storage.deviceCodes.poll('dev-a', 'c1', T0 + 5999)).toMatchObject({ slowDown: true, row: { interval: 10, lastPolledAt: T0 + 5999 } });
+      expect(await storage.deviceCodes.poll('dev-a', 'c1', T0 + 15_999)).toMatchObject({ slowDown: false, row: { interval: 10 } });
+      expect(await storage.deviceCodes.poll('dev-a', 'c1', T0 + 16_000)).toMatchObject({ slowDown: true, row: { interval: 15 } });
+      // Only the request's own client, and only before it expires; an unknown code is nothing.
+      expect(await storage.deviceCodes.poll('dev-a', 'c2', T0 + 40_000)).toBeNull();
+      expect(await storage.deviceCodes.poll('dev-a', 'c1', T0 + 600_000)).toBeNull();
+      expect(await storage.deviceCodes.byDeviceCode('dev-a')).toMatchObject({ interval: 15, lastPolledAt: T0 + 16_000 });
+      expect(await storage.deviceCodes.poll('nope', 'c1', T0)).toBeNull();
     });
 
     it('approve or deny once, only while pending and unexpired; a decided request is not polled', async () => {
@@ -1379,7 +1383,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       expect(await storage.deviceCodes.approve('user-a', decision, T0 + 200)).toBe(false);
       expect(await storage.deviceCodes.deny('user-a', 'u1', T0 + 200)).toBe(false);
       expect(await storage.deviceCodes.byDeviceCode('dev-a')).toMatchObject({ status: 'approved', userId: 'u1', decidedAt: T0 + 100, grantedScope: 'read', familyId: 'fam-a', signIn });
-      expect(await storage.deviceCodes.poll('dev-a', T0 + 300)).toBeNull();
+      expect(await storage.deviceCodes.poll('dev-a', 'c1', T0 + 300)).toBeNull();
       expect(await storage.deviceCodes.deny('user-b', 'u1', T0 + 100)).toBe(true);
       expect(await storage.deviceCodes.byDeviceCode('dev-b')).toMatchObject({ status: 'denied', userId: 'u1', decidedAt: T0 + 100, familyId: null });
       expect(await storage.deviceCodes.approve('user-c', decision, T0 + 10)).toBe(false);

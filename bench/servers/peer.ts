@@ -12,6 +12,8 @@
  *   account (`alice`) and grants what the request asked for, in one step. The driver goes through
  *   it once; afterwards the session cookie and the remembered grant take every authorization
  *   request straight to the redirect with a code, as Tollgate's remembered consent does.
+ * - `PEER_DEVICE_CLIENT_ID`, a public client allowed the device authorization grant (RFC 8628):
+ *   device codes at /device/auth, polled at /token.
  * Credentials come from the environment so the driver knows them.
  */
 import { createServer } from 'node:http';
@@ -23,6 +25,7 @@ const clientId = process.env['PEER_CLIENT_ID'] ?? 'bench-client';
 const codeClientId = process.env['PEER_CODE_CLIENT_ID'] ?? 'bench-code';
 const clientSecret = process.env['PEER_CLIENT_SECRET'] ?? 'bench-secret-bench-secret-bench-secret';
 const redirectUri = process.env['PEER_REDIRECT_URI'] ?? 'http://127.0.0.1:9000/callback';
+const deviceClientId = process.env['PEER_DEVICE_CLIENT_ID'] ?? 'bench-device';
 export const RESOURCE = 'urn:bench:api';
 const ACCOUNT = 'alice';
 
@@ -48,6 +51,14 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
       token_endpoint_auth_method: 'client_secret_basic',
       id_token_signed_response_alg: 'RS256',
     },
+    {
+      // RFC 8628: a public device client, polling with its client_id alone.
+      client_id: deviceClientId,
+      grant_types: ['urn:ietf:params:oauth:grant-type:device_code'],
+      redirect_uris: [],
+      response_types: [],
+      token_endpoint_auth_method: 'none',
+    },
   ],
   scopes: ['api:read', 'openid', 'offline_access'],
   claims: { openid: ['sub'], profile: ['name'] },
@@ -61,6 +72,7 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
+    deviceFlow: { enabled: true },
     introspection: { enabled: true, allowedPolicy: async () => true },
     resourceIndicators: {
       enabled: true,

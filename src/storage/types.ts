@@ -581,11 +581,12 @@ export interface DeviceCodeRepo {
   byDeviceCode(deviceCodeHash: string): Promise<DeviceCodeRow | null>;
   byUserCode(userCodeHash: string): Promise<DeviceCodeRow | null>;
   /**
-   * Records a poll of a pending request as one conditional UPDATE: a poll sooner than `interval`
-   * seconds after the previous one grows the interval by 5 s (and says so). Null when the request
-   * is not pending (decided, redeemed) or unknown: the caller reads it again.
+   * Records a poll of this client's pending, unexpired request as one conditional UPDATE: a poll
+   * sooner than `interval` seconds after the previous one grows the interval by 5 s (and says so).
+   * Null when there is no such request (unknown, another client's, expired, decided, redeemed):
+   * the caller reads it to say which.
    */
-  poll(deviceCodeHash: string, now: number): Promise<DevicePoll | null>;
+  poll(deviceCodeHash: string, clientId: string, now: number): Promise<DevicePoll | null>;
   /** The person's answer: only a pending, unexpired request takes one; false otherwise. */
   approve(userCodeHash: string, decision: { readonly userId: string; readonly grantedScope: string; readonly familyId: string; readonly signIn: DeviceSignIn }, now: number): Promise<boolean>;
   deny(userCodeHash: string, userId: string, now: number): Promise<boolean>;

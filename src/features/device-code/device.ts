@@ -163,29 +163,30 @@ export async function pollDeviceCode(ctx: OAuthContext, client: ClientRow, devic
   if (deviceCode === undefined) throw invalidRequest('Missing "device_code"');
   if (deviceCode.length > 128) throw invalidGrant(INVALID, 'oversized device_code');
   const hash = sha256(deviceCode);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const row = await ctx.storage.deviceCodes.byDeviceCode(hash);
-    const now = ctx.now();
-    if (row === null) throw invalidGrant(INVALID, 'unknown device_code');
-    if (row.clientId !== client.clientId) throw invalidGrant(INVALID, 'device_code of another client');
-    if (row.expiresAt <= now) throw new OAuthError('expired_token', 'The device code has expired: start again on the device');
-    switch (row.status) {
-      case 'pending': {
-        const poll = await ctx.storage.deviceCodes.poll(hash, now);
-        if (poll === null) continue; // answered between the read and the poll: read it again
-        if (poll.slowDown) throw new OAuthError('slow_down', `Polling too often: wait at least ${poll.row.interval} seconds between requests`);
-        throw new OAuthError('authorization_pending', 'The person has not answered yet');
-      }
-      case 'denied':
-        // §3.5: an error response of the token endpoint (RFC 6749 §5.2), so 400.
-        throw new OAuthError('access_denied', 'The person denied the request', 400);
-      case 'redeemed':
-        throw invalidGrant('The device code has already been used', 'device_code replay');
-      case 'approved':
-        return redeem(ctx, client, row, now);
-    }
+  const now = ctx.now();
+  // What a waiting device does every few seconds: one statement, which also keeps the interval.
+  const poll = await ctx.storage.deviceCodes.poll(hash, client.clientId, now);
+  if (poll !== null) {
+    if (poll.slowDown) throw new OAuthError('slow_down', `Polling too often: wait at least ${poll.row.interval} seconds between requests`);
+    throw new OAuthError('authorization_pending', 'The person has not answered yet');
   }
-  throw invalidGrant(INVALID, 'device_code changed twice during one poll');
+  // Anything else: read the request to say why.
+  const row = await ctx.storage.deviceCodes.byDeviceCode(hash);
+  if (row === null) throw invalidGrant(INVALID, 'unknown device_code');
+  if (row.clientId !== client.clientId) throw invalidGrant(INVALID, 'device_code of another client');
+  if (row.expiresAt <= now) throw new OAuthError('expired_token', 'The device code has expired: start again on the device');
+  switch (row.status) {
+    case 'pending':
+      // Answered nothing between the poll and the read, yet not pollable: the clock moved on.
+      throw new OAuthError('authorization_pending', 'The person has not answered yet');
+    case 'denied':
+      // §3.5: an error response of the token endpoint (RFC 6749 §5.2), so 400.
+      throw new OAuthError('access_denied', 'The person denied the request', 400);
+    case 'redeemed':
+      throw invalidGrant('The device code has already been used', 'device_code replay');
+    case 'approved':
+      return redeem(ctx, client, row, now);
+  }
 }
 
 async function redeem(ctx: OAuthContext, client: ClientRow, row: DeviceCodeRow, now: number): Promise<TokenResponse> {

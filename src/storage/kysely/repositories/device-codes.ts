@@ -69,7 +69,7 @@ export class KyselyDeviceCodeRepo implements DeviceCodeRepo {
     return row ? toRow(row) : null;
   }
 
-  async poll(deviceCodeHash: string, now: number): Promise<DevicePoll | null> {
+  async poll(deviceCodeHash: string, clientId: string, now: number): Promise<DevicePoll | null> {
     // Every SET expression reads the row as it was before this UPDATE (SQL semantics, on both).
     const early = sql<boolean>`last_polled_at is not null and ${now} - last_polled_at < interval * 1000`;
     const row = await this.db
@@ -80,7 +80,9 @@ export class KyselyDeviceCodeRepo implements DeviceCodeRepo {
         last_polled_at: now,
       })
       .where('device_code_hash', '=', deviceCodeHash)
+      .where('client_id', '=', clientId)
       .where('status', '=', 'pending')
+      .where('expires_at', '>', now)
       .returningAll()
       .executeTakeFirst();
     return row ? { row: toRow(row), slowDown: Number(row.slow_down) === 1 } : null;
