@@ -10,18 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, DEFAULT_PASSWORD, basic, describeEachDb, hiddenField, postForm, startTestServer, type TestServer } from './helpers/server.js';
 import { sha256 } from '../src/oauth/crypto.js';
 import { normalizeUserCode, userCodeHash } from '../src/features/device-code/user-code.js';
+import type { DeviceAuthorizationResponse } from '../src/features/device-code/device.js';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const USER_CODE = /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/;
 
-interface Started {
-  readonly device_code: string;
-  readonly user_code: string;
-  readonly verification_uri: string;
-  readonly verification_uri_complete: string;
-  readonly expires_in: number;
-  readonly interval: number;
-}
+type Started = DeviceAuthorizationResponse;
 
 /** The person's side: open the code's page, then Allow (with the ticked scopes) or Deny. */
 async function answer(browser: Browser, complete: string, decision: 'allow' | 'deny', scopes?: readonly string[]): Promise<{ status: number; body: string }> {

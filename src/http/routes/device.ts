@@ -85,23 +85,34 @@ export function deviceRoutes(app: FastifyInstance, ctx: HttpContext): void {
     return confirmPage(request, reply, found, session, tr);
   });
 
-  app.post(VERIFICATION_PATH, { config: { page: true, rateLimit: limit } }, async (request, reply) => {
-    const tr = pageTr(request, reply);
+  /** A posted form of these pages: its CSRF field checked and its code looked up, or the page sent. */
+  async function postedCode(request: FastifyRequest, reply: FastifyReply, tr: Tr): Promise<{ found: Extract<FoundDeviceRequest, { ok: true }>; body: Readonly<Record<string, unknown>> } | null> {
     const body = bodyObject(request);
     const code = typedCode(body['user_code']);
-    if (!csrfValid(request, body['csrf'])) return sendPage(reply, 403, errorPage(ctx, 'Request refused', 'The form has expired or was not sent by this site. Go back and try again.', 'invalid_request', null, tr));
+    if (!csrfValid(request, body['csrf'])) {
+      sendPage(reply, 403, errorPage(ctx, 'Request refused', 'The form has expired or was not sent by this site. Go back and try again.', 'invalid_request', null, tr));
+      return null;
+    }
     const found = await findDeviceRequest(ctx, code);
-    if (!found.ok) return entry(request, reply, tr, STATUS[found.reason], found.reason, code);
-    return redirect303(reply, `${path}?user_code=${encodeURIComponent(found.userCode)}`);
+    if (!found.ok) {
+      entry(request, reply, tr, STATUS[found.reason], found.reason, code);
+      return null;
+    }
+    return { found, body };
+  }
+
+  app.post(VERIFICATION_PATH, { config: { page: true, rateLimit: limit } }, async (request, reply) => {
+    const posted = await postedCode(request, reply, pageTr(request, reply));
+    if (!posted) return reply;
+    return redirect303(reply, `${path}?user_code=${encodeURIComponent(posted.found.userCode)}`);
   });
 
   app.post(`${VERIFICATION_PATH}/decision`, { config: { page: true, rateLimit: limit } }, async (request, reply) => {
     const tr = pageTr(request, reply);
-    const body = bodyObject(request);
-    const code = typedCode(body['user_code']);
-    if (!csrfValid(request, body['csrf'])) return sendPage(reply, 403, errorPage(ctx, 'Request refused', 'The form has expired or was not sent by this site. Go back and try again.', 'invalid_request', null, tr));
-    const found = await findDeviceRequest(ctx, code);
-    if (!found.ok) return entry(request, reply, tr, STATUS[found.reason], found.reason, code);
+    const posted = await postedCode(request, reply, tr);
+    if (!posted) return reply;
+    const { found, body } = posted;
+    const code = found.userCode;
     const session = await ctx.login.current(request);
     if (!session) return signInThenReturn(ctx, request, reply, `${path}?user_code=${encodeURIComponent(found.userCode)}`);
     const ip = request.ip;

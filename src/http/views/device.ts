@@ -6,7 +6,7 @@
  */
 import { html } from './html.js';
 import { layout, type Site } from './layout.js';
-import { appLogo } from './pages.js';
+import { appFacts, appLogo, consentChoices, signedInAs } from './pages.js';
 import { ENGLISH, type Tr } from './i18n.js';
 
 /** GET /device: where the person types the code (again, with the reason, after a wrong one). */
@@ -61,25 +61,13 @@ export function deviceConsentPage(site: Site, v: DeviceConsentView): string {
 ${v.unverified ? html`<p class="warning" role="note">${tr.t('consent.unverified', { brand: site.branding.name })}</p>` : ''}
 ${v.appDescription ? html`<p>${v.appDescription}</p>` : ''}
 <ul class="muted">
-${v.appWebsite ? html`<li><a href="${v.appWebsite}" rel="noopener noreferrer" target="_blank">${tr.t('consent.website', { url: v.appWebsite })}</a></li>` : ''}
-${v.orgName ? html`<li>${tr.t('consent.publishedBy', { org: v.orgName })}</li>` : ''}
-${v.registeredBy ? html`<li>${tr.t('consent.registeredBy', { who: v.registeredBy })}</li>` : ''}
+${appFacts(tr, v)}
 </ul>
-<p class="muted">${tr.t('consent.signedInAs', { email: v.userEmail })}${v.logoutHref ? html` <a href="${v.logoutHref}">${tr.t('consent.notYou')}</a>` : ''}</p>
+${signedInAs(tr, v)}
 <form method="post" action="${site.base}/device/decision">
 <input type="hidden" name="csrf" value="${v.csrf}">
 <input type="hidden" name="user_code" value="${v.userCode}">
-${v.scopes.length > 0
-  ? html`<fieldset><legend>${tr.t('consent.ableTo')}</legend>
-<p class="hint">${tr.t('consent.untick')}</p>
-<ul class="scopes">
-${v.scopes.map((s) => html`<li><label class="check"><input type="checkbox" name="scope" value="${s.name}" checked> <span>${s.description} <code>${s.name}</code></span></label></li>`)}
-</ul></fieldset>`
-  : html`<p>${tr.t('consent.nothing')}</p>`}
-<div class="actions">
-<button type="submit" name="decision" value="allow">${tr.t('consent.allow')}</button>
-<button type="submit" name="decision" value="deny" class="secondary">${tr.t('consent.deny')}</button>
-</div>
+${consentChoices(tr, v.scopes)}
 </form>
 <p class="muted"><small>${tr.t('consent.revokeLater')}</small></p>
 </div>`,

@@ -148,6 +148,33 @@ export function appLogo(name: string, logo: string | null | undefined): SafeHtml
     : html`<span class="app-logo placeholder" aria-hidden="true">${name.slice(0, 1).toUpperCase()}</span>`;
 }
 
+/** The consent page's facts about the application (list items): website, publisher, registrant. */
+export function appFacts(tr: Tr, v: { readonly appWebsite: string | null; readonly orgName?: string | null; readonly registeredBy: string | null }): SafeHtml {
+  return html`${v.appWebsite ? html`<li><a href="${v.appWebsite}" rel="noopener noreferrer" target="_blank">${tr.t('consent.website', { url: v.appWebsite })}</a></li>` : ''}
+${v.orgName ? html`<li>${tr.t('consent.publishedBy', { org: v.orgName })}</li>` : ''}
+${v.registeredBy ? html`<li>${tr.t('consent.registeredBy', { who: v.registeredBy })}</li>` : ''}`;
+}
+
+/** "Signed in as …", with the "Not you?" link when there is a sign-out page. */
+export function signedInAs(tr: Tr, v: { readonly userEmail: string; readonly logoutHref: string | null }): SafeHtml {
+  return html`<p class="muted">${tr.t('consent.signedInAs', { email: v.userEmail })}${v.logoutHref ? html` <a href="${v.logoutHref}">${tr.t('consent.notYou')}</a>` : ''}</p>`;
+}
+
+/** A consent form's scope checkboxes (all ticked) and its Allow / Deny buttons. */
+export function consentChoices(tr: Tr, scopes: ReadonlyArray<{ readonly name: string; readonly description: string }>): SafeHtml {
+  return html`${scopes.length > 0
+  ? html`<fieldset><legend>${tr.t('consent.ableTo')}</legend>
+<p class="hint">${tr.t('consent.untick')}</p>
+<ul class="scopes">
+${scopes.map((s) => html`<li><label class="check"><input type="checkbox" name="scope" value="${s.name}" checked> <span>${s.description} <code>${s.name}</code></span></label></li>`)}
+</ul></fieldset>`
+  : html`<p>${tr.t('consent.nothing')}</p>`}
+<div class="actions">
+<button type="submit" name="decision" value="allow">${tr.t('consent.allow')}</button>
+<button type="submit" name="decision" value="deny" class="secondary">${tr.t('consent.deny')}</button>
+</div>`;
+}
+
 export function consentPage(site: Site, v: ConsentView): string {
   const tr = v.tr ?? ENGLISH;
   return layout(
@@ -159,28 +186,13 @@ ${v.unverified ? html`<p class="warning" role="note">${tr.t('consent.unverified'
 ${v.appDescription ? html`<p>${v.appDescription}</p>` : ''}
 <ul class="muted">
 <li>${tr.t('consent.sentTo', { host: v.redirectHost })}</li>
-${v.appWebsite ? html`<li><a href="${v.appWebsite}" rel="noopener noreferrer" target="_blank">${tr.t('consent.website', { url: v.appWebsite })}</a></li>` : ''}
-${v.orgName ? html`<li>${tr.t('consent.publishedBy', { org: v.orgName })}</li>` : ''}
-${v.registeredBy ? html`<li>${tr.t('consent.registeredBy', { who: v.registeredBy })}</li>` : ''}
+${appFacts(tr, v)}
 </ul>
-<p class="muted">${tr.t('consent.signedInAs', { email: v.userEmail })}${v.logoutHref ? html` <a href="${v.logoutHref}">${tr.t('consent.notYou')}</a>` : ''}</p>
+${signedInAs(tr, v)}
 <form method="post" action="${site.base}/oauth/authorize">
 <input type="hidden" name="csrf" value="${v.csrf}">
 <input type="hidden" name="authorization_request" value="${v.request}">
-${v.scopes.length > 0
-  ? html`<fieldset><legend>${tr.t('consent.ableTo')}</legend>
-<p class="hint">${tr.t('consent.untick')}</p>
-<ul class="scopes">
-${v.scopes.map(
-  (s) =>
-    html`<li><label class="check"><input type="checkbox" name="scope" value="${s.name}" checked> <span>${s.description} <code>${s.name}</code></span></label></li>`,
-)}
-</ul></fieldset>`
-  : html`<p>${tr.t('consent.nothing')}</p>`}
-<div class="actions">
-<button type="submit" name="decision" value="allow">${tr.t('consent.allow')}</button>
-<button type="submit" name="decision" value="deny" class="secondary">${tr.t('consent.deny')}</button>
-</div>
+${consentChoices(tr, v.scopes)}
 </form>
 <p class="muted"><small>${tr.t('consent.revokeLater')}</small></p>
 </div>`,
