@@ -108,6 +108,26 @@ eachDb('O5 log hygiene', (start) => {
     const page = await fetch(`${s.url}/oauth/authorize?client_id=${conf.client.clientId}&code=${secrets.get(`code ${conf.client.name}`) ?? ''}`, { redirect: 'manual' });
     expect(page.status).toBe(303);
 
+    // Device authorization (RFC 8628): the codes, the verification page (code in the query), a poll, the tokens.
+    const GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+    const tv = await s.createApp({ name: 'Hygiene TV', public: true, scopes: ['profile'], grantTypes: [GRANT] });
+    const started = await postForm(`${s.url}/oauth/device_authorization`, { client_id: tv.client.clientId, scope: 'profile' });
+    const deviceCode = keep('device code', started.json['device_code']);
+    const userCode = keep('user code', started.json['user_code']);
+    keep('user code typed', userCode.replace('-', ''));
+    const poll = () => postForm(`${s.url}/oauth/token`, { grant_type: GRANT, device_code: deviceCode, client_id: tv.client.clientId });
+    expect((await poll()).json['error']).toBe('authorization_pending');
+    const devicePage = await b.fetch(`/device?user_code=${userCode}`);
+    const deviceHtml = await devicePage.text();
+    expect(devicePage.status).toBe(200);
+    const csrfField = /name="csrf" value="([^"]+)"/.exec(deviceHtml)?.[1] ?? '';
+    expect((await b.postForm('/device', [['csrf', csrfField], ['user_code', userCode.replace('-', '')]])).status).toBe(303);
+    expect((await b.postForm('/device/decision', [['csrf', csrfField], ['user_code', userCode], ['scope', 'profile'], ['decision', 'allow']])).status).toBe(200);
+    const deviceTokens = await poll();
+    expect(deviceTokens.status).toBe(200);
+    keep('device access token', deviceTokens.json['access_token']);
+    expect((await poll()).json['error']).toBe('invalid_grant');
+
     // Registration (protected), read with the registration access token, then a wrong one.
     const reg = await fetch(`${s.url}/oauth/register`, {
       method: 'POST',
