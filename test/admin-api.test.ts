@@ -101,7 +101,8 @@ describeEachDb('admin REST API', (start) => {
   it('refuses a request without a token: 401 with the bare Bearer challenge', async () => {
     const res = await call('GET', '/admin/api/apps', { token: null });
     expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toBe('Bearer realm="tollgate"');
+    // Issue #13: the scope the admin API needs, and where the API's metadata is (RFC 9728 §5.1).
+    expect(res.headers.get('www-authenticate')).toBe(`Bearer realm="tollgate", scope="admin", resource_metadata="${s.issuer}/.well-known/oauth-protected-resource/api"`);
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.json).toEqual({ error: 'invalid_request', error_description: 'An access token is required' });
   });
@@ -111,7 +112,7 @@ describeEachDb('admin REST API', (start) => {
     expect(res.status).toBe(401);
     expect(res.json).toEqual({ error: 'invalid_token', error_description: 'The access token is invalid, expired or revoked' });
     expect(res.headers.get('www-authenticate')).toBe(
-      'Bearer realm="tollgate", error="invalid_token", error_description="The access token is invalid, expired or revoked"',
+      `Bearer realm="tollgate", error="invalid_token", error_description="The access token is invalid, expired or revoked", scope="admin", resource_metadata="${s.issuer}/.well-known/oauth-protected-resource/api"`,
     );
   });
 
@@ -712,7 +713,7 @@ describeEachDb('admin REST API', (start) => {
       const [method = '', path = ''] = entry.split(' ');
       const real = await call(method.toUpperCase(), path.replace('{clientId}', 'tgc_x').replace('{id}', 'x'), { token: null });
       expect(real.status, entry).toBe(401);
-      expect(real.headers.get('www-authenticate'), entry).toBe('Bearer realm="tollgate"');
+      expect(real.headers.get('www-authenticate'), entry).toBe(`Bearer realm="tollgate", scope="admin", resource_metadata="${s.issuer}/.well-known/oauth-protected-resource/api"`);
     }
     const docs = await (await fetch(`${s.url}/docs`)).text();
     expect(docs).toContain('/admin/api/apps/{clientId}/rotate-secret');

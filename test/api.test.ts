@@ -24,7 +24,16 @@ interface Got {
 
 async function get(s: TestServer, path: string, authorization?: string): Promise<Got> {
   const res = await fetch(`${s.url}${path}`, { headers: authorization === undefined ? {} : { authorization } });
-  return { status: res.status, body: await res.json(), www: res.headers.get('www-authenticate') };
+  let www = res.headers.get('www-authenticate');
+  if (www !== null) {
+    // RFC 9728 §5.1 (issue #13): every challenge names the API's metadata, and a 401 the scope the
+    // route needs; checked here exactly, then taken off so each test compares the RFC 6750 part.
+    const tail = `${res.status === 401 && path === '/api/me' ? ', scope="profile"' : ''}, resource_metadata="${s.issuer}/.well-known/oauth-protected-resource/api"`;
+    expect(www.endsWith(tail), www).toBe(true);
+    expect(res.headers.get('access-control-expose-headers')).toBe('WWW-Authenticate');
+    www = www.slice(0, -tail.length);
+  }
+  return { status: res.status, body: await res.json(), www };
 }
 
 describeEachDb('R1/R2 protected API', (start) => {
@@ -81,13 +90,30 @@ describeEachDb('R1/R2 protected API', (start) => {
     expect(await get(s, '/api/me', `Bearer ${emailOnly}`)).toEqual({
       status: 403,
       body: { error: 'insufficient_scope', error_description: 'This endpoint requires the scope: profile' },
-      www: 'Bearer realm="tollgate", error="insufficient_scope", error_description="This endpoint requires the scope: profile"',
+      // RFC 6750 §3: an insufficient_scope challenge names the scope needed.
+      www: 'Bearer realm="tollgate", error="insufficient_scope", error_description="This endpoint requires the scope: profile", scope="profile"',
     });
     const { access } = await userToken(app, 'profile');
     expect(await get(s, '/api/me', `Bearer ${access}`)).toEqual({
       status: 200,
       body: { sub: user.id, user_id: user.id, email: user.email, client_id: app.client.clientId, scope: 'profile' },
       www: null,
+    });
+  });
+
+  it('RFC 9728 (issue #13): the API publishes its protected resource metadata, readable from any origin', async () => {
+    const res = await fetch(`${s.url}/.well-known/oauth-protected-resource/api`, { headers: { origin: 'https://inspector.example' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(res.headers.get('access-control-allow-credentials')).toBeNull();
+    expect(res.headers.get('cache-control')).toBe('public, max-age=300');
+    expect(await res.json()).toEqual({
+      resource: `${s.issuer}/api`,
+      authorization_servers: [s.issuer],
+      bearer_methods_supported: ['header'],
+      resource_name: 'Tollgate API',
+      resource_documentation: `${s.issuer}/docs`,
+      scopes_supported: ['openid', 'offline_access', 'admin', 'email', 'profile'],
     });
   });
 

@@ -32,19 +32,20 @@ async function call(url: string, authorization?: string, method = 'GET'): Promis
 const NO_TOKEN: Got = {
   status: 401,
   body: { error: 'invalid_request', error_description: 'An access token is required' },
-  www: 'Bearer realm="documents"',
+  // The scope the route needs rides on every 401 (issue #13, RFC 9728 §5.1 / RFC 6750 §3).
+  www: 'Bearer realm="documents", scope="documents:read"',
   cacheControl: 'no-store',
 };
 const INVALID: Got = {
   status: 401,
   body: { error: 'invalid_token', error_description: 'The access token is invalid, expired or revoked' },
-  www: 'Bearer realm="documents", error="invalid_token", error_description="The access token is invalid, expired or revoked"',
+  www: 'Bearer realm="documents", error="invalid_token", error_description="The access token is invalid, expired or revoked", scope="documents:read"',
   cacheControl: 'no-store',
 };
 const OTHER_AUDIENCE: Got = {
   status: 401,
   body: { error: 'invalid_token', error_description: 'The access token was issued for another audience' },
-  www: 'Bearer realm="documents", error="invalid_token", error_description="The access token was issued for another audience"',
+  www: 'Bearer realm="documents", error="invalid_token", error_description="The access token was issued for another audience", scope="documents:read"',
   cacheControl: 'no-store',
 };
 const NEEDS_WRITE: Got = {
@@ -196,7 +197,8 @@ describe('R3 Fastify plugin', () => {
   );
 
   it('routes without oauth config need a token but no scope; oauth: false is public; unknown routes are 404', async () => {
-    expect(await call(`${url}/any-token`)).toEqual(NO_TOKEN);
+    // A route that needs no scope names none.
+    expect(await call(`${url}/any-token`)).toEqual({ ...NO_TOKEN, www: 'Bearer realm="documents"' });
     const at = await ccToken(s, reader, { scope: 'documents:read', resource: DOCS });
     expect((await call(`${url}/any-token`, `Bearer ${at}`)).status).toBe(200);
     expect(await call(`${url}/public`)).toEqual({ status: 200, body: { public: true, token: null }, www: null, cacheControl: null });

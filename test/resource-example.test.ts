@@ -94,7 +94,7 @@ describe('R3 examples/documents-api end to end', () => {
     });
     expect(write.status).toBe(403);
     expect(write.headers.get('www-authenticate')).toBe(
-      'Bearer realm="documents", error="insufficient_scope", error_description="This endpoint requires the scope: documents:write", scope="documents:write"',
+      `Bearer realm="documents", error="insufficient_scope", error_description="This endpoint requires the scope: documents:write", scope="documents:write", resource_metadata="${AUDIENCE}/.well-known/oauth-protected-resource"`,
     );
     expect(await write.json()).toEqual({ error: 'insufficient_scope', error_description: 'This endpoint requires the scope: documents:write' });
   });
@@ -114,7 +114,18 @@ describe('R3 examples/documents-api end to end', () => {
 
     const none = await fetch(`${url}/documents`);
     expect(none.status).toBe(401);
-    expect(none.headers.get('www-authenticate')).toBe('Bearer realm="documents"');
+    expect(none.headers.get('www-authenticate')).toBe(`Bearer realm="documents", scope="documents:read", resource_metadata="${AUDIENCE}/.well-known/oauth-protected-resource"`);
+    // RFC 9728: the metadata the challenge names, served by the plugin, readable from any origin.
+    const meta = await fetch(`${url}/.well-known/oauth-protected-resource`);
+    expect(meta.status).toBe(200);
+    expect(meta.headers.get('access-control-allow-origin')).toBe('*');
+    expect(await meta.json()).toEqual({
+      resource: AUDIENCE,
+      authorization_servers: [s.issuer],
+      bearer_methods_supported: ['header'],
+      resource_name: 'Documents API',
+      scopes_supported: ['documents:read', 'documents:write'],
+    });
     expect(await none.json()).toEqual({ error: 'invalid_request', error_description: 'An access token is required' });
 
     const own = await s.createApp({ name: 'Tollgate API client', grantTypes: ['client_credentials'], scopes: ['profile'] });

@@ -51,7 +51,14 @@ function revoke(s: TestServer, app: CreatedApp, token: string, extra: Record<str
 
 async function api(s: TestServer, token: string): Promise<{ status: number; json: unknown; www: string | null }> {
   const r = await fetch(`${s.url}/api/`, { headers: { authorization: `Bearer ${token}` } });
-  return { status: r.status, json: await r.json(), www: r.headers.get('www-authenticate') };
+  let www = r.headers.get('www-authenticate');
+  // Issue #13 (RFC 9728 §5.1): the challenge names the API's metadata; checked, then taken off.
+  const tail = `, resource_metadata="${s.issuer}/.well-known/oauth-protected-resource/api"`;
+  if (www !== null) {
+    expect(www.endsWith(tail), www).toBe(true);
+    www = www.slice(0, -tail.length);
+  }
+  return { status: r.status, json: await r.json(), www };
 }
 
 /** Every table of the server's database whose rows contain `needle` anywhere. */

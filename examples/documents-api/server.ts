@@ -28,6 +28,9 @@ const verifier = createVerifier({
   realm: 'documents',
   introspection: clientId && clientSecret ? { clientId, clientSecret } : undefined,
   cacheTtl,
+  // RFC 9728: the API says which authorization server issues its tokens, at
+  // /.well-known/oauth-protected-resource (served by the plugin), and every 401 points there.
+  resourceMetadata: { resource: audience, resourceName: 'Documents API', scopesSupported: ['documents:read', 'documents:write'] },
 });
 const app = await buildDocumentsApi({ verifier });
 await app.listen({ port, host });

@@ -27,7 +27,7 @@ import { pageTr } from './views/i18n.js';
 import { metadataReply, oauthRoutes, runEndpoint, type Cors } from './routes/oauth.js';
 import { authorizeRoutes } from './routes/authorize.js';
 import { endSessionRoutes } from './routes/end-session.js';
-import { apiRoutes } from './routes/api.js';
+import { apiMetadataRoute, apiRoutes } from './routes/api.js';
 import { opsRoutes } from './routes/ops.js';
 import { adminApiRoutes } from './routes/admin-api.js';
 import { pageRoutes } from './routes/pages.js';
@@ -198,6 +198,8 @@ export function rootRoutes(deps: PluginDeps, redis: Redis | null): FastifyPlugin
       if (endpoint.wellKnown !== true || !endpoint.path.startsWith('/.well-known/')) continue;
       app.route({ method: endpoint.method, url: `${endpoint.path}${ctx.base}`, handler: (request, reply) => runEndpoint(ctx, endpoint, request, reply, cors) });
     }
+    // RFC 9728 §3.1: the API's metadata is path-inserted at the host's root too.
+    apiMetadataRoute(app, ctx);
     compatRoutes(app, ctx, { cors, under: null, ownsServer: deps.ownsServer });
   };
 }

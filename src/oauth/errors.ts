@@ -38,6 +38,8 @@ export class OAuthError extends Error {
     readonly status: number = 400,
     /** Private detail for the log; never sent to the client. */
     readonly detail?: string,
+    /** The full `WWW-Authenticate` challenge, when the resource toolkit wrote it (RFC 6750, RFC 9728). */
+    readonly challenge?: string,
   ) {
     super(`${error}: ${description}`);
     this.name = 'OAuthError';

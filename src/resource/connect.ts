@@ -12,6 +12,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BearerError, errorResponse } from './errors.js';
+import { resourceMetadataResponse } from './metadata.js';
 import type { ScopeMode } from './scopes.js';
 import type { VerifiedToken, Verifier } from './verifier.js';
 
@@ -48,6 +49,28 @@ export function bearer(verifier: Verifier, opts: BearerMiddlewareOptions = {}): 
         res.end(JSON.stringify(r.body));
       },
     );
+  };
+}
+
+/**
+ * Serves the verifier's protected resource metadata (RFC 9728) at its well-known path; any other
+ * request goes on. Mount it before the protected routes: `app.use(resourceMetadata(verifier))`.
+ */
+export function resourceMetadata(verifier: Verifier): BearerMiddleware {
+  const metadata = verifier.resourceMetadata;
+  if (metadata === null) throw new TypeError('resourceMetadata: this verifier publishes no metadata (createVerifier({ resourceMetadata }))');
+  const path = metadata.path.split('?')[0] ?? metadata.path;
+  return (req, res, next) => {
+    const url = req.originalUrl ?? req.url ?? '';
+    const q = url.indexOf('?');
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || (q < 0 ? url : url.slice(0, q)) !== path) {
+      next();
+      return;
+    }
+    const r = resourceMetadataResponse(metadata);
+    res.statusCode = r.status;
+    for (const [name, value] of Object.entries(r.headers)) res.setHeader(name, value);
+    res.end(req.method === 'HEAD' ? undefined : JSON.stringify(r.body));
   };
 }
 

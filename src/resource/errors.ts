@@ -5,9 +5,18 @@
 
 export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable';
 
-/** Quoted-string content for a challenge parameter: quotes and backslashes dropped. */
+/**
+ * Quoted-string content for a challenge parameter (RFC 9110 §11.2): quotes and backslashes
+ * dropped, and anything outside visible ASCII and spaces too (a header value must stay Latin-1
+ * safe, whatever a description says).
+ */
 function quote(value: string): string {
-  return `"${value.replace(/["\\]/g, '')}"`;
+  return `"${value.replace(/["\\]/g, '').replace(/[^\x20-\x7e]/g, '')}"`;
+}
+
+/** `Bearer k="v", …`; the bare scheme when there are no parameters. */
+function challenge(params: ReadonlyArray<readonly [string, string]>): string {
+  return params.length === 0 ? 'Bearer' : `Bearer ${params.map(([k, v]) => `${k}=${quote(v)}`).join(', ')}`;
 }
 
 export interface BearerErrorOptions {
@@ -23,6 +32,8 @@ export abstract class BearerError extends Error {
   abstract readonly error: BearerErrorCode;
   readonly realm: string | undefined;
   readonly detail: string | undefined;
+  /** Challenge parameters the verifier adds: `resource_metadata` (RFC 9728 §5.1), `scope`. */
+  private readonly extra: Array<[string, string]> = [];
 
   constructor(
     readonly description: string,
@@ -38,12 +49,27 @@ export abstract class BearerError extends Error {
     return [];
   }
 
+  /**
+   * Adds challenge parameters (a name the challenge already has is kept as it is): what the
+   * verifier knows about the resource, e.g. where its metadata is and which scopes it needs.
+   */
+  withChallenge(params: ReadonlyArray<readonly [string, string]>): this {
+    for (const [k, v] of params) if (!this.extra.some(([name]) => name === k)) this.extra.push([k, v]);
+    return this;
+  }
+
+  /** The parameters after the error code: the subclass's own (`scope`), then the added ones. */
+  protected trailingParams(): Array<[string, string]> {
+    const own = this.challengeParams();
+    return [...own, ...this.extra.filter(([k]) => !own.some(([name]) => name === k))];
+  }
+
   /** The `WWW-Authenticate` header value for this error (RFC 6750 §3). */
   get wwwAuthenticate(): string {
     const params: Array<[string, string]> = [];
     if (this.realm !== undefined) params.push(['realm', this.realm]);
-    params.push(['error', this.error], ['error_description', this.description], ...this.challengeParams());
-    return `Bearer ${params.map(([k, v]) => `${k}=${quote(v)}`).join(', ')}`;
+    params.push(['error', this.error], ['error_description', this.description], ...this.trailingParams());
+    return challenge(params);
   }
 
   /** The JSON body: `{ error, error_description }`. */
@@ -71,7 +97,9 @@ export class InvalidRequestError extends BearerError {
 
   override get wwwAuthenticate(): string {
     if (!this.missingToken) return super.wwwAuthenticate;
-    return this.realm === undefined ? 'Bearer' : `Bearer realm=${quote(this.realm)}`;
+    // RFC 6750 §3.1: no error code when the request carried no credentials; RFC 9728 §5.1: where
+    // the resource's metadata is still says where to get a token.
+    return challenge([...(this.realm === undefined ? [] : [['realm', this.realm] as [string, string]]), ...this.trailingParams()]);
   }
 }
 
@@ -131,7 +159,12 @@ export interface ErrorResponse {
 export function errorResponse(err: unknown): ErrorResponse {
   if (err instanceof BearerError) {
     const headers: Record<string, string> = { 'cache-control': 'no-store', 'content-type': 'application/json; charset=utf-8' };
-    if (!(err instanceof ServiceUnavailableError)) headers['www-authenticate'] = err.wwwAuthenticate;
+    if (!(err instanceof ServiceUnavailableError)) {
+      headers['www-authenticate'] = err.wwwAuthenticate;
+      // A script (a browser-based MCP client) may read the challenge of a cross-origin API it
+      // is allowed to call; whether it is allowed stays the API's own CORS policy.
+      headers['access-control-expose-headers'] = 'WWW-Authenticate';
+    }
     else headers['retry-after'] = '5';
     return { status: err.status, headers, body: err.toJSON() };
   }

@@ -15,6 +15,7 @@
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { BearerError, errorResponse } from './errors.js';
+import { resourceMetadataResponse } from './metadata.js';
 import type { ScopeMode } from './scopes.js';
 import type { VerifiedToken, Verifier } from './verifier.js';
 
@@ -39,6 +40,12 @@ declare module 'fastify' {
 
 export interface FastifyBearerOptions {
   readonly verifier: Verifier;
+  /**
+   * Serve the verifier's protected resource metadata (RFC 9728) at its well-known path (default
+   * true when the verifier has one). The path is absolute: register the plugin at the root, or
+   * serve the document yourself with `resourceMetadataResponse`.
+   */
+  readonly serveMetadata?: boolean;
 }
 
 /** Sends the RFC 6750 response for a `BearerError` (and a 500 for anything else). */
@@ -50,6 +57,14 @@ export function sendBearerError(reply: FastifyReply, err: unknown): FastifyReply
 const plugin: FastifyPluginAsync<FastifyBearerOptions> = async (app: FastifyInstance, opts: FastifyBearerOptions) => {
   const { verifier } = opts;
   if (!app.hasRequestDecorator('accessToken')) app.decorateRequest('accessToken', null);
+  const metadata = verifier.resourceMetadata;
+  if (metadata !== null && opts.serveMetadata !== false) {
+    const url = metadata.path.split('?')[0] ?? metadata.path;
+    app.get(url, { config: { oauth: false } }, async (_request, reply) => {
+      const r = resourceMetadataResponse(metadata);
+      return reply.code(r.status).headers(r.headers).send(r.body);
+    });
+  }
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.is404) return;
     const config = request.routeOptions.config.oauth;

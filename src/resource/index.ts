@@ -27,7 +27,14 @@ export {
   type BearerErrorOptions,
   type ErrorResponse,
 } from './errors.js';
+export {
+  buildResourceMetadata,
+  protectedResourceMetadataUrl,
+  resourceMetadataResponse,
+  type ResourceMetadata,
+  type ResourceMetadataOptions,
+} from './metadata.js';
 export { assertNoTokenInQuery, parseAuthorizationHeader, MAX_AUTHORIZATION_LENGTH } from './header.js';
 export { requireScopes, type RequireScopesOptions, type ScopeMode } from './scopes.js';
 export { fastifyBearer, sendBearerError, type FastifyBearerOptions, type RouteOAuthConfig } from './fastify.js';
-export { bearer, type BearerMiddleware, type BearerMiddlewareOptions, type BearerRequest, type BearerResponse } from './connect.js';
+export { bearer, resourceMetadata, type BearerMiddleware, type BearerMiddlewareOptions, type BearerRequest, type BearerResponse } from './connect.js';

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey, type LocalJWKSet } from 'jose';
 import { BearerError, InvalidTokenError, ServiceUnavailableError } from './errors.js';
 import { assertNoTokenInQuery, parseAuthorizationHeader } from './header.js';
+import { buildResourceMetadata, type ResourceMetadata, type ResourceMetadataOptions } from './metadata.js';
 import { requireScopes, type ScopeMode } from './scopes.js';
 
 /** An RFC 7662 introspection response (what `resolveToken` returns, too). */
@@ -68,6 +69,11 @@ export interface VerifierOptions {
    * Tollgate's own API uses it to read its database directly.
    */
   readonly resolveToken?: ((token: string) => Promise<IntrospectionResponse>) | undefined;
+  /**
+   * RFC 9728: publish this API's protected resource metadata (the adapters serve it) and name it
+   * in every challenge (`resource_metadata`). `true` uses the first audience as the resource.
+   */
+  readonly resourceMetadata?: ResourceMetadataOptions | boolean | undefined;
 }
 
 export interface VerifyOptions {
@@ -97,6 +103,8 @@ export interface Verifier {
   readonly issuer: string;
   readonly audience: readonly string[];
   readonly realm: string | undefined;
+  /** The protected resource metadata (RFC 9728), when the verifier publishes one. */
+  readonly resourceMetadata: ResourceMetadata | null;
   /** Verifies an `Authorization` header value; throws a `BearerError` subclass. */
   verify(authorizationHeader: string | readonly string[] | undefined, opts?: VerifyOptions): Promise<VerifiedToken>;
   /** Verifies a bare token (already taken out of its header). */
@@ -387,20 +395,51 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   // ---------------------------------------------------------------------------------------------
 
+  const resourceMetadata =
+    options.resourceMetadata === undefined || options.resourceMetadata === false
+      ? null
+      : buildResourceMetadata(issuer, audience, options.resourceMetadata === true ? {} : options.resourceMetadata);
+
+  /**
+   * What every challenge says about this resource (RFC 9728 §5.1, and the scopes a 401 needs,
+   * so a client knows what to ask for): added to the error on its way out.
+   */
+  function described(err: unknown, scopes: readonly string[]): unknown {
+    if (!(err instanceof BearerError) || err instanceof ServiceUnavailableError) return err;
+    const params: Array<[string, string]> = [];
+    if (scopes.length > 0 && err.status === 401) params.push(['scope', scopes.join(' ')]);
+    if (resourceMetadata !== null) params.push(['resource_metadata', resourceMetadata.url]);
+    if (params.length === 0) return err;
+    // An invalid_token may be shared by parallel checks of one token (one introspection): each
+    // request gets its own copy, with its own route's scopes.
+    const own = err instanceof InvalidTokenError ? new InvalidTokenError(err.description, { realm: err.realm, detail: err.detail }) : err;
+    return own.withChallenge(params);
+  }
+
   async function verifyToken(token: string, opts: Omit<VerifyOptions, 'url'> = {}): Promise<VerifiedToken> {
-    const verified = resolveToken || !looksLikeJwt(token) ? await verifyByIntrospection(token) : await verifyJwt(token);
-    requireScopes(verified, opts.scopes ?? [], { mode: opts.mode, realm });
-    return verified;
+    try {
+      const verified = resolveToken || !looksLikeJwt(token) ? await verifyByIntrospection(token) : await verifyJwt(token);
+      requireScopes(verified, opts.scopes ?? [], { mode: opts.mode, realm });
+      return verified;
+    } catch (err) {
+      throw described(err, opts.scopes ?? []);
+    }
   }
 
   return {
     issuer,
     audience,
     realm,
+    resourceMetadata,
     verifyToken,
     async verify(authorizationHeader, opts = {}) {
-      assertNoTokenInQuery(opts.url, { realm });
-      const token = parseAuthorizationHeader(authorizationHeader, { realm });
+      let token: string;
+      try {
+        assertNoTokenInQuery(opts.url, { realm });
+        token = parseAuthorizationHeader(authorizationHeader, { realm });
+      } catch (err) {
+        throw described(err, opts.scopes ?? []);
+      }
       return verifyToken(token, opts);
     },
   };

@@ -72,6 +72,16 @@ describe('H1: two instances in one process', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('issue #13 (RFC 9728 §3.1): each instance\'s API metadata is path-inserted at the host\'s root', async () => {
+    for (const name of ['a', 'b']) {
+      const res = await fetch(`${origin}/.well-known/oauth-protected-resource/${name}/api`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ resource: `${origin}/${name}/api`, authorization_servers: [`${origin}/${name}`] });
+      const challenge = (await fetch(`${origin}/${name}/api/`)).headers.get('www-authenticate');
+      expect(challenge).toBe(`Bearer realm="tollgate", resource_metadata="${origin}/.well-known/oauth-protected-resource/${name}/api"`);
+    }
+  });
+
   it('each publishes its own metadata: the extension grant and its member only where it was added', async () => {
     const ma = (await (await fetch(`${origin}/.well-known/oauth-authorization-server/a`)).json()) as Record<string, unknown>;
     const mb = (await (await fetch(`${origin}/.well-known/oauth-authorization-server/b`)).json()) as Record<string, unknown>;

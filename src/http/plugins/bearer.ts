@@ -52,7 +52,7 @@ async function resolveLocally(ctx: OAuthContext, token: string): Promise<Introsp
 
 const verifiers = new WeakMap<OAuthContext, Map<string, Verifier>>();
 
-function verifierFor(ctx: OAuthContext, audience: string): Verifier {
+export function verifierFor(ctx: OAuthContext, audience: string): Verifier {
   let byAudience = verifiers.get(ctx);
   if (!byAudience) verifiers.set(ctx, (byAudience = new Map()));
   let v = byAudience.get(audience);
@@ -67,6 +67,8 @@ function verifierFor(ctx: OAuthContext, audience: string): Verifier {
       clockSkew: 1,
       now: () => ctx.now(),
       resolveToken: (token) => resolveLocally(ctx, token),
+      // RFC 9728: Tollgate's own API says where its tokens come from (served by routes/api.ts).
+      resourceMetadata: { resource: audience, resourceName: `${ctx.branding.name} API`, resourceDocumentation: `${ctx.config.issuer}/docs` },
     });
     byAudience.set(audience, v);
   }
@@ -75,7 +77,7 @@ function verifierFor(ctx: OAuthContext, audience: string): Verifier {
 
 /** The toolkit's typed errors as Tollgate's OAuthError, for the one HTTP error handler. */
 function toOAuthError(err: BearerError): OAuthError {
-  return new OAuthError(err.error, err.description, err.status, err.detail);
+  return new OAuthError(err.error, err.description, err.status, err.detail, err.status === 503 ? undefined : err.wwwAuthenticate);
 }
 
 export async function requireBearer(

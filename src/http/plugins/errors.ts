@@ -56,10 +56,12 @@ export function sendOAuthError(reply: FastifyReply, err: OAuthError): FastifyRep
   ) {
     // RFC 6750 §3: a request without credentials gets the challenge alone, without an error code.
     const challenge =
-      err.status === 401 && err.error === 'invalid_request'
+      err.challenge !== undefined
+        ? err.challenge
+        : err.status === 401 && err.error === 'invalid_request'
         ? 'Bearer realm="tollgate"'
         : `Bearer realm="tollgate", error="${err.error}", error_description="${err.description.replace(/["\\]/g, '')}"`;
-    reply.header('WWW-Authenticate', challenge);
+    reply.header('WWW-Authenticate', challenge).header('Access-Control-Expose-Headers', 'WWW-Authenticate');
   }
   reply.header('Cache-Control', 'no-store');
   return reply.code(err.status).type('application/json; charset=utf-8').send(err.toJSON());

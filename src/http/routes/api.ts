@@ -6,7 +6,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OAuthContext } from '../../oauth/context.js';
 import { defaultAudience } from '../../oauth/context.js';
-import { requireBearer } from '../plugins/bearer.js';
+import { requireBearer, verifierFor } from '../plugins/bearer.js';
+import { resourceMetadataResponse } from '../../resource/index.js';
 
 /** R1: who a token is for, in the shape AnyFetch documents (also its `GET /` with the compat profile). */
 export async function apiRootReply(ctx: OAuthContext, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
@@ -27,8 +28,24 @@ export async function apiRootReply(ctx: OAuthContext, request: FastifyRequest, r
   });
 }
 
+/**
+ * RFC 9728: the protected resource metadata of Tollgate's own API, at
+ * `/.well-known/oauth-protected-resource<issuer path>/api` on the issuer's host (with the scopes
+ * this instance knows). Registered by `apiRoutes` when the issuer has no path, else at the root.
+ */
+export function apiMetadataRoute(app: FastifyInstance, ctx: OAuthContext): void {
+  const metadata = verifierFor(ctx, defaultAudience(ctx.config)).resourceMetadata;
+  if (metadata === null) return;
+  app.get(metadata.path, async (_request, reply) => {
+    const r = resourceMetadataResponse(metadata);
+    const scopes = (await ctx.storage.scopes.list()).map((sc) => sc.name).filter((name) => name !== 'login');
+    return reply.code(r.status).headers(r.headers).send({ ...r.body, scopes_supported: [...ctx.features.personScopes, ...scopes.filter((name) => !ctx.features.personScopes.includes(name))] });
+  });
+}
+
 export function apiRoutes(app: FastifyInstance, ctx: OAuthContext): void {
   const audience = defaultAudience(ctx.config);
+  if (ctx.base === '') apiMetadataRoute(app, ctx);
 
   app.get('/api/', { config: { bearer: true } }, async (request, reply) => apiRootReply(ctx, request, reply));
 
