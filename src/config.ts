@@ -55,6 +55,11 @@ export interface Config {
   readonly adminPassword: string | null;
   readonly allowPlainPkce: boolean;
   readonly logLevel: string;
+  /**
+   * Origins a browser may call the public endpoints from (discovery, JWKS, token, revocation,
+   * registration, UserInfo, device authorization): `['*']` (the default: any origin, never with
+   * credentials), a list of origins, or `[]` (`none`: no CORS).
+   */
   readonly corsOrigins: readonly string[];
   readonly purgeIntervalSeconds: number;
   /** Never-used dynamically registered applications are deleted after this many seconds; 0 keeps them. */
@@ -210,6 +215,23 @@ function mergedSource(env: Source, problems: string[]): Source {
   }
   for (const key of KNOWN_KEYS) if (env[key] !== undefined) out[key] = env[key];
   return out;
+}
+
+/** TOLLGATE_CORS_ORIGINS: `*`, `none`, or origins (`https://app.example`, no path). */
+function corsOrigins(values: readonly string[], problems: string[]): readonly string[] {
+  if (values.length === 1 && values[0] === 'none') return [];
+  if (values.includes('*')) return ['*'];
+  for (const v of values) {
+    let ok = false;
+    try {
+      const u = new URL(v);
+      ok = (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === v;
+    } catch {
+      ok = false;
+    }
+    if (!ok) problems.push(`TOLLGATE_CORS_ORIGINS: "${v}" is not an origin (scheme://host[:port], no path), "*" or "none"`);
+  }
+  return values;
 }
 
 function metricsToken(raw: string | undefined, problems: string[]): string | null {
@@ -407,7 +429,7 @@ export function loadConfig(env: Source = process.env): Config {
     adminPassword,
     allowPlainPkce: bool('TOLLGATE_ALLOW_PLAIN_PKCE', false),
     logLevel: oneOf('TOLLGATE_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-    corsOrigins: list('TOLLGATE_CORS_ORIGINS', []),
+    corsOrigins: corsOrigins(list('TOLLGATE_CORS_ORIGINS', ['*']), problems),
     purgeIntervalSeconds: int('TOLLGATE_PURGE_INTERVAL', 3600, 0, 7 * 86400),
     registrationUnusedTtl: int('TOLLGATE_REGISTRATION_UNUSED_TTL', 7 * 86400, 0, 365 * 86400),
     registrationRateLimit: int('TOLLGATE_REGISTRATION_RATE_LIMIT', 20, 1, 1_000_000),

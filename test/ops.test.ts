@@ -3,6 +3,7 @@
  * browsable reference; security headers on pages (O7); CORS only where configured and never on
  * the authorization endpoint (SECURITY.md).
  */
+import { loadConfig } from '../src/config.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, describeEachDb, postForm, startTestServer, type TestServer } from './helpers/server.js';
 
@@ -93,27 +94,79 @@ describeEachDb('O6 readiness fails when the database is gone', (start, db) => {
   });
 });
 
-describe('CORS (SECURITY.md: only as configured, never on the authorization endpoint)', () => {
+describe('CORS (issue #13 item 5): public endpoints answer any origin by default, never with credentials; never the authorization endpoint or pages', () => {
   const SPA = 'https://spa.example';
   let s: TestServer;
   let plain: TestServer;
+  let off: TestServer;
   beforeAll(async () => {
-    [s, plain] = await Promise.all([startTestServer({ env: { TOLLGATE_CORS_ORIGINS: SPA } }), startTestServer()]);
+    [s, plain, off] = await Promise.all([
+      startTestServer({ env: { TOLLGATE_CORS_ORIGINS: SPA } }),
+      startTestServer(),
+      startTestServer({ env: { TOLLGATE_CORS_ORIGINS: 'none' } }),
+    ]);
   });
   afterAll(async () => {
-    await Promise.all([s?.close(), plain?.close()]);
+    await Promise.all([s?.close(), plain?.close(), off?.close()]);
   });
 
-  it('no CORS header on /oauth/authorize, even for a configured origin', async () => {
-    const get = await fetch(`${s.url}/oauth/authorize?response_type=code&client_id=x`, { headers: { origin: SPA }, redirect: 'manual' });
-    expect(get.headers.get('access-control-allow-origin')).toBeNull();
-    const pre = await fetch(`${s.url}/oauth/authorize`, { method: 'OPTIONS', headers: { origin: SPA, 'access-control-request-method': 'POST' } });
-    expect(pre.headers.get('access-control-allow-origin')).toBeNull();
-    const post = await fetch(`${s.url}/oauth/authorize`, { method: 'POST', headers: { origin: SPA, 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=b', redirect: 'manual' });
-    expect(post.headers.get('access-control-allow-origin')).toBeNull();
+  it('no CORS header on /oauth/authorize or any page, whatever the setting', async () => {
+    for (const srv of [s, plain]) {
+      const get = await fetch(`${srv.url}/oauth/authorize?response_type=code&client_id=x`, { headers: { origin: SPA }, redirect: 'manual' });
+      expect(get.headers.get('access-control-allow-origin')).toBeNull();
+      const pre = await fetch(`${srv.url}/oauth/authorize`, { method: 'OPTIONS', headers: { origin: SPA, 'access-control-request-method': 'POST' } });
+      expect(pre.headers.get('access-control-allow-origin')).toBeNull();
+      const post = await fetch(`${srv.url}/oauth/authorize`, { method: 'POST', headers: { origin: SPA, 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=b', redirect: 'manual' });
+      expect(post.headers.get('access-control-allow-origin')).toBeNull();
+      for (const page of ['/login', '/device', '/developers', '/oauth/introspect']) {
+        const res = await fetch(`${srv.url}${page}`, { headers: { origin: SPA }, redirect: 'manual' });
+        expect(res.headers.get('access-control-allow-origin'), page).toBeNull();
+      }
+    }
   });
 
-  it('CORS on /oauth/token only for a configured origin', async () => {
+  it('by default: discovery, JWKS, token, revocation, registration, UserInfo and device authorization answer *, never Allow-Credentials', async () => {
+    const app = await plain.createApp({ name: 'SPA', grantTypes: ['client_credentials'], scopes: ['profile'] });
+    const auth = { authorization: basic(app.client.clientId, app.clientSecret ?? '') };
+    const origin = 'https://inspector.example';
+    const checks: Array<[string, Response]> = [
+      ['metadata', await fetch(`${plain.url}/.well-known/oauth-authorization-server`, { headers: { origin } })],
+      ['discovery', await fetch(`${plain.url}/.well-known/openid-configuration`, { headers: { origin } })],
+      ['jwks', await fetch(`${plain.url}/.well-known/jwks.json`, { headers: { origin } })],
+      ['userinfo', await fetch(`${plain.url}/oauth/userinfo`, { headers: { origin } })],
+      ['register', await fetch(`${plain.url}/oauth/register`, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body: '{}' })],
+      ['register/:id', await fetch(`${plain.url}/oauth/register/${app.client.clientId}`, { headers: { origin } })],
+    ];
+    const token = await postForm(`${plain.url}/oauth/token`, { grant_type: 'client_credentials' }, { ...auth, origin });
+    expect(token.status).toBe(200);
+    expect(token.headers.get('access-control-allow-origin')).toBe('*');
+    expect(token.headers.get('access-control-allow-credentials')).toBeNull();
+    const failed = await postForm(`${plain.url}/oauth/token`, { grant_type: 'nope' }, { ...auth, origin });
+    expect(failed.status).toBe(400);
+    expect(failed.headers.get('access-control-allow-origin')).toBe('*');
+    const revoked = await postForm(`${plain.url}/oauth/revoke`, { token: 'x' }, { ...auth, origin });
+    expect(revoked.headers.get('access-control-allow-origin')).toBe('*');
+    const device = await postForm(`${plain.url}/oauth/device_authorization`, { client_id: 'nobody' }, { origin });
+    expect(device.headers.get('access-control-allow-origin')).toBe('*');
+    for (const [name, res] of checks) {
+      expect(res.headers.get('access-control-allow-origin'), name).toBe('*');
+      expect(res.headers.get('access-control-allow-credentials'), name).toBeNull();
+    }
+    // Preflights name the methods of the path, and MCP's protocol header.
+    const pre = await fetch(`${plain.url}/oauth/register/${app.client.clientId}`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'PUT' } });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+    expect(pre.headers.get('access-control-allow-methods')).toBe('GET, PUT, DELETE');
+    expect(pre.headers.get('access-control-allow-headers')).toBe('Authorization, Content-Type, MCP-Protocol-Version');
+    const preMeta = await fetch(`${plain.url}/.well-known/oauth-authorization-server`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'mcp-protocol-version' } });
+    expect(preMeta.status).toBe(204);
+    expect(preMeta.headers.get('access-control-allow-methods')).toBe('GET');
+    const prePrm = await fetch(`${plain.url}/.well-known/oauth-protected-resource/api`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'GET' } });
+    expect(prePrm.status).toBe(204);
+    expect(prePrm.headers.get('access-control-allow-origin')).toBe('*');
+  });
+
+  it('TOLLGATE_CORS_ORIGINS: only the listed origins (echoed, Vary: Origin); none: no CORS at all; anything else refuses to start', async () => {
     const app = await s.createApp({ name: 'SPA', grantTypes: ['client_credentials'], scopes: ['profile'] });
     const auth = { authorization: basic(app.client.clientId, app.clientSecret ?? '') };
     const ok = await postForm(`${s.url}/oauth/token`, { grant_type: 'client_credentials' }, { ...auth, origin: SPA });
@@ -128,10 +181,11 @@ describe('CORS (SECURITY.md: only as configured, never on the authorization endp
     expect(pre.headers.get('access-control-allow-origin')).toBe(SPA);
     const preEvil = await fetch(`${s.url}/oauth/token`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
     expect(preEvil.headers.get('access-control-allow-origin')).toBeNull();
-    // Not configured: no CORS at all.
-    const meta = await fetch(`${plain.url}/.well-known/oauth-authorization-server`, { headers: { origin: SPA } });
-    expect(meta.headers.get('access-control-allow-origin')).toBeNull();
     const metaS = await fetch(`${s.url}/.well-known/oauth-authorization-server`, { headers: { origin: SPA } });
     expect(metaS.headers.get('access-control-allow-origin')).toBe(SPA);
+    const metaOff = await fetch(`${off.url}/.well-known/oauth-authorization-server`, { headers: { origin: SPA } });
+    expect(metaOff.headers.get('access-control-allow-origin')).toBeNull();
+    expect(() => loadConfig({ TOLLGATE_CORS_ORIGINS: 'https://spa.example/app' })).toThrow(/TOLLGATE_CORS_ORIGINS: "https:\/\/spa.example\/app" is not an origin/);
   });
 });
+

@@ -52,11 +52,14 @@ export interface TollgatePluginOptions {
 
 function corsFor(ctx: OAuthContext): Cors {
   const origins = ctx.config.corsOrigins;
-  // CORS only where configured, and never on the authorization endpoint (docs/security.md).
+  const any = origins.includes('*');
+  // Only on the endpoints that declare it (never the authorization endpoint or a page), and
+  // never with credentials: `*` by default, so browser-based clients (single-page apps, the MCP
+  // Inspector) can discover, register and get tokens; or only the configured origins.
   return (reply: FastifyReply, origin: string | undefined): void => {
-    if (origin && (origins.includes(origin) || origins.includes('*'))) {
-      reply.header('Access-Control-Allow-Origin', origin).header('Vary', 'Origin');
-    }
+    if (!origin) return;
+    if (any) reply.header('Access-Control-Allow-Origin', '*');
+    else if (origins.includes(origin)) reply.header('Access-Control-Allow-Origin', origin).header('Vary', 'Origin');
   };
 }
 
@@ -141,13 +144,13 @@ export function instanceRoutes(deps: PluginDeps, redis: Redis | null): FastifyPl
     if (deps.ownsServer || ctx.base !== '') installNotFoundHandler(app, { onOAuthError: (e) => metrics.errors.inc({ error: e }) }, renderer(ctx));
 
     const cors = corsFor(ctx);
-    const corsPaths = [
-      '/oauth/token',
-      '/.well-known/oauth-authorization-server',
-      '/.well-known/jwks.json',
-      ...ctx.features.endpoints.filter((e) => e.cors).map((e) => e.path),
-    ];
-    for (const path of new Set(corsPaths)) preflight(app, path, cors);
+    const corsPaths = new Map<string, Set<string>>([
+      ['/oauth/token', new Set(['POST'])],
+      ['/.well-known/oauth-authorization-server', new Set(['GET'])],
+      ['/.well-known/jwks.json', new Set(['GET'])],
+    ]);
+    for (const e of ctx.features.endpoints.filter((x) => x.cors)) corsPaths.set(e.path, new Set([...(corsPaths.get(e.path) ?? []), e.method]));
+    for (const [path, methods] of corsPaths) preflight(app, path, cors, [...methods]);
 
     oauthRoutes(app, ctx, { cors });
     authorizeRoutes(app, ctx);
@@ -169,13 +172,14 @@ export function instanceRoutes(deps: PluginDeps, redis: Redis | null): FastifyPl
   };
 }
 
-function preflight(app: FastifyInstance, path: string, cors: Cors): void {
+function preflight(app: FastifyInstance, path: string, cors: Cors, methods: readonly string[]): void {
   app.options(path, async (request, reply) => {
     cors(reply, request.headers.origin);
     return reply
       .code(204)
-      .header('Access-Control-Allow-Methods', 'GET, POST')
-      .header('Access-Control-Allow-Headers', 'Authorization, Content-Type')
+      .header('Access-Control-Allow-Methods', methods.join(', '))
+      // MCP clients send their protocol version with discovery requests.
+      .header('Access-Control-Allow-Headers', 'Authorization, Content-Type, MCP-Protocol-Version')
       .header('Access-Control-Max-Age', '600')
       .send();
   });
@@ -194,9 +198,11 @@ export function rootRoutes(deps: PluginDeps, redis: Redis | null): FastifyPlugin
     const cors = corsFor(ctx);
     // RFC 8414 §3.1: the well-known suffix is inserted between the host and the issuer's path.
     app.get(`/.well-known/oauth-authorization-server${ctx.base}`, async (request, reply) => metadataReply(ctx, request, reply, cors));
+    preflight(app, `/.well-known/oauth-authorization-server${ctx.base}`, cors, ['GET']);
     for (const endpoint of ctx.features.endpoints) {
       if (endpoint.wellKnown !== true || !endpoint.path.startsWith('/.well-known/')) continue;
       app.route({ method: endpoint.method, url: `${endpoint.path}${ctx.base}`, handler: (request, reply) => runEndpoint(ctx, endpoint, request, reply, cors) });
+      if (endpoint.cors) preflight(app, `${endpoint.path}${ctx.base}`, cors, [endpoint.method]);
     }
     // RFC 9728 §3.1: the API's metadata is path-inserted at the host's root too.
     apiMetadataRoute(app, ctx);

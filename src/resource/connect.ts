@@ -12,7 +12,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BearerError, errorResponse } from './errors.js';
-import { resourceMetadataResponse } from './metadata.js';
+import { RESOURCE_METADATA_PREFLIGHT, resourceMetadataResponse } from './metadata.js';
 import type { ScopeMode } from './scopes.js';
 import type { VerifiedToken, Verifier } from './verifier.js';
 
@@ -63,8 +63,14 @@ export function resourceMetadata(verifier: Verifier): BearerMiddleware {
   return (req, res, next) => {
     const url = req.originalUrl ?? req.url ?? '';
     const q = url.indexOf('?');
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || (q < 0 ? url : url.slice(0, q)) !== path) {
+    if ((req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') || (q < 0 ? url : url.slice(0, q)) !== path) {
       next();
+      return;
+    }
+    if (req.method === 'OPTIONS') {
+      res.statusCode = 204;
+      for (const [name, value] of Object.entries(RESOURCE_METADATA_PREFLIGHT)) res.setHeader(name, value);
+      res.end();
       return;
     }
     const r = resourceMetadataResponse(metadata);

@@ -15,7 +15,7 @@
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { BearerError, errorResponse } from './errors.js';
-import { resourceMetadataResponse } from './metadata.js';
+import { RESOURCE_METADATA_PREFLIGHT, resourceMetadataResponse } from './metadata.js';
 import type { ScopeMode } from './scopes.js';
 import type { VerifiedToken, Verifier } from './verifier.js';
 
@@ -64,6 +64,7 @@ const plugin: FastifyPluginAsync<FastifyBearerOptions> = async (app: FastifyInst
       const r = resourceMetadataResponse(metadata);
       return reply.code(r.status).headers(r.headers).send(r.body);
     });
+    app.options(url, { config: { oauth: false } }, async (_request, reply) => reply.code(204).headers(RESOURCE_METADATA_PREFLIGHT).send());
   }
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.is404) return;

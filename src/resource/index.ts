@@ -31,6 +31,7 @@ export {
   buildResourceMetadata,
   protectedResourceMetadataUrl,
   resourceMetadataResponse,
+  RESOURCE_METADATA_PREFLIGHT,
   type ResourceMetadata,
   type ResourceMetadataOptions,
 } from './metadata.js';

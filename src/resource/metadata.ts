@@ -78,3 +78,11 @@ export function resourceMetadataResponse(metadata: ResourceMetadata): { readonly
     body: metadata.document,
   };
 }
+
+/** The answer to a CORS preflight of the metadata document (a client sending `MCP-Protocol-Version`). */
+export const RESOURCE_METADATA_PREFLIGHT: Readonly<Record<string, string>> = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET',
+  'access-control-allow-headers': 'MCP-Protocol-Version, Content-Type',
+  'access-control-max-age': '600',
+};

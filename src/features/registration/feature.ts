@@ -14,6 +14,7 @@ export const registrationFeature: Feature = {
       method: 'POST',
       path: '/oauth/register',
       registration: true,
+      cors: true,
       async handle(ctx, req) {
         return { status: 201, body: await register(ctx, req.body, req.authorization, req.ip) };
       },
@@ -21,6 +22,7 @@ export const registrationFeature: Feature = {
     {
       method: 'GET',
       path: '/oauth/register/:clientId',
+      cors: true,
       async handle(ctx, req) {
         return { status: 200, body: await readRegistration(ctx, clientIdOf(req.pathParams), req.authorization) };
       },
@@ -28,6 +30,7 @@ export const registrationFeature: Feature = {
     {
       method: 'PUT',
       path: '/oauth/register/:clientId',
+      cors: true,
       async handle(ctx, req) {
         return { status: 200, body: await updateRegistration(ctx, clientIdOf(req.pathParams), req.body, req.authorization, req.ip) };
       },
@@ -35,6 +38,7 @@ export const registrationFeature: Feature = {
     {
       method: 'DELETE',
       path: '/oauth/register/:clientId',
+      cors: true,
       async handle(ctx, req) {
         await deleteRegistration(ctx, clientIdOf(req.pathParams), req.authorization, req.ip);
         return { status: 204 };

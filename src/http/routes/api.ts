@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OAuthContext } from '../../oauth/context.js';
 import { defaultAudience } from '../../oauth/context.js';
 import { requireBearer, verifierFor } from '../plugins/bearer.js';
-import { resourceMetadataResponse } from '../../resource/index.js';
+import { RESOURCE_METADATA_PREFLIGHT, resourceMetadataResponse } from '../../resource/index.js';
 
 /** R1: who a token is for, in the shape AnyFetch documents (also its `GET /` with the compat profile). */
 export async function apiRootReply(ctx: OAuthContext, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
@@ -41,6 +41,7 @@ export function apiMetadataRoute(app: FastifyInstance, ctx: OAuthContext): void 
     const scopes = (await ctx.storage.scopes.list()).map((sc) => sc.name).filter((name) => name !== 'login');
     return reply.code(r.status).headers(r.headers).send({ ...r.body, scopes_supported: [...ctx.features.personScopes, ...scopes.filter((name) => !ctx.features.personScopes.includes(name))] });
   });
+  app.options(metadata.path, async (_request, reply) => reply.code(204).headers(RESOURCE_METADATA_PREFLIGHT).send());
 }
 
 export function apiRoutes(app: FastifyInstance, ctx: OAuthContext): void {
