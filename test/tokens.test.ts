@@ -3,6 +3,7 @@
  * stored only as hashes (DESIGN.md "Data"), revocation (T9, RFC 7009), introspection (T10,
  * RFC 7662), audiences (T12, RFC 8707) and the purge of expired rows (O8).
  */
+import { createVerifier, type IntrospectionResponse } from '../src/resource/index.js';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
@@ -398,6 +399,27 @@ describeEachDb('tokens', (start, db) => {
       const mixed = await clientCredentials(s, app, { scope: 'orders.read', resource: `${s.issuer}/api` });
       expect(mixed.status).toBe(400);
       expect(mixed.json).toEqual({ error: 'invalid_scope', error_description: 'A requested scope belongs to another resource server' });
+    });
+
+    it('issue #13 item 6: a resource matches after scheme/host case and the default port only; the token names the registered form; nothing else is equal', async () => {
+      await createResourceServer(s.ctx, { identifier: 'https://mcp.example/notes', name: 'Notes MCP', scopes: [{ name: 'notes.read', description: 'Read notes' }] });
+      await createResourceServer(s.ctx, { identifier: 'https://mcp.example/tasks', name: 'Tasks MCP', scopes: [{ name: 'tasks.read', description: 'Read tasks' }] });
+      const app = await s.createApp({ name: 'MCP client', grantTypes: ['client_credentials'], scopes: ['notes.read', 'tasks.read'] });
+      for (const written of ['https://mcp.example/notes', 'HTTPS://MCP.Example/notes', 'https://mcp.example:443/notes']) {
+        const res = await clientCredentials(s, app, { scope: 'notes.read', resource: written });
+        expect(res.status, written).toBe(200);
+        expect((await introspect(s, app, String(res.json['access_token']))).json['aud'], written).toBe('https://mcp.example/notes');
+      }
+      for (const other of ['https://mcp.example/notes/', 'https://mcp.example/Notes', 'https://mcp.example/x/../notes', 'https://mcp.example/%6Eotes', 'https://mcp.example:8443/notes', 'http://mcp.example/notes', 'https://user@mcp.example/notes']) {
+        const res = await clientCredentials(s, app, { scope: 'notes.read', resource: other });
+        expect(res.status, other).toBe(400);
+        expect(res.json, other).toEqual({ error: 'invalid_target', error_description: 'Unknown resource server' });
+      }
+      // A token minted for one MCP server is refused by another (and by Tollgate's API).
+      const notes = await ccToken(s, app, { scope: 'notes.read', resource: 'https://mcp.example/notes' });
+      const tasksVerifier = createVerifier({ issuer: s.issuer, audience: 'https://mcp.example/tasks', resolveToken: async () => (await introspect(s, app, notes)).json as IntrospectionResponse });
+      await expect(tasksVerifier.verify(`Bearer ${notes}`)).rejects.toMatchObject({ error: 'invalid_token', description: 'The access token was issued for another audience' });
+      expect((await api(s, notes)).status).toBe(401);
     });
   });
 

@@ -11,6 +11,7 @@ import { sha256 } from '../../oauth/crypto.js';
 import { single } from '../../oauth/params.js';
 import { verifyPkce } from '../../oauth/pkce.js';
 import { parseScope } from '../../oauth/scope.js';
+import { normalizeResource } from '../../oauth/audience.js';
 import { clientIssuesRefresh, prepareTokens } from '../../oauth/tokens/issue.js';
 
 export const authorizationCodeGrant: Grant = {
@@ -47,7 +48,8 @@ export const authorizationCodeGrant: Grant = {
     if (redirectUri !== undefined ? redirectUri !== row.redirectUri : !omissionAllowed) {
       throw invalidGrant('redirect_uri does not match the authorization request');
     }
-    if (resource !== undefined && resource !== row.resource) {
+    // The same resource as at the authorization endpoint, compared as resource indicators are.
+    if (resource !== undefined && (row.resource === null || normalizeResource(resource) !== normalizeResource(row.resource))) {
       throw invalidGrant('resource does not match the authorization request');
     }
     verifyPkce({ challenge: row.codeChallenge, method: row.codeChallengeMethod }, verifier);

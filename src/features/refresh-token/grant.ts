@@ -4,6 +4,7 @@
  * "The requested scope MUST NOT include any scope not originally granted by the resource owner."
  */
 import type { Grant } from '../../oauth/feature.js';
+import { normalizeResource } from '../../oauth/audience.js';
 import { invalidGrant, invalidScope, invalidTarget } from '../../oauth/errors.js';
 import { sha256 } from '../../oauth/crypto.js';
 import { single } from '../../oauth/params.js';
@@ -41,7 +42,9 @@ export const refreshTokenGrant: Grant = {
     // (`openid` and the like are never held: they stay.)
     const scope = (requested.length > 0 ? requested : granted).filter((s) => client.scopes.includes(s) || ctx.features.personScopes.includes(s));
     const resource = single(params, 'resource');
-    if (resource !== undefined && resource !== row.audience) throw invalidTarget('The refresh token was not issued for this resource');
+    if (resource !== undefined && (row.audience === null || normalizeResource(resource) !== normalizeResource(row.audience))) {
+      throw invalidTarget('The refresh token was not issued for this resource');
+    }
 
     if (row.userId !== null) {
       const user = await ctx.accounts.byId(row.userId);
