@@ -17,6 +17,7 @@ import { oidcMigration } from './0009_oidc.js';
 import { postLogoutMigration } from './0010_post_logout.js';
 import { oidcClientsMigration } from './0011_oidc_clients.js';
 import { scopeLocalesMigration } from './0012_scope_locales.js';
+import { tokenExchangeMigration } from './0014_token_exchange.js';
 
 export function tollgateMigrations(dialect: SqlDialect): Record<string, Migration> {
   return {
@@ -32,6 +33,7 @@ export function tollgateMigrations(dialect: SqlDialect): Record<string, Migratio
     '0010_post_logout': postLogoutMigration(),
     '0011_oidc_clients': oidcClientsMigration(),
     '0012_scope_locales': scopeLocalesMigration(),
+    '0014_token_exchange': tokenExchangeMigration(),
   };
 }
 
