@@ -12,6 +12,7 @@ import { revocationFeature } from './revocation/feature.js';
 import { introspectionFeature } from './introspection/feature.js';
 import { registrationFeature } from './registration/feature.js';
 import { openIdConnectFeature } from './oidc/feature.js';
+import { tokenExchangeFeature } from './token-exchange/feature.js';
 
 export const BUILT_IN_FEATURES: readonly Feature[] = [
   authorizationCodeFeature,
@@ -23,5 +24,6 @@ export const BUILT_IN_FEATURES: readonly Feature[] = [
   introspectionFeature,
   registrationFeature,
   openIdConnectFeature,
+  tokenExchangeFeature,
 ];
 
