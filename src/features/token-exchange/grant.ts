@@ -18,7 +18,7 @@ import { single } from '../../oauth/params.js';
 import { APPLICATION_ONLY_SCOPES, parseScope } from '../../oauth/scope.js';
 import { clientIssuesRefresh, issueTokens } from '../../oauth/tokens/issue.js';
 import type { ActClaim } from '../../storage/types.js';
-import { ACCESS_TOKEN_TYPE, REFRESH_TOKEN_TYPE, readToken, type ReadToken } from './tokens.js';
+import { ACCESS_TOKEN_TYPE, REFRESH_TOKEN_TYPE, assertTokenType, readToken, type ReadToken } from './tokens.js';
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
@@ -46,6 +46,8 @@ export const tokenExchangeGrant: Grant = {
     const actorType = single(params, 'actor_token_type');
     if (actorToken !== undefined && actorType === undefined) throw invalidRequest('"actor_token_type" is required with "actor_token"');
     if (actorToken === undefined && actorType !== undefined) throw invalidRequest('"actor_token_type" must not be sent without "actor_token"');
+    assertTokenType('subject', subjectType);
+    if (actorType !== undefined) assertTokenType('actor', actorType);
     const requested = single(params, 'requested_token_type');
     if (requested !== undefined && requested !== ACCESS_TOKEN_TYPE && requested !== REFRESH_TOKEN_TYPE) {
       throw invalidRequest(`Unsupported requested_token_type: use ${ACCESS_TOKEN_TYPE} or ${REFRESH_TOKEN_TYPE}`);

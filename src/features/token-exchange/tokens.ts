@@ -49,12 +49,17 @@ function notUsable(role: Role, detail: string): Error {
   return invalidGrant(`The ${role} token is invalid, expired or revoked`, detail);
 }
 
-/** Checks `type`, then reads the token as that type. */
-export async function readToken(ctx: OAuthContext, client: ClientRow, role: Role, token: string, type: string): Promise<ReadToken> {
-  if (type === ACCESS_TOKEN_TYPE) return readAccessToken(ctx, client, role, token);
-  if (type === ID_TOKEN_TYPE) return readIdToken(ctx, client, role, token);
+/** Refuses a token type the exchange does not accept (`invalid_request`, before any token is read). */
+export function assertTokenType(role: Role, type: string): void {
+  if (type === ACCESS_TOKEN_TYPE || type === ID_TOKEN_TYPE) return;
   if (type === REFRESH_TOKEN_TYPE) throw invalidRequest(`Refresh tokens are not accepted as ${role} tokens`);
   throw invalidRequest(`Unsupported ${role}_token_type: use ${ACCESS_TOKEN_TYPE} or ${ID_TOKEN_TYPE}`);
+}
+
+/** Checks `type`, then reads the token as that type. */
+export async function readToken(ctx: OAuthContext, client: ClientRow, role: Role, token: string, type: string): Promise<ReadToken> {
+  assertTokenType(role, type);
+  return type === ACCESS_TOKEN_TYPE ? readAccessToken(ctx, client, role, token) : readIdToken(ctx, client, role, token);
 }
 
 async function readAccessToken(ctx: OAuthContext, client: ClientRow, role: Role, token: string): Promise<ReadToken> {
