@@ -412,6 +412,16 @@ describeEachDb('token exchange (RFC 8693)', (start) => {
     expect(await introspect(gw, next)).toMatchObject({ active: true, sub: alice.id, aud: BILLING, act: { sub: gw.client.clientId } });
     expect((await row(next)).expiresAt).toBe(subjectEnd);
     expect((await row(String(refreshed.json['refresh_token']))).expiresAt).toBe(subjectEnd);
+    // Once the policy stops allowing refresh tokens, the next rotation ends the chain.
+    await s.ctx.storage.clients.update(gw.client.clientId, { tokenExchange: { audiences: [BILLING], impersonation: false, refreshTokens: false } }, Date.now());
+    try {
+      const last = await token(gw, { grant_type: 'refresh_token', refresh_token: String(refreshed.json['refresh_token']) });
+      expect(last.status).toBe(200);
+      expect(last.json).not.toHaveProperty('refresh_token');
+      expect((await introspect(gw, String(last.json['access_token'])))['act']).toEqual({ sub: gw.client.clientId });
+    } finally {
+      await s.ctx.storage.clients.update(gw.client.clientId, { tokenExchange: { audiences: [BILLING], impersonation: false, refreshTokens: true } }, Date.now());
+    }
 
     expectError(await exchange(gwJwt, { subject_token: subject.access, subject_token_type: AT, audience: BILLING, requested_token_type: RT }), 400, {
       error: 'invalid_request',
@@ -469,6 +479,22 @@ describeEachDb('token exchange (RFC 8693)', (start) => {
     expectError(r, 400, { error: 'unauthorized_client', error_description: `This application is not allowed the ${TE} grant` });
     const wrong = await postForm(`${s.url}/oauth/token`, { grant_type: TE, ...fields }, { authorization: basic(gw.client.clientId, 'wrong') });
     expect({ status: wrong.status, json: wrong.json }).toEqual({ status: 401, json: { error: 'invalid_client', error_description: 'Client authentication failed' } });
+  });
+
+  it('a policy without audiences, and refresh tokens for an application that does not receive them, are refused', async () => {
+    const subject = await ccToken(other);
+    const fields = { subject_token: subject, subject_token_type: AT };
+    await s.ctx.storage.clients.update(other.client.clientId, { tokenExchange: { audiences: [], impersonation: true, refreshTokens: true } }, Date.now());
+    try {
+      expectError(await exchange(other, fields), 400, { error: 'invalid_target', error_description: "This application's token-exchange policy allows no audience" });
+      // `other` does not hold the refresh_token grant: the policy alone is not enough.
+      expectError(await exchange(other, { ...fields, audience: BILLING, requested_token_type: RT }), 400, {
+        error: 'invalid_request',
+        error_description: 'This application does not receive refresh tokens (it needs the refresh_token grant with refresh tokens on)',
+      });
+    } finally {
+      await s.ctx.storage.clients.update(other.client.clientId, { tokenExchange: { audiences: [BILLING], impersonation: true, refreshTokens: false } }, Date.now());
+    }
   });
 
   // ---------------------------------------------------------------------------------- audit
