@@ -321,19 +321,20 @@ describeEachDb('admin REST API', (start) => {
   it('token exchange (RFC 8693): the policy set at creation, changed field by field, removed with null, validated', async () => {
     const TE = 'urn:ietf:params:oauth:grant-type:token-exchange';
     const own = `${s.issuer}/api`;
-    expect((await call('POST', '/admin/api/resource-servers', { body: { identifier: 'https://billing.admin.example', name: 'Billing' } })).status).toBe(201);
     const created = await call('POST', '/admin/api/apps', {
-      body: { name: 'Exchanging gateway', grant_types: ['client_credentials', TE], scope: 'profile', token_exchange: { audiences: ['https://billing.admin.example', own], impersonation: true } },
+      body: { name: 'Exchanging gateway', grant_types: ['client_credentials', TE], scope: 'profile', token_exchange: { audiences: [own], impersonation: true } },
     });
     expect(created.status).toBe(201);
-    expect(created.json['token_exchange']).toEqual({ audiences: ['https://billing.admin.example', own], impersonation: true, refresh_tokens: false });
+    expect(created.json['token_exchange']).toEqual({ audiences: [own], impersonation: true, refresh_tokens: false });
     const id = String(created.json['client_id']);
-    expect((await s.ctx.storage.clients.byId(id))?.tokenExchange).toEqual({ audiences: ['https://billing.admin.example', own], impersonation: true, refreshTokens: false });
-    const patched = await call('PATCH', `/admin/api/apps/${id}`, { body: { token_exchange: { refresh_tokens: true, audiences: [own] } } });
+    expect((await s.ctx.storage.clients.byId(id))?.tokenExchange).toEqual({ audiences: [own], impersonation: true, refreshTokens: false });
+    const patched = await call('PATCH', `/admin/api/apps/${id}`, { body: { token_exchange: { refresh_tokens: true, impersonation: false } } });
     expect(patched.status).toBe(200);
-    expect(patched.json['token_exchange']).toEqual({ audiences: [own], impersonation: true, refresh_tokens: true });
+    expect(patched.json['token_exchange']).toEqual({ audiences: [own], impersonation: false, refresh_tokens: true });
     const untouched = await call('PATCH', `/admin/api/apps/${id}`, { body: { name: 'Renamed gateway' } });
-    expect(untouched.json['token_exchange']).toEqual({ audiences: [own], impersonation: true, refresh_tokens: true });
+    expect(untouched.json['token_exchange']).toEqual({ audiences: [own], impersonation: false, refresh_tokens: true });
+    const emptied = await call('PATCH', `/admin/api/apps/${id}`, { body: { token_exchange: { audiences: [] } } });
+    expect(emptied.json['token_exchange']).toEqual({ audiences: [], impersonation: false, refresh_tokens: true });
     const removed = await call('PATCH', `/admin/api/apps/${id}`, { body: { token_exchange: null } });
     expect(removed.status).toBe(200);
     expect(removed.json['token_exchange']).toBeNull();

@@ -270,19 +270,19 @@ describe('apps create', () => {
 
   it('token exchange (RFC 8693): the policy options on create; update changes, keeps and removes it', async () => {
     const TE = 'urn:ietf:params:oauth:grant-type:token-exchange';
-    const rs = await run(['resource-servers', 'create', '--identifier', 'https://billing.cli.example', '--name', 'Billing', '--json']);
-    expect(rs.code).toBe(0);
+    // Tollgate's own API is always a valid audience (creating a resource server here would change the lists other tests check).
+    const own = 'http://localhost:8080/api';
     type Tx = App & { token_exchange: unknown };
     const app = await json<Tx>([
       'apps', 'create', '--name', 'Gateway', '--grant-type', 'client_credentials', '--grant-type', TE,
-      '--token-exchange-audience', 'https://billing.cli.example', '--token-exchange-impersonation',
+      '--token-exchange-audience', own, '--token-exchange-impersonation',
     ]);
     expect(app.grant_types).toEqual(['client_credentials', TE]);
-    expect(app.token_exchange).toEqual({ audiences: ['https://billing.cli.example'], impersonation: true, refresh_tokens: false });
+    expect(app.token_exchange).toEqual({ audiences: [own], impersonation: true, refresh_tokens: false });
     const plain = await json<Tx>(['apps', 'create', '--name', 'No policy', '--grant-type', 'client_credentials']);
     expect(plain.token_exchange).toBeNull();
     const updated = await json<Tx>(['apps', 'update', app.client_id, '--no-token-exchange-impersonation', '--token-exchange-refresh']);
-    expect(updated.token_exchange).toEqual({ audiences: ['https://billing.cli.example'], impersonation: false, refresh_tokens: true });
+    expect(updated.token_exchange).toEqual({ audiences: [own], impersonation: false, refresh_tokens: true });
     const renamed = await json<Tx>(['apps', 'update', app.client_id, '--name', 'Gateway 2']);
     expect(renamed.token_exchange).toEqual(updated.token_exchange);
     const removed = await json<Tx>(['apps', 'update', app.client_id, '--remove-token-exchange']);
