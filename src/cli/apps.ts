@@ -221,6 +221,7 @@ async function appHuman(ctx: OAuthContext, c: ClientRow): Promise<Record<string,
 
 async function create(opts: AppOptions): Promise<void> {
   if (opts.longLived && opts.accessTtl !== undefined) throw new CliError('Use either --access-ttl or --long-lived, not both');
+  const tokenExchange = tokenExchangeInput(opts);
   await withRuntime(async ({ ctx }) => {
     const input: AppInput = {
       name: opts.name ?? '',
@@ -249,7 +250,7 @@ async function create(opts: AppOptions): Promise<void> {
       refreshEnabled: opts.longLived ? false : opts.refresh !== false,
       ...(opts.refreshTtl !== undefined ? { refreshTtl: opts.refreshTtl === 'never' ? null : opts.refreshTtl } : {}),
       ...(opts.refreshGrace !== undefined ? { refreshGraceSeconds: opts.refreshGrace } : {}),
-      ...(tokenExchangeInput(opts) !== undefined ? { tokenExchange: tokenExchangeInput(opts) } : {}),
+      ...(tokenExchange !== undefined ? { tokenExchange } : {}),
       active: opts.inactive !== true,
     };
     const created = await createApp(ctx, input);
