@@ -10,8 +10,9 @@
  *   npm run bench -- --quick --only='oidc|authorization code'   only the matching scenarios (Tollgate,
  *                                 oidc-provider and paired), printed with their ratios, no report
  *
- * Scenarios: client_credentials (opaque, JWT ES256/EdDSA), introspection, GET /api/me (opaque,
- * JWT), refresh with rotation, the authorization code flow with PKCE, the same flow as OpenID
+ * Scenarios: client_credentials (opaque, JWT ES256/EdDSA), introspection, token exchange (RFC
+ * 8693, with an actor token; paired against the peer's client_credentials, its nearest figure),
+ * GET /api/me (opaque, JWT), refresh with rotation, the authorization code flow with PKCE, the same flow as OpenID
  * Connect (scope=openid + nonce; a flow counts only with its RS256 ID token), the password grant;
  * the peer runs client_credentials, introspection and both code flows. Paired runs (both sides
  * alternating, same machine state) for client_credentials, introspection, /api/me vs the ceiling
@@ -44,6 +45,7 @@ import {
   clientCredentials,
   cleanup,
   codeFlow,
+  exchangeSetup,
   OIDC_SCOPE,
   PLAIN_SCOPE,
   REDIRECT,
@@ -227,6 +229,11 @@ const devicePolls = (tokenUrl: string, clientId: string, codes: readonly string[
   bodies: codes.map((c) => `grant_type=${encodeURIComponent('urn:ietf:params:oauth:grant-type:device_code')}&device_code=${encodeURIComponent(c)}&client_id=${encodeURIComponent(clientId)}`),
 });
 
+/** Token exchange (RFC 8693) with an actor token; the peer's nearest figure is its client_credentials. */
+const EXCHANGE = 'token exchange (RFC 8693, actor token)';
+const EXCHANGE_NOTE = 'the same exchange each request: a person\'s access token for another audience, with act; a new access token stored each time';
+const PEER_VS_EXCHANGE = 'client_credentials opaque, vs token exchange';
+
 /** The code-flow scenarios' names: the same on both servers (and matched by --only). */
 const CODE_FLOW = 'authorization code + PKCE (flows)';
 const OIDC_FLOW = 'OIDC code flow + PKCE, RS256 ID token (flows)';
@@ -339,6 +346,7 @@ async function benchPaired(): Promise<void> {
     const userOpaque = (await codeFlow(inst, inst.apps.code)).access_token;
     const userJwt = (await codeFlow(inst, inst.apps.codeJwt)).access_token;
     if ((await codeFlow(inst, inst.apps.oidc, OIDC_SCOPE, 'bench-nonce')).id_token === undefined) throw new Error('tollgate: the OpenID Connect code flow answered without an ID token');
+    const tx = await exchangeSetup(inst);
     // oidc-provider's in-memory adapter is an LRU of 1,000 entries: the client_credentials pairs
     // evict the session and grant, so the peer signs in again right before each code-flow pair.
     let peerCookie = '';
@@ -382,6 +390,15 @@ async function benchPaired(): Promise<void> {
         kind: '%',
         a: side(tg, 'tollgate sqlite (paired)', 'GET /api/me JWT', getBearer(`${tg.base}/api/me`, userJwt)),
         b: side(ceiling, 'ceiling (paired)', 'GET /json (bare Fastify), vs /api/me JWT', (d) => ({ kind: 'static', url: `${ceiling.base}/json`, method: 'GET', headers: {}, connections: CONNECTIONS, duration: d })),
+      },
+      // oidc-provider has no token exchange: its client_credentials is the nearest figure (one
+      // authenticated token request that issues and stores a token). No target: for the ratio alone.
+      {
+        what: 'token exchange with actor (SQLite) vs oidc-provider client_credentials opaque, paired runs',
+        target: null,
+        kind: 'x',
+        a: side(tg, 'tollgate sqlite (paired)', EXCHANGE, post(`${tg.base}/oauth/token`, tx.app.basic, tx.body)),
+        b: side(peer, 'peer (paired)', PEER_VS_EXCHANGE, post(`${peer.base}/token`, peerBasic, 'grant_type=client_credentials&scope=api%3Aread')),
       },
       // The code flows have no target in issue #5: measured for the ratio alone.
       {
@@ -459,6 +476,10 @@ async function benchTollgate(inst: Instance, full: boolean): Promise<Map<string,
   if (!ONLY || ONLY.test(`${L} ${DEVICE_POLL}`)) {
     const deviceCodes = await Promise.all(Array.from({ length: CONNECTIONS }, () => deviceCode(s.base, inst.apps.device.clientId, '/oauth/device_authorization')));
     out.set('device', await measure(s, L, DEVICE_POLL, devicePolls(tokenUrl, inst.apps.device.clientId, deviceCodes), { note: DEVICE_NOTE }));
+  }
+  if (!ONLY || ONLY.test(`${L} ${EXCHANGE}`)) {
+    const tx = await exchangeSetup(inst);
+    out.set('exchange', await measure(s, L, EXCHANGE, post(tokenUrl, tx.app.basic, tx.body), { note: EXCHANGE_NOTE }));
   }
   const userOpaque = (await codeFlow(inst, code)).access_token;
   const userJwt = (await codeFlow(inst, codeJwt)).access_token;
@@ -658,7 +679,7 @@ async function benchOnly(): Promise<void> {
   const peerScenarios = ['client_credentials opaque', 'client_credentials JWT ES256', 'introspection opaque', DEVICE_POLL, CODE_FLOW, OIDC_FLOW];
   if (peerScenarios.some((sc) => ONLY?.test(`peer ${sc}`))) await benchPeer();
   // The paired runs start three servers: only when one of their scenarios can match.
-  const pairedScenarios = ['client_credentials opaque', 'client_credentials JWT ES256', 'introspection opaque', 'GET /api/me opaque', 'GET /api/me JWT', CODE_FLOW, OIDC_FLOW];
+  const pairedScenarios = ['client_credentials opaque', 'client_credentials JWT ES256', 'introspection opaque', 'GET /api/me opaque', 'GET /api/me JWT', EXCHANGE, PEER_VS_EXCHANGE, CODE_FLOW, OIDC_FLOW];
   if (pairedScenarios.some((sc) => ONLY?.test(`tollgate sqlite (paired) ${sc}`) || ONLY?.test(`peer (paired) ${sc}`))) await benchPaired();
   const ran = results.filter((r) => r.runs.length > 0);
   console.log('\n' + consoleTable(HEAD, tableRows(ran)));
@@ -736,6 +757,7 @@ async function main(): Promise<void> {
     ratio(`client_credentials opaque (${label}) vs oidc-provider opaque`, 2.0, m.get('cc'), peerOpaque, 'x');
     ratio(`client_credentials JWT ES256 (${label}) vs oidc-provider ES256`, 2.5, m.get('jwt'), peerJwt, 'x');
     ratio(`introspection (${label}) vs oidc-provider`, 3.0, m.get('introspect'), peerIntro, 'x');
+    ratio(`token exchange with actor (${label}) vs oidc-provider client_credentials opaque`, null, m.get('exchange'), peerOpaque, 'x');
     ratio(`GET /api/me opaque (${label}) vs ceiling`, 0.4, m.get('me'), ceiling, '%');
     ratio(`GET /api/me JWT (${label}) vs ceiling`, 0.4, m.get('meJwt'), ceiling, '%');
     ratio(`authorization code + PKCE flows (${label}) vs oidc-provider`, null, m.get('code'), peerCode, 'x');

@@ -319,6 +319,42 @@ describeEachDb('admin REST API', (start) => {
     expect(badType.json).toEqual({ error: 'invalid_request', error_description: '"application_type" must be one of: web, native' });
   });
 
+  it('token exchange (RFC 8693): the policy set at creation, changed field by field, removed with null, validated', async () => {
+    const TE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+    const own = `${s.issuer}/api`;
+    const created = await call('POST', '/admin/api/apps', {
+      body: { name: 'Exchanging gateway', grant_types: ['client_credentials', TE], scope: 'profile', token_exchange: { audiences: [own], impersonation: true } },
+    });
+    expect(created.status).toBe(201);
+    expect(created.json['token_exchange']).toEqual({ audiences: [own], impersonation: true, refresh_tokens: false });
+    const id = String(created.json['client_id']);
+    expect((await s.ctx.storage.clients.byId(id))?.tokenExchange).toEqual({ audiences: [own], impersonation: true, refreshTokens: false });
+    const patched = await call('PATCH', `/admin/api/apps/${id}`, { body: { token_exchange: { refresh_tokens: true, impersonation: false } } });
+    expect(patched.status).toBe(200);
+    expect(patched.json['token_exchange']).toEqual({ audiences: [own], impersonation: false, refresh_tokens: true });
+    const untouched = await call('PATCH', `/admin/api/apps/${id}`, { body: { name: 'Renamed gateway' } });
+    expect(untouched.json['token_exchange']).toEqual({ audiences: [own], impersonation: false, refresh_tokens: true });
+    const emptied = await call('PATCH', `/admin/api/apps/${id}`, { body: { token_exchange: { audiences: [] } } });
+    expect(emptied.json['token_exchange']).toEqual({ audiences: [], impersonation: false, refresh_tokens: true });
+    const removed = await call('PATCH', `/admin/api/apps/${id}`, { body: { token_exchange: null } });
+    expect(removed.status).toBe(200);
+    expect(removed.json['token_exchange']).toBeNull();
+    expect((await call('GET', `/admin/api/apps/${id}`)).json['token_exchange']).toBeNull();
+
+    const cases: Array<[unknown, number, { error: string; error_description: string }]> = [
+      [{ audiences: ['https://unknown.admin.example'] }, 400, { error: 'invalid_client_metadata', error_description: `Unknown token-exchange audience "https://unknown.admin.example": register the resource server first (or use ${own})` }],
+      [{ audience: [own] }, 400, { error: 'invalid_request', error_description: 'Unknown field "token_exchange.audience"; expected audiences, impersonation, refresh_tokens' }],
+      [{ impersonation: 'yes' }, 400, { error: 'invalid_request', error_description: '"impersonation" must be true or false' }],
+      [[own], 400, { error: 'invalid_request', error_description: '"token_exchange" must be an object or null' }],
+    ];
+    for (const [policy, status, body] of cases) {
+      const r = await call('PATCH', `/admin/api/apps/${id}`, { body: { token_exchange: policy } });
+      expect({ status: r.status, json: r.json }).toEqual({ status, json: body });
+    }
+    const pub = await call('POST', '/admin/api/apps', { body: { name: 'Public exchanger', client_type: 'public', redirect_uris: ['https://p.example/cb'], grant_types: ['authorization_code', TE] } });
+    expect({ status: pub.status, json: pub.json }).toEqual({ status: 400, json: { error: 'invalid_client_metadata', error_description: 'Public applications cannot use token exchange (it needs client authentication)' } });
+  });
+
   it('reports validation errors from the service as they are', async () => {
     const badUri = await call('POST', '/admin/api/apps', { body: { name: 'Bad', redirect_uris: ['https://client.example/cb#frag'] } });
     expect(badUri.status).toBe(400);

@@ -117,6 +117,7 @@ const APP_VIEW_KEYS = [
   'contacts',
   'backchannel_logout_uri',
   'backchannel_logout_session_required',
+  'token_exchange',
   'dynamic',
   'deactivated_by_admin',
   'previous_secret_expires_at',
@@ -264,6 +265,37 @@ describe('apps create', () => {
       await run(['apps', 'create', '--name', 'Bad', '--redirect-uri', 'https://rp.example/cb', '--backchannel-logout-uri', 'https://10.1.2.3/bc']),
       1,
       'backchannel_logout_uri: 10.1.2.3 is not a public address',
+    );
+  });
+
+  it('token exchange (RFC 8693): the policy options on create; update changes, keeps and removes it', async () => {
+    const TE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+    // Tollgate's own API is always a valid audience (creating a resource server here would change the lists other tests check).
+    const own = 'http://localhost:8080/api';
+    type Tx = App & { token_exchange: unknown };
+    const app = await json<Tx>([
+      'apps', 'create', '--name', 'Gateway', '--grant-type', 'client_credentials', '--grant-type', TE,
+      '--token-exchange-audience', own, '--token-exchange-impersonation',
+    ]);
+    expect(app.grant_types).toEqual(['client_credentials', TE]);
+    expect(app.token_exchange).toEqual({ audiences: [own], impersonation: true, refresh_tokens: false });
+    const plain = await json<Tx>(['apps', 'create', '--name', 'No policy', '--grant-type', 'client_credentials']);
+    expect(plain.token_exchange).toBeNull();
+    const updated = await json<Tx>(['apps', 'update', app.client_id, '--no-token-exchange-impersonation', '--token-exchange-refresh']);
+    expect(updated.token_exchange).toEqual({ audiences: [own], impersonation: false, refresh_tokens: true });
+    const renamed = await json<Tx>(['apps', 'update', app.client_id, '--name', 'Gateway 2']);
+    expect(renamed.token_exchange).toEqual(updated.token_exchange);
+    const removed = await json<Tx>(['apps', 'update', app.client_id, '--remove-token-exchange']);
+    expect(removed.token_exchange).toBeNull();
+    expectError(
+      await run(['apps', 'create', '--name', 'Bad', '--grant-type', TE, '--token-exchange-audience', 'https://unknown.cli.example']),
+      1,
+      'Unknown token-exchange audience "https://unknown.cli.example": register the resource server first (or use http://localhost:8080/api)',
+    );
+    expectError(
+      await run(['apps', 'update', app.client_id, '--remove-token-exchange', '--token-exchange-refresh']),
+      1,
+      'Use either --remove-token-exchange or the other --token-exchange options, not both',
     );
   });
 

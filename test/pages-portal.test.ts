@@ -305,4 +305,48 @@ describeEachDb('pages: portal, connected applications, back-office', (start) => 
     expect(js.status).toBe(200);
     expect(js.headers.get('content-type')).toContain('javascript');
   });
+  it('token exchange: only an administrator, in the back-office, grants it and sets its policy; the portal never reads the policy', async () => {
+    const TE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+    const own = `${s.issuer}/api`;
+    const crafted: Array<[string, string]> = [['token_exchange_form', '1'], ['token_exchange_enabled', '1'], ['token_exchange_audiences', own], ['token_exchange_impersonation', '1']];
+    // A person may not give their application the grant...
+    const refused = await createViaPortal(alice, 'Exchanger', [['grant_types', TE]]);
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain('The password and implicit grants (and extension grants) can only be enabled by an administrator.');
+    // ...and a crafted policy is ignored, on creation and on edit.
+    const form = await (await alice.fetch('/developers/new')).text();
+    expect(form).not.toContain('token_exchange');
+    const created = await createViaPortal(alice, 'Crafted policy', crafted);
+    expect(created.status).toBe(303);
+    const clientId = decodeURIComponent(/\/developers\/apps\/([^/?]+)/.exec(created.headers.get('location') ?? '')?.[1] ?? '');
+    expect((await s.ctx.storage.clients.byId(clientId))?.tokenExchange).toBeNull();
+    const editCsrf = await csrfOf(alice, `/developers/apps/${encodeURIComponent(clientId)}/edit`);
+    const edited = await alice.postForm(`/developers/apps/${encodeURIComponent(clientId)}/edit`, [
+      ['csrf', editCsrf], ['name', 'Crafted policy'], ['redirect_uris', 'https://app.example/cb'], ['scopes', 'profile'],
+      ['grant_types', 'authorization_code'], ['active', '1'], ...crafted,
+    ]);
+    expect(edited.status).toBe(303);
+    expect((await s.ctx.storage.clients.byId(clientId))?.tokenExchange).toBeNull();
+
+    // The back-office shows the policy and saves it.
+    const page = await (await admin.fetch(`/admin/apps/${encodeURIComponent(clientId)}`)).text();
+    expect(page).toContain('Token exchange (services acting for a person; administrators only)');
+    expect(page).toContain('name="token_exchange_audiences"');
+    const fields = (extra: Array<[string, string]>): Array<[string, string]> => [
+      ['name', 'Crafted policy'], ['redirect_uris', 'https://app.example/cb'], ['scopes', 'profile'],
+      ['grant_types', 'authorization_code'], ['grant_types', TE], ['active', '1'], ['token_exchange_form', '1'], ...extra,
+    ];
+    const csrf = hiddenField(page, 'csrf');
+    const saved = await admin.postForm(`/admin/apps/${encodeURIComponent(clientId)}/edit`, [['csrf', csrf], ...fields([['token_exchange_enabled', '1'], ['token_exchange_audiences', own], ['token_exchange_refresh_tokens', '1']])]);
+    expect(saved.status).toBe(303);
+    const after = await s.ctx.storage.clients.byId(clientId);
+    expect(after?.grantTypes).toEqual(['authorization_code', TE]);
+    expect(after?.tokenExchange).toEqual({ audiences: [own], impersonation: false, refreshTokens: true });
+    const bad = await admin.postForm(`/admin/apps/${encodeURIComponent(clientId)}/edit`, [['csrf', csrf], ...fields([['token_exchange_enabled', '1'], ['token_exchange_audiences', 'https://nowhere.example']])]);
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('Unknown token-exchange audience &quot;https://nowhere.example&quot;');
+    const off = await admin.postForm(`/admin/apps/${encodeURIComponent(clientId)}/edit`, [['csrf', csrf], ...fields([['token_exchange_audiences', own]])]);
+    expect(off.status).toBe(303);
+    expect((await s.ctx.storage.clients.byId(clientId))?.tokenExchange).toBeNull();
+  });
 });

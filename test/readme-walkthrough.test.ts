@@ -72,5 +72,9 @@ describe('README walkthrough, verbatim', () => {
     expect(out).toContain('"typ":"at+jwt"');
     expect(out).toContain('"registration_access_token":"tgreg_');
     expect(out).toContain('"client_name":"Gancio mobile"');
+    // Token exchange (RFC 8693): the issued type, the actor in `act`, and impersonation refused by the policy.
+    expect(out).toMatch(/^urn:ietf:params:oauth:token-type:access_token$/m);
+    expect(out).toMatch(/^\{"sub":"tgc_[A-Za-z0-9_-]+"\}$/m);
+    expect(out).toContain('{"error":"invalid_request","error_description":"\\"actor_token\\" is required: this application\'s token-exchange policy does not allow impersonation"}');
   }, 150_000);
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createStorage } from '../src/storage/kysely/index.js';
-import { DEFAULT_OIDC_SETTINGS } from '../src/storage/types.js';
+import { DEFAULT_OIDC_SETTINGS, exchangeFamilyOf } from '../src/storage/types.js';
 import type {
   AuthorizationCodeRow,
   NewClient,
@@ -157,7 +157,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
     });
 
     it('migrate() applies every migration once and is idempotent', async () => {
-      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes']);
+      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes', '0014_token_exchange']);
       expect(await storage.migrate()).toEqual([]);
       expect(await storage.migrate()).toEqual([]);
     });
@@ -415,10 +415,23 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
         dynamic: true,
       });
       const created = await storage.clients.create(input, T0);
-      const expected = { ...input, scopesVersion: 1, createdAt: T0, updatedAt: T0, usedAt: null, adminDeactivated: false, previousSecretHash: null, previousSecretExpiresAt: null, idTokenSignedResponseAlg: null, postLogoutRedirectUris: [], oidc: DEFAULT_OIDC_SETTINGS };
+      const expected = { ...input, scopesVersion: 1, createdAt: T0, updatedAt: T0, usedAt: null, adminDeactivated: false, previousSecretHash: null, previousSecretExpiresAt: null, idTokenSignedResponseAlg: null, postLogoutRedirectUris: [], oidc: DEFAULT_OIDC_SETTINGS, tokenExchange: null };
       expect(created).toEqual(expected);
       expect(await storage.clients.byId('c1')).toEqual(expected);
       expect(await storage.clients.byId('missing')).toBeNull();
+    });
+
+    it('token exchange (0014): the policy round-trips on create and update, and null clears it', async () => {
+      const policy = { audiences: ['https://api.example', 'https://other.example'], impersonation: true, refreshTokens: false };
+      const created = await storage.clients.create(aClient('tx', { tokenExchange: policy }), T0);
+      expect(created.tokenExchange).toEqual(policy);
+      expect((await storage.clients.byId('tx'))?.tokenExchange).toEqual(policy);
+      const next = { audiences: [], impersonation: false, refreshTokens: true };
+      expect((await storage.clients.update('tx', { tokenExchange: next }, T0 + 1))?.tokenExchange).toEqual(next);
+      expect((await storage.clients.byId('tx'))?.tokenExchange).toEqual(next);
+      expect((await storage.clients.update('tx', { name: 'Renamed' }, T0 + 2))?.tokenExchange).toEqual(next);
+      expect((await storage.clients.update('tx', { tokenExchange: null }, T0 + 3))?.tokenExchange).toBeNull();
+      expect((await storage.clients.byId('tx'))?.tokenExchange).toBeNull();
     });
 
     it('issue #15 §3: markUsed records the first use once; purgeUnused removes only never-used dynamic registrations', async () => {
@@ -478,6 +491,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
           idTokenSignedResponseAlg: 'EdDSA',
           postLogoutRedirectUris: ['https://x/bye', 'https://x/bye2'],
           oidc: { applicationType: 'native', defaultMaxAge: 600, contacts: ['ops@x.example'], backchannelLogoutUri: 'https://x/bc', backchannelLogoutSessionRequired: true },
+          tokenExchange: { audiences: ['https://api.x'], impersonation: false, refreshTokens: true },
         },
         T0 + 6,
       );
@@ -490,6 +504,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
         idTokenSignedResponseAlg: 'EdDSA',
         postLogoutRedirectUris: ['https://x/bye', 'https://x/bye2'],
         oidc: { applicationType: 'native', defaultMaxAge: 600, contacts: ['ops@x.example'], backchannelLogoutUri: 'https://x/bc', backchannelLogoutSessionRequired: true },
+        tokenExchange: { audiences: ['https://api.x'], impersonation: false, refreshTokens: true },
         name: 'Renamed',
         description: null,
         scopes: ['a'],
@@ -794,6 +809,72 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       expect((await storage.tokens.byHash('u2c1'))?.revokedAt).toBe(T0 + 2);
       expect(await storage.tokens.revokeByClient('c2', T0 + 3)).toBe(2);
       expect(await storage.tokens.revokeByClient('c2', T0 + 4)).toBe(0);
+    });
+
+    it('token exchange (0014): the exchange facts round-trip through insert, insertMany and a redemption; absent elsewhere', async () => {
+      const exchange = { act: { sub: 'svc', act: { sub: 'first' } }, notAfter: T0 + 1000, subject: null };
+      await storage.tokens.insert(aToken('e1', { familyId: 'f1', exchange }));
+      expect(await storage.tokens.byHash('e1')).toEqual({ ...aToken('e1', { familyId: 'f1', exchange }), revokedAt: null, consumedAt: null });
+      const impersonation = { act: null, notAfter: null, subject: 'c2' };
+      await storage.tokens.insertMany([aToken('e2', { kind: 'refresh', familyId: 'f2', exchange: impersonation }), aToken('plain')]);
+      expect((await storage.tokens.byHash('e2'))?.exchange).toEqual(impersonation);
+      expect(await storage.tokens.byHash('plain')).not.toHaveProperty('exchange');
+      const won = await storage.grants.redeem({
+        consume: { kind: 'refresh', hash: 'e2' },
+        now: T0 + 1,
+        consent: null,
+        tokens: [aToken('e3', { familyId: 'f2', exchange: impersonation })],
+        graceResponse: null,
+      });
+      expect(won).toBe(true);
+      expect((await storage.tokens.byHash('e3'))?.exchange).toEqual(impersonation);
+    });
+
+    it('token exchange: revoking a token without a family revokes the family named after it (what was exchanged from it)', async () => {
+      await storage.tokens.insertMany([
+        aToken('cc', { userId: null, clientId: 'c1' }),
+        aToken('xa', { userId: null, clientId: 'c2', familyId: exchangeFamilyOf('cc') }),
+        aToken('xr', { userId: null, clientId: 'c2', kind: 'refresh', familyId: exchangeFamilyOf('cc') }),
+        aToken('other', { userId: null, clientId: 'c2', familyId: exchangeFamilyOf('zz') }),
+      ]);
+      expect(await storage.tokens.revoke('cc', T0)).toBe(3);
+      expect((await storage.tokens.byHash('xa'))?.revokedAt).toBe(T0);
+      expect((await storage.tokens.byHash('xr'))?.revokedAt).toBe(T0);
+      expect((await storage.tokens.byHash('other'))?.revokedAt).toBeNull();
+    });
+
+    it('token exchange: revokeByUserAndClient and revokeByClient also revoke what other applications exchanged from those tokens', async () => {
+      await storage.clients.create(aClient('c3'), T0);
+      await storage.tokens.insertMany([
+        // u1's grant with c1 (family f1), and c2's token exchanged from it (same family).
+        aToken('r1', { userId: 'u1', clientId: 'c1', kind: 'refresh', familyId: 'f1' }),
+        aToken('a1', { userId: 'u1', clientId: 'c1', familyId: 'f1', parentHash: 'r1' }),
+        aToken('x1', { userId: 'u1', clientId: 'c2', familyId: 'f1' }),
+        // u1's family-less c1 token (password grant without refresh) and c2's exchange of it.
+        aToken('p1', { userId: 'u1', clientId: 'c1' }),
+        aToken('x2', { userId: 'u1', clientId: 'c2', familyId: exchangeFamilyOf('p1') }),
+        // Kept: the grant named as the exception, what was exchanged from it, and c2's own tokens.
+        aToken('r9', { userId: 'u1', clientId: 'c1', kind: 'refresh', familyId: 'f9' }),
+        aToken('x9', { userId: 'u1', clientId: 'c2', familyId: 'f9' }),
+        aToken('own', { userId: 'u1', clientId: 'c2', familyId: 'f2' }),
+        // u2's exchange of u2's own c1 family: another person, left alone by u1's disconnection.
+        aToken('u2r', { userId: 'u2', clientId: 'c1', kind: 'refresh', familyId: 'f3' }),
+        aToken('u2x', { userId: 'u2', clientId: 'c3', familyId: 'f3' }),
+        // An application-only c1 token exchanged by c3.
+        aToken('cc', { userId: null, clientId: 'c1' }),
+        aToken('ccx', { userId: null, clientId: 'c3', familyId: exchangeFamilyOf('cc') }),
+      ]);
+      expect(await storage.tokens.revokeByUserAndClient('u1', 'c1', T0, 'f9')).toBe(5);
+      for (const h of ['r1', 'a1', 'x1', 'p1', 'x2']) expect((await storage.tokens.byHash(h))?.revokedAt).toBe(T0);
+      for (const h of ['r9', 'x9', 'own', 'u2r', 'u2x', 'cc', 'ccx']) expect((await storage.tokens.byHash(h))?.revokedAt).toBeNull();
+      expect(await storage.tokens.revokeByUserAndClient('u1', 'c1', T0 + 1)).toBe(2);
+      expect((await storage.tokens.byHash('x9'))?.revokedAt).toBe(T0 + 1);
+      expect((await storage.tokens.byHash('own'))?.revokedAt).toBeNull();
+
+      expect(await storage.tokens.revokeByClient('c1', T0 + 2)).toBe(4);
+      for (const h of ['u2r', 'u2x', 'cc', 'ccx']) expect((await storage.tokens.byHash(h))?.revokedAt).toBe(T0 + 2);
+      expect((await storage.tokens.byHash('own'))?.revokedAt).toBeNull();
+      expect(await storage.tokens.revokeByClient('c1', T0 + 3)).toBe(0);
     });
 
     it('revokeByUser revokes the user\'s tokens of every application, and nobody else\'s', async () => {
@@ -1911,7 +1992,7 @@ describe('storage contract: SQLite', () => {
   it('supports :memory:', async () => {
     const storage = await createStorage({ kind: 'sqlite', file: ':memory:' });
     try {
-      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes']);
+      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes', '0014_token_exchange']);
       await storage.ping();
     } finally {
       await storage.close();
@@ -1946,8 +2027,8 @@ describePg('storage contract: PostgreSQL', (url) => {
     const sa = await createStorage({ kind: 'postgres', url, schema: a.schema });
     const sb = await createStorage({ kind: 'postgres', url, schema: b.schema });
     try {
-      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes']);
-      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes']);
+      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes', '0014_token_exchange']);
+      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes', '0014_token_exchange']);
       await sa.organizations.create({ id: 'o1', name: 'Only in A', createdAt: T0 });
       expect(await sb.organizations.count()).toBe(0);
       expect((await sa.organizations.page({ limit: 10 })).items.map((o) => o.id)).toEqual(['o1']);

@@ -198,3 +198,47 @@ export async function clientCredentials(base: string, app: App, extra: Record<st
   if (r.status !== 200 || !body.access_token) throw new Error(`client_credentials: ${r.status} ${JSON.stringify(body)}`);
   return body.access_token;
 }
+
+// --- token exchange (RFC 8693) ------------------------------------------------------------------
+
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+export const EXCHANGE_SOURCE = 'https://orders.bench.example';
+export const EXCHANGE_TARGET = 'https://billing.bench.example';
+
+/**
+ * The token-exchange scenario's set-up: a gateway application allowed to exchange tokens for the
+ * billing API, serving the orders API (its introspector, so orders tokens are addressed to it);
+ * alice's token for the orders API (password grant, once) as the subject and the gateway's own
+ * client-credentials token as the actor. Every request of the scenario is the same exchange, and
+ * each one issues (and stores) a new access token with `act`.
+ */
+export async function exchangeSetup(inst: Instance): Promise<{ app: App; body: string }> {
+  runCli([CLI, 'resource-servers', 'create', '--identifier', EXCHANGE_TARGET, '--name', 'bench billing', '--json'], inst.env);
+  const app = createApp(inst.env, 'bench token exchange', [
+    '--grant-type', TOKEN_EXCHANGE, '--grant-type', 'client_credentials', '--scope', 'profile', '--token-exchange-audience', EXCHANGE_TARGET,
+  ]);
+  runCli([CLI, 'resource-servers', 'create', '--identifier', EXCHANGE_SOURCE, '--name', 'bench orders', '--introspector', app.clientId, '--json'], inst.env);
+  const base = inst.server.base;
+  const r = await fetch(`${base}/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${inst.apps.pw.basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'password', username: USER.email, password: USER.password, scope: 'profile', resource: EXCHANGE_SOURCE }).toString(),
+  });
+  const subject = ((await r.json()) as { access_token?: string }).access_token;
+  if (r.status !== 200 || !subject) throw new Error(`token exchange set-up: password grant ${r.status}`);
+  const actor = await clientCredentials(base, app);
+  const body = new URLSearchParams({
+    grant_type: TOKEN_EXCHANGE,
+    subject_token: subject,
+    subject_token_type: ACCESS_TOKEN_TYPE,
+    actor_token: actor,
+    actor_token_type: ACCESS_TOKEN_TYPE,
+    audience: EXCHANGE_TARGET,
+  }).toString();
+  // One exchange by hand: the scenario must measure successes.
+  const check = await fetch(`${base}/oauth/token`, { method: 'POST', headers: { authorization: `Basic ${app.basic}`, 'content-type': 'application/x-www-form-urlencoded' }, body });
+  const out = (await check.json()) as { issued_token_type?: string };
+  if (check.status !== 200 || out.issued_token_type !== ACCESS_TOKEN_TYPE) throw new Error(`token exchange set-up: ${check.status} ${JSON.stringify(out)}`);
+  return { app, body };
+}

@@ -82,6 +82,26 @@ interface AppOptions extends JsonOption {
   website?: string;
   logoUri?: string;
   inactive?: boolean;
+  tokenExchangeAudience?: string[];
+  tokenExchangeImpersonation?: boolean;
+  tokenExchangeRefresh?: boolean;
+  removeTokenExchange?: boolean;
+}
+
+/** The token-exchange options as a policy change, or undefined when none was given. */
+function tokenExchangeInput(opts: AppOptions): AppInput['tokenExchange'] {
+  if (opts.removeTokenExchange) {
+    if (opts.tokenExchangeAudience || opts.tokenExchangeImpersonation !== undefined || opts.tokenExchangeRefresh !== undefined) {
+      throw new CliError('Use either --remove-token-exchange or the other --token-exchange options, not both');
+    }
+    return null;
+  }
+  const policy = {
+    ...(opts.tokenExchangeAudience !== undefined ? { audiences: opts.tokenExchangeAudience } : {}),
+    ...(opts.tokenExchangeImpersonation !== undefined ? { impersonation: opts.tokenExchangeImpersonation } : {}),
+    ...(opts.tokenExchangeRefresh !== undefined ? { refreshTokens: opts.tokenExchangeRefresh } : {}),
+  };
+  return Object.keys(policy).length > 0 ? policy : undefined;
 }
 
 interface UpdateOptions extends AppOptions {
@@ -119,7 +139,7 @@ function addAppOptions(cmd: Command, mode: 'create' | 'update'): Command {
     .addOption(
       new Option(
         '--grant-type <grant>',
-        `grant type, repeatable: authorization_code, refresh_token, client_credentials, password, implicit, urn:ietf:params:oauth:grant-type:device_code${
+        `grant type, repeatable: authorization_code, refresh_token, client_credentials, password, implicit, urn:ietf:params:oauth:grant-type:device_code, urn:ietf:params:oauth:grant-type:token-exchange${
           mode === 'create' ? ' (default: authorization_code refresh_token)' : replace
         }`,
       ).argParser(collectList),
@@ -139,6 +159,16 @@ function addAppOptions(cmd: Command, mode: 'create' | 'update'): Command {
     .option('--no-refresh', 'do not issue refresh tokens')
     .option('--refresh-ttl <seconds>', 'refresh token lifetime in seconds, or "never"', refreshTtl)
     .option('--refresh-grace <seconds>', 'refresh grace window (0–300 s, default 0 = off): a just-rotated refresh token presented again gets the same new pair', wholeNumber)
+    .option('--token-exchange-audience <uri>', `token exchange (RFC 8693): an audience the app may obtain tokens for, repeatable${replace}`, collectUris)
+    .option('--token-exchange-impersonation', 'token exchange: allowed without an actor token (the new token has no act)')
+    .option('--token-exchange-refresh', 'token exchange: may ask for a refresh token');
+  if (mode === 'update') {
+    cmd
+      .option('--no-token-exchange-impersonation', 'token exchange: an actor token is required again')
+      .option('--no-token-exchange-refresh', 'token exchange: no refresh tokens')
+      .option('--remove-token-exchange', 'remove the token-exchange policy (the app can no longer exchange tokens)');
+  }
+  cmd
     .option('--description <text>', 'description shown on the consent screen')
     .option('--website <url>', 'home page of the app')
     .option('--logo-uri <url>', 'logo shown on the consent screen');
@@ -191,6 +221,7 @@ async function appHuman(ctx: OAuthContext, c: ClientRow): Promise<Record<string,
 
 async function create(opts: AppOptions): Promise<void> {
   if (opts.longLived && opts.accessTtl !== undefined) throw new CliError('Use either --access-ttl or --long-lived, not both');
+  const tokenExchange = tokenExchangeInput(opts);
   await withRuntime(async ({ ctx }) => {
     const input: AppInput = {
       name: opts.name ?? '',
@@ -219,6 +250,7 @@ async function create(opts: AppOptions): Promise<void> {
       refreshEnabled: opts.longLived ? false : opts.refresh !== false,
       ...(opts.refreshTtl !== undefined ? { refreshTtl: opts.refreshTtl === 'never' ? null : opts.refreshTtl } : {}),
       ...(opts.refreshGrace !== undefined ? { refreshGraceSeconds: opts.refreshGrace } : {}),
+      ...(tokenExchange !== undefined ? { tokenExchange } : {}),
       active: opts.inactive !== true,
     };
     const created = await createApp(ctx, input);
@@ -354,6 +386,8 @@ async function update(clientId: string, opts: UpdateOptions): Promise<void> {
     if (opts.refresh !== undefined) patch.refreshEnabled = opts.refresh;
     if (opts.refreshTtl !== undefined) patch.refreshTtl = opts.refreshTtl === 'never' ? null : opts.refreshTtl;
     if (opts.refreshGrace !== undefined) patch.refreshGraceSeconds = opts.refreshGrace;
+    const tokenExchange = tokenExchangeInput(opts);
+    if (tokenExchange !== undefined) patch.tokenExchange = tokenExchange;
 
     const activate = opts.active ? true : opts.inactive ? false : undefined;
     if (Object.keys(patch).length === 0 && activate === undefined) {

@@ -13,6 +13,7 @@ import { introspectionFeature } from './introspection/feature.js';
 import { registrationFeature } from './registration/feature.js';
 import { openIdConnectFeature } from './oidc/feature.js';
 import { deviceCodeFeature } from './device-code/feature.js';
+import { tokenExchangeFeature } from './token-exchange/feature.js';
 
 export const BUILT_IN_FEATURES: readonly Feature[] = [
   authorizationCodeFeature,
@@ -25,5 +26,6 @@ export const BUILT_IN_FEATURES: readonly Feature[] = [
   registrationFeature,
   openIdConnectFeature,
   deviceCodeFeature,
+  tokenExchangeFeature,
 ];
 

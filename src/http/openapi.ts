@@ -11,6 +11,13 @@ const json = (schema: Schema): Schema => ({ content: { 'application/json': { sch
 const nullable = (type: string, extra: Schema = {}): Schema => ({ type: [type, 'null'], ...extra });
 const stringList: Schema = { type: 'array', items: { type: 'string' } };
 const dateTime: Schema = { type: 'string', format: 'date-time' };
+function tokenExchangeProperties(): Record<string, Schema> {
+  return {
+    audiences: { ...stringList, description: 'Resource server identifiers (or Tollgate’s own API) the app may exchange tokens for' },
+    impersonation: { type: 'boolean', description: 'May exchange without an actor token (the new token has no act)' },
+    refresh_tokens: { type: 'boolean', description: 'May ask for a refresh token (requested_token_type refresh_token)' },
+  };
+}
 /** The one pagination shape of the admin API's lists: `items`, and `next` (null on the last page). */
 const listOf = (item: string): Schema => ({
   type: 'object',
@@ -30,7 +37,7 @@ const appFields: Record<string, Schema> = {
   redirect_uris: stringList,
   scopes: { ...stringList, description: 'Scopes the app may request (each must exist)' },
   scope: { type: 'string', description: 'Alternative to `scopes`: space-separated' },
-  grant_types: { type: 'array', items: { type: 'string', enum: ['authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit', 'urn:ietf:params:oauth:grant-type:device_code'] } },
+  grant_types: { type: 'array', items: { type: 'string', enum: ['authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange'] } },
   client_type: { type: 'string', enum: ['confidential', 'public'], description: 'Cannot change after creation' },
   org: nullable('string', { description: 'Organization name or id; null clears' }),
   owner: nullable('string', { description: 'Owner email (or user id); null clears' }),
@@ -49,6 +56,7 @@ const appFields: Record<string, Schema> = {
   contacts: { ...stringList, description: 'Email addresses of the people responsible for the app (at most 10)' },
   backchannel_logout_uri: nullable('string', { description: 'OpenID Connect Back-Channel Logout: https URL Tollgate posts a logout token to when a session ends' }),
   backchannel_logout_session_required: { type: 'boolean', description: 'The app needs sid in logout tokens (Tollgate always sends it)' },
+  token_exchange: nullable('object', { description: 'Token exchange (RFC 8693) policy, administrators only; the fields given replace the current ones, null removes the policy (docs/token-exchange.md)', properties: tokenExchangeProperties(), additionalProperties: false }),
 };
 
 const adminSchemas: Record<string, Schema> = {
@@ -81,6 +89,7 @@ const adminSchemas: Record<string, Schema> = {
       contacts: stringList,
       backchannel_logout_uri: nullable('string'),
       backchannel_logout_session_required: { type: 'boolean' },
+      token_exchange: nullable('object', { properties: tokenExchangeProperties() }),
       dynamic: { type: 'boolean' },
       created_at: dateTime,
       updated_at: dateTime,

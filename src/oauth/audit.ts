@@ -20,6 +20,7 @@ export type AuditType =
   | 'consent.revoked'
   | 'token.revoked'
   | 'tokens.replaced'
+  | 'token.exchanged'
   | 'login.succeeded'
   | 'login.failed'
   | 'login.locked'

@@ -18,7 +18,7 @@ export interface TokenRequest {
 
 const AUTH_PARAMS = ['client_id', 'client_secret'];
 /** Secrets that must never travel in a URL (they end up in logs, history and Referer headers). */
-const CREDENTIAL_PARAMS = ['client_secret', 'password', 'refresh_token', 'code', 'code_verifier', 'client_assertion', 'assertion', 'device_code'];
+const CREDENTIAL_PARAMS = ['client_secret', 'password', 'refresh_token', 'code', 'code_verifier', 'client_assertion', 'assertion', 'device_code', 'subject_token', 'actor_token'];
 
 export async function handleTokenRequest(ctx: OAuthContext, req: TokenRequest): Promise<TokenResponse> {
   // RFC 6749 §2.3.1: the secret "MUST NOT be included in the request URI".

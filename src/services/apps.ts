@@ -4,7 +4,7 @@
  * so every caller reports it the same way.
  */
 import { KEY_ALGS, type KeyAlg } from '../config.js';
-import { DEFAULT_OIDC_SETTINGS, type ClientPatch, type ClientRow, type GrantType, type NewClient, type OidcClientSettings, type TokenFormat } from '../storage/types.js';
+import { DEFAULT_OIDC_SETTINGS, type ClientPatch, type ClientRow, type GrantType, type NewClient, type OidcClientSettings, type TokenExchangePolicy, type TokenFormat } from '../storage/types.js';
 import { OutboundError, outboundUrl } from '../net/outbound.js';
 import type { OAuthContext } from '../oauth/context.js';
 import { invalidClientMetadata, invalidRequest } from '../oauth/errors.js';
@@ -41,6 +41,39 @@ export interface AppInput {
   readonly postLogoutRedirectUris?: readonly string[];
   /** OpenID Connect Registration metadata (application_type, default_max_age, contacts, back-channel logout). */
   readonly oidc?: Partial<OidcClientSettings>;
+  /**
+   * Token exchange policy (RFC 8693; administrators only: the portal never passes it). Given
+   * fields replace the current ones (a new policy starts with nothing allowed); null removes it.
+   */
+  readonly tokenExchange?: Partial<TokenExchangePolicy> | null;
+}
+
+/** The grant type of token exchange (src/features/token-exchange/). */
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const MAX_EXCHANGE_AUDIENCES = 20;
+
+/** The application's token-exchange policy: `current` with `input`'s changes, validated. */
+async function tokenExchangePolicy(
+  ctx: OAuthContext,
+  input: Partial<TokenExchangePolicy> | null | undefined,
+  current: TokenExchangePolicy | null,
+): Promise<TokenExchangePolicy | null> {
+  if (input === undefined) return current;
+  if (input === null) return null;
+  const base = current ?? { audiences: [], impersonation: false, refreshTokens: false };
+  const next: TokenExchangePolicy = {
+    audiences: input.audiences !== undefined ? [...new Set(input.audiences.map((a) => a.trim()).filter((a) => a.length > 0))] : base.audiences,
+    impersonation: input.impersonation ?? base.impersonation,
+    refreshTokens: input.refreshTokens ?? base.refreshTokens,
+  };
+  if (next.audiences.length > MAX_EXCHANGE_AUDIENCES) throw invalidClientMetadata(`At most ${MAX_EXCHANGE_AUDIENCES} token-exchange audiences`);
+  const own = defaultAudience(ctx.config);
+  for (const a of next.audiences) {
+    if (a !== own && !(await ctx.storage.resourceServers.byIdentifier(a))) {
+      throw invalidClientMetadata(`Unknown token-exchange audience "${a.slice(0, 200)}": register the resource server first (or use ${own})`);
+    }
+  }
+  return next;
 }
 
 const MAX_DEFAULT_MAX_AGE = 366 * 86400;
@@ -158,6 +191,9 @@ async function checkCoherence(ctx: OAuthContext, c: NewClient): Promise<void> {
   if (c.clientType === 'public' && (c.grantTypes.includes('client_credentials') || c.grantTypes.includes('password'))) {
     throw invalidClientMetadata('Public applications cannot use the client_credentials or password grants');
   }
+  if (c.clientType === 'public' && c.grantTypes.includes(TOKEN_EXCHANGE_GRANT)) {
+    throw invalidClientMetadata('Public applications cannot use token exchange (it needs client authentication)');
+  }
   if (c.actsAsUserId !== null) {
     const u = await ctx.storage.users.byId(c.actsAsUserId);
     if (!u) throw invalidClientMetadata('The acts-as user does not exist');
@@ -224,6 +260,7 @@ export async function prepareApp(
     idTokenSignedResponseAlg: idTokenAlg(input.idTokenSignedResponseAlg),
     postLogoutRedirectUris: postLogoutUris(input.postLogoutRedirectUris ?? []),
     oidc: oidcSettings(ctx, input.oidc, DEFAULT_OIDC_SETTINGS),
+    tokenExchange: await tokenExchangePolicy(ctx, input.tokenExchange, null),
   };
   await checkCoherence(ctx, row);
   // The algorithm's key exists (and is in the JWKS) before the first ID token is signed with it.
@@ -302,6 +339,7 @@ export async function updateApp(
   if (input.refreshGraceSeconds !== undefined) patch.refreshGraceSeconds = graceSeconds(input.refreshGraceSeconds);
   if (input.postLogoutRedirectUris !== undefined) patch.postLogoutRedirectUris = postLogoutUris(input.postLogoutRedirectUris);
   if (input.oidc !== undefined) patch.oidc = oidcSettings(ctx, input.oidc, current.oidc);
+  if (input.tokenExchange !== undefined) patch.tokenExchange = await tokenExchangePolicy(ctx, input.tokenExchange, current.tokenExchange);
   if (input.idTokenSignedResponseAlg !== undefined) {
     patch.idTokenSignedResponseAlg = idTokenAlg(input.idTokenSignedResponseAlg);
     if (patch.idTokenSignedResponseAlg !== null) await ctx.keys.signingKeyFor(patch.idTokenSignedResponseAlg);
@@ -438,6 +476,7 @@ export function appView(c: ClientRow): Record<string, unknown> {
     contacts: c.oidc.contacts,
     backchannel_logout_uri: c.oidc.backchannelLogoutUri,
     backchannel_logout_session_required: c.oidc.backchannelLogoutSessionRequired,
+    token_exchange: c.tokenExchange === null ? null : { audiences: c.tokenExchange.audiences, impersonation: c.tokenExchange.impersonation, refresh_tokens: c.tokenExchange.refreshTokens },
     dynamic: c.dynamic,
     deactivated_by_admin: c.adminDeactivated,
     previous_secret_expires_at: c.previousSecretExpiresAt === null ? null : new Date(c.previousSecretExpiresAt).toISOString(),

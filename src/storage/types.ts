@@ -114,6 +114,40 @@ export interface ClientRow {
   readonly postLogoutRedirectUris: readonly string[];
   /** The rest of its OpenID Connect Registration metadata (issue #12). */
   readonly oidc: OidcClientSettings;
+  /**
+   * Token exchange (RFC 8693; docs/token-exchange.md): what an administrator allows this
+   * application to exchange tokens for; null for nothing (clients.token_exchange, 0014).
+   */
+  readonly tokenExchange: TokenExchangePolicy | null;
+}
+
+/** An application's token-exchange policy, set by an administrator only. */
+export interface TokenExchangePolicy {
+  /** The audiences (resource server identifiers, or Tollgate's own API) it may obtain tokens for. */
+  readonly audiences: readonly string[];
+  /** It may exchange without an actor token: the new token then carries no `act` (impersonation). */
+  readonly impersonation: boolean;
+  /** It may ask for a refresh token with the exchanged access token. */
+  readonly refreshTokens: boolean;
+}
+
+/** RFC 8693 §4.1: the acting party, and (nested) the one it acted for, in a delegation chain. */
+export interface ActClaim {
+  readonly sub: string;
+  readonly act?: ActClaim;
+}
+
+/** What a token exchange fixed on the tokens it made (and on those refreshed from them). */
+export interface TokenExchangeFacts {
+  /** Who acts; null for impersonation. */
+  readonly act: ActClaim | null;
+  /** The subject token's expiry (epoch ms), which none of these tokens outlives; null for none. */
+  readonly notAfter: number | null;
+  /**
+   * The subject when it is an application, not a person (a client-credentials token's client_id);
+   * null when the subject is the token's user.
+   */
+  readonly subject: string | null;
 }
 
 /** OpenID Connect Registration §2 metadata without a column of its own (clients.oidc_settings). */
@@ -137,10 +171,11 @@ export const DEFAULT_OIDC_SETTINGS: OidcClientSettings = {
   backchannelLogoutSessionRequired: false,
 };
 
-export type NewClient = Omit<ClientRow, 'createdAt' | 'updatedAt' | 'scopesVersion' | 'usedAt' | 'adminDeactivated' | 'previousSecretHash' | 'previousSecretExpiresAt' | 'idTokenSignedResponseAlg' | 'postLogoutRedirectUris' | 'oidc'> & {
+export type NewClient = Omit<ClientRow, 'createdAt' | 'updatedAt' | 'scopesVersion' | 'usedAt' | 'adminDeactivated' | 'previousSecretHash' | 'previousSecretExpiresAt' | 'idTokenSignedResponseAlg' | 'postLogoutRedirectUris' | 'oidc' | 'tokenExchange'> & {
   readonly idTokenSignedResponseAlg?: KeyAlg | null;
   readonly postLogoutRedirectUris?: readonly string[];
   readonly oidc?: OidcClientSettings;
+  readonly tokenExchange?: TokenExchangePolicy | null;
 };
 export type ClientPatch = Partial<
   Omit<ClientRow, 'clientId' | 'createdAt' | 'updatedAt' | 'scopesVersion' | 'dynamic' | 'usedAt'>
@@ -197,9 +232,20 @@ export interface TokenRow {
   /** For refresh tokens: set when rotated (used once). */
   readonly consumedAt: number | null;
   readonly createdAt: number;
+  /** Made by a token exchange (or refreshed from such a token): absent on every other token. */
+  readonly exchange?: TokenExchangeFacts;
 }
 
 export type NewToken = Omit<TokenRow, 'revokedAt' | 'consumedAt'>;
+
+/**
+ * The family of the tokens exchanged from a subject token that has none of its own (client
+ * credentials, a grant without refresh tokens): named after the subject token's hash, so revoking
+ * that token revokes them (docs/token-exchange.md, "Revocation").
+ */
+export function exchangeFamilyOf(tokenHash: string): string {
+  return `x.${tokenHash}`;
+}
 
 export interface ConsentRow {
   readonly userId: string;
@@ -414,11 +460,22 @@ export interface TokenRepo {
   byHash(tokenHash: string): Promise<TokenRow | null>;
   /** The (encrypted) response of a rotation, kept on the rotated refresh token for the grace window. */
   graceResponse(tokenHash: string): Promise<string | null>;
-  /** Revokes one token; for a refresh token also the access tokens issued with it. Returns rows changed. */
+  /**
+   * Revokes one token; for a refresh token also the access tokens issued with it; for any token
+   * also the family exchanged from it (`exchangeFamilyOf`). Returns rows changed.
+   */
   revoke(tokenHash: string, now: number): Promise<number>;
+  /** Every token of the family, whichever application holds it (exchanged tokens join the subject's family). */
   revokeFamily(familyId: string, now: number): Promise<number>;
+  /**
+   * Every token of an application, and every token of a family one of them belongs to or is the
+   * subject of (`exchangeFamilyOf`): what other applications obtained by exchanging them.
+   */
   revokeByClient(clientId: string, now: number): Promise<number>;
-  /** A user's tokens of one application; `exceptFamilyId` keeps the tokens of that one grant. */
+  /**
+   * A user's tokens of one application; `exceptFamilyId` keeps the tokens of that one grant. Also
+   * the user's tokens, of any application, in those tokens' families (or exchanged from them).
+   */
   revokeByUserAndClient(userId: string, clientId: string, now: number, exceptFamilyId?: string): Promise<number>;
   /** Every token acting for this user, of every application (the user was disabled or signed out everywhere). */
   revokeByUser(userId: string, now: number): Promise<number>;

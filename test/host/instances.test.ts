@@ -87,8 +87,8 @@ describe('H1: two instances in one process', () => {
     const mb = (await (await fetch(`${origin}/.well-known/oauth-authorization-server/b`)).json()) as Record<string, unknown>;
     expect(ma['issuer']).toBe(`${origin}/a`);
     expect(mb['issuer']).toBe(`${origin}/b`);
-    expect(ma['grant_types_supported']).toEqual(['authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit', 'urn:ietf:params:oauth:grant-type:device_code', MAGIC]);
-    expect(mb['grant_types_supported']).toEqual(['authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit', 'urn:ietf:params:oauth:grant-type:device_code']);
+    expect(ma['grant_types_supported']).toEqual(['authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange', MAGIC]);
+    expect(mb['grant_types_supported']).toEqual(['authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange']);
     expect(ma['magic_word_supported']).toBe(true);
     expect(mb).not.toHaveProperty('magic_word_supported');
   });
@@ -107,7 +107,7 @@ describe('H1: two instances in one process', () => {
 
     await expect(createApp(b.context, { name: 'Magic app', grantTypes: [MAGIC] })).rejects.toThrow(OAuthError);
     await expect(createApp(b.context, { name: 'Magic app', grantTypes: [MAGIC] })).rejects.toThrow(
-      `Unknown grant type "${MAGIC}"; use authorization_code, refresh_token, client_credentials, password, implicit`,
+      `Unknown grant type "${MAGIC}"; use authorization_code, refresh_token, client_credentials, password, implicit, urn:ietf:params:oauth:grant-type:device_code, urn:ietf:params:oauth:grant-type:token-exchange`,
     );
     const other = await createApp(b.context, { name: 'Plain', grantTypes: ['client_credentials'] });
     const refused = await postForm(`${origin}/b/oauth/token`, { grant_type: MAGIC, word: 'please' }, { authorization: basic(other.client.clientId, other.clientSecret ?? '') });

@@ -7,6 +7,7 @@
  * false answer.
  */
 import type { OAuthContext } from '../../oauth/context.js';
+import type { ActClaim } from '../../storage/types.js';
 import { authenticateClient } from '../../oauth/client-auth.js';
 import { invalidClient } from '../../oauth/errors.js';
 import { assertNoRepeats, required, type Params } from '../../oauth/params.js';
@@ -25,6 +26,8 @@ export type IntrospectionResponse =
       readonly sub: string;
       readonly aud?: string;
       readonly iss: string;
+      /** RFC 8693 §4.1 (and §2.2 of RFC 7662's extensions): who acts for `sub`, on an exchanged token. */
+      readonly act?: ActClaim;
     };
 
 /** Who may introspect a token: its own application, or an introspector of the resource server it is for. */
@@ -62,5 +65,6 @@ export async function handleIntrospection(
     sub: active.subject,
     ...(row.audience !== null ? { aud: row.audience } : {}),
     iss: ctx.config.issuer,
+    ...(row.exchange?.act ? { act: row.exchange.act } : {}),
   };
 }

@@ -59,10 +59,13 @@ export const refreshTokenGrant: Grant = {
       familyId: row.familyId,
       // A7: rotation issues a new refresh token only while the application's policy still
       // grants them (refresh tokens on, access tokens not long-lived); otherwise the family ends.
-      withRefresh: clientIssuesRefresh(client),
+      // An exchanged token's refresh token also needs the token-exchange policy to still allow them.
+      withRefresh: clientIssuesRefresh(client) && (row.exchange === undefined || client.tokenExchange?.refreshTokens === true),
       // Lifetime slides with each rotation, except that a never-expiring refresh token (an
       // internal app's, A6) stays never-expiring.
       ...(row.expiresAt === null ? { refreshExpiresAt: null } : {}),
+      // A token exchange's tokens keep its `act` and never outlive its subject token (RFC 8693).
+      ...(row.exchange ? { exchange: row.exchange } : {}),
       grantType: 'refresh_token',
     });
     // One commit: the rotated token consumed (only by this request), the consent's last use,

@@ -150,7 +150,29 @@ const APP_FIELDS = [
   'contacts',
   'backchannel_logout_uri',
   'backchannel_logout_session_required',
+  'token_exchange',
 ] as const;
+
+/** `token_exchange`: null (no policy), or an object of the policy fields to set (RFC 8693). */
+function tokenExchangeField(body: Body): AppInput['tokenExchange'] {
+  const v = body['token_exchange'];
+  if (v === undefined || v === null) return v;
+  if (typeof v !== 'object' || Array.isArray(v)) throw invalidRequest('"token_exchange" must be an object or null');
+  const policy = v as Body;
+  for (const key of Object.keys(policy)) {
+    if (!['audiences', 'impersonation', 'refresh_tokens'].includes(key)) {
+      throw invalidRequest(`Unknown field "token_exchange.${key}"; expected audiences, impersonation, refresh_tokens`);
+    }
+  }
+  const out: { audiences?: string[]; impersonation?: boolean; refreshTokens?: boolean } = {};
+  const audiences = strList(policy, 'audiences');
+  if (audiences !== undefined) out.audiences = audiences;
+  const impersonation = bool(policy, 'impersonation');
+  if (impersonation !== undefined) out.impersonation = impersonation;
+  const refresh = bool(policy, 'refresh_tokens');
+  if (refresh !== undefined) out.refreshTokens = refresh;
+  return out;
+}
 
 /** The snake_case app body → AppInput fields; only the fields present are set. */
 async function appInput(ctx: OAuthContext, body: Body): Promise<Mutable<AppInput>> {
@@ -193,6 +215,7 @@ async function appInput(ctx: OAuthContext, body: Body): Promise<Mutable<AppInput
   const sessionRequired = bool(body, 'backchannel_logout_session_required');
   if (sessionRequired !== undefined) oidc.backchannelLogoutSessionRequired = sessionRequired;
   if (Object.keys(oidc).length > 0) input.oidc = oidc;
+  set('tokenExchange', tokenExchangeField(body));
   return input;
 }
 

@@ -275,7 +275,7 @@ ${notice(request)}
 <a class="button danger" href="${base}/delete">Delete</a>
 </div></div>
 <h2 id="edit">Edit</h2>
-${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes, grantTypes: ctx.features.clientGrantTypes(), orgs, orgName: values.orgId === (c.orgId ?? '') ? orgName : values.orgId, owners: 'text', error, oidc: ctx.features.has('openid-connect'), submitLabel: 'Save changes', cancelHref: `${ctx.base}/admin/apps` })}`,
+${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes, grantTypes: ctx.features.clientGrantTypes(), orgs, orgName: values.orgId === (c.orgId ?? '') ? orgName : values.orgId, owners: 'text', error, oidc: ctx.features.has('openid-connect'), tokenExchange: ctx.features.has('token-exchange'), submitLabel: 'Save changes', cancelHref: `${ctx.base}/admin/apps` })}`,
     );
   };
 
@@ -295,7 +295,7 @@ ${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes,
     if (!pc) return reply;
     const c = await ctx.storage.clients.byId(request.params.id.slice(0, 200));
     if (!c) return notFoundPage(reply, pc);
-    const raw = appInputFromForm(form, { mode: 'edit', withOwner: true });
+    const raw = appInputFromForm(form, { mode: 'edit', withOwner: true, withTokenExchange: true });
     // The owner field takes an email or a user id.
     const ownerRef = raw.ownerId ?? null;
     const owner = ownerRef !== null && ownerRef.includes('@') ? await ctx.storage.users.byEmail(ownerRef) : null;

@@ -101,7 +101,7 @@ function takeSecretOnce(ctx: OAuthContext, request: FastifyRequest, reply: Fasti
 // Form parsing, shared with the back-office
 
 /** The A1 fields of the application form as service input. */
-export function appInputFromForm(form: Form, opts: { mode: 'create' | 'edit'; withOwner: boolean }): AppInput {
+export function appInputFromForm(form: Form, opts: { mode: 'create' | 'edit'; withOwner: boolean; withTokenExchange?: boolean }): AppInput {
   const input: { -readonly [K in keyof AppInput]: AppInput[K] } = {
     name: text(form, 'name', 200),
     description: text(form, 'description', 2000) || null,
@@ -132,6 +132,16 @@ export function appInputFromForm(form: Form, opts: { mode: 'create' | 'edit'; wi
       contacts: lines('contacts'),
     };
   }
+  // The token-exchange policy: administrators only (the back-office asks for it; the portal never reads it).
+  if (opts.withTokenExchange === true && 'token_exchange_form' in form) {
+    input.tokenExchange = checked(form, 'token_exchange_enabled')
+      ? {
+          audiences: text(form, 'token_exchange_audiences', 20000).split(/[\r\n]+/).map((s) => s.trim()).filter((s) => s.length > 0),
+          impersonation: checked(form, 'token_exchange_impersonation'),
+          refreshTokens: checked(form, 'token_exchange_refresh_tokens'),
+        }
+      : null;
+  }
   return input;
 }
 
@@ -155,6 +165,12 @@ export function formValuesFromInput(input: AppInput, base: AppFormValues): AppFo
       defaultMaxAge: input.oidc?.defaultMaxAge !== undefined ? (input.oidc.defaultMaxAge === null ? '' : String(input.oidc.defaultMaxAge)) : base.oidc.defaultMaxAge,
       contacts: input.oidc?.contacts ?? base.oidc.contacts,
     },
+    tokenExchange:
+      input.tokenExchange === undefined
+        ? base.tokenExchange
+        : input.tokenExchange === null
+          ? { ...base.tokenExchange, enabled: false }
+          : { enabled: true, audiences: input.tokenExchange.audiences ?? [], impersonation: input.tokenExchange.impersonation ?? false, refreshTokens: input.tokenExchange.refreshTokens ?? false },
   };
 }
 

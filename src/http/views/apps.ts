@@ -15,6 +15,7 @@ const GRANT_LABELS: Readonly<Record<string, string>> = {
   password: 'Resource owner password (trusted first-party apps only)',
   implicit: 'Implicit (legacy browser apps; not recommended)',
   'urn:ietf:params:oauth:grant-type:device_code': 'Device authorization (TVs, command-line tools and agents sign in with a code)',
+  'urn:ietf:params:oauth:grant-type:token-exchange': 'Token exchange (services acting for a person; administrators only)',
 };
 
 /** A grant type in plain words; an extension grant a host added is shown by its identifier. */
@@ -37,7 +38,19 @@ export interface AppFormValues {
   readonly active: boolean;
   /** OpenID Connect settings (shown when the instance has the feature). */
   readonly oidc: OidcFormValues;
+  /** Token exchange policy (RFC 8693; shown in the back-office only). */
+  readonly tokenExchange: TokenExchangeFormValues;
 }
+
+export interface TokenExchangeFormValues {
+  /** Whether the application has a policy at all. */
+  readonly enabled: boolean;
+  readonly audiences: readonly string[];
+  readonly impersonation: boolean;
+  readonly refreshTokens: boolean;
+}
+
+export const NO_TOKEN_EXCHANGE: TokenExchangeFormValues = { enabled: false, audiences: [], impersonation: false, refreshTokens: false };
 
 export interface OidcFormValues {
   readonly idTokenAlg: string;
@@ -62,6 +75,7 @@ export const EMPTY_APP: AppFormValues = {
   ownerId: '',
   active: true,
   oidc: EMPTY_OIDC,
+  tokenExchange: NO_TOKEN_EXCHANGE,
 };
 
 export function formValuesOf(c: ClientRow): AppFormValues {
@@ -84,6 +98,7 @@ export function formValuesOf(c: ClientRow): AppFormValues {
       defaultMaxAge: c.oidc.defaultMaxAge === null ? '' : String(c.oidc.defaultMaxAge),
       contacts: c.oidc.contacts,
     },
+    tokenExchange: c.tokenExchange === null ? NO_TOKEN_EXCHANGE : { enabled: true, ...c.tokenExchange },
   };
 }
 
@@ -106,6 +121,8 @@ export interface AppFormOptions {
   readonly error?: string | null;
   /** The instance signs people in with OpenID Connect: show its settings. */
   readonly oidc?: boolean;
+  /** Show the token-exchange policy (the back-office, for administrators; never the portal). */
+  readonly tokenExchange?: boolean;
   readonly submitLabel: string | SafeHtml;
   readonly cancelHref: string;
   /** Default "Cancel". */
@@ -152,6 +169,7 @@ ${o.owners
 <input id="owner_id" name="owner_id" type="text" value="${v.ownerId}" autocomplete="off">`
   : ''}
 ${o.oidc ? oidcFieldset(v.oidc) : ''}
+${o.tokenExchange ? tokenExchangeFieldset(v.tokenExchange) : ''}
 <label class="check"><input type="checkbox" name="active" value="1"${v.active ? html` checked` : ''}> <span>Active <span class="hint">An inactive application cannot obtain tokens and its tokens stop working.</span></span></label>
 <div class="actions"><button type="submit">${o.submitLabel}</button><a href="${o.cancelHref}">${o.cancelLabel ?? 'Cancel'}</a></div>
 </form>`;
@@ -169,6 +187,18 @@ function oidcFieldset(v: OidcFormValues): SafeHtml {
 <input id="default_max_age" name="default_max_age" type="number" min="0" step="1" value="${v.defaultMaxAge}">
 <label for="contacts">Contacts <span class="hint">Email addresses, one per line.</span></label>
 <textarea id="contacts" name="contacts">${v.contacts.join('\n')}</textarea>
+</fieldset>`;
+}
+
+function tokenExchangeFieldset(v: TokenExchangeFormValues): SafeHtml {
+  return html`<fieldset><legend>Token exchange (RFC 8693)</legend>
+<input type="hidden" name="token_exchange_form" value="1">
+<p class="hint">Applies when the application holds the token exchange grant. It may only exchange tokens issued to it or addressed to it.</p>
+<label class="check"><input type="checkbox" name="token_exchange_enabled" value="1"${v.enabled ? html` checked` : ''}> <span>Allow token exchange under this policy</span></label>
+<label for="token_exchange_audiences">Audiences it may obtain tokens for <span class="hint">Resource server identifiers, one per line.</span></label>
+<textarea id="token_exchange_audiences" name="token_exchange_audiences">${v.audiences.join('\n')}</textarea>
+<label class="check"><input type="checkbox" name="token_exchange_impersonation" value="1"${v.impersonation ? html` checked` : ''}> <span>Impersonation <span class="hint">Exchange without an actor token: the new token does not say who acts.</span></span></label>
+<label class="check"><input type="checkbox" name="token_exchange_refresh_tokens" value="1"${v.refreshTokens ? html` checked` : ''}> <span>Refresh tokens <span class="hint">When asked with requested_token_type; never beyond the subject token's lifetime.</span></span></label>
 </fieldset>`;
 }
 

@@ -3,7 +3,7 @@
  * lifetime policy (A7). Opaque tokens are random and stored hashed; JWT access tokens are
  * RFC 9068 and their `jti` is stored hashed so they can be revoked and introspected.
  */
-import type { ClientRow, NewToken } from '../../storage/types.js';
+import type { ClientRow, NewToken, TokenExchangeFacts } from '../../storage/types.js';
 import type { OAuthContext } from '../context.js';
 import { PREFIX, randomId, randomToken, sha256 } from '../crypto.js';
 import { formatScope } from '../scope.js';
@@ -28,6 +28,18 @@ export interface IssueInput {
   readonly grantType: string;
   /** Absolute refresh-token expiry: a time, null for never, or absent to apply the client's `refreshTtl`. */
   readonly refreshExpiresAt?: number | null;
+  /**
+   * Made by a token exchange (RFC 8693) or refreshed from such a token: kept on every row, `act`
+   * put in a JWT, and no token outlives `notAfter` (the subject token's expiry).
+   */
+  readonly exchange?: TokenExchangeFacts;
+}
+
+/** The earlier of two expiries, null meaning never. */
+function earlier(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Math.min(a, b);
 }
 
 /** Whether this client gets refresh tokens at all (A7: off, or long-lived access tokens). */
@@ -76,7 +88,9 @@ export async function prepareTokens(ctx: OAuthContext, input: IssueInput): Promi
   const now = ctx.now();
   const { client } = input;
   const scope = formatScope(input.scope);
-  const accessExpiresAt = client.accessTtl === null ? null : now + client.accessTtl * 1000;
+  const exchange = input.exchange;
+  const notAfter = exchange?.notAfter ?? null;
+  const accessExpiresAt = earlier(client.accessTtl === null ? null : now + client.accessTtl * 1000, notAfter);
   const familyId = input.withRefresh ? (input.familyId ?? randomId()) : input.familyId;
   const rows: NewToken[] = [];
 
@@ -85,12 +99,14 @@ export async function prepareTokens(ctx: OAuthContext, input: IssueInput): Promi
   if (input.withRefresh) {
     refreshToken = randomToken(PREFIX.refreshToken);
     refreshHash = sha256(refreshToken);
-    const refreshExpiresAt =
+    const refreshExpiresAt = earlier(
       input.refreshExpiresAt !== undefined
         ? input.refreshExpiresAt
         : client.refreshTtl === null
           ? null
-          : now + client.refreshTtl * 1000;
+          : now + client.refreshTtl * 1000,
+      notAfter,
+    );
     rows.push({
       tokenHash: refreshHash,
       kind: 'refresh',
@@ -103,6 +119,7 @@ export async function prepareTokens(ctx: OAuthContext, input: IssueInput): Promi
       parentHash: null,
       expiresAt: refreshExpiresAt,
       createdAt: now,
+      ...(exchange ? { exchange } : {}),
     });
   }
 
@@ -112,13 +129,14 @@ export async function prepareTokens(ctx: OAuthContext, input: IssueInput): Promi
     const jti = randomId();
     accessToken = await signAccessToken(ctx.keys, {
       iss: ctx.config.issuer,
-      sub: input.userId ?? client.clientId,
+      sub: input.userId ?? exchange?.subject ?? client.clientId,
       aud: input.audience,
       client_id: client.clientId,
       scope,
       jti,
       iat: Math.floor(now / 1000),
       exp: accessExpiresAt === null ? null : Math.floor(accessExpiresAt / 1000),
+      ...(exchange?.act ? { act: exchange.act } : {}),
     });
     accessHash = sha256(jti);
   } else {
@@ -137,12 +155,13 @@ export async function prepareTokens(ctx: OAuthContext, input: IssueInput): Promi
     parentHash: refreshHash,
     expiresAt: accessExpiresAt,
     createdAt: now,
+    ...(exchange ? { exchange } : {}),
   });
 
   const response: TokenResponse = {
     access_token: accessToken,
     token_type: 'Bearer',
-    ...(client.accessTtl === null ? {} : { expires_in: client.accessTtl }),
+    ...(accessExpiresAt === null ? {} : { expires_in: accessExpiresAt === notAfter ? Math.max(0, Math.floor((accessExpiresAt - now) / 1000)) : (client.accessTtl as number) }),
     ...(refreshToken ? { refresh_token: refreshToken } : {}),
     scope,
   };

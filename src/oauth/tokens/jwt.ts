@@ -5,6 +5,7 @@
 import { sign, type KeyObject } from 'node:crypto';
 import { jwtVerify, decodeProtectedHeader, errors as joseErrors } from 'jose';
 import type { KeyAlg } from '../../config.js';
+import type { ActClaim } from '../../storage/types.js';
 import type { KeyManager, LoadedKey } from './keys.js';
 
 export interface AccessTokenClaims {
@@ -17,6 +18,8 @@ export interface AccessTokenClaims {
   readonly iat: number;
   /** Absent for long-lived tokens (A7). */
   readonly exp: number | null;
+  /** RFC 8693 §4.1: who acts for `sub` (a token made by a token exchange with an actor token). */
+  readonly act?: ActClaim;
 }
 
 /** The encoded protected header of each loaded key, computed once. */
@@ -44,6 +47,7 @@ export async function signAccessToken(keys: KeyManager, claims: AccessTokenClaim
     iat: claims.iat,
     jti: claims.jti,
     ...(claims.exp !== null ? { exp: claims.exp } : {}),
+    ...(claims.act !== undefined ? { act: claims.act } : {}),
   };
   const input = `${header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
   return `${input}.${jwsSignature(key.alg, key.privateKey, Buffer.from(input)).toString('base64url')}`;

@@ -49,9 +49,15 @@ export async function lookupActiveToken(ctx: OAuthContext, token: string): Promi
     if (!user || user.disabled) return null;
     userEmail = user.email;
   }
+  // A token exchanged from an application's own token acts for that application: active only while it is.
+  const appSubject = row.exchange?.subject ?? null;
+  if (appSubject !== null && appSubject !== row.clientId) {
+    const subjectApp = await ctx.storage.clients.byId(appSubject);
+    if (!subjectApp || !subjectApp.active) return null;
+  }
   return {
     row,
-    subject: row.userId ?? row.clientId,
+    subject: row.userId ?? appSubject ?? row.clientId,
     userEmail,
     scopes: row.scope === '' ? [] : row.scope.split(' '),
   };

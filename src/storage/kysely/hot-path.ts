@@ -33,6 +33,7 @@ import type {
 } from 'kysely';
 import type { AuthorizationCodeRow, GrantRedemption, NewToken } from '../types.js';
 import type { TokensTable, UsersTable } from './schema.js';
+import { toExchangeText } from './shared.js';
 
 const CACHE_MAX_ENTRIES = 10_000;
 
@@ -191,7 +192,7 @@ export class SqliteRaw implements RawPath {
   insertRows(rows: readonly NewToken[]): void {
     const { insert } = this.prepared();
     for (const t of rows) {
-      insert.run(t.tokenHash, t.kind, t.format, t.clientId, t.userId, t.scope, t.audience, t.familyId, t.parentHash, t.expiresAt, t.createdAt);
+      insert.run(t.tokenHash, t.kind, t.format, t.clientId, t.userId, t.scope, t.audience, t.familyId, t.parentHash, t.expiresAt, t.createdAt, toExchangeText(t.exchange));
     }
   }
 
@@ -222,7 +223,7 @@ export class SqliteRaw implements RawPath {
       token: this.db.prepare<[string], Selectable<TokensTable>>('select * from tokens where token_hash = ?'),
       user: this.db.prepare<[string], Selectable<UsersTable>>('select * from users where id = ?'),
       insert: this.db.prepare<unknown[]>(
-        `insert into tokens (${TOKEN_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `insert into tokens (${TOKEN_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       consumeCode: this.db.prepare<[number, string]>(
         'update authorization_codes set consumed_at = ? where code_hash = ? and consumed_at is null',
@@ -349,7 +350,7 @@ interface PgQueryable {
   query<R extends object>(config: { name: string; text: string; values?: unknown[] }): Promise<{ rows: R[] }>;
 }
 
-const TOKEN_COLUMNS = 'token_hash, kind, format, client_id, user_id, scope, audience, family_id, parent_hash, expires_at, created_at';
+const TOKEN_COLUMNS = 'token_hash, kind, format, client_id, user_id, scope, audience, family_id, parent_hash, expires_at, created_at, exchange';
 
 /**
  * Named (server-side prepared) statements on PostgreSQL: parsed and planned once per pooled
@@ -417,7 +418,7 @@ export class PgRaw implements RawPath {
 
 /** `select * from unnest(...)` of the token columns, as parameters from `$first` on. */
 function unnestTokens(first: number): string {
-  const types = ['text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'bigint', 'bigint'];
+  const types = ['text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'bigint', 'bigint', 'text'];
   return `select * from unnest(${types.map((t, i) => `$${first + i}::${t}[]`).join(', ')})`;
 }
 
@@ -445,6 +446,7 @@ function tokenArrays(rows: readonly NewToken[]): unknown[] {
     rows.map((t) => t.parentHash),
     rows.map((t) => t.expiresAt),
     rows.map((t) => t.createdAt),
+    rows.map((t) => toExchangeText(t.exchange)),
   ];
 }
 

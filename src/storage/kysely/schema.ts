@@ -79,6 +79,8 @@ export interface ClientsTable {
   post_logout_redirect_uris: JsonText | null;
   /** 0011: JSON object (OidcClientSettings); null for the defaults. */
   oidc_settings: JsonText | null;
+  /** 0014: JSON object (TokenExchangePolicy); null for none. */
+  token_exchange: JsonText | null;
 }
 
 export interface AuthorizationCodesTable {
@@ -112,6 +114,8 @@ export interface TokensTable {
   consumed_at: number | null;
   created_at: number;
   grace_response: string | null;
+  /** 0014: JSON object (TokenExchangeFacts) on a token made by a token exchange; null otherwise. */
+  exchange: JsonText | null;
 }
 
 export interface ConsentsTable {

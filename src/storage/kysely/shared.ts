@@ -4,6 +4,7 @@
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from './schema.js';
+import type { ActClaim, TokenExchangeFacts } from '../types.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -69,4 +70,27 @@ export function utcDayOf(dialect: SqlDialect, column: 'created_at' | 'at'): RawB
   return dialect === 'postgres'
     ? sql<string>`to_char(to_timestamp(${col} / 1000.0) at time zone 'UTC', 'YYYY-MM-DD')`
     : sql<string>`strftime('%Y-%m-%d', ${col} / 1000, 'unixepoch')`;
+}
+
+/** tokens.exchange (0014): a token exchange's facts as JSON text; null for any other token. */
+export function toExchangeText(facts: TokenExchangeFacts | undefined): string | null {
+  return facts === undefined ? null : JSON.stringify(facts);
+}
+
+export function fromExchangeText(text: string | null | undefined): TokenExchangeFacts | undefined {
+  if (text === null || text === undefined) return undefined;
+  const parsed = fromJsonObject(text);
+  return {
+    act: actFrom(parsed['act']),
+    notAfter: typeof parsed['notAfter'] === 'number' ? parsed['notAfter'] : null,
+    subject: typeof parsed['subject'] === 'string' ? parsed['subject'] : null,
+  };
+}
+
+function actFrom(value: unknown): ActClaim | null {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+  const v = value as Record<string, unknown>;
+  if (typeof v['sub'] !== 'string') throw new Error('Corrupt exchange column: act without sub');
+  const inner = actFrom(v['act']);
+  return inner === null ? { sub: v['sub'] } : { sub: v['sub'], act: inner };
 }

@@ -18,6 +18,7 @@ import { postLogoutMigration } from './0010_post_logout.js';
 import { oidcClientsMigration } from './0011_oidc_clients.js';
 import { scopeLocalesMigration } from './0012_scope_locales.js';
 import { deviceCodesMigration } from './0013_device_codes.js';
+import { tokenExchangeMigration } from './0014_token_exchange.js';
 
 export function tollgateMigrations(dialect: SqlDialect): Record<string, Migration> {
   return {
@@ -34,6 +35,7 @@ export function tollgateMigrations(dialect: SqlDialect): Record<string, Migratio
     '0011_oidc_clients': oidcClientsMigration(),
     '0012_scope_locales': scopeLocalesMigration(),
     '0013_device_codes': deviceCodesMigration(),
+    '0014_token_exchange': tokenExchangeMigration(),
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import { sql, type Selectable, type Updateable } from 'kysely';
 import type { KeyAlg } from '../../../config.js';
-import { DEFAULT_OIDC_SETTINGS, type ClientFilter, type ClientPatch, type ClientRepo, type ClientRow, type GrantType, type NewClient, type OidcClientSettings } from '../../types.js';
+import { DEFAULT_OIDC_SETTINGS, type ClientFilter, type ClientPatch, type ClientRepo, type ClientRow, type GrantType, type NewClient, type OidcClientSettings, type TokenExchangePolicy } from '../../types.js';
 import type { ClientsTable } from '../schema.js';
 import type { HotPath } from '../hot-path.js';
 import {
@@ -55,6 +55,21 @@ function toRow(row: Selectable<ClientsTable>): ClientRow {
     idTokenSignedResponseAlg: (row.id_token_signed_response_alg as KeyAlg | null) ?? null,
     postLogoutRedirectUris: row.post_logout_redirect_uris === null ? [] : fromJsonList(row.post_logout_redirect_uris),
     oidc: oidcSettingsFrom(row.oidc_settings),
+    tokenExchange: tokenExchangeFrom(row.token_exchange),
+  };
+}
+
+function tokenExchangeTo(policy: TokenExchangePolicy | null): string | null {
+  return policy === null ? null : JSON.stringify({ audiences: policy.audiences, impersonation: policy.impersonation, refreshTokens: policy.refreshTokens });
+}
+
+function tokenExchangeFrom(text: string | null): TokenExchangePolicy | null {
+  if (text === null) return null;
+  const p = JSON.parse(text) as Partial<Record<keyof TokenExchangePolicy, unknown>>;
+  return {
+    audiences: Array.isArray(p.audiences) ? p.audiences.filter((a): a is string => typeof a === 'string') : [],
+    impersonation: p.impersonation === true,
+    refreshTokens: p.refreshTokens === true,
   };
 }
 
@@ -95,6 +110,7 @@ function patchToColumns(patch: ClientPatch): Updateable<ClientsTable> {
   if (patch.previousSecretExpiresAt !== undefined) out.previous_secret_expires_at = patch.previousSecretExpiresAt;
   if (patch.idTokenSignedResponseAlg !== undefined) out.id_token_signed_response_alg = patch.idTokenSignedResponseAlg;
   if (patch.oidc !== undefined) out.oidc_settings = oidcSettingsTo(patch.oidc);
+  if (patch.tokenExchange !== undefined) out.token_exchange = tokenExchangeTo(patch.tokenExchange);
   if (patch.postLogoutRedirectUris !== undefined) out.post_logout_redirect_uris = patch.postLogoutRedirectUris.length === 0 ? null : toJsonList(patch.postLogoutRedirectUris);
   return out;
 }
@@ -141,6 +157,7 @@ export class KyselyClientRepo implements ClientRepo {
       id_token_signed_response_alg: client.idTokenSignedResponseAlg ?? null,
       post_logout_redirect_uris: client.postLogoutRedirectUris && client.postLogoutRedirectUris.length > 0 ? toJsonList(client.postLogoutRedirectUris) : null,
       oidc_settings: client.oidc === undefined ? null : oidcSettingsTo(client.oidc),
+      token_exchange: tokenExchangeTo(client.tokenExchange ?? null),
     };
     await this.db.insertInto('clients').values(values).execute();
     return toRow(values);

@@ -3,10 +3,10 @@
  * - a refresh token is consumed by its grant's redemption (grants.ts).
  * - every revoke* sets `revoked_at` only where it is still null and returns rows changed.
  */
-import type { Insertable, Selectable } from 'kysely';
-import type { NewToken, TokenRepo, TokenRow } from '../../types.js';
+import { sql, type Insertable, type Selectable } from 'kysely';
+import { exchangeFamilyOf, type NewToken, type TokenRepo, type TokenRow } from '../../types.js';
 import type { TokensTable } from '../schema.js';
-import { affected, utcDayOf, type Db, type SqlDialect } from '../shared.js';
+import { affected, fromExchangeText, toExchangeText, utcDayOf, type Db, type SqlDialect } from '../shared.js';
 import type { HotPath } from '../hot-path.js';
 
 /**
@@ -16,6 +16,7 @@ import type { HotPath } from '../hot-path.js';
 const PURGE_BATCH = 500;
 
 function toRow(row: Selectable<TokensTable>): TokenRow {
+  const exchange = fromExchangeText(row.exchange);
   return {
     tokenHash: row.token_hash,
     kind: row.kind,
@@ -30,6 +31,7 @@ function toRow(row: Selectable<TokensTable>): TokenRow {
     revokedAt: row.revoked_at,
     consumedAt: row.consumed_at,
     createdAt: row.created_at,
+    ...(exchange !== undefined ? { exchange } : {}),
   };
 }
 
@@ -48,6 +50,7 @@ export function toColumns(token: NewToken): Insertable<TokensTable> {
     revoked_at: null,
     consumed_at: null,
     created_at: token.createdAt,
+    exchange: toExchangeText(token.exchange),
   };
 }
 
@@ -99,7 +102,10 @@ export class KyselyTokenRepo implements TokenRepo {
     return row?.grace_response ?? null;
   }
 
-  /** The token itself plus, for a refresh token, the access tokens whose parent it is. */
+  /**
+   * The token itself plus, for a refresh token, the access tokens whose parent it is, and the
+   * tokens exchanged from it when it had no family of its own (the family named after it).
+   */
   async revoke(tokenHash: string, now: number): Promise<number> {
     const result = await this.db
       .updateTable('tokens')
@@ -109,6 +115,7 @@ export class KyselyTokenRepo implements TokenRepo {
         eb.or([
           eb('token_hash', '=', tokenHash),
           eb.and([eb('parent_hash', '=', tokenHash), eb('kind', '=', 'access')]),
+          eb('family_id', '=', exchangeFamilyOf(tokenHash)),
         ]),
       )
       .executeTakeFirst();
@@ -132,7 +139,28 @@ export class KyselyTokenRepo implements TokenRepo {
       .where('client_id', '=', clientId)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
-    return affected(result);
+    // What other applications obtained by exchanging them (RFC 8693): their families' tokens.
+    const families = await this.db
+      .updateTable('tokens')
+      .set({ revoked_at: now })
+      .where('revoked_at', 'is', null)
+      .where('family_id', 'in', (eb) =>
+        eb.selectFrom('tokens as s').select('s.family_id').where('s.client_id', '=', clientId).where('s.family_id', 'is not', null),
+      )
+      .executeTakeFirst();
+    const exchanged = await this.db
+      .updateTable('tokens')
+      .set({ revoked_at: now })
+      .where('revoked_at', 'is', null)
+      .where('family_id', 'in', (eb) =>
+        eb
+          .selectFrom('tokens as s')
+          .select(sql<string>`${'x.'} || s.token_hash`.as('family_id'))
+          .where('s.client_id', '=', clientId)
+          .where('s.family_id', 'is', null),
+      )
+      .executeTakeFirst();
+    return affected(result) + affected(families) + affected(exchanged);
   }
 
   async revokeByUser(userId: string, now: number): Promise<number> {
@@ -154,7 +182,33 @@ export class KyselyTokenRepo implements TokenRepo {
       .where('revoked_at', 'is', null)
       .$if(exceptFamilyId !== undefined, (qb) => qb.where((eb) => eb.or([eb('family_id', 'is', null), eb('family_id', '!=', exceptFamilyId as string)])))
       .executeTakeFirst();
-    return affected(result);
+    // The user's tokens other applications obtained by exchanging these (RFC 8693): the same
+    // families, or the families named after these tokens when they had none.
+    const exchanged = await this.db
+      .updateTable('tokens')
+      .set({ revoked_at: now })
+      .where('user_id', '=', userId)
+      .where('client_id', '!=', clientId)
+      .where('revoked_at', 'is', null)
+      .where((eb) =>
+        eb.or([
+          eb('family_id', 'in', eb
+            .selectFrom('tokens as s')
+            .select('s.family_id')
+            .where('s.user_id', '=', userId)
+            .where('s.client_id', '=', clientId)
+            .where('s.family_id', 'is not', null)
+            .$if(exceptFamilyId !== undefined, (qb) => qb.where('s.family_id', '!=', exceptFamilyId as string))),
+          eb('family_id', 'in', eb
+            .selectFrom('tokens as s')
+            .select(sql<string>`${'x.'} || s.token_hash`.as('family_id'))
+            .where('s.user_id', '=', userId)
+            .where('s.client_id', '=', clientId)
+            .where('s.family_id', 'is', null)),
+        ]),
+      )
+      .executeTakeFirst();
+    return affected(result) + affected(exchanged);
   }
 
   /** Expired before `before`, or revoked before `before`; long-lived (null expiry) tokens stay unless revoked. */
