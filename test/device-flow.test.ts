@@ -152,11 +152,16 @@ describeEachDb('Device authorization grant (RFC 8628)', (start) => {
   });
 
   it('the person may untick a scope: the tokens carry only what they left ticked', async () => {
+    const client = await s.ctx.storage.clients.byId(device.clientId);
+    await s.ctx.storage.consents.upsert({ userId, clientId: device.clientId, scope: 'profile', scopesVersion: client?.scopesVersion ?? 1 }, Date.now());
     const started = await begin({ scope: 'profile email' });
     expect((await answer(person, started.verification_uri_complete, 'allow', ['email'])).status).toBe(200);
     const res = await poll(started.device_code);
     expect(res.status).toBe(200);
     expect(res.json['scope']).toBe('email');
+    // Z5, as on the consent page: a scope granted before, asked about again and unticked now
+    // (profile) is forgotten.
+    expect((await s.ctx.storage.consents.get(userId, device.clientId))?.scope).toBe('email');
   });
 
   it('§3.5: an expired device code answers expired_token; the page says the code expired', async () => {

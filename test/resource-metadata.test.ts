@@ -167,6 +167,10 @@ describe('RFC 9728: the adapters serve the document', () => {
     expect(((await res.json()) as Record<string, unknown>)['resource']).toBe(MCP);
     const head = await fetch(`${base}/.well-known/oauth-protected-resource/mcp`, { method: 'HEAD' });
     expect(head.status).toBe(200);
+    const pre = await fetch(`${base}/.well-known/oauth-protected-resource/mcp`, { method: 'OPTIONS', headers: { origin: 'https://inspector.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'mcp-protocol-version' } });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+    expect(pre.headers.get('access-control-allow-headers')).toBe('MCP-Protocol-Version, Content-Type');
     const other = await fetch(`${base}/mcp`);
     expect(other.status).toBe(401);
     expect(other.headers.get('www-authenticate')).toBe(`Bearer scope="notes:read", ${RM}`);
@@ -179,6 +183,9 @@ describe('RFC 9728: the adapters serve the document', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['access-control-allow-origin']).toBe('*');
     expect(res.json()).toMatchObject({ resource: MCP, authorization_servers: [ISSUER] });
+    const pre = await fastify.inject({ method: 'OPTIONS', url: '/.well-known/oauth-protected-resource/mcp', headers: { origin: 'https://inspector.example', 'access-control-request-method': 'GET' } });
+    expect(pre.statusCode).toBe(204);
+    expect(pre.headers['access-control-allow-methods']).toBe('GET');
     const refused = await fastify.inject({ method: 'GET', url: '/mcp' });
     expect(refused.statusCode).toBe(401);
     expect(refused.headers['www-authenticate']).toBe(`Bearer scope="notes:read", ${RM}`);

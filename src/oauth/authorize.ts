@@ -302,6 +302,36 @@ export async function decide(ctx: OAuthContext, req: AuthorizeRequest, signIn: S
 }
 
 /**
+ * Z5: what a person allowed is remembered — what they granted before and were not asked about
+ * now, plus what they granted now. A scope they were asked about and unticked is forgotten;
+ * consent given to an older version of the application's scopes does not carry over. Shared by
+ * the consent page and every other place a person answers (the device verification page).
+ */
+export async function rememberConsent(
+  ctx: OAuthContext,
+  answer: {
+    readonly userId: string;
+    readonly client: ClientRow;
+    readonly asked: readonly string[];
+    readonly granted: readonly string[];
+    /** The consent as it was, when the caller already read it (undefined: read it here). */
+    readonly previous?: ConsentRow | null;
+    readonly ip: string | null;
+    /** Extra audit details (e.g. `via: device`). */
+    readonly details?: Readonly<Record<string, unknown>>;
+  },
+): Promise<void> {
+  const { userId, client, asked, granted } = answer;
+  const previous = answer.previous !== undefined ? answer.previous : await ctx.storage.consents.get(userId, client.clientId);
+  const kept =
+    previous !== null && previous.scopesVersion === client.scopesVersion
+      ? parseScope(previous.scope).filter((s) => !asked.includes(s) && client.scopes.includes(s))
+      : [];
+  await ctx.storage.consents.upsert({ userId, clientId: client.clientId, scope: formatScope([...kept, ...granted]), scopesVersion: client.scopesVersion }, ctx.now());
+  await ctx.audit.record('consent.granted', { actorUserId: userId, clientId: client.clientId, ip: answer.ip, details: { scope: formatScope(granted), ...answer.details } });
+}
+
+/**
  * The user allowed (Z4, Z11): record the consent and send a code (or, for implicit, a token).
  * `remembered`: no page was shown because this remembered consent already covers the request;
  * it is then unchanged, so it is neither rewritten nor recorded again as granted.
@@ -326,17 +356,7 @@ export async function approve(
   // Z5: remember what the user granted before and was not asked about now, plus what they granted
   // now. A scope the user unticked on the page is forgotten; consent given to older app scopes
   // does not carry over. A silent approval changes nothing, so it never shrinks the consent.
-  if (!silent) {
-    const kept =
-      previous !== null && previous.scopesVersion === req.client.scopesVersion
-        ? parseScope(previous.scope).filter((s) => !req.scopes.includes(s) && req.client.scopes.includes(s))
-        : [];
-    await ctx.storage.consents.upsert(
-      { userId, clientId: req.client.clientId, scope: formatScope([...kept, ...granted]), scopesVersion: req.client.scopesVersion },
-      now,
-    );
-    await ctx.audit.record('consent.granted', { actorUserId: userId, clientId: req.client.clientId, ip, details: { scope } });
-  }
+  if (!silent) await rememberConsent(ctx, { userId, client: req.client, asked: req.scopes, granted, previous, ip });
 
   const approval = { userId, signIn, familyId: randomId(), scopes: granted, replaceExisting };
   const members = await ctx.features.authorized(ctx, { request: req, approval, members: await req.responseType.respond(ctx, req, approval) });

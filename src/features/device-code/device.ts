@@ -13,6 +13,7 @@ import { OAuthError, invalidGrant, invalidRequest, unauthorizedClient } from '..
 import { assertNoRepeats, single } from '../../oauth/params.js';
 import { formatScope, parseScope, resolveScopes } from '../../oauth/scope.js';
 import { resolveAudience } from '../../oauth/audience.js';
+import { rememberConsent } from '../../oauth/authorize.js';
 import { clientIssuesRefresh, prepareTokens, type TokenResponse } from '../../oauth/tokens/issue.js';
 import { displayUserCode, newUserCode, normalizeUserCode, userCodeHash } from './user-code.js';
 
@@ -137,10 +138,7 @@ export async function approveDeviceRequest(
     now,
   );
   if (!won) return false;
-  const previous = await ctx.storage.consents.get(signIn.userId, client.clientId);
-  const kept = previous !== null && previous.scopesVersion === client.scopesVersion ? parseScope(previous.scope).filter((s) => !granted.includes(s) && client.scopes.includes(s)) : [];
-  await ctx.storage.consents.upsert({ userId: signIn.userId, clientId: client.clientId, scope: formatScope([...kept, ...granted]), scopesVersion: client.scopesVersion }, now);
-  await ctx.audit.record('consent.granted', { actorUserId: signIn.userId, clientId: client.clientId, ip, details: { scope: formatScope(granted), via: 'device' } });
+  await rememberConsent(ctx, { userId: signIn.userId, client, asked, granted, ip, details: { via: 'device' } });
   return true;
 }
 

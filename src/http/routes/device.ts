@@ -16,18 +16,11 @@ import { bodyObject, queryParams } from '../plugins/body.js';
 import { csrfToken, csrfValid } from '../session.js';
 import { deviceConsentPage, deviceDonePage, deviceEntryPage } from '../views/device.js';
 import { errorPage } from '../views/pages.js';
+import { redirect303, sendPage } from '../views/kit.js';
 import { pageTr, type Tr } from '../views/i18n.js';
 import { signInThenReturn } from '../sign-in.js';
 import { accountLabel } from '../../accounts/types.js';
 import type { Session } from '../../login/types.js';
-
-function sendPage(reply: FastifyReply, status: number, body: string): FastifyReply {
-  return reply.code(status).header('Cache-Control', 'no-store').type('text/html; charset=utf-8').send(body);
-}
-
-function redirect303(reply: FastifyReply, location: string): FastifyReply {
-  return reply.code(303).header('Cache-Control', 'no-store').header('Location', location).send();
-}
 
 /** What a page shows for a code that cannot go on (400: the person's input; 410 once used up). */
 const STATUS: Readonly<Record<Exclude<FoundDeviceRequest, { ok: true }>['reason'], number>> = { malformed: 400, unknown: 400, expired: 410, answered: 410 };
