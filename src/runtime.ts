@@ -18,6 +18,7 @@ import type { OAuthContext, OAuthEvents } from './oauth/context.js';
 import { KeyManager } from './oauth/tokens/keys.js';
 import { createMailer, mailOptionsFromEnv, notifyAppCreated, type Mailer } from './mail/index.js';
 import type { ClientRow } from './storage/types.js';
+import { outboundClient, type Outbound } from './net/outbound.js';
 
 export interface Runtime {
   readonly ctx: OAuthContext;
@@ -45,6 +46,8 @@ export interface RuntimeOptions {
   readonly accounts?: HostAccounts;
   /** Set by createTollgate when the host gives its own login (embedded mode). */
   readonly embeddedLogin?: boolean;
+  /** How URLs others registered are called (default: the SSRF-safe outbound client under the configured policy). */
+  readonly outbound?: Outbound;
 }
 
 /** The instance's features, checked against the configuration that names grant types. */
@@ -97,6 +100,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     base: issuerBase(config.issuer),
     branding: opts.branding ?? brandingFromEnv(config.mailAndBranding),
     loginMode,
+    outbound: opts.outbound ?? outboundClient({ allowLoopback: config.outboundInsecureLoopback }),
     now,
   };
   return { ctx, storage, databaseCreated, close: () => storage.close() };

@@ -30,6 +30,7 @@ import { delegatedLogin } from './login/delegated.js';
 import { embeddedLogin, hostSessionHash } from './login/embedded.js';
 import { sidOf } from './oauth/crypto.js';
 import { revokeSubjectEverywhere } from './services/directory.js';
+import type { Outbound } from './net/outbound.js';
 
 export interface TollgateOptions {
   /** A configuration from `loadConfig`, or settings in its environment-variable form. Default: `process.env`. */
@@ -59,6 +60,12 @@ export interface TollgateOptions {
   readonly login?: HostLogin;
   /** The host's people (embedded mode): who a subject is and what may be said about them. */
   readonly accounts?: HostAccounts;
+  /**
+   * How Tollgate calls URLs that applications registered (JWKS, Client ID Metadata Documents,
+   * back-channel logout). Default: the SSRF-safe client of src/net/outbound.ts. Tests and the
+   * benchmark give one that answers from memory.
+   */
+  readonly outbound?: Outbound;
 }
 
 export interface Tollgate {
@@ -114,6 +121,7 @@ export async function createTollgate(options: TollgateOptions = {}): Promise<Tol
     ...(options.storage ? { storage: options.storage } : {}),
     ...(options.accounts ? { accounts: options.accounts } : {}),
     ...(options.login ? { embeddedLogin: true } : {}),
+    ...(options.outbound ? { outbound: options.outbound } : {}),
   });
   const protocol = runtime.ctx;
   const login =

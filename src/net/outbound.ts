@@ -181,3 +181,15 @@ export function outboundFetch(
     r.end(body);
   });
 }
+
+/**
+ * How an instance calls URLs others registered (`ctx.outbound`). The default is `outboundFetch`
+ * under the configured policy; an embedding host, a test or the benchmark may give its own (for
+ * instance one that answers from memory) through createTollgate's `outbound` option.
+ */
+export type Outbound = (url: string, req?: OutboundRequest) => Promise<OutboundResponse>;
+
+/** The default `ctx.outbound`: every call through the SSRF guard above. */
+export function outboundClient(policy: OutboundPolicy, resolve: typeof dnsLookup = dnsLookup): Outbound {
+  return (url, req) => outboundFetch(url, policy, req, resolve);
+}

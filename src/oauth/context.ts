@@ -9,6 +9,7 @@ import type { ClientRow, Storage } from '../storage/types.js';
 import type { AuditLog } from './audit.js';
 import type { FeatureSet } from './feature.js';
 import type { KeyManager } from './tokens/keys.js';
+import type { Outbound } from '../net/outbound.js';
 
 export interface OAuthEvents {
   tokenIssued(grantType: string, clientId: string): void;
@@ -38,6 +39,8 @@ export interface OAuthContext {
    * createTollgate's `login` option) or the platform's login page (`delegated`, TOLLGATE_LOGIN_URL).
    */
   readonly loginMode: LoginMode;
+  /** Every call to a URL someone else registered goes through this (src/net/outbound.ts: SSRF-safe, bounded). */
+  readonly outbound: Outbound;
   readonly now: () => number;
 }
 

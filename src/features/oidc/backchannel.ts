@@ -17,7 +17,7 @@ import type { EndedSessions } from '../../oauth/feature.js';
 import type { ClientRow } from '../../storage/types.js';
 import { randomId } from '../../oauth/crypto.js';
 import { signJwt } from '../../oauth/tokens/jwt.js';
-import { outboundFetch, OutboundError } from '../../net/outbound.js';
+import { OutboundError } from '../../net/outbound.js';
 import { idTokenAlg } from './id-token.js';
 
 const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -125,7 +125,7 @@ class Outbox {
       const uri = client?.oidc.backchannelLogoutUri ?? null;
       // The application is gone, inactive, or no longer wants it: nothing to send.
       if (client === null || uri === null || !client.active) return { failure: null, retryable: false };
-      const res = await outboundFetch(uri, { allowLoopback: this.ctx.config.outboundInsecureLoopback }, {
+      const res = await this.ctx.outbound(uri, {
         method: 'POST',
         headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
         body: new URLSearchParams({ logout_token: await logoutToken(this.ctx, client, d) }).toString(),
