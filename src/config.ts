@@ -109,6 +109,24 @@ export interface Config {
    * addresses, over plain http too. Refused unless the issuer itself is on loopback.
    */
   readonly outboundInsecureLoopback: boolean;
+  /**
+   * Client ID Metadata Documents (docs/client-id-metadata.md): a `client_id` that is an https URL
+   * is resolved by fetching its document. `off` refuses such client_ids.
+   */
+  readonly cimd: 'on' | 'off';
+  /** When not empty, only documents on these hosts (`host` exact, `*.example.com` for subdomains). */
+  readonly cimdAllowedHosts: readonly string[];
+  /** How long a fetched document is used before it is fetched again: its HTTP caching within these bounds, seconds. */
+  readonly cimdCacheMin: number;
+  readonly cimdCacheMax: number;
+  /** Largest document accepted, bytes; the whole fetch's deadline, ms. */
+  readonly cimdMaxBytes: number;
+  readonly cimdTimeoutMs: number;
+  /**
+   * Development and tests only: documents at http(s)://127.0.0.1:* and http(s)://localhost:* are
+   * fetched too (CIMD draft §8.6). Refused unless the issuer itself is on loopback.
+   */
+  readonly cimdInsecureLoopback: boolean;
   /** Compatibility profiles: the seed platforms' documented paths and shapes also served (docs/compat.md). */
   readonly compat: readonly CompatProfile[];
   /** Email (A9) and branding settings, as given: TOLLGATE_SMTP_URL, TOLLGATE_MAIL_*, TOLLGATE_BRAND_*. */
@@ -181,6 +199,13 @@ const KNOWN_KEYS = [
   'TOLLGATE_LOGIN_REQUEST_TTL',
   'TOLLGATE_COMPAT',
   'TOLLGATE_OUTBOUND_INSECURE_LOOPBACK',
+  'TOLLGATE_CIMD',
+  'TOLLGATE_CIMD_ALLOWED_HOSTS',
+  'TOLLGATE_CIMD_CACHE_MIN',
+  'TOLLGATE_CIMD_CACHE_MAX',
+  'TOLLGATE_CIMD_MAX_BYTES',
+  'TOLLGATE_CIMD_TIMEOUT_MS',
+  'TOLLGATE_CIMD_INSECURE_LOOPBACK',
   ...MAIL_AND_BRANDING_KEYS,
 ] as const;
 
@@ -394,6 +419,27 @@ export function loadConfig(env: Source = process.env): Config {
     if (!loopbackIssuer) problems.push('TOLLGATE_OUTBOUND_INSECURE_LOOPBACK: only for development, with an issuer on localhost');
   }
 
+  const cimdInsecureLoopback = bool('TOLLGATE_CIMD_INSECURE_LOOPBACK', false);
+  if (cimdInsecureLoopback) {
+    let loopbackIssuer = false;
+    try {
+      loopbackIssuer = isLocalHostname(new URL(issuer).hostname);
+    } catch {
+      // reported above
+    }
+    // CIMD draft §8.6: loopback documents only where the server itself is on loopback.
+    if (!loopbackIssuer) problems.push('TOLLGATE_CIMD_INSECURE_LOOPBACK: only for development, with an issuer on localhost');
+  }
+  const cimdAllowedHosts = list('TOLLGATE_CIMD_ALLOWED_HOSTS', []).map((h) => h.toLowerCase());
+  for (const h of cimdAllowedHosts) {
+    if (!/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/.test(h)) {
+      problems.push(`TOLLGATE_CIMD_ALLOWED_HOSTS: "${h}" is not a host name (example.com, or *.example.com for its subdomains)`);
+    }
+  }
+  const cimdCacheMin = int('TOLLGATE_CIMD_CACHE_MIN', 300, 0, 7 * 86400);
+  const cimdCacheMax = int('TOLLGATE_CIMD_CACHE_MAX', 86400, 1, 30 * 86400);
+  if (cimdCacheMax < cimdCacheMin) problems.push('TOLLGATE_CIMD_CACHE_MAX must not be below TOLLGATE_CIMD_CACHE_MIN');
+
   const registrationScopes = list('TOLLGATE_REGISTRATION_SCOPES', ['profile', 'email']);
   for (const s of ['admin', 'login']) {
     if (registrationScopes.includes(s)) problems.push(`TOLLGATE_REGISTRATION_SCOPES: "${s}" can only be given by an administrator`);
@@ -453,6 +499,13 @@ export function loadConfig(env: Source = process.env): Config {
     loginRequestTtl: int('TOLLGATE_LOGIN_REQUEST_TTL', 600, 30, 3600),
     compat,
     outboundInsecureLoopback,
+    cimd: oneOf<'on' | 'off'>('TOLLGATE_CIMD', 'on', ['on', 'off']),
+    cimdAllowedHosts,
+    cimdCacheMin,
+    cimdCacheMax,
+    cimdMaxBytes: int('TOLLGATE_CIMD_MAX_BYTES', 16 * 1024, 512, 256 * 1024),
+    cimdTimeoutMs: int('TOLLGATE_CIMD_TIMEOUT_MS', 3000, 100, 30_000),
+    cimdInsecureLoopback,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -157,7 +157,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
     });
 
     it('migrate() applies every migration once and is idempotent', async () => {
-      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes', '0014_token_exchange']);
+      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes', '0014_token_exchange', '0016_client_metadata']);
       expect(await storage.migrate()).toEqual([]);
       expect(await storage.migrate()).toEqual([]);
     });
@@ -415,7 +415,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
         dynamic: true,
       });
       const created = await storage.clients.create(input, T0);
-      const expected = { ...input, scopesVersion: 1, createdAt: T0, updatedAt: T0, usedAt: null, adminDeactivated: false, previousSecretHash: null, previousSecretExpiresAt: null, idTokenSignedResponseAlg: null, postLogoutRedirectUris: [], oidc: DEFAULT_OIDC_SETTINGS, tokenExchange: null };
+      const expected = { ...input, scopesVersion: 1, createdAt: T0, updatedAt: T0, usedAt: null, adminDeactivated: false, previousSecretHash: null, previousSecretExpiresAt: null, idTokenSignedResponseAlg: null, postLogoutRedirectUris: [], oidc: DEFAULT_OIDC_SETTINGS, tokenExchange: null, metadataDocument: null };
       expect(created).toEqual(expected);
       expect(await storage.clients.byId('c1')).toEqual(expected);
       expect(await storage.clients.byId('missing')).toBeNull();
@@ -432,6 +432,50 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       expect((await storage.clients.update('tx', { name: 'Renamed' }, T0 + 2))?.tokenExchange).toEqual(next);
       expect((await storage.clients.update('tx', { tokenExchange: null }, T0 + 3))?.tokenExchange).toBeNull();
       expect((await storage.clients.byId('tx'))?.tokenExchange).toBeNull();
+    });
+
+    it('client metadata documents (0016): the state round-trips; logos, the block-list and the host index', async () => {
+      const id = 'https://agents.example/client.json';
+      const state = { fetchedAt: T0, expiresAt: T0 + 60_000, etag: '"v1"', logoSource: 'https://agents.example/logo.png' };
+      const created = await storage.clients.create(aClient(id, { metadataDocument: state }), T0);
+      expect(created.metadataDocument).toEqual(state);
+      expect((await storage.clients.byId(id))?.metadataDocument).toEqual(state);
+      const next = { ...state, expiresAt: T0 + 120_000, etag: null };
+      expect((await storage.clients.update(id, { metadataDocument: next }, T0 + 1))?.metadataDocument).toEqual(next);
+      await storage.clients.create(aClient('https://a.agents.example/c.json', { metadataDocument: state }), T0);
+      await storage.clients.create(aClient('https://agents.example.evil/c.json', { metadataDocument: state }), T0);
+      await storage.clients.create(aClient('plain'), T0);
+      expect(await storage.clientMetadata.clientIdsOnHost('agents.example', false, 10)).toEqual([id]);
+      expect(await storage.clientMetadata.clientIdsOnHost('agents.example', true, 10)).toEqual(['https://a.agents.example/c.json']);
+      expect(await storage.clientMetadata.clientIdsOnHost('nobody.example', false, 10)).toEqual([]);
+
+      expect(await storage.clientMetadata.logo(id)).toBeNull();
+      const logo = { contentType: 'image/png', data: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 255]), fetchedAt: T0 };
+      await storage.clientMetadata.putLogo(id, logo);
+      expect(await storage.clientMetadata.logo(id)).toEqual(logo);
+      const replaced = { contentType: 'image/gif', data: Buffer.from('GIF89a'), fetchedAt: T0 + 5 };
+      await storage.clientMetadata.putLogo(id, replaced);
+      expect(await storage.clientMetadata.logo(id)).toEqual(replaced);
+      await storage.clientMetadata.deleteLogo(id);
+      expect(await storage.clientMetadata.logo(id)).toBeNull();
+      await storage.clientMetadata.putLogo(id, logo);
+      await storage.clients.delete(id);
+      expect(await storage.clientMetadata.logo(id)).toBeNull();
+
+      const block = { pattern: '*.evil.example', reason: 'abuse', createdBy: null, createdAt: T0 };
+      expect(await storage.clientMetadata.block(block)).toBe(true);
+      expect(await storage.clientMetadata.block({ ...block, reason: 'again' })).toBe(false);
+      expect(await storage.clientMetadata.getBlock('*.evil.example')).toEqual(block);
+      expect(await storage.clientMetadata.block({ pattern: 'agents.example', reason: null, createdBy: null, createdAt: T0 + 1 })).toBe(true);
+      expect(await storage.clientMetadata.anyBlocked(['https://x.evil.example/c.json', 'x.evil.example', '*.evil.example', '*.example'])).toBe(true);
+      expect(await storage.clientMetadata.anyBlocked(['https://good.example/c.json', 'good.example', '*.example'])).toBe(false);
+      expect(await storage.clientMetadata.anyBlocked([])).toBe(false);
+      const page = await storage.clientMetadata.blocks({ limit: 1 });
+      expect(page).toEqual({ items: [block], total: 2 });
+      expect((await storage.clientMetadata.blocks({ limit: 1, offset: 1 })).items.map((b) => b.pattern)).toEqual(['agents.example']);
+      expect(await storage.clientMetadata.unblock('*.evil.example')).toBe(true);
+      expect(await storage.clientMetadata.unblock('*.evil.example')).toBe(false);
+      expect(await storage.clientMetadata.getBlock('*.evil.example')).toBeNull();
     });
 
     it('issue #15 §3: markUsed records the first use once; purgeUnused removes only never-used dynamic registrations', async () => {
@@ -505,6 +549,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
         postLogoutRedirectUris: ['https://x/bye', 'https://x/bye2'],
         oidc: { applicationType: 'native', defaultMaxAge: 600, contacts: ['ops@x.example'], backchannelLogoutUri: 'https://x/bc', backchannelLogoutSessionRequired: true },
         tokenExchange: { audiences: ['https://api.x'], impersonation: false, refreshTokens: true },
+        metadataDocument: null,
         name: 'Renamed',
         description: null,
         scopes: ['a'],
@@ -1992,7 +2037,7 @@ describe('storage contract: SQLite', () => {
   it('supports :memory:', async () => {
     const storage = await createStorage({ kind: 'sqlite', file: ':memory:' });
     try {
-      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes', '0014_token_exchange']);
+      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes', '0014_token_exchange', '0016_client_metadata']);
       await storage.ping();
     } finally {
       await storage.close();
@@ -2027,8 +2072,8 @@ describePg('storage contract: PostgreSQL', (url) => {
     const sa = await createStorage({ kind: 'postgres', url, schema: a.schema });
     const sb = await createStorage({ kind: 'postgres', url, schema: b.schema });
     try {
-      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes', '0014_token_exchange']);
-      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes', '0014_token_exchange']);
+      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes', '0014_token_exchange', '0016_client_metadata']);
+      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes', '0014_token_exchange', '0016_client_metadata']);
       await sa.organizations.create({ id: 'o1', name: 'Only in A', createdAt: T0 });
       expect(await sb.organizations.count()).toBe(0);
       expect((await sa.organizations.page({ limit: 10 })).items.map((o) => o.id)).toEqual(['o1']);

@@ -14,6 +14,7 @@ import { registrationFeature } from './registration/feature.js';
 import { openIdConnectFeature } from './oidc/feature.js';
 import { deviceCodeFeature } from './device-code/feature.js';
 import { tokenExchangeFeature } from './token-exchange/feature.js';
+import { clientIdMetadataFeature } from './client-id-metadata/feature.js';
 
 export const BUILT_IN_FEATURES: readonly Feature[] = [
   authorizationCodeFeature,
@@ -27,5 +28,6 @@ export const BUILT_IN_FEATURES: readonly Feature[] = [
   openIdConnectFeature,
   deviceCodeFeature,
   tokenExchangeFeature,
+  clientIdMetadataFeature,
 ];
 

@@ -28,7 +28,7 @@ import { metadataReply, oauthRoutes, runEndpoint, type Cors } from './routes/oau
 import { authorizeRoutes } from './routes/authorize.js';
 import { endSessionRoutes } from './routes/end-session.js';
 import { apiMetadataRoute, apiRoutes } from './routes/api.js';
-import { opsRoutes } from './routes/ops.js';
+import { clientLogoRoutes, opsRoutes } from './routes/ops.js';
 import { adminApiRoutes } from './routes/admin-api.js';
 import { pageRoutes } from './routes/pages.js';
 import { loginRequestRoutes } from './routes/login-requests.js';
@@ -160,6 +160,7 @@ export function instanceRoutes(deps: PluginDeps, redis: Redis | null): FastifyPl
     adminApiRoutes(app, ctx);
     loginRequestRoutes(app, ctx);
     opsRoutes(app, ctx, metrics);
+    if (ctx.features.has('client-id-metadata-document')) clientLogoRoutes(app, ctx);
     pageRoutes(app, ctx);
     // The compatibility paths that fall inside the issuer's path (all of them when it has none).
     compatRoutes(app, ctx, { cors, under: ctx.base, ownsServer: deps.ownsServer });

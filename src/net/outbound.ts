@@ -35,6 +35,11 @@ export interface OutboundRequest {
   readonly timeoutMs?: number;
   /** Response body bound; a longer body fails the request. */
   readonly maxBytes?: number;
+  /**
+   * The caller's own development setting (TOLLGATE_CIMD_INSECURE_LOOPBACK): loopback allowed for
+   * this call even when the client's policy does not. Never turns loopback off.
+   */
+  readonly allowLoopback?: boolean;
 }
 
 export interface OutboundResponse {
@@ -191,5 +196,5 @@ export type Outbound = (url: string, req?: OutboundRequest) => Promise<OutboundR
 
 /** The default `ctx.outbound`: every call through the SSRF guard above. */
 export function outboundClient(policy: OutboundPolicy, resolve: typeof dnsLookup = dnsLookup): Outbound {
-  return (url, req) => outboundFetch(url, policy, req, resolve);
+  return (url, req) => outboundFetch(url, req?.allowLoopback === true ? { allowLoopback: true } : policy, req, resolve);
 }

@@ -13,6 +13,8 @@ export type AuditType =
   | 'app.deactivated'
   | 'app.secret_rotated'
   | 'app.registered'
+  | 'client_metadata.blocked'
+  | 'client_metadata.unblocked'
   | 'app.imported'
   | 'tokens.imported'
   | 'consent.granted'

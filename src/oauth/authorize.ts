@@ -134,8 +134,15 @@ export async function validateAuthorizeRequest(
   }
   const clientId = pageParam(params, 'client_id');
   if (clientId === undefined) throw new AuthorizePageError('invalid_request', 'The request has no client_id.');
-  if (clientId.length > 256) throw new AuthorizePageError('invalid_client', 'Unknown application.');
-  const client = await ctx.storage.clients.byId(clientId);
+  if (clientId.length > 512) throw new AuthorizePageError('invalid_client', 'Unknown application.');
+  let client: ClientRow | null;
+  try {
+    client = await ctx.features.findClient(ctx, clientId);
+  } catch (err) {
+    // A client_id URL whose metadata document cannot be used (Client ID Metadata Documents).
+    if (err instanceof OAuthError) throw new AuthorizePageError(err.error, err.description, err.status === 503 ? 503 : 400);
+    throw err;
+  }
   if (!client) throw new AuthorizePageError('invalid_client', 'Unknown application: no application has this client_id.');
   if (!client.active) throw new AuthorizePageError('invalid_client', 'This application has been deactivated.');
 

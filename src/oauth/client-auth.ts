@@ -87,7 +87,7 @@ export async function authenticateClient(
 ): Promise<AuthenticatedClient> {
   const p = presented(authorization, params);
   if (p === null) throw invalidClient('Client authentication is required');
-  const client = await ctx.storage.clients.byId(p.clientId);
+  const client = await ctx.features.findClient(ctx, p.clientId);
   if (!client) {
     // Spend the same work as a real comparison so timing does not reveal which ids exist.
     secretMatchesHash(p.secret ?? '', 'x'.repeat(43));

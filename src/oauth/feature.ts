@@ -183,6 +183,13 @@ export interface Feature {
   sessionsEnded?(ctx: OAuthContext, ended: EndedSessions): void;
   /** Members this feature adds to a successful token response (RFC 6749 §5.1 allows extensions). */
   tokenResponse?(ctx: OAuthContext, issued: IssuedTokenResponse): Promise<Readonly<Record<string, unknown>>>;
+  /**
+   * Applications this feature knows by the shape of their client_id (Client ID Metadata
+   * Documents: an https URL). Returns undefined, synchronously, for a client_id that is not its
+   * kind (the stored application is used); otherwise the application, or null when unknown, and
+   * throws an OAuthError when it cannot be used. Called where a request names its client.
+   */
+  resolveClient?(ctx: OAuthContext, clientId: string): Promise<ClientRow | null> | undefined;
 }
 
 /** The features of one instance, indexed. Refuses two features that claim the same thing. */
@@ -199,6 +206,7 @@ export class FeatureSet {
   private readonly decorators: readonly Feature[];
   private readonly validators: readonly Feature[];
   private readonly onAuthorized: readonly Feature[];
+  private readonly resolvers: readonly Feature[];
 
   constructor(features: readonly Feature[]) {
     const names = new Set<string>();
@@ -234,6 +242,7 @@ export class FeatureSet {
     this.decorators = features.filter((f) => f.tokenResponse !== undefined);
     this.validators = features.filter((f) => f.validateAuthorize !== undefined);
     this.onAuthorized = features.filter((f) => f.authorized !== undefined);
+    this.resolvers = features.filter((f) => f.resolveClient !== undefined);
     this.personScopeList = features.flatMap((f) => f.personScopes ?? []);
     this.personScopes = [...new Set(this.personScopeList.map((s) => s.name))];
   }
@@ -298,6 +307,18 @@ export class FeatureSet {
         // the feature's own concern (it logs); the sign-out goes on
       }
     }
+  }
+
+  /**
+   * The application a request names: a feature's own kind of client_id (resolveClient), else the
+   * stored application. The common case (no such feature claims the id) adds no await.
+   */
+  findClient(ctx: OAuthContext, clientId: string): Promise<ClientRow | null> {
+    for (const f of this.resolvers) {
+      const found = f.resolveClient!(ctx, clientId);
+      if (found !== undefined) return found;
+    }
+    return ctx.storage.clients.byId(clientId);
   }
 
   /** Every feature's metadata members, in feature order. */

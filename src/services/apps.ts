@@ -478,6 +478,10 @@ export function appView(c: ClientRow): Record<string, unknown> {
     backchannel_logout_session_required: c.oidc.backchannelLogoutSessionRequired,
     token_exchange: c.tokenExchange === null ? null : { audiences: c.tokenExchange.audiences, impersonation: c.tokenExchange.impersonation, refresh_tokens: c.tokenExchange.refreshTokens },
     dynamic: c.dynamic,
+    metadata_document:
+      c.metadataDocument === null
+        ? null
+        : { url: c.clientId, fetched_at: new Date(c.metadataDocument.fetchedAt).toISOString(), expires_at: new Date(c.metadataDocument.expiresAt).toISOString(), logo_source: c.metadataDocument.logoSource },
     deactivated_by_admin: c.adminDeactivated,
     previous_secret_expires_at: c.previousSecretExpiresAt === null ? null : new Date(c.previousSecretExpiresAt).toISOString(),
     created_at: new Date(c.createdAt).toISOString(),

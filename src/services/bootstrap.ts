@@ -62,6 +62,9 @@ export async function bootstrap(ctx: OAuthContext): Promise<BootstrapResult> {
     const warning = await importKeyFile(ctx, ctx.config.signingKeyFile);
     if (warning) warnings.push(warning);
   }
+  if (ctx.config.cimdInsecureLoopback) {
+    warnings.push('TOLLGATE_CIMD_INSECURE_LOOPBACK=true: Client ID Metadata Documents on http://localhost and http://127.0.0.1 are accepted (development and tests only)');
+  }
   if (ctx.config.outboundInsecureLoopback) {
     warnings.push('TOLLGATE_OUTBOUND_INSECURE_LOOPBACK=true: Tollgate will call loopback URLs that applications register (development and tests only)');
   }

@@ -119,6 +119,56 @@ export interface ClientRow {
    * application to exchange tokens for; null for nothing (clients.token_exchange, 0014).
    */
   readonly tokenExchange: TokenExchangePolicy | null;
+  /**
+   * Client ID Metadata Documents (docs/client-id-metadata.md): when the client_id is the URL of
+   * the application's metadata document, what the last fetch recorded; null otherwise.
+   */
+  readonly metadataDocument: ClientMetadataState | null;
+}
+
+/** What Tollgate keeps of a fetched Client ID Metadata Document besides the application's fields. */
+export interface ClientMetadataState {
+  /** When the document was last fetched (or confirmed unchanged), epoch ms. */
+  readonly fetchedAt: number;
+  /** Until when it is used without fetching it again (its HTTP caching within the configured bounds), epoch ms. */
+  readonly expiresAt: number;
+  /** The response's ETag, for a conditional fetch. */
+  readonly etag: string | null;
+  /** The document's own `logo_uri` (Tollgate serves a copy it fetched; `logoUri` points there). */
+  readonly logoSource: string | null;
+}
+
+/** An administrator's block on Client ID Metadata Documents. */
+export interface ClientMetadataBlock {
+  /** A host (`agents.example`), a domain's subdomains (`*.example`), or one exact client_id URL. */
+  readonly pattern: string;
+  readonly reason: string | null;
+  readonly createdBy: string | null;
+  readonly createdAt: number;
+}
+
+/** A logo Tollgate fetched and serves itself. */
+export interface ClientLogo {
+  readonly contentType: string;
+  readonly data: Buffer;
+  readonly fetchedAt: number;
+}
+
+/** Client ID Metadata Documents' own storage (0016): logos and the block-list. */
+export interface ClientMetadataRepo {
+  logo(clientId: string): Promise<ClientLogo | null>;
+  putLogo(clientId: string, logo: ClientLogo): Promise<void>;
+  deleteLogo(clientId: string): Promise<void>;
+  /** Adds a block; false when the pattern was already blocked. */
+  block(entry: ClientMetadataBlock): Promise<boolean>;
+  unblock(pattern: string): Promise<boolean>;
+  getBlock(pattern: string): Promise<ClientMetadataBlock | null>;
+  /** Ordered by pattern. */
+  blocks(page?: { readonly limit?: number; readonly offset?: number }): Promise<{ items: ClientMetadataBlock[]; total: number }>;
+  /** Whether any of these patterns (the client_id, its host, `*.` its parent domains) is blocked. */
+  anyBlocked(patterns: readonly string[]): Promise<boolean>;
+  /** The client_ids of metadata-document applications on `host`, or on its subdomains with `subdomains` (indexed). */
+  clientIdsOnHost(host: string, subdomains: boolean, limit: number): Promise<string[]>;
 }
 
 /** An application's token-exchange policy, set by an administrator only. */
@@ -171,11 +221,12 @@ export const DEFAULT_OIDC_SETTINGS: OidcClientSettings = {
   backchannelLogoutSessionRequired: false,
 };
 
-export type NewClient = Omit<ClientRow, 'createdAt' | 'updatedAt' | 'scopesVersion' | 'usedAt' | 'adminDeactivated' | 'previousSecretHash' | 'previousSecretExpiresAt' | 'idTokenSignedResponseAlg' | 'postLogoutRedirectUris' | 'oidc' | 'tokenExchange'> & {
+export type NewClient = Omit<ClientRow, 'createdAt' | 'updatedAt' | 'scopesVersion' | 'usedAt' | 'adminDeactivated' | 'previousSecretHash' | 'previousSecretExpiresAt' | 'idTokenSignedResponseAlg' | 'postLogoutRedirectUris' | 'oidc' | 'tokenExchange' | 'metadataDocument'> & {
   readonly idTokenSignedResponseAlg?: KeyAlg | null;
   readonly postLogoutRedirectUris?: readonly string[];
   readonly oidc?: OidcClientSettings;
   readonly tokenExchange?: TokenExchangePolicy | null;
+  readonly metadataDocument?: ClientMetadataState | null;
 };
 export type ClientPatch = Partial<
   Omit<ClientRow, 'clientId' | 'createdAt' | 'updatedAt' | 'scopesVersion' | 'dynamic' | 'usedAt'>
@@ -669,6 +720,7 @@ export interface Storage {
   readonly audit: AuditRepo;
   readonly oidcGrants: OidcGrantRepo;
   readonly deviceCodes: DeviceCodeRepo;
+  readonly clientMetadata: ClientMetadataRepo;
   /** Runs `fn` in one database transaction, with repositories bound to it. */
   transaction<T>(fn: (tx: Omit<Storage, 'transaction' | 'close' | 'migrate' | 'ping' | 'markArrival'>) => Promise<T>): Promise<T>;
   /** Applies pending migrations; returns the names applied. */

@@ -14,6 +14,7 @@ import type { OAuthContext } from '../../src/oauth/context.js';
 import { createApp, type AppInput, type CreatedApp } from '../../src/services/apps.js';
 import { createUser } from '../../src/services/directory.js';
 import type { UserRow } from '../../src/storage/types.js';
+import type { TollgateOptions } from '../../src/tollgate.js';
 import { describePg, freshPgSchema } from './pg.js';
 import { describe } from 'vitest';
 
@@ -53,6 +54,8 @@ export interface StartOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Lines of the server's log (pino JSON), for log-hygiene tests. */
   readonly logLines?: string[];
+  /** More createTollgate options (e.g. `outbound`, to answer outside calls from the test). */
+  readonly instance?: Omit<TollgateOptions, 'config' | 'logger' | 'pgSchema'>;
 }
 
 export async function startTestServer(opts: StartOptions = {}): Promise<TestServer> {
@@ -87,6 +90,7 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
       ? { logger: { level: 'info', stream: { write: (l: string) => void lines.push(l) } } as never }
       : {}),
     ...(schema ? { pgSchema: schema.schema } : {}),
+    ...(opts.instance ? { instance: opts.instance } : {}),
   });
   const ctx = server.runtime.ctx;
   return {

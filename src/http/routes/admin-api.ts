@@ -21,6 +21,7 @@ import { ImportError, importPlatform } from '../../services/import.js';
 import { appView, createApp, deleteApp, rotateSecret, setAppActive, updateApp, type AppInput } from '../../services/apps.js';
 import { createOrg, createResourceServer, createScope, createUser, requireOrg, setUserProfile, updateUser, userView } from '../../services/directory.js';
 import { keyView, rotateSigningKey } from '../../services/keys.js';
+import { blockMetadataClients, blockPattern, blockView, unblockMetadataClients } from '../../services/client-metadata.js';
 import type {
   AuditEventRow,
   MembershipRole,
@@ -278,6 +279,33 @@ async function userWithOrgs(ctx: OAuthContext, u: UserRow): Promise<Record<strin
   return { ...userView(u), organizations };
 }
 
+/** The block-list of Client ID Metadata Documents (docs/client-id-metadata.md). */
+function clientMetadataRoutes(api: FastifyInstance, ctx: OAuthContext): void {
+  api.get('/client-metadata/blocks', bearer, async (request) => {
+    const q = readQuery(request, ['limit', 'offset', 'cursor']);
+    const cursor = cursorParam(q, /^\d{1,10}$/);
+    const { limit, offset: given } = pagination(q);
+    const offset = cursor !== null ? Number(cursor) : given;
+    const page = await ctx.storage.clientMetadata.blocks({ limit, offset });
+    return { items: page.items.map(blockView), next: offset + page.items.length < page.total ? String(offset + page.items.length) : null, total: page.total };
+  });
+
+  api.post('/client-metadata/blocks', bearer, async (request, reply) => {
+    const body = readBody(request, ['pattern', 'reason']);
+    const result = await blockMetadataClients(ctx, requiredStr(body, 'pattern'), { ...actorOf(request), reason: str(body, 'reason') ?? null });
+    return reply.code(result.created ? 201 : 200).send({ ...blockView(result.block), deactivated: result.deactivated });
+  });
+
+  api.delete<{ Querystring: { pattern?: string } }>('/client-metadata/blocks', bearer, async (request, reply) => {
+    const q = readQuery(request, ['pattern']);
+    const pattern = single(q, 'pattern');
+    if (pattern === undefined) throw invalidRequest('"pattern" is required (a query parameter)');
+    const normalised = blockPattern(pattern);
+    if (!(await unblockMetadataClients(ctx, normalised, actorOf(request)))) return notFound(reply, `No block for ${normalised}`);
+    return reply.code(204).send();
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Routes
 
@@ -296,6 +324,7 @@ export function adminApiRoutes(app: FastifyInstance, ctx: OAuthContext): void {
       appRoutes(api, ctx);
       directoryRoutes(api, ctx);
       keyAuditTokenRoutes(api, ctx);
+      clientMetadataRoutes(api, ctx);
     },
     { prefix: ADMIN_API_PREFIX },
   );

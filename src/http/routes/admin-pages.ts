@@ -44,7 +44,7 @@ import { appInputFromForm, formValuesFromInput } from './portal.js';
 
 const PAGE_SIZE = 20;
 const AUDIT_TYPES = [
-  'app.created', 'app.updated', 'app.deleted', 'app.activated', 'app.deactivated', 'app.secret_rotated', 'app.registered',
+  'app.created', 'app.updated', 'app.deleted', 'app.activated', 'app.deactivated', 'app.secret_rotated', 'app.registered', 'client_metadata.blocked', 'client_metadata.unblocked',
   'consent.granted', 'consent.denied', 'consent.revoked', 'token.revoked', 'tokens.replaced',
   'login.succeeded', 'login.failed', 'login.locked', 'login.accepted', 'login.rejected', 'refresh.reuse_detected', 'code.replay_detected',
   'user.created', 'user.updated', 'org.created', 'scope.created', 'scope.updated', 'resource_server.created', 'key.rotated',

@@ -10,6 +10,7 @@
  * `login` part of `prompt`. `prompt=none` never leaves: without a fresh-enough sign-in it answers
  * `login_required`.
  */
+import { metadataFacts } from '../../features/client-id-metadata/policy.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpContext } from '../context.js';
 import { AuthorizePageError, OAuthError } from '../../oauth/errors.js';
@@ -89,7 +90,8 @@ async function showConsent(ctx: HttpContext, request: FastifyRequest, reply: Fas
     200,
     consentPage(ctx, {
       redirectHost,
-      unverified: req.client.dynamic,
+      unverified: req.client.dynamic || req.client.metadataDocument !== null,
+      ...metadataFacts(req.client),
       registeredBy: req.client.dynamic ? null : owner ? accountLabel(owner) : null,
       csrf: csrfToken(ctx, request, reply),
       request: encodeParams(req.params),

@@ -9,6 +9,7 @@
  * - `POST /device/decision`: Allow or Deny, then a page that sends them back to their device.
  * Every lookup of a code counts toward TOLLGATE_DEVICE_RATE_LIMIT per client IP per minute (§5.1).
  */
+import { metadataFacts } from '../../features/client-id-metadata/policy.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpContext } from '../context.js';
 import { approveDeviceRequest, denyDeviceRequest, findDeviceRequest, VERIFICATION_PATH, type FoundDeviceRequest } from '../../features/device-code/device.js';
@@ -54,7 +55,8 @@ export function deviceRoutes(app: FastifyInstance, ctx: HttpContext): void {
         appLogo: client.logoUri,
         orgName: client.orgId ? ((await ctx.storage.organizations.byId(client.orgId))?.name ?? null) : null,
         registeredBy: owner ? accountLabel(owner) : null,
-        unverified: client.dynamic,
+        unverified: client.dynamic || client.metadataDocument !== null,
+        metadataHost: metadataFacts(client).metadataHost,
         userEmail: accountLabel(session.account),
         logoutHref: ctx.login.mode === 'embedded' ? ctx.login.logoutUrl : `${ctx.base}/logout`,
         scopes,

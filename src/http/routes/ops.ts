@@ -49,3 +49,25 @@ export function opsRoutes(app: FastifyInstance, ctx: OAuthContext, metrics: Metr
     reply.type('text/css; charset=utf-8').header('Cache-Control', 'public, max-age=3600').send(STYLESHEET),
   );
 }
+
+/**
+ * The logos Tollgate fetched for Client ID Metadata Document clients (src/features/client-id-metadata/logo.ts),
+ * served from Tollgate's own origin so that no page hot-links a URL someone else controls. Only
+ * raster images recognised by their bytes are stored; they are sent with their own type, never
+ * sniffed, under a CSP that forbids everything.
+ */
+export function clientLogoRoutes(app: FastifyInstance, ctx: OAuthContext): void {
+  app.get('/client-logo', async (request, reply) => {
+    const q = request.query as Record<string, unknown>;
+    const clientId = typeof q['client_id'] === 'string' ? q['client_id'] : '';
+    const logo = clientId === '' || clientId.length > 512 ? null : await ctx.storage.clientMetadata.logo(clientId);
+    if (logo === null) return reply.code(404).header('Cache-Control', 'no-store').send({ error: 'not_found', error_description: 'No logo for this application' });
+    return reply
+      .type(logo.contentType)
+      .header('Cache-Control', 'public, max-age=3600')
+      .header('X-Content-Type-Options', 'nosniff')
+      .header('Content-Security-Policy', "default-src 'none'; sandbox")
+      .header('Cross-Origin-Resource-Policy', 'same-origin')
+      .send(logo.data);
+  });
+}

@@ -6,7 +6,7 @@
  */
 import { html } from './html.js';
 import { layout, type Site } from './layout.js';
-import { appFacts, appLogo, consentChoices, signedInAs } from './pages.js';
+import { appFacts, appLogo, consentChoices, signedInAs, unverifiedNote } from './pages.js';
 import { ENGLISH, type Tr } from './i18n.js';
 
 /** GET /device: where the person types the code (again, with the reason, after a wrong one). */
@@ -39,6 +39,8 @@ export interface DeviceConsentView {
   readonly orgName: string | null;
   readonly registeredBy: string | null;
   readonly unverified: boolean;
+  /** A Client ID Metadata Document client: its document's host (see ConsentView). */
+  readonly metadataHost?: string | null;
   readonly userEmail: string;
   readonly logoutHref: string | null;
   readonly scopes: ReadonlyArray<{ readonly name: string; readonly description: string }>;
@@ -58,7 +60,7 @@ export function deviceConsentPage(site: Site, v: DeviceConsentView): string {
 <div class="app-head">${appLogo(v.appName, v.appLogo)}<h1>${tr.t('consent.heading', { app: v.appName })}</h1></div>
 <div class="code-box"><p>${tr.t('device.codeIs', { code: v.userCode })}</p><p class="muted">${tr.t('device.checkCode')}</p></div>
 <p class="warning" role="alert">${tr.t('device.warning')}</p>
-${v.unverified ? html`<p class="warning" role="note">${tr.t('consent.unverified', { brand: site.branding.name })}</p>` : ''}
+${unverifiedNote(site, tr, v)}
 ${v.appDescription ? html`<p>${v.appDescription}</p>` : ''}
 <ul class="muted">
 ${appFacts(tr, v)}

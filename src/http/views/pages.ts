@@ -136,9 +136,28 @@ export interface ConsentView {
   readonly unverified: boolean;
   /** Who registered it (its owner), when known. */
   readonly registeredBy: string | null;
+  /**
+   * A Client ID Metadata Document client: the host its document is published at (the one thing
+   * about it a person can check), and whether every redirect URI is on localhost (then anything
+   * on the person's computer could claim that host).
+   */
+  readonly metadataHost?: string | null;
+  readonly onlyLocalRedirects?: boolean;
   /** Each requested scope with its description in the page's language. */
   readonly scopes: ReadonlyArray<{ readonly name: string; readonly description: string }>;
   readonly tr?: Tr;
+}
+
+/**
+ * The warning of an application the platform has not verified: one that registered itself, or
+ * one known only by its metadata document (then its host, and the localhost caveat, come first).
+ */
+export function unverifiedNote(site: Site, tr: Tr, v: Pick<ConsentView, 'unverified' | 'metadataHost' | 'onlyLocalRedirects'>): SafeHtml {
+  if (v.metadataHost) {
+    return html`<p class="warning" role="note" data-metadata-host="${v.metadataHost}">${tr.t('consent.documentAt', { host: v.metadataHost, brand: site.branding.name })}</p>
+${v.onlyLocalRedirects ? html`<p class="warning" role="note">${tr.t('consent.localOnly', { host: v.metadataHost })}</p>` : ''}`;
+  }
+  return v.unverified ? html`<p class="warning" role="note">${tr.t('consent.unverified', { brand: site.branding.name })}</p>` : html``;
 }
 
 export function appLogo(name: string, logo: string | null | undefined): SafeHtml {
@@ -182,9 +201,9 @@ export function consentPage(site: Site, v: ConsentView): string {
     tr.t('consent.title'),
     html`<div class="card">
 <div class="app-head">${appLogo(v.appName, v.appLogo)}<h1>${tr.t('consent.heading', { app: v.appName })}</h1></div>
-${v.unverified ? html`<p class="warning" role="note">${tr.t('consent.unverified', { brand: site.branding.name })}</p>` : ''}
+${unverifiedNote(site, tr, v)}
 ${v.appDescription ? html`<p>${v.appDescription}</p>` : ''}
-<ul class="muted">
+<ul class="${v.metadataHost ? 'identity' : 'muted'}">
 <li>${tr.t('consent.sentTo', { host: v.redirectHost })}</li>
 ${appFacts(tr, v)}
 </ul>

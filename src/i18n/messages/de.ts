@@ -24,6 +24,8 @@ export const de: Messages = {
     title: 'Autorisieren',
     heading: '{{app}} möchte auf Ihr Konto zugreifen',
     unverified: 'Diese Anwendung hat sich selbst registriert: {{brand}} hat nicht geprüft, wer sie betreibt. Fahren Sie nur fort, wenn Sie ihr vertrauen.',
+    documentAt: 'Diese Anwendung weist sich mit einem Dokument aus, das unter <strong>{{host}}</strong> veröffentlicht ist. {{brand}} hat nicht geprüft, wer sie betreibt: Fahren Sie nur fort, wenn Sie {{host}} vertrauen.',
+    localOnly: 'Jede Adresse, zu der diese Anwendung zurückkehrt, liegt auf Ihrem eigenen Computer (localhost): Jedes Programm darauf könnte sich als {{host}} ausgeben. Fahren Sie nur fort, wenn Sie diese Anwendung selbst gestartet haben.',
     sentTo: 'Sie werden zu <strong>{{host}}</strong> weitergeleitet',
     website: 'Website: {{url}}',
     publishedBy: 'Veröffentlicht von {{org}}',

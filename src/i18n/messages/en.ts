@@ -27,6 +27,8 @@ export const en = {
     title: 'Authorize',
     heading: '{{app}} wants to access your account',
     unverified: 'This application registered itself: {{brand}} has not verified who runs it. Continue only if you trust it.',
+    documentAt: 'This application identifies itself with a document published at <strong>{{host}}</strong>. {{brand}} has not verified who runs it: continue only if you trust {{host}}.',
+    localOnly: 'Every address this application returns to is on your own computer (localhost): any program running on it could claim to be {{host}}. Continue only if you started this application yourself.',
     sentTo: 'You will be sent to <strong>{{host}}</strong>',
     website: 'Website: {{url}}',
     publishedBy: 'Published by {{org}}',

@@ -24,6 +24,8 @@ export const es: Messages = {
     title: 'Autorizar',
     heading: '{{app}} quiere acceder a tu cuenta',
     unverified: 'Esta aplicación se registró por sí misma: {{brand}} no ha verificado quién la gestiona. Continúa solo si confías en ella.',
+    documentAt: 'Esta aplicación se identifica con un documento publicado en <strong>{{host}}</strong>. {{brand}} no ha verificado quién la gestiona: continúa solo si confías en {{host}}.',
+    localOnly: 'Todas las direcciones a las que vuelve esta aplicación están en tu propio ordenador (localhost): cualquier programa que se ejecute en él podría hacerse pasar por {{host}}. Continúa solo si has iniciado tú esta aplicación.',
     sentTo: 'Se te enviará a <strong>{{host}}</strong>',
     website: 'Sitio web: {{url}}',
     publishedBy: 'Publicada por {{org}}',

@@ -24,6 +24,8 @@ export const fr: Messages = {
     title: 'Autoriser',
     heading: '{{app}} souhaite accéder à votre compte',
     unverified: 'Cette application s’est enregistrée elle-même\u00a0: {{brand}} n’a pas vérifié qui l’exploite. Ne continuez que si vous lui faites confiance.',
+    documentAt: 'Cette application s’identifie par un document publié sur <strong>{{host}}</strong>. {{brand}} n’a pas vérifié qui l’exploite\u00a0: ne continuez que si vous faites confiance à {{host}}.',
+    localOnly: 'Toutes les adresses où cette application revient sont sur votre propre ordinateur (localhost)\u00a0: n’importe quel programme qui s’y exécute pourrait se faire passer pour {{host}}. Ne continuez que si vous avez lancé cette application vous-même.',
     sentTo: 'Vous serez redirigé vers <strong>{{host}}</strong>',
     website: 'Site web\u00a0: {{url}}',
     publishedBy: 'Publiée par {{org}}',

@@ -24,6 +24,8 @@ export const it: Messages = {
     title: 'Autorizza',
     heading: '{{app}} vuole accedere al tuo account',
     unverified: 'Questa applicazione si è registrata da sola: {{brand}} non ha verificato chi la gestisce. Continua solo se ti fidi.',
+    documentAt: 'Questa applicazione si identifica con un documento pubblicato su <strong>{{host}}</strong>. {{brand}} non ha verificato chi la gestisce: continua solo se ti fidi di {{host}}.',
+    localOnly: 'Tutti gli indirizzi a cui torna questa applicazione sono sul tuo computer (localhost): qualsiasi programma in esecuzione potrebbe fingersi {{host}}. Continua solo se hai avviato tu questa applicazione.',
     sentTo: 'Verrai indirizzato a <strong>{{host}}</strong>',
     website: 'Sito web: {{url}}',
     publishedBy: 'Pubblicata da {{org}}',

@@ -81,6 +81,25 @@ export interface ClientsTable {
   oidc_settings: JsonText | null;
   /** 0014: JSON object (TokenExchangePolicy); null for none. */
   token_exchange: JsonText | null;
+  /** 0016: JSON object (ClientMetadataState); null unless the client_id is a metadata document's URL. */
+  metadata_document: JsonText | null;
+  /** 0016: that URL's host (lower case), for the block-list. */
+  metadata_host: string | null;
+}
+
+export interface ClientLogosTable {
+  client_id: string;
+  content_type: string;
+  /** base64 */
+  data: string;
+  fetched_at: number;
+}
+
+export interface ClientMetadataBlocksTable {
+  pattern: string;
+  reason: string | null;
+  created_by: string | null;
+  created_at: number;
 }
 
 export interface AuthorizationCodesTable {
@@ -254,4 +273,6 @@ export interface Database {
   audit_events: AuditEventsTable;
   oidc_grants: OidcGrantsTable;
   device_codes: DeviceCodesTable;
+  client_logos: ClientLogosTable;
+  client_metadata_blocks: ClientMetadataBlocksTable;
 }

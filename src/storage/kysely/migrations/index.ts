@@ -19,6 +19,7 @@ import { oidcClientsMigration } from './0011_oidc_clients.js';
 import { scopeLocalesMigration } from './0012_scope_locales.js';
 import { deviceCodesMigration } from './0013_device_codes.js';
 import { tokenExchangeMigration } from './0014_token_exchange.js';
+import { clientMetadataMigration } from './0016_client_metadata.js';
 
 export function tollgateMigrations(dialect: SqlDialect): Record<string, Migration> {
   return {
@@ -36,6 +37,7 @@ export function tollgateMigrations(dialect: SqlDialect): Record<string, Migratio
     '0012_scope_locales': scopeLocalesMigration(),
     '0013_device_codes': deviceCodesMigration(),
     '0014_token_exchange': tokenExchangeMigration(),
+    '0016_client_metadata': clientMetadataMigration(),
   };
 }
 

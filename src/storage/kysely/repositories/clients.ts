@@ -5,7 +5,7 @@
  */
 import { sql, type Selectable, type Updateable } from 'kysely';
 import type { KeyAlg } from '../../../config.js';
-import { DEFAULT_OIDC_SETTINGS, type ClientFilter, type ClientPatch, type ClientRepo, type ClientRow, type GrantType, type NewClient, type OidcClientSettings, type TokenExchangePolicy } from '../../types.js';
+import { DEFAULT_OIDC_SETTINGS, type ClientFilter, type ClientPatch, type ClientRepo, type ClientRow, type GrantType, type NewClient, type OidcClientSettings, type TokenExchangePolicy, type ClientMetadataState } from '../../types.js';
 import type { ClientsTable } from '../schema.js';
 import type { HotPath } from '../hot-path.js';
 import {
@@ -56,7 +56,33 @@ function toRow(row: Selectable<ClientsTable>): ClientRow {
     postLogoutRedirectUris: row.post_logout_redirect_uris === null ? [] : fromJsonList(row.post_logout_redirect_uris),
     oidc: oidcSettingsFrom(row.oidc_settings),
     tokenExchange: tokenExchangeFrom(row.token_exchange),
+    metadataDocument: metadataFrom(row.metadata_document),
   };
+}
+
+function metadataTo(state: ClientMetadataState | null): string | null {
+  return state === null ? null : JSON.stringify({ fetchedAt: state.fetchedAt, expiresAt: state.expiresAt, etag: state.etag, logoSource: state.logoSource });
+}
+
+function metadataFrom(text: string | null): ClientMetadataState | null {
+  if (text === null) return null;
+  const p = JSON.parse(text) as Partial<Record<keyof ClientMetadataState, unknown>>;
+  return {
+    fetchedAt: typeof p.fetchedAt === 'number' ? p.fetchedAt : 0,
+    expiresAt: typeof p.expiresAt === 'number' ? p.expiresAt : 0,
+    etag: typeof p.etag === 'string' ? p.etag : null,
+    logoSource: typeof p.logoSource === 'string' ? p.logoSource : null,
+  };
+}
+
+/** The host of a metadata document's client_id (its URL), lower case. */
+function metadataHostOf(clientId: string, state: ClientMetadataState | null): string | null {
+  if (state === null) return null;
+  try {
+    return new URL(clientId).hostname.toLowerCase();
+  } catch {
+    return null;
+  }
 }
 
 function tokenExchangeTo(policy: TokenExchangePolicy | null): string | null {
@@ -111,6 +137,7 @@ function patchToColumns(patch: ClientPatch): Updateable<ClientsTable> {
   if (patch.idTokenSignedResponseAlg !== undefined) out.id_token_signed_response_alg = patch.idTokenSignedResponseAlg;
   if (patch.oidc !== undefined) out.oidc_settings = oidcSettingsTo(patch.oidc);
   if (patch.tokenExchange !== undefined) out.token_exchange = tokenExchangeTo(patch.tokenExchange);
+  if (patch.metadataDocument !== undefined) out.metadata_document = metadataTo(patch.metadataDocument);
   if (patch.postLogoutRedirectUris !== undefined) out.post_logout_redirect_uris = patch.postLogoutRedirectUris.length === 0 ? null : toJsonList(patch.postLogoutRedirectUris);
   return out;
 }
@@ -158,6 +185,8 @@ export class KyselyClientRepo implements ClientRepo {
       post_logout_redirect_uris: client.postLogoutRedirectUris && client.postLogoutRedirectUris.length > 0 ? toJsonList(client.postLogoutRedirectUris) : null,
       oidc_settings: client.oidc === undefined ? null : oidcSettingsTo(client.oidc),
       token_exchange: tokenExchangeTo(client.tokenExchange ?? null),
+      metadata_document: metadataTo(client.metadataDocument ?? null),
+      metadata_host: metadataHostOf(client.clientId, client.metadataDocument ?? null),
     };
     await this.db.insertInto('clients').values(values).execute();
     return toRow(values);

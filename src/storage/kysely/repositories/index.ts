@@ -20,6 +20,7 @@ import { KyselyTokenRepo } from './tokens.js';
 import { KyselyUserRepo } from './users.js';
 import { KyselyOidcGrantRepo } from './oidc-grants.js';
 import { KyselyDeviceCodeRepo } from './device-codes.js';
+import { KyselyClientMetadataRepo } from './client-metadata.js';
 
 export type Repositories = Omit<Storage, 'transaction' | 'close' | 'migrate' | 'ping' | 'markArrival'>;
 
@@ -42,5 +43,6 @@ export function buildRepositories(db: Db, dialect: SqlDialect, hot?: HotPath): R
     audit: new KyselyAuditRepo(db, dialect),
     oidcGrants: new KyselyOidcGrantRepo(db),
     deviceCodes: new KyselyDeviceCodeRepo(db),
+    clientMetadata: new KyselyClientMetadataRepo(db),
   };
 }
