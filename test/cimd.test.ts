@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { LookupAddress } from 'node:dns';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Browser, DEFAULT_PASSWORD, authorize, describeEachDb, postForm, startTestServer, type TestServer } from './helpers/server.js';
+import { Browser, DEFAULT_PASSWORD, authorize, describeEachDb, hiddenField, postForm, startTestServer, type TestServer } from './helpers/server.js';
 import { outboundClient } from '../src/net/outbound.js';
 import { loadConfig, ConfigError } from '../src/config.js';
 import { cacheSeconds } from '../src/features/client-id-metadata/resolve.js';
@@ -388,6 +388,31 @@ describeEachDb('Client ID Metadata Documents', (start) => {
     // The deactivated app stays so until an administrator activates it.
     expect((await s.ctx.storage.clients.byId(clientId))?.active).toBe(false);
     expect((await s.ctx.storage.audit.list({ type: 'client_metadata.blocked' }))[0]?.details).toMatchObject({ pattern: '127.0.0.1', reason: 'impersonation report' });
+  });
+
+  it('the back-office shows the document, offers no edit form, and blocks the host from the app page', async () => {
+    const clientId = host.document('/agents/backoffice.json');
+    expect((await page((await authorizeUrl(s, clientId, `${host.origin}/callback`)).url)).status).toBe(200);
+    const admin = new Browser(s.url);
+    expect((await admin.login('cimd-admin@example.com', DEFAULT_PASSWORD)).status).toBe(303);
+    const appPath = `/admin/apps/${encodeURIComponent(clientId)}`;
+    const res = await admin.fetch(appPath);
+    const html = await res.text();
+    expect(res.status).toBe(200);
+    expect(html).toContain(`<dt>Metadata document</dt><dd><a href="${clientId}" rel="noopener noreferrer">${clientId}</a>`);
+    expect(html).toContain('Not verified by this platform.');
+    expect(html).not.toContain('<h2 id="edit">Edit</h2>');
+    expect(html).toContain('<button type="submit" class="danger">Block 127.0.0.1</button>');
+    const blocked = await admin.postForm('/admin/client-metadata/block', [
+      ['csrf', hiddenField(html, 'csrf')],
+      ['pattern', '127.0.0.1'],
+      ['back', appPath],
+    ]);
+    expect(blocked.status).toBe(303);
+    expect(blocked.headers.get('location')).toBe(`${appPath}?done=blocked`);
+    expect((await s.ctx.storage.clients.byId(clientId))?.active).toBe(false);
+    expect(await (await admin.fetch(`${appPath}?done=blocked`)).text()).toContain('The host is blocked: its applications were deactivated');
+    expect(await s.ctx.storage.clientMetadata.unblock('127.0.0.1')).toBe(true);
   });
 });
 

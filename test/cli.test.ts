@@ -154,7 +154,7 @@ describe('general', () => {
     const [version, help] = await Promise.all([run(['--version']), run(['help'])]);
     expect(version).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
     expect(help.code).toBe(0);
-    for (const cmd of ['serve', 'migrate', 'apps', 'users', 'orgs', 'scopes', 'resource-servers', 'keys', 'tokens']) {
+    for (const cmd of ['serve', 'migrate', 'apps', 'users', 'orgs', 'scopes', 'resource-servers', 'client-metadata', 'keys', 'tokens']) {
       expect(help.stdout).toContain(cmd);
     }
   });
@@ -522,6 +522,21 @@ describe('users, orgs, scopes, resource servers', () => {
     });
     expect(servers.items).toHaveLength(1);
     expect([...(servers.items[0]?.scopes ?? [])].sort()).toEqual(['orders:admin', 'orders:read', 'orders:write']);
+  });
+
+  it('client-metadata: block, list, unblock (Client ID Metadata Documents)', async () => {
+    const blocked = await json<Record<string, unknown>>(['client-metadata', 'block', '*.Spam.example', '--reason', 'phishing']);
+    expect(blocked).toMatchObject({ pattern: '*.spam.example', reason: 'phishing', deactivated: 0 });
+    const [again, bad, list] = await Promise.all([
+      json<Record<string, unknown>>(['client-metadata', 'block', '*.spam.example']),
+      run(['client-metadata', 'block', 'not a host']),
+      json<{ items: Array<{ pattern: string; reason: string | null }>; total: number }>(['client-metadata', 'blocks']),
+    ]);
+    expect(again).toMatchObject({ pattern: '*.spam.example', reason: 'phishing' });
+    expectError(bad, 1, 'pattern: a block is a host (agents.example), *.domain for its subdomains, or a client_id URL');
+    expect(list).toEqual({ items: [expect.objectContaining({ pattern: '*.spam.example', reason: 'phishing' })], total: 1 });
+    expect(await json(['client-metadata', 'unblock', '*.spam.example'])).toEqual({ unblocked: '*.spam.example' });
+    expectError(await run(['client-metadata', 'unblock', '*.spam.example']), 1, 'No block for *.spam.example');
   });
 
   it('scopes: descriptions per locale (create --description-locale, update keeps the others, LOCALE= removes one)', async () => {

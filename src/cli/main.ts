@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { appsCommand } from './apps.js';
+import { clientMetadataCommand } from './client-metadata.js';
 import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
 import { orgsCommand } from './orgs.js';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
     orgsCommand(),
     scopesCommand(),
     resourceServersCommand(),
+    clientMetadataCommand(),
     keysCommand(),
     tokensCommand(),
   ]) {

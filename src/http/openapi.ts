@@ -188,6 +188,19 @@ const adminSchemas: Record<string, Schema> = {
     type: 'object',
     properties: { identifier: { type: 'string', format: 'uri' }, name: { type: 'string' }, scopes: stringList, created_at: dateTime },
   },
+  MetadataBlock: {
+    type: 'object',
+    properties: { pattern: { type: 'string' }, reason: { type: ['string', 'null'] }, created_by: { type: ['string', 'null'] }, created_at: dateTime, deactivated: { type: 'integer', description: 'Applications deactivated by this request (POST only)' } },
+  },
+  MetadataBlockCreate: {
+    type: 'object',
+    required: ['pattern'],
+    additionalProperties: false,
+    properties: {
+      pattern: { type: 'string', description: 'A host (agents.example), *.domain for its subdomains, or one client_id URL' },
+      reason: { type: 'string' },
+    },
+  },
   ResourceServerCreate: {
     type: 'object',
     required: ['identifier'],
@@ -411,6 +424,15 @@ function adminPaths(jsonError: (description: string) => Schema): Record<string, 
     '/admin/api/resource-servers': {
       get: op({ summary: 'List resource servers (token audiences)', query: paged(200, 100), ok: ['200', 'A page of resource servers', listOf('ResourceServer')] }),
       post: op({ summary: 'Register a resource server with its scopes', body: ref('ResourceServerCreate'), ok: ['201', 'Created', ref('ResourceServer')] }),
+    },
+    '/admin/api/client-metadata/blocks': {
+      get: op({
+        summary: 'Client ID Metadata Documents: the block-list, by pattern',
+        query: [limit(500, 100), cursor, ['offset', { type: 'integer', minimum: 0, default: 0 }, 'Items to skip (instead of cursor)']],
+        ok: ['200', 'A page of blocks', listOf('MetadataBlock')],
+      }),
+      post: op({ summary: 'Block documents from a host, a domain or one client_id URL (201; 200 when already blocked); deactivates the applications already known there', body: ref('MetadataBlockCreate'), ok: ['201', 'Blocked', ref('MetadataBlock')] }),
+      delete: op({ summary: 'Lift a block (its applications stay deactivated)', query: [['pattern', { type: 'string' }, 'The block to lift']], ok: ['204', 'Lifted'], notFound: true }),
     },
     '/admin/api/keys': { get: op({ summary: 'List signing keys', query: paged(200, 100), ok: ['200', 'A page of keys', listOf('SigningKey')] }) },
     '/admin/api/keys/rotate': {

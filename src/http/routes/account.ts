@@ -80,7 +80,7 @@ ${client?.website ? html`<p><a href="${client.website}" rel="noopener noreferrer
     if (!checkCsrf(ctx, request, reply, form, tr)) return reply;
     const pc = await requireViewer(ctx, request, reply);
     if (!pc) return reply;
-    const clientId = request.params.id.slice(0, 200);
+    const clientId = request.params.id.slice(0, 512);
     if (text(form, 'confirm') !== 'yes') {
       const name = (await ctx.storage.clients.byId(clientId))?.name ?? clientId;
       const title = tr.t('apps.revokeQuestion', { app: name });

@@ -9,6 +9,7 @@
  * - /admin/orgs       organizations and memberships
  * - /admin/audit      audit log with filters (type, application, actor, since)
  */
+import { blockMetadataClients } from '../../services/client-metadata.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { OAuthContext } from '../../oauth/context.js';
 import type { HttpContext } from '../context.js';
@@ -273,16 +274,26 @@ ${notice(request)}
 <button type="submit" class="secondary">${c.active ? 'Deactivate' : 'Activate'}</button>
 </form>
 <a class="button danger" href="${base}/delete">Delete</a>
+${c.metadataDocument !== null
+  ? html`<form method="post" action="${ctx.base}/admin/client-metadata/block" class="inline">
+<input type="hidden" name="csrf" value="${pc.csrf}">
+<input type="hidden" name="pattern" value="${new URL(c.clientId).hostname}">
+<input type="hidden" name="back" value="${base}">
+<button type="submit" class="danger">Block ${new URL(c.clientId).hostname}</button>
+</form>`
+  : ''}
 </div></div>
-<h2 id="edit">Edit</h2>
-${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes, grantTypes: ctx.features.clientGrantTypes(), orgs, orgName: values.orgId === (c.orgId ?? '') ? orgName : values.orgId, owners: 'text', error, oidc: ctx.features.has('openid-connect'), tokenExchange: ctx.features.has('token-exchange'), submitLabel: 'Save changes', cancelHref: `${ctx.base}/admin/apps` })}`,
+${c.metadataDocument !== null
+  ? html`<p class="muted">This application is described by its metadata document: its name, redirect URIs, scopes and grants come from there and are read again when the document's caching time is over. To stop it, deactivate it or block its host.</p>`
+  : html`<h2 id="edit">Edit</h2>
+${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes, grantTypes: ctx.features.clientGrantTypes(), orgs, orgName: values.orgId === (c.orgId ?? '') ? orgName : values.orgId, owners: 'text', error, oidc: ctx.features.has('openid-connect'), tokenExchange: ctx.features.has('token-exchange'), submitLabel: 'Save changes', cancelHref: `${ctx.base}/admin/apps` })}`}`,
     );
   };
 
   app.get<IdParams>('/admin/apps/:id', page, async (request, reply) => {
     const pc = await requireAdmin(ctx, request, reply);
     if (!pc) return reply;
-    const c = await ctx.storage.clients.byId(request.params.id.slice(0, 200));
+    const c = await ctx.storage.clients.byId(request.params.id.slice(0, 512));
     if (!c) return notFoundPage(reply, pc);
     const owner = c.ownerId ? (await ctx.storage.users.byIds([c.ownerId]))[0] : undefined;
     return sendPage(reply, 200, await appPage(pc, request, c, { ...formValuesOf(c), ownerId: owner?.email ?? c.ownerId ?? '' }, null));
@@ -293,7 +304,7 @@ ${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes,
     if (!checkCsrf(ctx, request, reply, form)) return reply;
     const pc = await requireAdmin(ctx, request, reply);
     if (!pc) return reply;
-    const c = await ctx.storage.clients.byId(request.params.id.slice(0, 200));
+    const c = await ctx.storage.clients.byId(request.params.id.slice(0, 512));
     if (!c) return notFoundPage(reply, pc);
     const raw = appInputFromForm(form, { mode: 'edit', withOwner: true, withTokenExchange: true });
     // The owner field takes an email or a user id.
@@ -322,7 +333,7 @@ ${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes,
     if (!pc) return reply;
     const active = text(form, 'active') === '1';
     if (!active && text(form, 'confirm') !== 'yes') {
-      const c = await ctx.storage.clients.byId(request.params.id.slice(0, 200));
+      const c = await ctx.storage.clients.byId(request.params.id.slice(0, 512));
       if (!c) return notFoundPage(reply, pc);
       const back = backTo(ctx, text(form, 'back', 2000), `${ctx.base}/admin/apps`);
       return sendPage(
@@ -339,15 +350,29 @@ ${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes,
         })),
       );
     }
-    const updated = await setAppActive(ctx, request.params.id.slice(0, 200), active, actor(pc, request));
+    const updated = await setAppActive(ctx, request.params.id.slice(0, 512), active, actor(pc, request));
     if (!updated) return notFoundPage(reply, pc);
     return redirect303(reply, withDone(backTo(ctx, text(form, 'back', 2000), `${ctx.base}/admin/apps`), active ? 'activated' : 'deactivated'));
+  });
+
+  // Client ID Metadata Documents: block the host of an application known by its document.
+  app.post('/admin/client-metadata/block', page, async (request, reply) => {
+    const form = formOf(request);
+    if (!checkCsrf(ctx, request, reply, form)) return reply;
+    const pc = await requireAdmin(ctx, request, reply);
+    if (!pc) return reply;
+    try {
+      await blockMetadataClients(ctx, text(form, 'pattern', 600), { ...actor(pc, request), reason: text(form, 'reason', 500) || null });
+    } catch (err) {
+      return sendPage(reply, 400, adminPage(pc, 'Block', '/admin/apps', html`<div class="card"><p class="error" role="alert">${errorMessage(err)}</p></div>`));
+    }
+    return redirect303(reply, withDone(backTo(ctx, text(form, 'back', 2000), `${ctx.base}/admin/apps`), 'blocked'));
   });
 
   app.get<IdParams>('/admin/apps/:id/delete', page, async (request, reply) => {
     const pc = await requireAdmin(ctx, request, reply);
     if (!pc) return reply;
-    const c = await ctx.storage.clients.byId(request.params.id.slice(0, 200));
+    const c = await ctx.storage.clients.byId(request.params.id.slice(0, 512));
     if (!c) return notFoundPage(reply, pc);
     const base = `${ctx.base}/admin/apps/${encodeURIComponent(c.clientId)}`;
     return sendPage(reply, 200, adminPage(pc, `Delete ${c.name}`, '/admin/apps', deleteConfirmBody(c, pc.csrf, `${base}/delete`, base)));
@@ -359,7 +384,7 @@ ${appForm({ action: `${base}/edit`, csrf: pc.csrf, mode: 'edit', values, scopes,
     const pc = await requireAdmin(ctx, request, reply);
     if (!pc) return reply;
     if (text(form, 'confirm') !== 'yes') return redirect303(reply, `${ctx.base}/admin/apps/${encodeURIComponent(request.params.id)}/delete`);
-    if (!(await deleteApp(ctx, request.params.id.slice(0, 200), actor(pc, request)))) return notFoundPage(reply, pc);
+    if (!(await deleteApp(ctx, request.params.id.slice(0, 512), actor(pc, request)))) return notFoundPage(reply, pc);
     return redirect303(reply, `${ctx.base}/admin/apps?done=deleted`);
   });
 

@@ -207,6 +207,9 @@ export function appFacts(c: ClientRow, extra: { orgName: string | null; ownerEma
 <dt>Client ID</dt><dd><code>${c.clientId}</code></dd>
 <dt>Status</dt><dd>${statusBadge(c.active)}</dd>
 <dt>Client type</dt><dd>${c.clientType}</dd>
+${c.metadataDocument !== null
+  ? html`<dt>Metadata document</dt><dd><a href="${c.clientId}" rel="noopener noreferrer">${c.clientId}</a><br><span class="hint">Not verified by this platform. Fetched ${formatDate(c.metadataDocument.fetchedAt)}, used until ${formatDate(c.metadataDocument.expiresAt)}${c.metadataDocument.logoSource ? html`; logo from <code>${c.metadataDocument.logoSource}</code>` : ''}.</span></dd>`
+  : ''}
 <dt>Description</dt><dd>${c.description ?? '—'}</dd>
 <dt>Website</dt><dd>${c.website ? html`<a href="${c.website}" rel="noopener noreferrer">${c.website}</a>` : '—'}</dd>
 <dt>Logo</dt><dd>${c.logoUri ?? '—'}</dd>

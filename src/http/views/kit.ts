@@ -114,6 +114,7 @@ const NOTICES: Readonly<Record<string, string>> = {
   deleted: 'The application was deleted.',
   activated: 'The application is active again.',
   deactivated: 'The application was deactivated: its tokens stop working at once.',
+  blocked: 'The host is blocked: its applications were deactivated and no new document from it is accepted.',
   revoked: 'Access revoked: the application’s tokens no longer work.',
   user_created: 'User created.',
   profile_updated: 'Profile saved.',
