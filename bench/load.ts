@@ -62,15 +62,31 @@ function perClient(requests: () => AcRequest[]): (client: unknown) => void {
   return (client) => (client as AcClient).setRequests(requests());
 }
 
+let uniqueCounter = 0;
+
 function runStatic(s: StaticSpec): Promise<LoadResult> {
   const bodies = s.bodies;
   let next = 0;
-  const perConnection = bodies && bodies.length > 0
-    ? { setupClient: perClient(() => [{ method: s.method, path: new URL(s.url).pathname, headers: s.headers, body: bodies[next++ % bodies.length] ?? '' }]) }
-    : {};
+  const perConnection = s.unique
+    ? {
+        // A new number per request (per process run, so repeated runs never reuse one).
+        setupClient: perClient(() => [
+          {
+            method: s.method,
+            headers: s.headers,
+            setupRequest: (req) => {
+              const u = new URL(s.url.replace('{n}', `${process.pid}-${Date.now().toString(36)}-${uniqueCounter++}`));
+              return { ...req, path: `${u.pathname}${u.search}` };
+            },
+          },
+        ]),
+      }
+    : bodies && bodies.length > 0
+      ? { setupClient: perClient(() => [{ method: s.method, path: new URL(s.url).pathname, headers: s.headers, body: bodies[next++ % bodies.length] ?? '' }]) }
+      : {};
   return finish(
     {
-      url: s.url,
+      url: s.unique ? s.url.replace('{n}', '0') : s.url,
       method: s.method,
       headers: s.headers,
       ...(s.body !== undefined ? { body: s.body } : {}),

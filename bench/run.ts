@@ -27,7 +27,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { cpuMs, rssMb, startServer, stopAll, type Server } from './lib/proc.js';
+import { cpuMs, rssMb, runCli, startServer, stopAll, type Server } from './lib/proc.js';
 import {
   HEAD,
   consoleTable,
@@ -326,6 +326,66 @@ async function benchPeer(): Promise<void> {
   await measure(s, 'peer', CODE_FLOW, peerFlow(s.base, code, cookie, false), { unit: 'flows/s', note: CODE_NOTE });
   await measure(s, 'peer', OIDC_FLOW, peerFlow(s.base, code, cookie, true), { unit: 'flows/s', note: OIDC_NOTE });
   await s.stop();
+}
+
+/**
+ * Client ID Metadata Documents (issue #13): the authorization request of an MCP-style client whose
+ * client_id is a document URL, answered with the consent page, three ways in paired runs on one
+ * Tollgate (bench/servers/tollgate-cimd.ts: the documents come from memory through the production
+ * checks and a stub resolver, never the loopback setting):
+ * - first use: a new client_id URL every request (the document fetched, checked and the
+ *   application's row written before the page);
+ * - cached: one client_id URL whose document was fetched before (the stored row is used);
+ * - a registered public application, the same page: the baseline both are divided by.
+ */
+const CIMD_FIRST = 'CIMD authorize, first use (new client_id each request)';
+const CIMD_CACHED = 'CIMD authorize, cached document';
+const CIMD_BASE = 'authorize, registered public app (consent page)';
+const CIMD_NOTE = 'GET /oauth/authorize of a signed-in person answered with the consent page (200)';
+
+async function benchCimd(): Promise<void> {
+  const scenarios = [CIMD_FIRST, CIMD_CACHED, CIMD_BASE];
+  if (ONLY && !scenarios.some((sc) => ONLY.test(`tollgate sqlite cimd ${sc}`))) return;
+  const PAIRED_RUNS = 3;
+  const inst = await startTollgate('sqlite cimd', { TOLLGATE_KEY_ALG: 'ES256' }, false);
+  const registered = JSON.parse(runCli(['dist/cli/main.js', 'apps', 'create', '--name', 'bench public web', '--public', '--redirect-uri', REDIRECT, '--scope', 'profile', '--json'], inst.env)) as { client_id: string };
+  inst.server = await startServer('tollgate sqlite cimd', ['--import', 'tsx', join(import.meta.dirname, 'servers/tollgate-cimd.ts')], { ...inst.env, BENCH_REDIRECT: REDIRECT }, '/.well-known/oauth-authorization-server');
+  try {
+    await signIn(inst);
+    const base = inst.server.base;
+    const query = (clientId: string) =>
+      `${base}/oauth/authorize?response_type=code&client_id=${clientId}&redirect_uri=${encodeURIComponent(REDIRECT)}&scope=profile&state=s` +
+      `&code_challenge=${'E'.repeat(43)}&code_challenge_method=S256`;
+    const cachedUrl = query(encodeURIComponent('https://agent-cached.bench.example/client.json'));
+    const page = async (url: string) => {
+      const r = await fetch(url, { headers: { cookie: inst.cookie } });
+      const body = await r.text();
+      if (r.status !== 200 || !body.includes('name="decision"')) throw new Error(`cimd: expected the consent page, got ${r.status}: ${body.slice(0, 300)}`);
+    };
+    await page(cachedUrl);
+    await page(query(encodeURIComponent(registered.client_id)));
+    const get = (url: string, unique = false) => (duration: number): LoadSpec => ({ kind: 'static', url, method: 'GET', headers: { cookie: inst.cookie }, connections: CONNECTIONS, duration, ...(unique ? { unique: true } : {}) });
+    const sides: Array<[string, (d: number) => LoadSpec]> = [
+      [CIMD_FIRST, get(query('https%3A%2F%2Fagent-{n}.bench.example%2Fclient.json'), true)],
+      [CIMD_CACHED, get(cachedUrl)],
+      [CIMD_BASE, get(query(encodeURIComponent(registered.client_id)))],
+    ];
+    for (const [, make] of sides) await load([make(WARMUP)]);
+    const runs = sides.map((): RunFigures[] => []);
+    for (let i = 0; i < PAIRED_RUNS; i++) {
+      for (const [j, [, make]] of sides.entries()) {
+        const c0 = cpuMs(inst.server.pid);
+        const [r] = await load([make(DURATION)]);
+        runs[j]!.push(figures(r!, cpuMs(inst.server.pid) - c0));
+      }
+    }
+    const [first, cached, baseline] = sides.map(([scenario], j) => summarise('tollgate sqlite cimd', scenario, 'req/s', CONNECTIONS, runs[j]!, inst.server.pid, CIMD_NOTE));
+    ratio('CIMD authorize, first use vs a registered app\'s consent page (SQLite), paired runs', null, first, baseline, 'x');
+    ratio('CIMD authorize, cached document vs a registered app\'s consent page (SQLite), paired runs', null, cached, baseline, 'x');
+  } finally {
+    await inst.server.stop();
+    cleanup(inst);
+  }
 }
 
 /**
@@ -681,6 +741,7 @@ async function benchOnly(): Promise<void> {
   // The paired runs start three servers: only when one of their scenarios can match.
   const pairedScenarios = ['client_credentials opaque', 'client_credentials JWT ES256', 'introspection opaque', 'GET /api/me opaque', 'GET /api/me JWT', EXCHANGE, PEER_VS_EXCHANGE, CODE_FLOW, OIDC_FLOW];
   if (pairedScenarios.some((sc) => ONLY?.test(`tollgate sqlite (paired) ${sc}`) || ONLY?.test(`peer (paired) ${sc}`))) await benchPaired();
+  await benchCimd();
   const ran = results.filter((r) => r.runs.length > 0);
   console.log('\n' + consoleTable(HEAD, tableRows(ran)));
   if (ratios.length > 0) console.log('\n' + consoleTable(['target', 'goal', 'measured', 'status', 'detail'], ratioRows(ratios)));
@@ -741,6 +802,7 @@ async function main(): Promise<void> {
 
   // Paired runs: their ratios come first in the targets table (the others are added below).
   await benchPaired();
+  await benchCimd();
 
   const scale = SCALE ? await benchScale() : undefined;
 

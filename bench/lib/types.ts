@@ -14,6 +14,11 @@ export interface StaticSpec {
   readonly bodies?: readonly string[];
   /** The status a completed unit answers (default: any 2xx), e.g. 400 for a pending device poll. */
   readonly okStatus?: number;
+  /**
+   * `{n}` in `url` is replaced by a number new for each request (a fresh Client ID Metadata
+   * Document URL each time, for the CIMD first-use scenario).
+   */
+  readonly unique?: boolean;
 }
 
 /** Refresh grant: a shared pool of refresh tokens, each response's new token goes back in. */

@@ -22,7 +22,7 @@ import { readDocument, DocumentError, type DocumentFields } from './document.js'
 import { blockPatternsFor, clientIdUrlProblem, hostAllowed, hostOf, looksLikeMetadataUrl } from './policy.js';
 import { fetchLogo, logoUrl } from './logo.js';
 
-const MAX_PARALLEL_FETCHES = 16;
+const MAX_PARALLEL_FETCHES = 64;
 
 interface InstanceState {
   readonly inFlight: Map<string, Promise<ClientRow>>;
