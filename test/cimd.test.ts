@@ -194,6 +194,22 @@ describeEachDb('Client ID Metadata Documents', (start) => {
     expect((await s.ctx.storage.consents.get(userId, clientId))?.scope).toBe('profile');
   });
 
+  it('Connected applications: the app shows its URL, and the person can revoke it (the URL as a path segment)', async () => {
+    const clientId = `${host.origin}/agents/research.json`;
+    const apps = await (await person.fetch('/account/apps')).text();
+    expect(apps).toContain(`<p class="muted"><code>${clientId}</code></p>`);
+    const action = `/account/apps/${encodeURIComponent(clientId)}/revoke`;
+    expect(apps).toContain(`<form method="post" action="${action}">`);
+    const csrf = hiddenField(apps, 'csrf');
+    const ask = await person.postForm(action, [['csrf', csrf]]);
+    expect(ask.status).toBe(200);
+    expect(await ask.text()).toContain('Research Agent');
+    const res = await person.postForm(action, [['csrf', csrf], ['confirm', 'yes']]);
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/account/apps?done=revoked');
+    expect(await s.ctx.storage.consents.get(userId, clientId)).toBeNull();
+  });
+
   it('a stale copy is fetched again with If-None-Match; 304 only extends it; a changed document updates the app', async () => {
     const path = '/agents/stale.json';
     const clientId = host.document(path, {}, { headers: { etag: '"a"' } });

@@ -50,11 +50,12 @@ ${rows.length === 0
         ? html`<img class="app-logo" src="${client.logoUri}" alt="" width="56" height="56">`
         : html`<span class="app-logo placeholder" aria-hidden="true">${name.slice(0, 1).toUpperCase()}</span>`}
 <div><h2 id="app-${consent.clientId}">${name}</h2>${orgName ? html`<span class="muted">${tr.t('apps.by', { org: orgName })}</span>` : ''}${client && !client.active ? html` <span class="badge off">${tr.t('apps.inactive')}</span>` : ''}</div></div>
+${client?.metadataDocument ? html`<p class="muted"><code>${client.clientId}</code></p>` : ''}
 ${client?.website ? html`<p><a href="${client.website}" rel="noopener noreferrer">${client.website}</a></p>` : ''}
 <p class="label">${tr.t('apps.canDo')}</p>
 <ul class="scopes">${scopes.length ? scopes.map((s) => html`<li>${scopeText.get(s) ?? s} <code>${s}</code></li>`) : html`<li>${tr.t('apps.noPermission')}</li>`}</ul>
 <dl class="facts"><dt>${tr.t('apps.granted')}</dt><dd>${formatDate(consent.createdAt)}</dd>${consent.updatedAt !== consent.createdAt ? html`<dt>${tr.t('apps.updated')}</dt><dd>${formatDate(consent.updatedAt)}</dd>` : ''}<dt>${tr.t('apps.lastUsed')}</dt><dd>${consent.lastUsedAt === null ? tr.t('apps.never') : formatDate(consent.lastUsedAt)}</dd></dl>
-<form method="post" action="${ctx.base}/account/apps/${consent.clientId}/revoke">
+<form method="post" action="${ctx.base}/account/apps/${encodeURIComponent(consent.clientId)}/revoke">
 <input type="hidden" name="csrf" value="${pc.csrf}">
 <button type="submit" class="danger" aria-label="${tr.t('apps.revokeFor', { app: name })}">${tr.t('apps.revoke')}</button>
 </form>
