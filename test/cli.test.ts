@@ -119,6 +119,7 @@ const APP_VIEW_KEYS = [
   'backchannel_logout_session_required',
   'token_exchange',
   'dynamic',
+  'metadata_document',
   'deactivated_by_admin',
   'previous_secret_expires_at',
   'created_at',
