@@ -13,7 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Browser, DEFAULT_PASSWORD, authorize, describeEachDb, hiddenField, postForm, startTestServer, type TestServer } from './helpers/server.js';
 import { outboundClient } from '../src/net/outbound.js';
 import { loadConfig, ConfigError } from '../src/config.js';
-import { cacheSeconds } from '../src/features/client-id-metadata/resolve.js';
+import { cacheSeconds } from '../src/net/outbound.js';
 import { clientIdUrlProblem } from '../src/features/client-id-metadata/policy.js';
 
 const insecure = { [oauth.allowInsecureRequests]: true } as const;

@@ -61,7 +61,7 @@ describeEachDb('flows (oauth4webapi, openid-client)', (start) => {
     expect(as.authorization_response_iss_parameter_supported).toBe(true);
     expect(as.grant_types_supported).toEqual(expect.arrayContaining(['authorization_code', 'refresh_token', 'client_credentials']));
     expect(as.scopes_supported).toEqual(expect.arrayContaining(['profile', 'email']));
-    expect(as.introspection_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post']);
+    expect(as.introspection_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
     // The JWKS named by the metadata is served.
     const jwks = await fetch(as.jwks_uri ?? '');
     expect(jwks.status).toBe(200);

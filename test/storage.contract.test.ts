@@ -157,7 +157,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
     });
 
     it('migrate() applies every migration once and is idempotent', async () => {
-      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes', '0014_token_exchange', '0016_client_metadata']);
+      expect(appliedOnSetup).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes', '0014_token_exchange', '0016_client_metadata', '0017_private_key_jwt']);
       expect(await storage.migrate()).toEqual([]);
       expect(await storage.migrate()).toEqual([]);
     });
@@ -415,7 +415,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
         dynamic: true,
       });
       const created = await storage.clients.create(input, T0);
-      const expected = { ...input, scopesVersion: 1, createdAt: T0, updatedAt: T0, usedAt: null, adminDeactivated: false, previousSecretHash: null, previousSecretExpiresAt: null, idTokenSignedResponseAlg: null, postLogoutRedirectUris: [], oidc: DEFAULT_OIDC_SETTINGS, tokenExchange: null, metadataDocument: null };
+      const expected = { ...input, scopesVersion: 1, createdAt: T0, updatedAt: T0, usedAt: null, adminDeactivated: false, previousSecretHash: null, previousSecretExpiresAt: null, idTokenSignedResponseAlg: null, postLogoutRedirectUris: [], oidc: DEFAULT_OIDC_SETTINGS, tokenExchange: null, metadataDocument: null, privateKeyJwt: null };
       expect(created).toEqual(expected);
       expect(await storage.clients.byId('c1')).toEqual(expected);
       expect(await storage.clients.byId('missing')).toBeNull();
@@ -432,6 +432,31 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       expect((await storage.clients.update('tx', { name: 'Renamed' }, T0 + 2))?.tokenExchange).toEqual(next);
       expect((await storage.clients.update('tx', { tokenExchange: null }, T0 + 3))?.tokenExchange).toBeNull();
       expect((await storage.clients.byId('tx'))?.tokenExchange).toBeNull();
+    });
+
+    it('private_key_jwt (0017): the key settings round-trip; a jti is used once until it expires, once across parallel uses', async () => {
+      const jwks = { keys: [{ kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0', kid: 'k1' }] };
+      const created = await storage.clients.create(aClient('pkj', { clientType: 'confidential', privateKeyJwt: { jwks, jwksUri: null } }), T0);
+      expect(created.privateKeyJwt).toEqual({ jwks, jwksUri: null });
+      expect((await storage.clients.byId('pkj'))?.privateKeyJwt).toEqual({ jwks, jwksUri: null });
+      const byUri = { jwks: null, jwksUri: 'https://app.example/jwks.json' };
+      expect((await storage.clients.update('pkj', { privateKeyJwt: byUri }, T0 + 1))?.privateKeyJwt).toEqual(byUri);
+      expect((await storage.clients.update('pkj', { name: 'Renamed' }, T0 + 2))?.privateKeyJwt).toEqual(byUri);
+      expect((await storage.clients.update('pkj', { privateKeyJwt: null }, T0 + 3))?.privateKeyJwt).toBeNull();
+
+      expect(await storage.clientAssertions.use('pkj', 'j1', T0 + 60_000, T0)).toBe(true);
+      expect(await storage.clientAssertions.use('pkj', 'j1', T0 + 60_000, T0 + 1)).toBe(false);
+      // Another client may use the same jti; ids that would concatenate alike stay apart.
+      expect(await storage.clientAssertions.use('other', 'j1', T0 + 60_000, T0)).toBe(true);
+      expect(await storage.clientAssertions.use('pk', 'jj1', T0 + 60_000, T0)).toBe(true);
+      // After the first assertion expired, the pair may be used again.
+      expect(await storage.clientAssertions.use('pkj', 'j1', T0 + 200_000, T0 + 60_000)).toBe(true);
+      expect(await storage.clientAssertions.use('pkj', 'j1', T0 + 200_000, T0 + 60_001)).toBe(false);
+      const parallel = await Promise.all(Array.from({ length: 8 }, () => storage.clientAssertions.use('pkj', 'race', T0 + 60_000, T0)));
+      expect(parallel.filter(Boolean)).toHaveLength(1);
+      expect(await storage.clientAssertions.purgeExpired(T0 + 60_001)).toBe(3);
+      expect(await storage.clientAssertions.purgeExpired(T0 + 60_001)).toBe(0);
+      expect(await storage.clientAssertions.use('other', 'j1', T0 + 90_000, T0 + 70_000)).toBe(true);
     });
 
     it('client metadata documents (0016): the state round-trips; logos, the block-list and the host index', async () => {
@@ -550,6 +575,7 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
         oidc: { applicationType: 'native', defaultMaxAge: 600, contacts: ['ops@x.example'], backchannelLogoutUri: 'https://x/bc', backchannelLogoutSessionRequired: true },
         tokenExchange: { audiences: ['https://api.x'], impersonation: false, refreshTokens: true },
         metadataDocument: null,
+        privateKeyJwt: null,
         name: 'Renamed',
         description: null,
         scopes: ['a'],
@@ -2037,7 +2063,7 @@ describe('storage contract: SQLite', () => {
   it('supports :memory:', async () => {
     const storage = await createStorage({ kind: 'sqlite', file: ':memory:' });
     try {
-      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes', '0014_token_exchange', '0016_client_metadata']);
+      expect(await storage.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes', '0014_token_exchange', '0016_client_metadata', '0017_private_key_jwt']);
       await storage.ping();
     } finally {
       await storage.close();
@@ -2072,8 +2098,8 @@ describePg('storage contract: PostgreSQL', (url) => {
     const sa = await createStorage({ kind: 'postgres', url, schema: a.schema });
     const sb = await createStorage({ kind: 'postgres', url, schema: b.schema });
     try {
-      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes', '0014_token_exchange', '0016_client_metadata']);
-      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes', '0014_token_exchange', '0016_client_metadata']);
+      expect(await sa.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes', '0014_token_exchange', '0016_client_metadata', '0017_private_key_jwt']);
+      expect(await sb.migrate()).toEqual(['0001_initial', '0002_refresh_grace', '0003_cache_epoch', '0004_user_epoch', '0005_partial_token_indexes', '0006_token_epoch', '0007_host_login', '0008_hardening', '0009_oidc', '0010_post_logout', '0011_oidc_clients', '0012_scope_locales', '0013_device_codes', '0014_token_exchange', '0016_client_metadata', '0017_private_key_jwt']);
       await sa.organizations.create({ id: 'o1', name: 'Only in A', createdAt: T0 });
       expect(await sb.organizations.count()).toBe(0);
       expect((await sa.organizations.page({ limit: 10 })).items.map((o) => o.id)).toEqual(['o1']);

@@ -457,7 +457,7 @@ describeEachDb('tokens', (start, db) => {
     expect(await s.ctx.storage.tokens.byHash(sha256('purge-forever'))).not.toBeNull();
     expect((await api(s, live)).status).toBe(200);
     // Nothing left to purge on a second run.
-    expect(await purgeExpired(s.ctx)).toEqual({ codes: 0, tokens: 0, sessions: 0, interactions: 0, deviceCodes: 0, unusedClients: 0, auditEvents: 0, oidcGrants: 0 });
+    expect(await purgeExpired(s.ctx)).toEqual({ codes: 0, tokens: 0, sessions: 0, interactions: 0, deviceCodes: 0, clientAssertions: 0, unusedClients: 0, auditEvents: 0, oidcGrants: 0 });
   });
 });
 

@@ -57,6 +57,8 @@ const appFields: Record<string, Schema> = {
   backchannel_logout_uri: nullable('string', { description: 'OpenID Connect Back-Channel Logout: https URL Tollgate posts a logout token to when a session ends' }),
   backchannel_logout_session_required: { type: 'boolean', description: 'The app needs sid in logout tokens (Tollgate always sends it)' },
   token_exchange: nullable('object', { description: 'Token exchange (RFC 8693) policy, administrators only; the fields given replace the current ones, null removes the policy (docs/token-exchange.md)', properties: tokenExchangeProperties(), additionalProperties: false }),
+  jwks: nullable('object', { description: 'private_key_jwt: the application\'s public keys as a JWK Set (RSA, EC or OKP; no private members). With jwks or jwks_uri at creation the application authenticates with signed assertions and gets no secret (docs/client-authentication.md)', properties: { keys: { type: 'array', items: { type: 'object' } } } }),
+  jwks_uri: nullable('string', { format: 'uri', description: 'private_key_jwt: the https URL of its JWK Set (instead of jwks); fetched through the SSRF-safe client, cached, fetched again for an unknown kid' }),
 };
 
 const adminSchemas: Record<string, Schema> = {
@@ -72,6 +74,9 @@ const adminSchemas: Record<string, Schema> = {
       scopes: stringList,
       grant_types: stringList,
       client_type: { type: 'string', enum: ['confidential', 'public'] },
+      token_endpoint_auth_method: { type: 'string', enum: ['client_secret_basic', 'private_key_jwt', 'none'], description: 'client_secret_basic stands for both secret methods (Basic and post)' },
+      jwks: nullable('object'),
+      jwks_uri: nullable('string'),
       org_id: nullable('string'),
       owner_id: nullable('string'),
       acts_as_user_id: nullable('string'),
@@ -91,6 +96,9 @@ const adminSchemas: Record<string, Schema> = {
       backchannel_logout_session_required: { type: 'boolean' },
       token_exchange: nullable('object', { properties: tokenExchangeProperties() }),
       dynamic: { type: 'boolean' },
+      metadata_document: nullable('object', { description: 'When the client_id is the URL of a Client ID Metadata Document: what the last fetch recorded (docs/client-id-metadata.md)', properties: { url: { type: 'string' }, fetched_at: dateTime, expires_at: dateTime, logo_source: nullable('string') } }),
+      deactivated_by_admin: { type: 'boolean' },
+      previous_secret_expires_at: nullable('string', { format: 'date-time' }),
       created_at: dateTime,
       updated_at: dateTime,
     },

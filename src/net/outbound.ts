@@ -198,3 +198,19 @@ export type Outbound = (url: string, req?: OutboundRequest) => Promise<OutboundR
 export function outboundClient(policy: OutboundPolicy, resolve: typeof dnsLookup = dnsLookup): Outbound {
   return (url, req) => outboundFetch(url, req?.allowLoopback === true ? { allowLoopback: true } : policy, req, resolve);
 }
+
+/** Cache-Control max-age (or Expires) of a response, clamped to the configured bounds; seconds. */
+export function cacheSeconds(headers: IncomingHttpHeaders, min: number, max: number, now: number): number {
+  const cc = String(headers['cache-control'] ?? '').toLowerCase();
+  let seconds: number | null = null;
+  if (/(^|[,\s])(no-store|no-cache)\b/.test(cc)) seconds = 0;
+  else {
+    const m = /(?:^|[,\s])max-age\s*=\s*"?(\d{1,10})"?/.exec(cc);
+    if (m) seconds = Number(m[1]);
+    else if (typeof headers['expires'] === 'string') {
+      const at = Date.parse(headers['expires']);
+      if (!Number.isNaN(at)) seconds = Math.max(0, Math.floor((at - now) / 1000));
+    }
+  }
+  return Math.min(Math.max(seconds ?? min, min), max);
+}

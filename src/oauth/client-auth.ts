@@ -1,7 +1,8 @@
 /**
- * Client authentication at the token, revocation and introspection endpoints
- * (RFC 6749 §2.3.1, §3.2.1): HTTP Basic (`client_secret_basic`), body parameters
- * (`client_secret_post`), or none for public clients.
+ * Client authentication at the token, revocation, introspection and device authorization
+ * endpoints (RFC 6749 §2.3.1, §3.2.1): HTTP Basic (`client_secret_basic`), body parameters
+ * (`client_secret_post`), a signed assertion (`private_key_jwt`, RFC 7523; ./client-assertion.ts),
+ * or none for public clients.
  *
  * - "The client MUST NOT use more than one authentication method in each request."
  * - Secrets are compared in constant time against a SHA-256 hash.
@@ -12,8 +13,9 @@ import type { OAuthContext } from './context.js';
 import { invalidClient, invalidRequest } from './errors.js';
 import { secretMatchesHash } from './crypto.js';
 import { single, type Params } from './params.js';
+import { authenticateAssertion, JWT_BEARER_ASSERTION_TYPE } from './client-assertion.js';
 
-export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
 
 export interface AuthenticatedClient {
   readonly client: ClientRow;
@@ -23,7 +25,13 @@ export interface AuthenticatedClient {
 interface Presented {
   readonly clientId: string;
   readonly secret: string | undefined;
-  readonly method: AuthMethod;
+  readonly method: Exclude<AuthMethod, 'private_key_jwt'>;
+}
+
+interface PresentedAssertion {
+  readonly method: 'private_key_jwt';
+  readonly assertion: string;
+  readonly clientId: string | undefined;
 }
 
 function decodeBasicPart(part: string): string {
@@ -35,9 +43,20 @@ function decodeBasicPart(part: string): string {
   }
 }
 
-function presented(authorization: string | undefined, params: Params): Presented | null {
+function presented(authorization: string | undefined, params: Params): Presented | PresentedAssertion | null {
   const bodyId = single(params, 'client_id');
   const bodySecret = single(params, 'client_secret');
+  const assertion = single(params, 'client_assertion');
+  const assertionType = single(params, 'client_assertion_type');
+  if (assertion !== undefined || assertionType !== undefined) {
+    // RFC 7521 §4.2: both parameters, and no other method besides.
+    if (assertion === undefined || assertionType === undefined) throw invalidRequest('client_assertion and client_assertion_type must be sent together');
+    if (assertionType !== JWT_BEARER_ASSERTION_TYPE) throw invalidRequest(`Unsupported client_assertion_type; use ${JWT_BEARER_ASSERTION_TYPE}`);
+    if ((authorization !== undefined && authorization !== '') || bodySecret !== undefined) {
+      throw invalidRequest('Use only one client authentication method: a client assertion, HTTP Basic or client_secret, not several');
+    }
+    return { method: 'private_key_jwt', assertion, clientId: bodyId };
+  }
   if (authorization !== undefined && authorization !== '') {
     const m = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(authorization.trim());
     if (!m) {
@@ -84,9 +103,16 @@ export async function authenticateClient(
   ctx: OAuthContext,
   authorization: string | undefined,
   params: Params,
+  /** The endpoint's path (`/oauth/token`): an assertion may name its URL as `aud`. */
+  endpointPath: string,
 ): Promise<AuthenticatedClient> {
   const p = presented(authorization, params);
   if (p === null) throw invalidClient('Client authentication is required');
+  if (p.method === 'private_key_jwt') {
+    const client = await authenticateAssertion(ctx, p.assertion, p.clientId, `${ctx.config.issuer}${endpointPath}`);
+    if (!client.active) throw invalidClient('This application is deactivated', 'inactive client');
+    return { client, method: p.method };
+  }
   const client = await ctx.features.findClient(ctx, p.clientId);
   if (!client) {
     // Spend the same work as a real comparison so timing does not reveal which ids exist.
@@ -95,6 +121,8 @@ export async function authenticateClient(
   }
   if (client.clientType === 'public') {
     if (p.method !== 'none') throw invalidClient('Client authentication failed', 'public client sent a secret');
+  } else if (client.privateKeyJwt !== null) {
+    throw invalidClient('Client authentication failed', 'this application authenticates with private_key_jwt');
   } else {
     if (p.secret === undefined || client.secretHash === null || !secretMatches(ctx, client, p.secret)) {
       throw invalidClient('Client authentication failed', p.secret === undefined ? 'confidential client sent no secret' : 'wrong secret');

@@ -4,6 +4,7 @@
  * endpoints), so the document always says exactly what this instance serves.
  */
 import type { OAuthContext } from './context.js';
+import { ASSERTION_ALGORITHMS } from './client-assertion.js';
 
 export function serverMetadata(ctx: OAuthContext, scopes: readonly string[]): Record<string, unknown> {
   const base = ctx.config.issuer;
@@ -18,7 +19,8 @@ export function serverMetadata(ctx: OAuthContext, scopes: readonly string[]): Re
     response_types_supported: features.responseTypes(),
     response_modes_supported: ['query', 'fragment'].filter((m) => modes.has(m as 'query' | 'fragment')),
     grant_types_supported: [...features.clientGrantTypes()],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
     authorization_response_iss_parameter_supported: true,
     service_documentation: `${base}/docs`,
     ui_locales_supported: ['en'],

@@ -31,7 +31,7 @@ export async function handleTokenRequest(ctx: OAuthContext, req: TokenRequest): 
   const grant = ctx.features.grant(type);
   if (!grant) throw unsupportedGrantType(`Unsupported grant_type "${type.slice(0, 64)}"`);
 
-  const { client, method } = await authenticateClient(ctx, req.authorization, req.params);
+  const { client, method } = await authenticateClient(ctx, req.authorization, req.params, '/oauth/token');
   if (!client.grantTypes.includes(type) || (!grant.publicClients && client.clientType === 'public')) {
     throw unauthorizedClient(`This application is not allowed the ${type} grant`);
   }

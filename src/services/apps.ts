@@ -4,7 +4,8 @@
  * so every caller reports it the same way.
  */
 import { KEY_ALGS, type KeyAlg } from '../config.js';
-import { DEFAULT_OIDC_SETTINGS, type ClientPatch, type ClientRow, type GrantType, type NewClient, type OidcClientSettings, type TokenExchangePolicy, type TokenFormat } from '../storage/types.js';
+import { DEFAULT_OIDC_SETTINGS, type ClientPatch, type ClientRow, type GrantType, type NewClient, type OidcClientSettings, type PrivateKeyJwtSettings, type TokenExchangePolicy, type TokenFormat } from '../storage/types.js';
+import { readPublicJwks } from '../oauth/client-assertion.js';
 import { OutboundError, outboundUrl } from '../net/outbound.js';
 import type { OAuthContext } from '../oauth/context.js';
 import { invalidClientMetadata, invalidRequest } from '../oauth/errors.js';
@@ -46,6 +47,34 @@ export interface AppInput {
    * fields replace the current ones (a new policy starts with nothing allowed); null removes it.
    */
   readonly tokenExchange?: Partial<TokenExchangePolicy> | null;
+  /**
+   * Client authentication with `private_key_jwt` (docs/client-authentication.md): its public keys,
+   * as a JWK Set or the https URL of one (exactly one). Such an application is confidential and
+   * has no secret. On update, replaces the keys of an application that already uses it.
+   */
+  readonly privateKeyJwt?: { readonly jwks?: unknown; readonly jwksUri?: string | null } | null;
+}
+
+/** Where a `private_key_jwt` application's public keys are, checked (the keys' shape, the URL's). */
+function keySettings(ctx: OAuthContext, input: NonNullable<AppInput['privateKeyJwt']>): PrivateKeyJwtSettings {
+  const hasJwks = input.jwks !== undefined && input.jwks !== null;
+  const uri = input.jwksUri ?? null;
+  if (hasJwks === (uri !== null && uri !== '')) throw invalidClientMetadata('private_key_jwt needs jwks or jwks_uri (exactly one of them)');
+  if (hasJwks) {
+    try {
+      return { jwks: readPublicJwks(input.jwks), jwksUri: null };
+    } catch (e) {
+      throw invalidClientMetadata((e as Error).message);
+    }
+  }
+  if (typeof uri !== 'string' || uri.length > 2000) throw invalidClientMetadata('jwks_uri must be a URL of at most 2000 characters');
+  try {
+    // The rules the outbound client applies when it fetches the keys.
+    outboundUrl(uri, { allowLoopback: ctx.config.outboundInsecureLoopback });
+  } catch (e) {
+    throw invalidClientMetadata(`jwks_uri: ${e instanceof OutboundError ? e.message : 'not a valid URL'}`);
+  }
+  return { jwks: null, jwksUri: uri };
 }
 
 /** The grant type of token exchange (src/features/token-exchange/). */
@@ -227,11 +256,13 @@ export async function prepareApp(
 ): Promise<{ row: NewClient; clientSecret: string | null; registrationAccessToken: string | null }> {
   const isPublic = input.public === true;
   const grantTypes = validateGrantTypes(ctx, input.grantTypes ?? ['authorization_code', 'refresh_token']);
+  const keys = input.privateKeyJwt === undefined || input.privateKeyJwt === null ? null : keySettings(ctx, input.privateKeyJwt);
+  if (keys !== null && isPublic) throw invalidClientMetadata('A public application does not authenticate: it has no keys (private_key_jwt is for confidential applications)');
   const imported = opts.imported;
-  if (imported && (imported.clientSecret === null) !== isPublic) {
-    throw invalidClientMetadata(isPublic ? 'A public application has no client_secret' : 'A confidential application needs its client_secret');
+  if (imported && (imported.clientSecret === null) !== (isPublic || keys !== null)) {
+    throw invalidClientMetadata(isPublic || keys !== null ? `A ${isPublic ? 'public' : 'private_key_jwt'} application has no client_secret` : 'A confidential application needs its client_secret');
   }
-  const clientSecret = imported ? imported.clientSecret : isPublic ? null : randomToken(PREFIX.clientSecret);
+  const clientSecret = imported ? imported.clientSecret : isPublic || keys !== null ? null : randomToken(PREFIX.clientSecret);
   const registrationAccessToken = opts.dynamic ? randomToken(PREFIX.registrationToken) : null;
   const accessTtl = ttl('access_ttl', input.accessTtl, ctx.config.accessTtl);
   const row = {
@@ -261,6 +292,7 @@ export async function prepareApp(
     postLogoutRedirectUris: postLogoutUris(input.postLogoutRedirectUris ?? []),
     oidc: oidcSettings(ctx, input.oidc, DEFAULT_OIDC_SETTINGS),
     tokenExchange: await tokenExchangePolicy(ctx, input.tokenExchange, null),
+    privateKeyJwt: keys,
   };
   await checkCoherence(ctx, row);
   // The algorithm's key exists (and is in the JWKS) before the first ID token is signed with it.
@@ -352,6 +384,13 @@ export async function updateApp(
   if (input.public !== undefined && (input.public ? 'public' : 'confidential') !== current.clientType) {
     throw invalidClientMetadata('The client type cannot be changed after creation');
   }
+  if (input.privateKeyJwt !== undefined) {
+    // New keys for an application that authenticates with them; the method itself stays.
+    if (current.privateKeyJwt === null || input.privateKeyJwt === null) {
+      throw invalidClientMetadata('The authentication method (client secret or private_key_jwt) cannot be changed after creation');
+    }
+    patch.privateKeyJwt = keySettings(ctx, input.privateKeyJwt);
+  }
   await checkCoherence(ctx, { ...current, ...patch });
   const updated = await ctx.storage.clients.update(clientId, patch, ctx.now());
   await ctx.audit.record('app.updated', {
@@ -417,6 +456,7 @@ export async function rotateSecret(
   const current = await ctx.storage.clients.byId(clientId);
   if (!current) return null;
   if (current.clientType === 'public') throw invalidClientMetadata('A public application has no secret to rotate');
+  if (current.privateKeyJwt !== null) throw invalidClientMetadata('This application authenticates with private_key_jwt: it has no secret to rotate (register new keys instead)');
   const overlap = opts.overlapSeconds ?? 0;
   if (!Number.isInteger(overlap) || overlap < 0 || overlap > MAX_SECRET_OVERLAP) {
     throw invalidClientMetadata(`overlap must be a whole number of seconds from 0 to ${MAX_SECRET_OVERLAP}`);
@@ -447,6 +487,11 @@ export async function deleteApp(
   return ok;
 }
 
+/** How the application authenticates at the token endpoint (RFC 7591 §2). */
+export function authMethodOf(c: ClientRow): 'none' | 'client_secret_basic' | 'private_key_jwt' {
+  return c.clientType === 'public' ? 'none' : c.privateKeyJwt !== null ? 'private_key_jwt' : 'client_secret_basic';
+}
+
 /** The public view of an application (never the secret hash or registration token hash). */
 export function appView(c: ClientRow): Record<string, unknown> {
   return {
@@ -459,6 +504,9 @@ export function appView(c: ClientRow): Record<string, unknown> {
     scopes: c.scopes,
     grant_types: c.grantTypes,
     client_type: c.clientType,
+    token_endpoint_auth_method: authMethodOf(c),
+    jwks: c.privateKeyJwt?.jwks ?? null,
+    jwks_uri: c.privateKeyJwt?.jwksUri ?? null,
     org_id: c.orgId,
     owner_id: c.ownerId,
     acts_as_user_id: c.actsAsUserId,

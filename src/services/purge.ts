@@ -7,6 +7,8 @@ export interface PurgeResult {
   readonly sessions: number;
   readonly interactions: number;
   readonly deviceCodes: number;
+  /** Spent `private_key_jwt` assertion ids whose assertion has expired. */
+  readonly clientAssertions: number;
   /** Never-used dynamic registrations past TOLLGATE_REGISTRATION_UNUSED_TTL. */
   readonly unusedClients: number;
   /** Audit events past TOLLGATE_AUDIT_RETENTION_DAYS. */
@@ -36,6 +38,7 @@ export async function purgeExpired(ctx: OAuthContext, graceMs = 60_000): Promise
   const sessions = await ctx.storage.sessions.purgeExpired(before);
   const interactions = await ctx.storage.interactions.purgeExpired(before);
   const deviceCodes = await ctx.storage.deviceCodes.purgeExpired(before);
+  const clientAssertions = await ctx.storage.clientAssertions.purgeExpired(before);
   const now = ctx.now();
   const unusedClients =
     ctx.config.registrationUnusedTtl > 0 ? await inBatches(() => ctx.storage.clients.purgeUnused(now - ctx.config.registrationUnusedTtl * 1000, BATCH)) : 0;
@@ -44,7 +47,7 @@ export async function purgeExpired(ctx: OAuthContext, graceMs = 60_000): Promise
   // An OpenID Connect grant's sign-in record goes once its code can no longer be redeemed and
   // none of its tokens is left.
   const oidcGrants = await inBatches(() => ctx.storage.oidcGrants.purgeOrphans(before - ctx.config.codeTtl * 1000, BATCH));
-  return { codes, tokens, sessions, interactions, deviceCodes, unusedClients, auditEvents, oidcGrants };
+  return { codes, tokens, sessions, interactions, deviceCodes, clientAssertions, unusedClients, auditEvents, oidcGrants };
 }
 
 export function startPurgeJob(ctx: OAuthContext, intervalSeconds: number, log: (line: string) => void): { stop(): void } {
@@ -54,7 +57,7 @@ export function startPurgeJob(ctx: OAuthContext, intervalSeconds: number, log: (
     if (running) return;
     running = true;
     purgeExpired(ctx)
-      .then((r) => log(`purge: removed ${r.codes} codes, ${r.tokens} tokens, ${r.sessions} sessions, ${r.interactions} sign-in requests, ${r.deviceCodes} device requests, ${r.unusedClients} never-used registrations, ${r.auditEvents} audit events, ${r.oidcGrants} sign-in records`))
+      .then((r) => log(`purge: removed ${r.codes} codes, ${r.tokens} tokens, ${r.sessions} sessions, ${r.interactions} sign-in requests, ${r.deviceCodes} device requests, ${r.clientAssertions} spent assertion ids, ${r.unusedClients} never-used registrations, ${r.auditEvents} audit events, ${r.oidcGrants} sign-in records`))
       .catch((err: unknown) => log(`purge failed: ${(err as Error).message}`))
       .finally(() => {
         running = false;

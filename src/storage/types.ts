@@ -124,6 +124,33 @@ export interface ClientRow {
    * the application's metadata document, what the last fetch recorded; null otherwise.
    */
   readonly metadataDocument: ClientMetadataState | null;
+  /**
+   * Client authentication with a signed assertion (`private_key_jwt`, docs/client-authentication.md):
+   * where its public keys are; null when it authenticates with a secret (or is public).
+   */
+  readonly privateKeyJwt: PrivateKeyJwtSettings | null;
+}
+
+/** A JSON Web Key Set as registered: public keys only (checked when registered). */
+export interface PublicJwks {
+  readonly keys: readonly Readonly<Record<string, unknown>>[];
+}
+
+/** Exactly one of the two is set. */
+export interface PrivateKeyJwtSettings {
+  readonly jwks: PublicJwks | null;
+  readonly jwksUri: string | null;
+}
+
+/** Single use of client assertions' `jti` (RFC 7523 §3 item 7). */
+export interface ClientAssertionRepo {
+  /**
+   * Records that `clientId` used `jti` in an assertion valid until `expiresAt`. False when the same
+   * pair was recorded before and has not expired yet (a replay); one of any number of parallel
+   * uses gets true.
+   */
+  use(clientId: string, jti: string, expiresAt: number, now: number): Promise<boolean>;
+  purgeExpired(before: number): Promise<number>;
 }
 
 /** What Tollgate keeps of a fetched Client ID Metadata Document besides the application's fields. */
@@ -221,12 +248,13 @@ export const DEFAULT_OIDC_SETTINGS: OidcClientSettings = {
   backchannelLogoutSessionRequired: false,
 };
 
-export type NewClient = Omit<ClientRow, 'createdAt' | 'updatedAt' | 'scopesVersion' | 'usedAt' | 'adminDeactivated' | 'previousSecretHash' | 'previousSecretExpiresAt' | 'idTokenSignedResponseAlg' | 'postLogoutRedirectUris' | 'oidc' | 'tokenExchange' | 'metadataDocument'> & {
+export type NewClient = Omit<ClientRow, 'createdAt' | 'updatedAt' | 'scopesVersion' | 'usedAt' | 'adminDeactivated' | 'previousSecretHash' | 'previousSecretExpiresAt' | 'idTokenSignedResponseAlg' | 'postLogoutRedirectUris' | 'oidc' | 'tokenExchange' | 'metadataDocument' | 'privateKeyJwt'> & {
   readonly idTokenSignedResponseAlg?: KeyAlg | null;
   readonly postLogoutRedirectUris?: readonly string[];
   readonly oidc?: OidcClientSettings;
   readonly tokenExchange?: TokenExchangePolicy | null;
   readonly metadataDocument?: ClientMetadataState | null;
+  readonly privateKeyJwt?: PrivateKeyJwtSettings | null;
 };
 export type ClientPatch = Partial<
   Omit<ClientRow, 'clientId' | 'createdAt' | 'updatedAt' | 'scopesVersion' | 'dynamic' | 'usedAt'>
@@ -721,6 +749,7 @@ export interface Storage {
   readonly oidcGrants: OidcGrantRepo;
   readonly deviceCodes: DeviceCodeRepo;
   readonly clientMetadata: ClientMetadataRepo;
+  readonly clientAssertions: ClientAssertionRepo;
   /** Runs `fn` in one database transaction, with repositories bound to it. */
   transaction<T>(fn: (tx: Omit<Storage, 'transaction' | 'close' | 'migrate' | 'ping' | 'markArrival'>) => Promise<T>): Promise<T>;
   /** Applies pending migrations; returns the names applied. */

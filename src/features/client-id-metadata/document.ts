@@ -10,7 +10,8 @@
  * with no redirect URI to bind it anyone could claim a trusted host's client_id.
  */
 import type { OAuthContext } from '../../oauth/context.js';
-import type { GrantType } from '../../storage/types.js';
+import type { GrantType, PublicJwks } from '../../storage/types.js';
+import { readPublicJwks } from '../../oauth/client-assertion.js';
 import { assertRegistrableRedirectUri } from '../../oauth/redirect-uri.js';
 import { OAuthError } from '../../oauth/errors.js';
 
@@ -18,7 +19,6 @@ const MAX_REDIRECT_URIS = 10;
 /** The grants a client authenticated only by its redirect URI may hold. */
 const REDIRECT_GRANTS: readonly string[] = ['authorization_code', 'refresh_token'];
 const SYMMETRIC_METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt'];
-const PRIVATE_KEY_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 
 /** What the document says, as the application's fields. */
 export interface DocumentFields {
@@ -30,7 +30,7 @@ export interface DocumentFields {
   readonly grantTypes: readonly GrantType[];
   /** `none` (public) or `private_key_jwt` (with `jwks` or `jwksUri`). */
   readonly authMethod: 'none' | 'private_key_jwt';
-  readonly jwks: { readonly keys: ReadonlyArray<Readonly<Record<string, unknown>>> } | null;
+  readonly jwks: PublicJwks | null;
   readonly jwksUri: string | null;
   readonly postLogoutRedirectUris: readonly string[];
 }
@@ -83,14 +83,13 @@ export function readDocument(ctx: OAuthContext, clientId: string, doc: unknown):
 
   const jwksUri = optionalString(d, 'jwks_uri', 2000);
   const jwksRaw = d['jwks'];
-  let jwks: DocumentFields['jwks'] = null;
+  let jwks: PublicJwks | null = null;
   if (jwksRaw !== undefined && jwksRaw !== null) {
-    const keys = typeof jwksRaw === 'object' && !Array.isArray(jwksRaw) ? (jwksRaw as { keys?: unknown }).keys : undefined;
-    if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'object' && k !== null && !Array.isArray(k))) throw new DocumentError('jwks must be a JWK Set ({"keys": [...]})');
-    for (const k of keys as Array<Record<string, unknown>>) {
-      if (k['kty'] === 'oct' || PRIVATE_KEY_MEMBERS.some((m) => m in k)) throw new DocumentError('jwks holds private or symmetric key material');
+    try {
+      jwks = readPublicJwks(jwksRaw);
+    } catch (err) {
+      throw new DocumentError((err as Error).message);
     }
-    jwks = { keys: keys as Array<Readonly<Record<string, unknown>>> };
   }
   if (method === 'private_key_jwt') {
     if ((jwks === null) === (jwksUri === null)) throw new DocumentError('private_key_jwt needs jwks or jwks_uri (one of them)');

@@ -17,7 +17,7 @@ import type { OAuthContext } from '../../oauth/context.js';
 import type { ClientMetadataState, ClientRow, NewClient, Storage } from '../../storage/types.js';
 import { DEFAULT_OIDC_SETTINGS } from '../../storage/types.js';
 import { OAuthError, invalidClient, temporarilyUnavailable } from '../../oauth/errors.js';
-import { OutboundError, type OutboundResponse } from '../../net/outbound.js';
+import { cacheSeconds, OutboundError, type OutboundResponse } from '../../net/outbound.js';
 import { readDocument, DocumentError, type DocumentFields } from './document.js';
 import { blockPatternsFor, clientIdUrlProblem, hostAllowed, hostOf, looksLikeMetadataUrl } from './policy.js';
 import { fetchLogo, logoUrl } from './logo.js';
@@ -37,22 +37,6 @@ function stateOf(ctx: OAuthContext): InstanceState {
     states.set(ctx.storage, s);
   }
   return s;
-}
-
-/** Cache-Control max-age (or Expires) of a response, clamped to the configured bounds; seconds. */
-export function cacheSeconds(headers: OutboundResponse['headers'], min: number, max: number, now: number): number {
-  const cc = String(headers['cache-control'] ?? '').toLowerCase();
-  let seconds: number | null = null;
-  if (/(^|[,\s])(no-store|no-cache)\b/.test(cc)) seconds = 0;
-  else {
-    const m = /(?:^|[,\s])max-age\s*=\s*"?(\d{1,10})"?/.exec(cc);
-    if (m) seconds = Number(m[1]);
-    else if (typeof headers['expires'] === 'string') {
-      const at = Date.parse(headers['expires']);
-      if (!Number.isNaN(at)) seconds = Math.max(0, Math.floor((at - now) / 1000));
-    }
-  }
-  return Math.min(Math.max(seconds ?? min, min), max);
 }
 
 /** Why a fetch failed, for the person or the client (never the URL's query). */
@@ -154,6 +138,7 @@ function rowFields(fields: DocumentFields) {
     grantTypes: fields.grantTypes,
     clientType: fields.authMethod === 'none' ? ('public' as const) : ('confidential' as const),
     postLogoutRedirectUris: fields.postLogoutRedirectUris,
+    privateKeyJwt: fields.authMethod === 'private_key_jwt' ? { jwks: fields.jwks, jwksUri: fields.jwksUri } : null,
   };
 }
 

@@ -41,7 +41,7 @@ export async function handleDeviceAuthorization(
 ): Promise<DeviceAuthorizationResponse> {
   if (QUERY_CREDENTIALS.some((name) => req.query.has(name))) throw invalidRequest('Credentials must not be sent in the query string');
   assertNoRepeats(req.params);
-  const { client } = await authenticateClient(ctx, req.authorization, req.params);
+  const { client } = await authenticateClient(ctx, req.authorization, req.params, '/oauth/device_authorization');
   if (!client.grantTypes.includes(DEVICE_GRANT)) throw unauthorizedClient(`This application is not allowed the ${DEVICE_GRANT} grant`);
   const asked = parseScope(single(req.params, 'scope'));
   // As at the authorization endpoint: a person is asked, so person scopes (openid) may be asked for.

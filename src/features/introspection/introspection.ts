@@ -45,7 +45,7 @@ export async function handleIntrospection(
   req: { params: Params; authorization: string | undefined },
 ): Promise<IntrospectionResponse> {
   assertNoRepeats(req.params);
-  const { client } = await authenticateClient(ctx, req.authorization, req.params);
+  const { client } = await authenticateClient(ctx, req.authorization, req.params, '/oauth/introspect');
   if (client.clientType === 'public') throw invalidClient('Public clients cannot use introspection');
   const token = required(req.params, 'token');
   const active = await lookupActiveToken(ctx, token);

@@ -12,7 +12,8 @@ import type { ClientRow, GrantType, OidcClientSettings } from '../../storage/typ
 import type { OAuthContext } from '../../oauth/context.js';
 import { OAuthError, invalidClientMetadata, invalidRedirectUri, invalidRequest, invalidToken } from '../../oauth/errors.js';
 import { secretMatchesHash, sha256 } from '../../oauth/crypto.js';
-import { createApp, deleteApp, updateApp, type AppInput } from '../../services/apps.js';
+import { authMethodOf, createApp, deleteApp, updateApp, type AppInput } from '../../services/apps.js';
+import { ASSERTION_ALGORITHMS } from '../../oauth/client-assertion.js';
 
 const MAX_REDIRECT_URIS = 10;
 
@@ -78,8 +79,18 @@ function toAppInput(ctx: OAuthContext, meta: RawMetadata): AppInput {
   }
   const oidc = ctx.features.has('openid-connect') ? oidcMetadata(meta, redirectUris, grantTypes) : undefined;
   const authMethod = str(meta, 'token_endpoint_auth_method') ?? 'client_secret_basic';
-  if (!['client_secret_basic', 'client_secret_post', 'none'].includes(authMethod)) {
-    throw invalidClientMetadata(`Unsupported token_endpoint_auth_method "${authMethod}"`);
+  if (!['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'].includes(authMethod)) {
+    throw invalidClientMetadata(`Unsupported token_endpoint_auth_method "${authMethod.slice(0, 40)}" (client_secret_basic, client_secret_post, private_key_jwt or none)`);
+  }
+  // RFC 7591 §2: jwks and jwks_uri for private_key_jwt (exactly one; the service checks them).
+  const jwks = meta['jwks'];
+  const jwksUri = str(meta, 'jwks_uri');
+  if (authMethod !== 'private_key_jwt' && ((jwks !== undefined && jwks !== null) || jwksUri !== undefined)) {
+    throw invalidClientMetadata('jwks and jwks_uri are used only with token_endpoint_auth_method private_key_jwt');
+  }
+  const signingAlg = str(meta, 'token_endpoint_auth_signing_alg');
+  if (signingAlg !== undefined && !(ASSERTION_ALGORITHMS as readonly string[]).includes(signingAlg)) {
+    throw invalidClientMetadata(`Unsupported token_endpoint_auth_signing_alg "${signingAlg.slice(0, 40)}" (an asymmetric algorithm: ${ASSERTION_ALGORITHMS.join(', ')})`);
   }
   return {
     name,
@@ -90,6 +101,7 @@ function toAppInput(ctx: OAuthContext, meta: RawMetadata): AppInput {
     scopes,
     grantTypes,
     public: authMethod === 'none',
+    ...(authMethod === 'private_key_jwt' ? { privateKeyJwt: { jwks: jwks ?? null, jwksUri: jwksUri ?? null } } : {}),
     ...(idAlg !== undefined ? { idTokenSignedResponseAlg: idAlg as KeyAlg } : {}),
     ...(list(meta, 'post_logout_redirect_uris') !== undefined ? { postLogoutRedirectUris: list(meta, 'post_logout_redirect_uris') ?? [] } : {}),
     ...(oidc !== undefined ? { oidc } : {}),
@@ -174,7 +186,9 @@ function response(ctx: OAuthContext, c: ClientRow, secrets: { clientSecret?: str
     redirect_uris: c.redirectUris,
     grant_types: c.grantTypes,
     response_types: ctx.features.responseTypes().filter((t) => c.grantTypes.includes(ctx.features.responseType(t)?.grantType as GrantType)),
-    token_endpoint_auth_method: c.clientType === 'public' ? 'none' : 'client_secret_basic',
+    token_endpoint_auth_method: authMethodOf(c),
+    ...(c.privateKeyJwt?.jwks ? { jwks: c.privateKeyJwt.jwks } : {}),
+    ...(c.privateKeyJwt?.jwksUri ? { jwks_uri: c.privateKeyJwt.jwksUri } : {}),
     scope: c.scopes.join(' '),
     ...(c.website ? { client_uri: c.website } : {}),
     ...(c.logoUri ? { logo_uri: c.logoUri } : {}),
@@ -254,6 +268,9 @@ export async function updateRegistration(
   const input = toAppInput(ctx, meta);
   if ((input.public ?? false) !== (client.clientType === 'public')) {
     throw invalidClientMetadata('token_endpoint_auth_method cannot change between none and a secret');
+  }
+  if ((input.privateKeyJwt !== undefined) !== (client.privateKeyJwt !== null)) {
+    throw invalidClientMetadata('token_endpoint_auth_method cannot change between private_key_jwt and a secret');
   }
   const { public: _ignored, ...changes } = input;
   void _ignored;

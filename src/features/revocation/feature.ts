@@ -1,6 +1,7 @@
 /** Token revocation (RFC 7009, T9) at `/oauth/revoke` (./revocation.ts). */
 import type { Feature } from '../../oauth/feature.js';
 import { handleRevocation } from './revocation.js';
+import { ASSERTION_ALGORITHMS } from '../../oauth/client-assertion.js';
 
 export const revocationFeature: Feature = {
   name: 'revocation',
@@ -15,5 +16,8 @@ export const revocationFeature: Feature = {
       handle: (ctx, req) => handleRevocation(ctx, { params: req.params, authorization: req.authorization, ip: req.ip }).then(() => ({ status: 200 })),
     },
   ],
-  metadata: () => ({ revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'] }),
+  metadata: () => ({
+    revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    revocation_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
+  }),
 };

@@ -15,7 +15,7 @@ export async function handleRevocation(
   req: { params: Params; authorization: string | undefined; ip: string | null },
 ): Promise<void> {
   assertNoRepeats(req.params);
-  const { client } = await authenticateClient(ctx, req.authorization, req.params);
+  const { client } = await authenticateClient(ctx, req.authorization, req.params, '/oauth/revoke');
   const token = required(req.params, 'token');
   const hint = single(req.params, 'token_type_hint');
   if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token') {

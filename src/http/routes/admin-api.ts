@@ -152,6 +152,8 @@ const APP_FIELDS = [
   'backchannel_logout_uri',
   'backchannel_logout_session_required',
   'token_exchange',
+  'jwks',
+  'jwks_uri',
 ] as const;
 
 /** `token_exchange`: null (no policy), or an object of the policy fields to set (RFC 8693). */
@@ -217,6 +219,10 @@ async function appInput(ctx: OAuthContext, body: Body): Promise<Mutable<AppInput
   if (sessionRequired !== undefined) oidc.backchannelLogoutSessionRequired = sessionRequired;
   if (Object.keys(oidc).length > 0) input.oidc = oidc;
   set('tokenExchange', tokenExchangeField(body));
+  // private_key_jwt: the application's public keys, inline or by URL (checked by the service).
+  const jwks = body['jwks'];
+  const jwksUri = nullableStr(body, 'jwks_uri');
+  if (jwks !== undefined || jwksUri !== undefined) input.privateKeyJwt = { jwks: jwks ?? null, jwksUri: jwksUri ?? null };
   return input;
 }
 

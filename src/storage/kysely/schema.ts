@@ -85,6 +85,14 @@ export interface ClientsTable {
   metadata_document: JsonText | null;
   /** 0016: that URL's host (lower case), for the block-list. */
   metadata_host: string | null;
+  /** 0017: JSON object (PrivateKeyJwtSettings); null unless it authenticates with private_key_jwt. */
+  private_key_jwt: JsonText | null;
+}
+
+export interface ClientAssertionJtisTable {
+  /** SHA-256 of client_id and jti. */
+  id: string;
+  expires_at: number;
 }
 
 export interface ClientLogosTable {
@@ -275,4 +283,5 @@ export interface Database {
   device_codes: DeviceCodesTable;
   client_logos: ClientLogosTable;
   client_metadata_blocks: ClientMetadataBlocksTable;
+  client_assertion_jtis: ClientAssertionJtisTable;
 }

@@ -20,6 +20,7 @@ import { scopeLocalesMigration } from './0012_scope_locales.js';
 import { deviceCodesMigration } from './0013_device_codes.js';
 import { tokenExchangeMigration } from './0014_token_exchange.js';
 import { clientMetadataMigration } from './0016_client_metadata.js';
+import { privateKeyJwtMigration } from './0017_private_key_jwt.js';
 
 export function tollgateMigrations(dialect: SqlDialect): Record<string, Migration> {
   return {
@@ -38,6 +39,7 @@ export function tollgateMigrations(dialect: SqlDialect): Record<string, Migratio
     '0013_device_codes': deviceCodesMigration(),
     '0014_token_exchange': tokenExchangeMigration(),
     '0016_client_metadata': clientMetadataMigration(),
+    '0017_private_key_jwt': privateKeyJwtMigration(),
   };
 }
 

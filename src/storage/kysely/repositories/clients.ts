@@ -5,7 +5,7 @@
  */
 import { sql, type Selectable, type Updateable } from 'kysely';
 import type { KeyAlg } from '../../../config.js';
-import { DEFAULT_OIDC_SETTINGS, type ClientFilter, type ClientPatch, type ClientRepo, type ClientRow, type GrantType, type NewClient, type OidcClientSettings, type TokenExchangePolicy, type ClientMetadataState } from '../../types.js';
+import { DEFAULT_OIDC_SETTINGS, type ClientFilter, type ClientPatch, type ClientRepo, type ClientRow, type GrantType, type NewClient, type OidcClientSettings, type TokenExchangePolicy, type ClientMetadataState, type PrivateKeyJwtSettings, type PublicJwks } from '../../types.js';
 import type { ClientsTable } from '../schema.js';
 import type { HotPath } from '../hot-path.js';
 import {
@@ -57,6 +57,7 @@ function toRow(row: Selectable<ClientsTable>): ClientRow {
     oidc: oidcSettingsFrom(row.oidc_settings),
     tokenExchange: tokenExchangeFrom(row.token_exchange),
     metadataDocument: metadataFrom(row.metadata_document),
+    privateKeyJwt: privateKeyJwtFrom(row.private_key_jwt),
   };
 }
 
@@ -73,6 +74,17 @@ function metadataFrom(text: string | null): ClientMetadataState | null {
     etag: typeof p.etag === 'string' ? p.etag : null,
     logoSource: typeof p.logoSource === 'string' ? p.logoSource : null,
   };
+}
+
+function privateKeyJwtTo(settings: PrivateKeyJwtSettings | null): string | null {
+  return settings === null ? null : JSON.stringify({ jwks: settings.jwks, jwksUri: settings.jwksUri });
+}
+
+function privateKeyJwtFrom(text: string | null): PrivateKeyJwtSettings | null {
+  if (text === null) return null;
+  const p = JSON.parse(text) as { jwks?: unknown; jwksUri?: unknown };
+  const jwks = typeof p.jwks === 'object' && p.jwks !== null && Array.isArray((p.jwks as { keys?: unknown }).keys) ? (p.jwks as PublicJwks) : null;
+  return { jwks, jwksUri: typeof p.jwksUri === 'string' ? p.jwksUri : null };
 }
 
 /** The host of a metadata document's client_id (its URL), lower case. */
@@ -138,6 +150,7 @@ function patchToColumns(patch: ClientPatch): Updateable<ClientsTable> {
   if (patch.oidc !== undefined) out.oidc_settings = oidcSettingsTo(patch.oidc);
   if (patch.tokenExchange !== undefined) out.token_exchange = tokenExchangeTo(patch.tokenExchange);
   if (patch.metadataDocument !== undefined) out.metadata_document = metadataTo(patch.metadataDocument);
+  if (patch.privateKeyJwt !== undefined) out.private_key_jwt = privateKeyJwtTo(patch.privateKeyJwt);
   if (patch.postLogoutRedirectUris !== undefined) out.post_logout_redirect_uris = patch.postLogoutRedirectUris.length === 0 ? null : toJsonList(patch.postLogoutRedirectUris);
   return out;
 }
@@ -187,6 +200,7 @@ export class KyselyClientRepo implements ClientRepo {
       token_exchange: tokenExchangeTo(client.tokenExchange ?? null),
       metadata_document: metadataTo(client.metadataDocument ?? null),
       metadata_host: metadataHostOf(client.clientId, client.metadataDocument ?? null),
+      private_key_jwt: privateKeyJwtTo(client.privateKeyJwt ?? null),
     };
     await this.db.insertInto('clients').values(values).execute();
     return toRow(values);

@@ -21,6 +21,7 @@ import { KyselyUserRepo } from './users.js';
 import { KyselyOidcGrantRepo } from './oidc-grants.js';
 import { KyselyDeviceCodeRepo } from './device-codes.js';
 import { KyselyClientMetadataRepo } from './client-metadata.js';
+import { KyselyClientAssertionRepo } from './client-assertions.js';
 
 export type Repositories = Omit<Storage, 'transaction' | 'close' | 'migrate' | 'ping' | 'markArrival'>;
 
@@ -44,5 +45,6 @@ export function buildRepositories(db: Db, dialect: SqlDialect, hot?: HotPath): R
     oidcGrants: new KyselyOidcGrantRepo(db),
     deviceCodes: new KyselyDeviceCodeRepo(db),
     clientMetadata: new KyselyClientMetadataRepo(db),
+    clientAssertions: new KyselyClientAssertionRepo(db),
   };
 }
