@@ -3,7 +3,7 @@
  * throwaway SQLite database. Independent commands run concurrently to keep the suite fast.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -301,6 +301,29 @@ describe('apps create', () => {
       1,
       'Use either --remove-token-exchange or the other --token-exchange options, not both',
     );
+  });
+
+  it('private_key_jwt: --jwks-file or --jwks-uri on create (no secret printed); update replaces the keys; a secret app cannot take keys', async () => {
+    type Pkj = App & { token_endpoint_auth_method: string; jwks: unknown; jwks_uri: string | null; client_secret?: string };
+    const key = { kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0', kid: 'k1' };
+    const file = join(freshDir(), 'jwks.json');
+    writeFileSync(file, JSON.stringify({ keys: [key] }));
+    const app = await json<Pkj>(['apps', 'create', '--name', 'Signed job', '--grant-type', 'client_credentials', '--jwks-file', file]);
+    expect(app).not.toHaveProperty('client_secret');
+    expect(app).toMatchObject({ client_type: 'confidential', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [key] }, jwks_uri: null });
+    const moved = await json<Pkj>(['apps', 'update', app.client_id, '--jwks-uri', 'https://keys.cli.example/jwks.json']);
+    expect(moved).toMatchObject({ token_endpoint_auth_method: 'private_key_jwt', jwks: null, jwks_uri: 'https://keys.cli.example/jwks.json' });
+    const secretApp = await json<Pkj>(['apps', 'create', '--name', 'Secret job', '--grant-type', 'client_credentials']);
+    expect(secretApp.token_endpoint_auth_method).toBe('client_secret_basic');
+    expectError(
+      await run(['apps', 'update', secretApp.client_id, '--jwks-file', file]),
+      1,
+      'The authentication method (client secret or private_key_jwt) cannot be changed after creation',
+    );
+    expectError(await run(['apps', 'rotate-secret', app.client_id]), 1, 'This application authenticates with private_key_jwt: it has no secret to rotate (register new keys instead)');
+    writeFileSync(file, JSON.stringify({ keys: [{ ...key, d: 'secret' }] }));
+    expectError(await run(['apps', 'create', '--name', 'Leaky', '--grant-type', 'client_credentials', '--jwks-file', file]), 1, 'jwks holds private or symmetric key material');
+    expectError(await run(['apps', 'create', '--name', 'Internal', '--grant-type', 'client_credentials', '--jwks-uri', 'https://127.0.0.1/jwks.json']), 1, 'jwks_uri: 127.0.0.1 is not a public address');
   });
 
   it('public apps, internal apps, and every other option', async () => {

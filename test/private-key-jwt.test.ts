@@ -13,7 +13,7 @@ import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'j
 import * as client from 'openid-client';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PASSWORD, basic, describeEachDb, postForm, type TestServer } from './helpers/server.js';
+import { Browser, DEFAULT_PASSWORD, basic, describeEachDb, postForm, type TestServer } from './helpers/server.js';
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
@@ -382,6 +382,11 @@ describeEachDb('private_key_jwt client authentication', (start) => {
     const rotate = await fetch(`${s.url}/admin/api/apps/${id}/rotate-secret`, { method: 'POST', headers, body: '{}' });
     expect(rotate.status).toBe(400);
     expect(((await rotate.json()) as Record<string, unknown>)['error_description']).toBe('This application authenticates with private_key_jwt: it has no secret to rotate (register new keys instead)');
+    // The back-office app page says how it authenticates, and the developer portal offers no secret rotation.
+    const person = new Browser(s.url);
+    expect((await person.login('pkj-admin@example.com', DEFAULT_PASSWORD)).status).toBe(303);
+    const backOffice = await (await person.fetch(`/admin/apps/${encodeURIComponent(id)}`)).text();
+    expect(backOffice).toContain(`<dt>Authentication</dt><dd>private_key_jwt (signed assertions; no secret) — keys from <code>${jwksUri}</code></dd>`);
     const both = await fetch(`${s.url}/admin/api/apps`, { method: 'POST', headers, body: JSON.stringify({ name: 'Both', grant_types: ['client_credentials'], scopes: ['profile'], jwks_uri: jwksUri, jwks: { keys: [es.jwk] } }) });
     expect(both.status).toBe(400);
   });

@@ -86,6 +86,26 @@ interface AppOptions extends JsonOption {
   tokenExchangeImpersonation?: boolean;
   tokenExchangeRefresh?: boolean;
   removeTokenExchange?: boolean;
+  jwksUri?: string;
+  jwksFile?: string;
+}
+
+/** `--jwks-uri` / `--jwks-file`: the application's public keys for private_key_jwt (the service checks them). */
+function keysInput(opts: AppOptions): AppInput['privateKeyJwt'] {
+  if (opts.jwksUri !== undefined && opts.jwksFile !== undefined) throw new CliError('Use either --jwks-uri or --jwks-file, not both');
+  if (opts.jwksUri !== undefined) return { jwksUri: opts.jwksUri };
+  if (opts.jwksFile === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(opts.jwksFile, 'utf8');
+  } catch (err) {
+    throw new CliError(`Cannot read ${opts.jwksFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  try {
+    return { jwks: JSON.parse(text) as unknown };
+  } catch {
+    throw new CliError(`${opts.jwksFile} is not JSON (a JWK Set: {"keys": [...]})`);
+  }
 }
 
 /** The token-exchange options as a policy change, or undefined when none was given. */
@@ -161,7 +181,9 @@ function addAppOptions(cmd: Command, mode: 'create' | 'update'): Command {
     .option('--refresh-grace <seconds>', 'refresh grace window (0–300 s, default 0 = off): a just-rotated refresh token presented again gets the same new pair', wholeNumber)
     .option('--token-exchange-audience <uri>', `token exchange (RFC 8693): an audience the app may obtain tokens for, repeatable${replace}`, collectUris)
     .option('--token-exchange-impersonation', 'token exchange: allowed without an actor token (the new token has no act)')
-    .option('--token-exchange-refresh', 'token exchange: may ask for a refresh token');
+    .option('--token-exchange-refresh', 'token exchange: may ask for a refresh token')
+    .option('--jwks-uri <url>', `private_key_jwt: the https URL of the app's public keys (a JWK Set)${mode === 'create' ? '; the app authenticates with signed assertions and gets no secret' : '; replaces its keys'}`)
+    .option('--jwks-file <path>', `private_key_jwt: a file holding the app's public keys as a JWK Set${mode === 'create' ? ' (instead of --jwks-uri)' : '; replaces its keys'}`);
   if (mode === 'update') {
     cmd
       .option('--no-token-exchange-impersonation', 'token exchange: an actor token is required again')
@@ -222,6 +244,7 @@ async function appHuman(ctx: OAuthContext, c: ClientRow): Promise<Record<string,
 async function create(opts: AppOptions): Promise<void> {
   if (opts.longLived && opts.accessTtl !== undefined) throw new CliError('Use either --access-ttl or --long-lived, not both');
   const tokenExchange = tokenExchangeInput(opts);
+  const keys = keysInput(opts);
   await withRuntime(async ({ ctx }) => {
     const input: AppInput = {
       name: opts.name ?? '',
@@ -251,6 +274,7 @@ async function create(opts: AppOptions): Promise<void> {
       ...(opts.refreshTtl !== undefined ? { refreshTtl: opts.refreshTtl === 'never' ? null : opts.refreshTtl } : {}),
       ...(opts.refreshGrace !== undefined ? { refreshGraceSeconds: opts.refreshGrace } : {}),
       ...(tokenExchange !== undefined ? { tokenExchange } : {}),
+      ...(keys !== undefined ? { privateKeyJwt: keys } : {}),
       active: opts.inactive !== true,
     };
     const created = await createApp(ctx, input);
@@ -388,6 +412,8 @@ async function update(clientId: string, opts: UpdateOptions): Promise<void> {
     if (opts.refreshGrace !== undefined) patch.refreshGraceSeconds = opts.refreshGrace;
     const tokenExchange = tokenExchangeInput(opts);
     if (tokenExchange !== undefined) patch.tokenExchange = tokenExchange;
+    const keys = keysInput(opts);
+    if (keys !== undefined) patch.privateKeyJwt = keys;
 
     const activate = opts.active ? true : opts.inactive ? false : undefined;
     if (Object.keys(patch).length === 0 && activate === undefined) {

@@ -344,7 +344,7 @@ ${notice(request)}
 ${appFacts(c, { orgName, ownerEmail: pc.user.email })}
 <div class="actions">
 <a class="button" href="${base}/edit">Edit</a>
-${c.clientType === 'confidential'
+${c.clientType === 'confidential' && c.privateKeyJwt === null
   ? html`<form method="post" action="${base}/rotate" class="inline">
 <input type="hidden" name="csrf" value="${pc.csrf}">
 <button type="submit" class="secondary">Rotate secret…</button>

@@ -207,6 +207,9 @@ export function appFacts(c: ClientRow, extra: { orgName: string | null; ownerEma
 <dt>Client ID</dt><dd><code>${c.clientId}</code></dd>
 <dt>Status</dt><dd>${statusBadge(c.active)}</dd>
 <dt>Client type</dt><dd>${c.clientType}</dd>
+${c.privateKeyJwt !== null
+  ? html`<dt>Authentication</dt><dd>private_key_jwt (signed assertions; no secret) — keys ${c.privateKeyJwt.jwksUri !== null ? html`from <code>${c.privateKeyJwt.jwksUri}</code>` : html`registered inline (${String(c.privateKeyJwt.jwks?.keys.length ?? 0)})`}</dd>`
+  : ''}
 ${c.metadataDocument !== null
   ? html`<dt>Metadata document</dt><dd><a href="${c.clientId}" rel="noopener noreferrer">${c.clientId}</a><br><span class="hint">Not verified by this platform. Fetched ${formatDate(c.metadataDocument.fetchedAt)}, used until ${formatDate(c.metadataDocument.expiresAt)}${c.metadataDocument.logoSource ? html`; logo from <code>${c.metadataDocument.logoSource}</code>` : ''}.</span></dd>`
   : ''}
@@ -234,6 +237,8 @@ export function credentialsBody(c: ClientRow, secret: string | null, opts: { bac
 <div class="secret"><code id="client-id">${c.clientId}</code>${copy('client-id', 'client ID')}</div>
 ${c.clientType === 'public'
   ? html`<p class="muted">This is a public application: it has no secret and must use PKCE.</p>`
+  : c.privateKeyJwt !== null
+    ? html`<p class="muted">This application authenticates with signed assertions (private_key_jwt): it has no secret.</p>`
   : secret
     ? html`<p class="label">Client secret</p>
 <div class="secret"><code id="client-secret" data-secret>${secret}</code>${copy('client-secret', 'client secret')}</div>
