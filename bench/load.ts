@@ -3,10 +3,10 @@
  * It never shares a process with a server, so its CPU is not the server's. Latencies are recorded
  * per response in microseconds (autocannon's own histogram is whole milliseconds and skips 3xx).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createPrivateKey, randomBytes, randomUUID, sign } from 'node:crypto';
 import { createHistogram } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import type { AuthCodeSpec, LoadResult, LoadSpec, RefreshSpec, Reply, Request, StaticSpec } from './lib/types.js';
+import type { AssertionSpec, AuthCodeSpec, LoadResult, LoadSpec, RefreshSpec, Reply, Request, StaticSpec } from './lib/types.js';
 
 type Instance = autocannon.Instance;
 type AcOptions = Parameters<typeof autocannon>[0];
@@ -64,10 +64,37 @@ function perClient(requests: () => AcRequest[]): (client: unknown) => void {
 
 let uniqueCounter = 0;
 
+/** A client assertion (RFC 7523 §3) for one request: ES256, 60 s, a new jti. */
+function assertionSigner(a: AssertionSpec): () => string {
+  const key = createPrivateKey({ key: { ...a.privateJwk }, format: 'jwk' });
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const header = b64({ alg: 'ES256', kid: a.kid, typ: 'JWT' });
+  return () => {
+    const now = Math.floor(Date.now() / 1000);
+    const input = `${header}.${b64({ iss: a.clientId, sub: a.clientId, aud: a.aud, iat: now, exp: now + 60, jti: randomUUID() })}`;
+    return `${input}.${sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+  };
+}
+
 function runStatic(s: StaticSpec): Promise<LoadResult> {
   const bodies = s.bodies;
   let next = 0;
-  const perConnection = s.unique
+  const assertion = s.assertion ? assertionSigner(s.assertion) : null;
+  const perConnection = assertion
+    ? {
+        setupClient: perClient(() => [
+          {
+            method: s.method,
+            path: new URL(s.url).pathname,
+            headers: s.headers,
+            setupRequest: (req) => ({
+              ...req,
+              body: `${s.body ?? ''}&client_assertion_type=${encodeURIComponent('urn:ietf:params:oauth:client-assertion-type:jwt-bearer')}&client_assertion=${assertion()}`,
+            }),
+          },
+        ]),
+      }
+    : s.unique
     ? {
         // A new number per request (per process run, so repeated runs never reuse one).
         setupClient: perClient(() => [

@@ -23,6 +23,7 @@
  * Needs a build (`npm run build`): the Tollgate measured is dist/, exactly what `npm start` runs.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -44,6 +45,7 @@ import { peerCodeFlow, peerSignIn, type PeerCodeClient } from './lib/peer.js';
 import {
   clientCredentials,
   cleanup,
+  createApp,
   codeFlow,
   exchangeSetup,
   OIDC_SCOPE,
@@ -278,7 +280,20 @@ async function benchCeiling(): Promise<void> {
   await s.stop();
 }
 
-const PEER_CLIENT = { id: 'bench-client', codeId: 'bench-code', deviceId: 'bench-device', secret: 'bench-secret-bench-secret-bench-secret' };
+const PEER_CLIENT = { id: 'bench-client', codeId: 'bench-code', deviceId: 'bench-device', pkjId: 'bench-pkj', secret: 'bench-secret-bench-secret-bench-secret' };
+
+/** The private_key_jwt client's key (both servers register its public half). */
+const PKJ_KEY = (() => {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const kid = 'bench-pkj-1';
+  return {
+    kid,
+    privateJwk: privateKey.export({ format: 'jwk' }) as Record<string, string>,
+    jwks: { keys: [{ ...(publicKey.export({ format: 'jwk' }) as Record<string, string>), kid, alg: 'ES256', use: 'sig' }] },
+  };
+})();
+const PKJ = 'client_credentials private_key_jwt ES256';
+const PKJ_NOTE = 'each request carries a new ES256 client assertion (signed by the load generator, a fresh jti), verified and its jti recorded; opaque token';
 
 /**
  * oidc-provider with its two confidential clients; `basic` is the client_credentials client's HTTP
@@ -288,7 +303,16 @@ async function startPeer(name: string): Promise<{ server: Server; basic: string;
   const server = await startServer(
     name,
     ['--no-warnings', '--import', 'tsx', join(import.meta.dirname, 'servers/peer.ts')],
-    { PEER_CLIENT_ID: PEER_CLIENT.id, PEER_CODE_CLIENT_ID: PEER_CLIENT.codeId, PEER_DEVICE_CLIENT_ID: PEER_CLIENT.deviceId, PEER_CLIENT_SECRET: PEER_CLIENT.secret, PEER_REDIRECT_URI: REDIRECT, NODE_ENV: 'production' },
+    {
+      PEER_CLIENT_ID: PEER_CLIENT.id,
+      PEER_CODE_CLIENT_ID: PEER_CLIENT.codeId,
+      PEER_DEVICE_CLIENT_ID: PEER_CLIENT.deviceId,
+      PEER_PKJ_CLIENT_ID: PEER_CLIENT.pkjId,
+      PEER_PKJ_JWKS: JSON.stringify(PKJ_KEY.jwks),
+      PEER_CLIENT_SECRET: PEER_CLIENT.secret,
+      PEER_REDIRECT_URI: REDIRECT,
+      NODE_ENV: 'production',
+    },
     '/.well-known/openid-configuration',
   );
   const basicOf = (id: string) => Buffer.from(`${id}:${PEER_CLIENT.secret}`).toString('base64');
@@ -407,6 +431,23 @@ async function benchPaired(): Promise<void> {
     const userJwt = (await codeFlow(inst, inst.apps.codeJwt)).access_token;
     if ((await codeFlow(inst, inst.apps.oidc, OIDC_SCOPE, 'bench-nonce')).id_token === undefined) throw new Error('tollgate: the OpenID Connect code flow answered without an ID token');
     const tx = await exchangeSetup(inst);
+    // private_key_jwt: the same key registered on both; each side's assertions name its issuer.
+    const jwksFile = join(inst.dataDir, 'bench-pkj-jwks.json');
+    writeFileSync(jwksFile, JSON.stringify(PKJ_KEY.jwks));
+    const tgPkj = createApp(inst.env, 'bench cc private_key_jwt', ['--grant-type', 'client_credentials', '--scope', 'profile', '--jwks-file', jwksFile]);
+    const issuerOf = async (url: string) => ((await (await fetch(url)).json()) as { issuer: string }).issuer;
+    const tgIssuer = await issuerOf(`${tg.base}/.well-known/oauth-authorization-server`);
+    const peerIssuer = await issuerOf(`${peer.base}/.well-known/openid-configuration`);
+    const signed = (url: string, clientId: string, aud: string, body: string) => (duration: number): LoadSpec => ({
+      kind: 'static',
+      url,
+      method: 'POST',
+      headers: form,
+      body,
+      connections: CONNECTIONS,
+      duration,
+      assertion: { clientId, aud, privateJwk: PKJ_KEY.privateJwk, kid: PKJ_KEY.kid },
+    });
     // oidc-provider's in-memory adapter is an LRU of 1,000 entries: the client_credentials pairs
     // evict the session and grant, so the peer signs in again right before each code-flow pair.
     let peerCookie = '';
@@ -415,7 +456,7 @@ async function benchPaired(): Promise<void> {
     };
     type Side = { server: Server; label: string; scenario: string; make: (d: number) => LoadSpec };
     const side = (server: Server, label: string, scenario: string, make: (d: number) => LoadSpec): Side => ({ server, label, scenario, make });
-    const pairs: Array<{ what: string; target: number | null; kind: 'x' | '%'; unit?: 'flows/s'; before?: () => Promise<void>; a: Side; b: Side }> = [
+    const pairs: Array<{ what: string; target: number | null; kind: 'x' | '%'; unit?: 'flows/s'; note?: string; before?: () => Promise<void>; a: Side; b: Side }> = [
       {
         what: 'client_credentials opaque (SQLite) vs oidc-provider opaque, paired runs',
         target: 2.0,
@@ -450,6 +491,16 @@ async function benchPaired(): Promise<void> {
         kind: '%',
         a: side(tg, 'tollgate sqlite (paired)', 'GET /api/me JWT', getBearer(`${tg.base}/api/me`, userJwt)),
         b: side(ceiling, 'ceiling (paired)', 'GET /json (bare Fastify), vs /api/me JWT', (d) => ({ kind: 'static', url: `${ceiling.base}/json`, method: 'GET', headers: {}, connections: CONNECTIONS, duration: d })),
+      },
+      // Issue #13: client authentication by signed assertion, both servers verifying ES256 and
+      // recording the jti. No target: measured for the ratio alone.
+      {
+        what: 'client_credentials with private_key_jwt (SQLite) vs oidc-provider private_key_jwt, paired runs',
+        target: null,
+        kind: 'x',
+        note: PKJ_NOTE,
+        a: side(tg, 'tollgate sqlite (paired)', PKJ, signed(`${tg.base}/oauth/token`, tgPkj.clientId, tgIssuer, 'grant_type=client_credentials')),
+        b: side(peer, 'peer (paired)', PKJ, signed(`${peer.base}/token`, PEER_CLIENT.pkjId, peerIssuer, 'grant_type=client_credentials&scope=api%3Aread')),
       },
       // oidc-provider has no token exchange: its client_credentials is the nearest figure (one
       // authenticated token request that issues and stores a token). No target: for the ratio alone.
@@ -496,8 +547,8 @@ async function benchPaired(): Promise<void> {
         }
       }
       const unit = pair.unit ?? 'req/s';
-      const a = summarise(pair.a.label, pair.a.scenario, unit, CONNECTIONS, runsA, pair.a.server.pid);
-      const b = summarise(pair.b.label, pair.b.scenario, unit, CONNECTIONS, runsB, pair.b.server.pid);
+      const a = summarise(pair.a.label, pair.a.scenario, unit, CONNECTIONS, runsA, pair.a.server.pid, pair.note);
+      const b = summarise(pair.b.label, pair.b.scenario, unit, CONNECTIONS, runsB, pair.b.server.pid, pair.note);
       ratio(pair.what, pair.target, a, b, pair.kind);
     }
   } finally {
@@ -739,7 +790,7 @@ async function benchOnly(): Promise<void> {
   const peerScenarios = ['client_credentials opaque', 'client_credentials JWT ES256', 'introspection opaque', DEVICE_POLL, CODE_FLOW, OIDC_FLOW];
   if (peerScenarios.some((sc) => ONLY?.test(`peer ${sc}`))) await benchPeer();
   // The paired runs start three servers: only when one of their scenarios can match.
-  const pairedScenarios = ['client_credentials opaque', 'client_credentials JWT ES256', 'introspection opaque', 'GET /api/me opaque', 'GET /api/me JWT', EXCHANGE, PEER_VS_EXCHANGE, CODE_FLOW, OIDC_FLOW];
+  const pairedScenarios = ['client_credentials opaque', 'client_credentials JWT ES256', 'introspection opaque', 'GET /api/me opaque', 'GET /api/me JWT', EXCHANGE, PEER_VS_EXCHANGE, PKJ, CODE_FLOW, OIDC_FLOW];
   if (pairedScenarios.some((sc) => ONLY?.test(`tollgate sqlite (paired) ${sc}`) || ONLY?.test(`peer (paired) ${sc}`))) await benchPaired();
   await benchCimd();
   const ran = results.filter((r) => r.runs.length > 0);

@@ -33,7 +33,7 @@ export function basicOf(id: string, secret: string): string {
   return Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64');
 }
 
-function createApp(env: Record<string, string>, name: string, args: readonly string[]): App {
+export function createApp(env: Record<string, string>, name: string, args: readonly string[]): App {
   const out = JSON.parse(runCli([CLI, 'apps', 'create', '--name', name, ...args, '--json'], env)) as {
     client_id: string;
     client_secret: string;

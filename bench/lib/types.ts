@@ -19,6 +19,20 @@ export interface StaticSpec {
    * Document URL each time, for the CIMD first-use scenario).
    */
   readonly unique?: boolean;
+  /**
+   * private_key_jwt (RFC 7523): each request's body is `body` plus a client assertion signed for
+   * it (ES256, a new jti each time), as a client would send.
+   */
+  readonly assertion?: AssertionSpec;
+}
+
+export interface AssertionSpec {
+  readonly clientId: string;
+  /** The server's issuer identifier. */
+  readonly aud: string;
+  /** The client's private key (a P-256 JWK with `d`). */
+  readonly privateJwk: Readonly<Record<string, string>>;
+  readonly kid: string;
 }
 
 /** Refresh grant: a shared pool of refresh tokens, each response's new token goes back in. */

@@ -14,6 +14,9 @@
  *   request straight to the redirect with a code, as Tollgate's remembered consent does.
  * - `PEER_DEVICE_CLIENT_ID`, a public client allowed the device authorization grant (RFC 8628):
  *   device codes at /device/auth, polled at /token.
+ * - `PEER_PKJ_CLIENT_ID` with the public keys `PEER_PKJ_JWKS` (a JWK Set, JSON), allowed
+ *   `client_credentials` and authenticating with `private_key_jwt` (RFC 7523): its own assertion
+ *   checks and jti replay store.
  * Credentials come from the environment so the driver knows them.
  */
 import { createServer } from 'node:http';
@@ -26,6 +29,8 @@ const codeClientId = process.env['PEER_CODE_CLIENT_ID'] ?? 'bench-code';
 const clientSecret = process.env['PEER_CLIENT_SECRET'] ?? 'bench-secret-bench-secret-bench-secret';
 const redirectUri = process.env['PEER_REDIRECT_URI'] ?? 'http://127.0.0.1:9000/callback';
 const deviceClientId = process.env['PEER_DEVICE_CLIENT_ID'] ?? 'bench-device';
+const pkjClientId = process.env['PEER_PKJ_CLIENT_ID'];
+const pkjJwks = process.env['PEER_PKJ_JWKS'];
 export const RESOURCE = 'urn:bench:api';
 const ACCOUNT = 'alice';
 
@@ -59,6 +64,20 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
       response_types: [],
       token_endpoint_auth_method: 'none',
     },
+    ...(pkjClientId && pkjJwks
+      ? [
+          {
+            client_id: pkjClientId,
+            grant_types: ['client_credentials'],
+            redirect_uris: [],
+            response_types: [],
+            scope: 'api:read',
+            token_endpoint_auth_method: 'private_key_jwt',
+            token_endpoint_auth_signing_alg: 'ES256',
+            jwks: JSON.parse(pkjJwks) as { keys: object[] },
+          },
+        ]
+      : []),
   ],
   scopes: ['api:read', 'openid', 'offline_access'],
   claims: { openid: ['sub'], profile: ['name'] },
