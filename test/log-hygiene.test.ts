@@ -5,6 +5,7 @@
  * during the run to any log line or audit event.
  */
 import * as oauth from 'oauth4webapi';
+import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describePg } from './helpers/pg.js';
 import { Browser, authorize, basic, postForm, startTestServer, type TestServer } from './helpers/server.js';
@@ -142,6 +143,21 @@ eachDb('O5 log hygiene', (start) => {
     expect(read.status).toBe(200);
     expect((await fetch(`${s.url}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer wrong-registration-token-Qx' }, body: '{}' })).status).toBe(401);
     keep('wrong registration token', 'wrong-registration-token-Qx');
+
+    // private_key_jwt: an accepted assertion, the same one replayed, and one signed by another key.
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const signedApp = await s.createApp({ name: 'Signed', grantTypes: ['client_credentials'], scopes: ['profile'], privateKeyJwt: { jwks: { keys: [{ ...(await exportJWK(publicKey)), kid: 'k' }] } } });
+    const signedId = signedApp.client.clientId;
+    const assertionOf = async (key: CryptoKey) =>
+      new SignJWT({ jti: oauth.generateRandomState() }).setProtectedHeader({ alg: 'ES256', kid: 'k' }).setIssuer(signedId).setSubject(signedId).setAudience(s.issuer).setExpirationTime('1m').sign(key);
+    const assertionParams = (a: string) => ({ grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: a });
+    const good = keep('client assertion', await assertionOf(privateKey));
+    const signedTok = await postForm(`${s.url}/oauth/token`, assertionParams(good));
+    expect(signedTok.status).toBe(200);
+    keep('assertion-authenticated access', signedTok.json['access_token']);
+    expect((await postForm(`${s.url}/oauth/token`, assertionParams(good))).status).toBe(401);
+    const forged = keep('forged assertion', await assertionOf((await generateKeyPair('ES256')).privateKey));
+    expect((await postForm(`${s.url}/oauth/token`, assertionParams(forged))).status).toBe(401);
 
     // Let pino flush, then look.
     await new Promise((r) => setTimeout(r, 50));

@@ -14,7 +14,7 @@ export function safeUrl(url: string): string {
 export const loggerOptions = (level: string) => ({
   level,
   redact: {
-    paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', '*.client_secret', '*.token', '*.refresh_token', '*.access_token', '*.code', '*.device_code', '*.user_code', '*.subject_token', '*.actor_token'],
+    paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', '*.client_secret', '*.token', '*.refresh_token', '*.access_token', '*.code', '*.device_code', '*.user_code', '*.subject_token', '*.actor_token', '*.client_assertion', '*.assertion', '*.registration_access_token'],
     censor: '[redacted]',
   },
   serializers: {
