@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { LookupAddress } from 'node:dns';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Browser, DEFAULT_PASSWORD, authorize, describeEachDb, hiddenField, postForm, startTestServer, type TestServer } from './helpers/server.js';
+import { Browser, DEFAULT_PASSWORD, adminBearer, authorize, describeEachDb, hiddenField, postForm, startTestServer, type TestServer } from './helpers/server.js';
 import { outboundClient } from '../src/net/outbound.js';
 import { loadConfig, ConfigError } from '../src/config.js';
 import { cacheSeconds } from '../src/net/outbound.js';
@@ -113,18 +113,7 @@ describeEachDb('Client ID Metadata Documents', (start) => {
     const issuer = new URL(s.issuer);
     as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }));
     // An administrator's token for the admin API (the block-list).
-    await s.createUser('cimd-admin@example.com', DEFAULT_PASSWORD, true);
-    const admin = await s.createApp({ name: 'Admin script', scopes: ['admin'], grantTypes: ['password'] });
-    const t = await postForm(`${s.url}/oauth/token`, {
-      grant_type: 'password',
-      username: 'cimd-admin@example.com',
-      password: DEFAULT_PASSWORD,
-      scope: 'admin',
-      client_id: admin.client.clientId,
-      client_secret: admin.clientSecret ?? '',
-    });
-    expect(t.status).toBe(200);
-    adminToken = String(t.json['access_token']);
+    adminToken = await adminBearer(s, 'cimd-admin@example.com');
   });
   afterAll(async () => {
     await s?.close();

@@ -13,7 +13,7 @@ import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'j
 import * as client from 'openid-client';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Browser, DEFAULT_PASSWORD, basic, describeEachDb, postForm, type TestServer } from './helpers/server.js';
+import { Browser, DEFAULT_PASSWORD, adminBearer, basic, describeEachDb, postForm, type TestServer } from './helpers/server.js';
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
@@ -115,18 +115,7 @@ describeEachDb('private_key_jwt client authentication', (start) => {
     expect(app.clientSecret).toBeNull();
     inlineId = app.client.clientId;
 
-    await s.createUser('pkj-admin@example.com', DEFAULT_PASSWORD, true);
-    const admin = await s.createApp({ name: 'Admin script', scopes: ['admin'], grantTypes: ['password'] });
-    const t = await postForm(tokenUrl, {
-      grant_type: 'password',
-      username: 'pkj-admin@example.com',
-      password: DEFAULT_PASSWORD,
-      scope: 'admin',
-      client_id: admin.client.clientId,
-      client_secret: admin.clientSecret ?? '',
-    });
-    expect(t.status).toBe(200);
-    adminToken = String(t.json['access_token']);
+    adminToken = await adminBearer(s, 'pkj-admin@example.com');
   });
   afterAll(async () => {
     await s?.close();

@@ -234,3 +234,22 @@ export async function postForm(
   }
   return { status: res.status, headers: res.headers, json };
 }
+
+/**
+ * An administrator's bearer token for the admin API: creates the administrator `email` and a
+ * password-grant application holding the `admin` scope, and signs in through it.
+ */
+export async function adminBearer(s: TestServer, email: string): Promise<string> {
+  await s.createUser(email, DEFAULT_PASSWORD, true);
+  const admin = await s.createApp({ name: 'Admin script', scopes: ['admin'], grantTypes: ['password'] });
+  const t = await postForm(`${s.url}/oauth/token`, {
+    grant_type: 'password',
+    username: email,
+    password: DEFAULT_PASSWORD,
+    scope: 'admin',
+    client_id: admin.client.clientId,
+    client_secret: admin.clientSecret ?? '',
+  });
+  if (t.status !== 200) throw new Error(`admin token: ${t.status} ${JSON.stringify(t.json)}`);
+  return String(t.json['access_token']);
+}
