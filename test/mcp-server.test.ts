@@ -27,7 +27,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { OAuthClientMetadata } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildMcpServerApp, type McpDocument } from '../examples/mcp-server/app.js';
@@ -284,13 +284,205 @@ describe('examples/mcp-server with the MCP SDK client, end to end', () => {
     expect(get.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${metadataUrl}"`);
   });
 
+  const asRows = (log: readonly RecordedRequest[]): Array<[string, string, number]> => log.map((r) => [r.method, r.url, r.status]);
+
   it('dynamic registration: the SDK discovers the metadata and Tollgate, registers, the person signs in and allows, the tools answer for them', async () => {
-    const flow = await authorizeAndConnect('dana@example.com', { clientMetadata: { ...clientMetadata, redirect_uris: [redirectUrl] } });
-    console.log(flow.first, flow.exchange, flow.provider.authorizationUrls, flow.redirect, flow.provider.savedTokens, flow.provider.clientInfo);
-    const who = toolJson(await flow.client.callTool({ name: 'whoami' }));
-    console.log(who);
-    const docs = toolJson(await flow.client.callTool({ name: 'list_documents' }));
-    console.log(docs);
-    await flow.client.close();
+    const flow = await authorizeAndConnect('dana@example.com', { clientMetadata: { ...clientMetadata, client_name: 'Notes Agent', redirect_uris: [redirectUrl] } });
+    const { provider, first, exchange, consent, redirect, client } = flow;
+    // The 401 names the metadata; the metadata names Tollgate; Tollgate's metadata has a
+    // registration endpoint, and no metadata document URL was given: the SDK registers.
+    expect(asRows(first)).toEqual([
+      ['POST', resource, 401],
+      ['GET', metadataUrl, 200],
+      ['GET', `${issuer}/.well-known/oauth-authorization-server`, 200],
+      ['POST', `${issuer}/oauth/register`, 201],
+    ]);
+    expect(JSON.parse(first[3]?.body ?? '')).toEqual({
+      client_name: 'Notes Agent',
+      redirect_uris: [redirectUrl],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+      // The scope of the resource metadata (the 401 named none).
+      scope: 'documents:read',
+    });
+    const clientId = provider.clientInfo?.client_id ?? '';
+    expect(clientId).toMatch(/^tgc_[A-Za-z0-9_-]{22}$/);
+    expect(provider.clientInfo).toMatchObject({ client_id: clientId, client_name: 'Notes Agent', token_endpoint_auth_method: 'none', scope: 'documents:read', issuer });
+    expect(provider.clientInfo).not.toHaveProperty('client_secret');
+
+    // The authorization request: PKCE, the state, the scope and the MCP endpoint as `resource`.
+    expect(provider.authorizationUrls).toHaveLength(1);
+    const asked = provider.authorizationUrls[0] as URL;
+    expect(`${asked.origin}${asked.pathname}`).toBe(`${issuer}/oauth/authorize`);
+    expect(Object.fromEntries(asked.searchParams)).toEqual({
+      response_type: 'code',
+      client_id: clientId,
+      code_challenge: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      code_challenge_method: 'S256',
+      redirect_uri: redirectUrl,
+      state: provider.states[0],
+      scope: 'documents:read',
+      resource,
+    });
+    expect(consent).toContain('Notes Agent wants to access your account');
+    expect(consent).toContain('Read your documents');
+    expect(consent).not.toContain('identifies itself with a document');
+    // Back to the client with a code, its state, and Tollgate named as the issuer (RFC 9207).
+    expect(`${redirect.origin}${redirect.pathname}`).toBe(redirectUrl);
+    expect(redirect.searchParams.get('code')).toMatch(/^tgo_/);
+    expect(redirect.searchParams.get('state')).toBe(provider.states[0]);
+    expect(redirect.searchParams.get('iss')).toBe(issuer);
+
+    // finishAuth: discovery again, then the code exchange for the same resource.
+    expect(asRows(exchange)).toEqual([
+      ['GET', metadataUrl, 200],
+      ['GET', `${issuer}/.well-known/oauth-authorization-server`, 200],
+      ['POST', `${issuer}/oauth/token`, 200],
+    ]);
+    expect(Object.fromEntries(new URLSearchParams(exchange[2]?.body ?? ''))).toEqual({
+      grant_type: 'authorization_code',
+      code: redirect.searchParams.get('code'),
+      code_verifier: provider.codeVerifier(),
+      redirect_uri: redirectUrl,
+      resource,
+      client_id: clientId,
+    });
+    expect(provider.savedTokens).toEqual({
+      access_token: expect.stringMatching(/^tga_/),
+      refresh_token: expect.stringMatching(/^tgr_/),
+      token_type: 'Bearer',
+      expires_in: 3600,
+      scope: 'documents:read',
+      issuer,
+    });
+
+    // Connected with the token: the tools, and who they answer for.
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['whoami', 'list_documents']);
+    expect(toolJson(await client.callTool({ name: 'whoami' }))).toEqual({ subject: users.dana, client_id: clientId, scopes: ['documents:read'], audience: [resource] });
+    expect(toolJson(await client.callTool({ name: 'list_documents' }))).toEqual({
+      count: 2,
+      documents: [
+        { id: 'welcome', title: 'Welcome', content: 'Shared with everyone.', shared: true },
+        { id: 'dana-notes', title: "Dana's notes", content: 'Buy milk.', shared: false },
+      ],
+    });
+    await client.close();
+  });
+
+  it('Client ID Metadata Document: Tollgate supports it, so the SDK uses the document URL as client_id, registers nothing; the consent page names the document host', async () => {
+    const asMetadata = await fetch(`${issuer}/.well-known/oauth-authorization-server`);
+    expect(((await asMetadata.json()) as Json)['client_id_metadata_document_supported']).toBe(true);
+    expect(documentHits).toEqual([]);
+
+    const flow = await authorizeAndConnect('eli@example.com', { clientMetadata: { ...clientMetadata, redirect_uris: [redirectUrl] }, clientMetadataUrl: documentUrl });
+    const { provider, first, exchange, consent, redirect, client } = flow;
+    expect(asRows(first)).toEqual([
+      ['POST', resource, 401],
+      ['GET', metadataUrl, 200],
+      ['GET', `${issuer}/.well-known/oauth-authorization-server`, 200],
+    ]);
+    expect(provider.clientInfo).toEqual({ client_id: documentUrl, issuer });
+    const asked = provider.authorizationUrls[0] as URL;
+    expect(provider.authorizationUrls).toHaveLength(1);
+    expect(Object.fromEntries(asked.searchParams)).toMatchObject({ client_id: documentUrl, redirect_uri: redirectUrl, scope: 'documents:read', resource, code_challenge_method: 'S256' });
+
+    // What the person is shown: the name from the document, the host it is published at, where
+    // they will be sent, and that every redirect URI is on their own computer.
+    expect(consent).toContain('Research Agent wants to access your account');
+    expect(consent).toContain(`This application identifies itself with a document published at <strong>${new URL(documentUrl).host}</strong>.`);
+    expect(consent).toContain(`You will be sent to <strong>${new URL(redirectUrl).host}</strong>`);
+    expect(consent).toContain('Every address this application returns to is on your own computer (localhost)');
+    expect(consent).toContain('Read your documents');
+    expect(redirect.searchParams.get('state')).toBe(provider.states[0]);
+    expect(redirect.searchParams.get('iss')).toBe(issuer);
+
+    expect(asRows(exchange)).toEqual([
+      ['GET', metadataUrl, 200],
+      ['GET', `${issuer}/.well-known/oauth-authorization-server`, 200],
+      ['POST', `${issuer}/oauth/token`, 200],
+    ]);
+    expect(new URLSearchParams(exchange[2]?.body ?? '').get('client_id')).toBe(documentUrl);
+    expect(provider.savedTokens).toMatchObject({ token_type: 'Bearer', scope: 'documents:read', refresh_token: expect.stringMatching(/^tgr_/), issuer });
+
+    expect(toolJson(await client.callTool({ name: 'whoami' }))).toEqual({ subject: users.eli, client_id: documentUrl, scopes: ['documents:read'], audience: [resource] });
+    expect(toolJson(await client.callTool({ name: 'list_documents' }))).toEqual({
+      count: 2,
+      documents: [
+        { id: 'welcome', title: 'Welcome', content: 'Shared with everyone.', shared: true },
+        { id: 'eli-plan', title: "Eli's plan", content: 'Ship it.', shared: false },
+      ],
+    });
+    await client.close();
+    // Fetched once for the whole flow (page, approval, code exchange): cached for its max-age.
+    expect(documentHits).toEqual(['/mcp-client.json']);
+  });
+
+  /** A client-credentials token of one of the Reports robots. */
+  async function robotToken(app: { id: string; secret: string }, scope: string, forResource: string): Promise<string> {
+    const r = await postForm(`${issuer}/oauth/token`, { grant_type: 'client_credentials', scope, resource: forResource }, { authorization: basic(app.id, app.secret) });
+    expect(r.status).toBe(200);
+    return String(r.json['access_token']);
+  }
+
+  const rpc = (token: string, body: unknown): Promise<Response> =>
+    fetch(resource, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify(body),
+    });
+  const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'probe', version: '1.0.0' } } };
+
+  it('a token issued for another resource server is refused: 401 invalid_token, with the metadata to get the right one', async () => {
+    // A JWT for the Reports API: its audience is checked locally.
+    const jwt = await robotToken(reportsJwtApp, 'reports:read', reports);
+    expect(jwt.split('.')).toHaveLength(3);
+    const refused = await rpc(jwt, initialize);
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toBe(
+      `Bearer error="invalid_token", error_description="The access token was issued for another audience", resource_metadata="${metadataUrl}"`,
+    );
+    expect(await refused.json()).toEqual({ error: 'invalid_token', error_description: 'The access token was issued for another audience' });
+
+    // An opaque one: Tollgate does not describe it to the MCP server's introspection.
+    const opaque = await robotToken(reportsOpaqueApp, 'reports:read', reports);
+    expect(opaque).toMatch(/^tga_/);
+    const refusedOpaque = await rpc(opaque, initialize);
+    expect(refusedOpaque.status).toBe(401);
+    expect(refusedOpaque.headers.get('www-authenticate')).toBe(
+      `Bearer error="invalid_token", error_description="The access token is invalid, expired or revoked", resource_metadata="${metadataUrl}"`,
+    );
+    expect(await refusedOpaque.json()).toEqual({ error: 'invalid_token', error_description: 'The access token is invalid, expired or revoked' });
+
+    // The SDK client with such a token and no way to get another one fails to connect.
+    const stuck = new Client({ name: 'tollgate-test', version: '1.0.0' });
+    const stuckConnect = stuck.connect(new StreamableHTTPClientTransport(new URL(resource), { requestInit: { headers: { authorization: `Bearer ${jwt}` } } }));
+    await expect(stuckConnect).rejects.toBeInstanceOf(StreamableHTTPError);
+    await expect(stuckConnect).rejects.toMatchObject({
+      code: 401,
+      message: 'Streamable HTTP error: Error POSTing to endpoint: {"error":"invalid_token","error_description":"The access token was issued for another audience"}',
+    });
+  });
+
+  it('a token for this server without documents:read: whoami answers, list_documents gets the 403 step-up challenge', async () => {
+    const token = await robotToken(reportsJwtApp, 'profile', resource);
+    const client = new Client({ name: 'tollgate-test', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(resource), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    // A client-credentials token acts for the application itself.
+    expect(toolJson(await client.callTool({ name: 'whoami' }))).toEqual({ subject: reportsJwtApp.id, client_id: reportsJwtApp.id, scopes: ['profile'], audience: [resource] });
+    const listing = client.callTool({ name: 'list_documents' });
+    await expect(listing).rejects.toBeInstanceOf(StreamableHTTPError);
+    await expect(listing).rejects.toMatchObject({
+      code: 403,
+      message: 'Streamable HTTP error: Error POSTing to endpoint: {"error":"insufficient_scope","error_description":"This endpoint requires the scope: documents:read"}',
+    });
+    await client.close();
+
+    const denied = await rpc(token, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'list_documents', arguments: {} } });
+    expect(denied.status).toBe(403);
+    expect(denied.headers.get('www-authenticate')).toBe(
+      `Bearer error="insufficient_scope", error_description="This endpoint requires the scope: documents:read", scope="documents:read", resource_metadata="${metadataUrl}"`,
+    );
+    expect(await denied.json()).toEqual({ error: 'insufficient_scope', error_description: 'This endpoint requires the scope: documents:read' });
   });
 });
