@@ -327,6 +327,8 @@ describe('examples/mcp-server with the MCP SDK client, end to end', () => {
     });
     expect(consent).toContain('Notes Agent wants to access your account');
     expect(consent).toContain('Read your documents');
+    expect(consent).toContain('This application registered itself: Tollgate has not verified who runs it.');
+    expect(consent).toContain(`You will be sent to <strong>${new URL(redirectUrl).host}</strong>`);
     expect(consent).not.toContain('identifies itself with a document');
     // Back to the client with a code, its state, and Tollgate named as the issuer (RFC 9207).
     expect(`${redirect.origin}${redirect.pathname}`).toBe(redirectUrl);
