@@ -486,5 +486,14 @@ describe('examples/mcp-server with the MCP SDK client, end to end', () => {
       `Bearer error="insufficient_scope", error_description="This endpoint requires the scope: documents:read", scope="documents:read", resource_metadata="${metadataUrl}"`,
     );
     expect(await denied.json()).toEqual({ error: 'insufficient_scope', error_description: 'This endpoint requires the scope: documents:read' });
+
+    // With a valid token: a body that is not JSON is a JSON-RPC parse error; GET (no stream) is 405.
+    const garbled = await fetch(resource, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"jsonrpc":' });
+    expect(garbled.status).toBe(400);
+    expect(await garbled.json()).toEqual({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error' }, id: null });
+    const stream = await fetch(resource, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' } });
+    expect(stream.status).toBe(405);
+    expect(stream.headers.get('allow')).toBe('POST');
+    expect(await stream.json()).toEqual({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed' }, id: null });
   });
 });

@@ -108,7 +108,8 @@ function text(value: unknown): CallToolResult {
 /** The tool's own check of its scope (the HTTP gate already refused the call; this is the backstop). */
 function missingScope(auth: AuthInfo | undefined, tool: string): CallToolResult | null {
   const needed = TOOL_SCOPES[tool] ?? [];
-  if (auth !== undefined && needed.every((s) => auth.scopes.includes(s))) return null;
+  if (auth === undefined) return { isError: true, content: [{ type: 'text', text: 'This tool needs an access token' }] };
+  if (needed.every((s) => auth.scopes.includes(s))) return null;
   return { isError: true, content: [{ type: 'text', text: `This tool needs the scope: ${needed.join(' ')}` }] };
 }
 
@@ -275,6 +276,18 @@ export function buildMcpServerApp(opts: McpServerAppOptions): Express {
   };
   app.get(endpoint, cors, bearer(verifier), notAllowed);
   app.delete(endpoint, cors, bearer(verifier), notAllowed);
+
+  // A body that is not JSON is a JSON-RPC parse error; anything else unexpected, an internal error.
+  app.use((err: unknown, _req: Request, res: Response, next: NextFunction): void => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const type = typeof err === 'object' && err !== null ? (err as { type?: unknown }).type : undefined;
+    if (type === 'entity.parse.failed') jsonRpcError(res, 400, -32700, 'Parse error');
+    else if (type === 'entity.too.large') jsonRpcError(res, 413, -32600, 'Request too large');
+    else jsonRpcError(res, 500, -32603, 'Internal server error');
+  });
 
   return app;
 }
