@@ -142,6 +142,8 @@ describe('RFC 9728: the adapters serve the document', () => {
     const meta = resourceMetadata(v);
     const guard = bearer(v, { scopes: ['notes:read'] });
     server = createServer((req, res) => {
+      // The application's own CORS exposes a header of its own; the toolkit adds WWW-Authenticate to it.
+      if (req.url === '/mcp-session') res.setHeader('Access-Control-Expose-Headers', 'Mcp-Session-Id');
       meta(req, res, () => {
         guard(req, res, () => {
           res.end('{}');
@@ -175,6 +177,9 @@ describe('RFC 9728: the adapters serve the document', () => {
     expect(other.status).toBe(401);
     expect(other.headers.get('www-authenticate')).toBe(`Bearer scope="notes:read", ${RM}`);
     expect(other.headers.get('access-control-expose-headers')).toBe('WWW-Authenticate');
+    const own = await fetch(`${base}/mcp-session`);
+    expect(own.status).toBe(401);
+    expect(own.headers.get('access-control-expose-headers')).toBe('Mcp-Session-Id, WWW-Authenticate');
     expect(() => resourceMetadata(createVerifier({ issuer: ISSUER, audience: MCP }))).toThrow(/publishes no metadata/);
   });
 
@@ -190,8 +195,14 @@ describe('RFC 9728: the adapters serve the document', () => {
     expect(refused.statusCode).toBe(401);
     expect(refused.headers['www-authenticate']).toBe(`Bearer scope="notes:read", ${RM}`);
     const quiet = Fastify();
+    // The application's own exposed headers are kept, the toolkit's added (each name once).
+    quiet.addHook('onRequest', async (_request, reply) => void reply.header('access-control-expose-headers', 'Mcp-Session-Id, www-authenticate'));
     await quiet.register(fastifyBearer, { verifier: verifier(), serveMetadata: false });
+    quiet.get('/mcp', { config: { oauth: { scopes: ['notes:read'] } } }, async () => ({}));
     expect((await quiet.inject({ method: 'GET', url: '/.well-known/oauth-protected-resource/mcp' })).statusCode).toBe(404);
+    const own = await quiet.inject({ method: 'GET', url: '/mcp' });
+    expect(own.statusCode).toBe(401);
+    expect(own.headers['access-control-expose-headers']).toBe('Mcp-Session-Id, www-authenticate');
     await quiet.close();
   });
 });

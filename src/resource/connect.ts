@@ -11,7 +11,7 @@
  * `express` nor `@types/express` is needed.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BearerError, errorResponse } from './errors.js';
+import { BearerError, errorResponse, mergedHeaders } from './errors.js';
 import { RESOURCE_METADATA_PREFLIGHT, resourceMetadataResponse } from './metadata.js';
 import type { ScopeMode } from './scopes.js';
 import type { VerifiedToken, Verifier } from './verifier.js';
@@ -45,7 +45,7 @@ export function bearer(verifier: Verifier, opts: BearerMiddlewareOptions = {}): 
         }
         const r = errorResponse(err);
         res.statusCode = r.status;
-        for (const [name, value] of Object.entries(r.headers)) res.setHeader(name, value);
+        for (const [name, value] of Object.entries(mergedHeaders(r.headers, (n) => res.getHeader(n)))) res.setHeader(name, value);
         res.end(JSON.stringify(r.body));
       },
     );
@@ -75,7 +75,7 @@ export function resourceMetadata(verifier: Verifier): BearerMiddleware {
     }
     const r = resourceMetadataResponse(metadata);
     res.statusCode = r.status;
-    for (const [name, value] of Object.entries(r.headers)) res.setHeader(name, value);
+    for (const [name, value] of Object.entries(mergedHeaders(r.headers, (n) => res.getHeader(n)))) res.setHeader(name, value);
     res.end(req.method === 'HEAD' ? undefined : JSON.stringify(r.body));
   };
 }

@@ -156,6 +156,27 @@ export interface ErrorResponse {
   readonly body: { readonly error: string; readonly error_description: string };
 }
 
+/** Response headers that are lists: the toolkit adds its names to those the application set. */
+const LIST_HEADERS = ['access-control-expose-headers', 'vary'];
+
+/**
+ * `headers` to set on a response that may already carry some (an Express app's CORS middleware
+ * exposing `Mcp-Session-Id`, say): list headers are merged, names compared case-insensitively,
+ * rather than replaced.
+ */
+export function mergedHeaders(headers: Readonly<Record<string, string>>, existing: (name: string) => unknown): Record<string, string> {
+  const out = { ...headers };
+  for (const name of LIST_HEADERS) {
+    const mine = headers[name];
+    const theirs = existing(name);
+    if (mine === undefined || theirs === undefined || theirs === null || theirs === '') continue;
+    const have = (Array.isArray(theirs) ? theirs.join(',') : String(theirs)).split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const add = mine.split(',').map((s) => s.trim()).filter((n) => n !== '' && !have.some((h) => h.toLowerCase() === n.toLowerCase()));
+    out[name] = [...have, ...add].join(', ');
+  }
+  return out;
+}
+
 export function errorResponse(err: unknown): ErrorResponse {
   if (err instanceof BearerError) {
     const headers: Record<string, string> = { 'cache-control': 'no-store', 'content-type': 'application/json; charset=utf-8' };

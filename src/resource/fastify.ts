@@ -14,7 +14,7 @@
  * Only types are imported from `fastify`: it is not needed at run time by users of other adapters.
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { BearerError, errorResponse } from './errors.js';
+import { BearerError, errorResponse, mergedHeaders } from './errors.js';
 import { RESOURCE_METADATA_PREFLIGHT, resourceMetadataResponse } from './metadata.js';
 import type { ScopeMode } from './scopes.js';
 import type { VerifiedToken, Verifier } from './verifier.js';
@@ -51,7 +51,7 @@ export interface FastifyBearerOptions {
 /** Sends the RFC 6750 response for a `BearerError` (and a 500 for anything else). */
 export function sendBearerError(reply: FastifyReply, err: unknown): FastifyReply {
   const r = errorResponse(err);
-  return reply.code(r.status).headers(r.headers).send(r.body);
+  return reply.code(r.status).headers(mergedHeaders(r.headers, (n) => reply.getHeader(n))).send(r.body);
 }
 
 const plugin: FastifyPluginAsync<FastifyBearerOptions> = async (app: FastifyInstance, opts: FastifyBearerOptions) => {
@@ -62,7 +62,7 @@ const plugin: FastifyPluginAsync<FastifyBearerOptions> = async (app: FastifyInst
     const url = metadata.path.split('?')[0] ?? metadata.path;
     app.get(url, { config: { oauth: false } }, async (_request, reply) => {
       const r = resourceMetadataResponse(metadata);
-      return reply.code(r.status).headers(r.headers).send(r.body);
+      return reply.code(r.status).headers(mergedHeaders(r.headers, (n) => reply.getHeader(n))).send(r.body);
     });
     app.options(url, { config: { oauth: false } }, async (_request, reply) => reply.code(204).headers(RESOURCE_METADATA_PREFLIGHT).send());
   }
