@@ -199,9 +199,9 @@ describe('general', () => {
     const listed = await run(['scopes', 'list', '--json'], env);
     expect(listed.code).toBe(0);
     expect(listed.stderr).toBe('');
-    const scopes = JSON.parse(listed.stdout) as { items: Array<{ name: string; default: boolean }> };
+    const scopes = JSON.parse(listed.stdout) as { items: Array<{ name: string; is_default: boolean }> };
     expect(scopes.items.map((s) => s.name).sort()).toEqual(['admin', 'email', 'login', 'offline_access', 'openid', 'profile']);
-    expect(scopes.items.find((s) => s.name === 'profile')?.default).toBe(true);
+    expect(scopes.items.find((s) => s.name === 'profile')?.is_default).toBe(true);
     const again = await run(['migrate', '--json'], env);
     expect(again.stderr).toBe('');
     expect(JSON.parse(again.stdout)).toEqual({ applied: [] });
@@ -535,7 +535,7 @@ describe('users, orgs, scopes, resource servers', () => {
       run(['scopes', 'create', '--name', 'x:y', '--resource-server', 'https://nowhere.example']),
       json<App>(['apps', 'create', '--name', 'Shop', '--grant-type', 'client_credentials', '--scope', 'orders:read']),
     ]);
-    expect(scope).toMatchObject({ name: 'orders:admin', description: 'Manage all orders', resource_server: 'https://api.example.com', default: false });
+    expect(scope).toMatchObject({ name: 'orders:admin', description: 'Manage all orders', resource_server: 'https://api.example.com', is_default: false });
     expectError(badRs, 1, 'No resource server with the identifier https://nowhere.example');
     expect(app.scopes).toEqual(['orders:read']);
 
@@ -573,10 +573,10 @@ describe('users, orgs, scopes, resource servers', () => {
     ]);
     expect(created).toMatchObject({ name: 'invoices:read', description: 'See your invoices', descriptions: { de: 'Ihre Rechnungen sehen', fr: 'Voir vos factures' } });
     const updated = await json<Record<string, unknown>>(['scopes', 'update', 'invoices:read', '--description-locale', 'de=', '--description-locale', 'it=Vedere le tue fatture', '--default']);
-    expect(updated).toMatchObject({ description: 'See your invoices', descriptions: { fr: 'Voir vos factures', it: 'Vedere le tue fatture' }, default: true });
+    expect(updated).toMatchObject({ description: 'See your invoices', descriptions: { fr: 'Voir vos factures', it: 'Vedere le tue fatture' }, is_default: true });
     // create replaces the scope but keeps its descriptions per locale unless given.
     const replaced = await json<Record<string, unknown>>(['scopes', 'create', '--name', 'invoices:read', '--description', 'See all your invoices']);
-    expect(replaced).toMatchObject({ description: 'See all your invoices', descriptions: { fr: 'Voir vos factures', it: 'Vedere le tue fatture' }, default: false });
+    expect(replaced).toMatchObject({ description: 'See all your invoices', descriptions: { fr: 'Voir vos factures', it: 'Vedere le tue fatture' }, is_default: false });
     const [unknownLocale, noScope, malformed] = await Promise.all([
       run(['scopes', 'update', 'invoices:read', '--description-locale', 'pt=Ver as faturas']),
       run(['scopes', 'update', 'invoices:nope', '--description', 'x']),

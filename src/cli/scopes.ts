@@ -1,20 +1,9 @@
 /** `tollgate scopes …`: create (or replace), update, list (T12); descriptions per locale (issue #12 item 8). */
 import { Command, InvalidArgumentError } from 'commander';
-import { createScope, updateScope } from '../services/directory.js';
-import type { ScopeRow } from '../storage/types.js';
+import { createScope, scopeView, updateScope } from '../services/directory.js';
 import { SUPPORTED_LOCALES } from '../i18n/locales.js';
 import { action, CliError, emit, formatRecord, formatTable, withJson, withRuntime, type JsonOption } from './shared.js';
 
-export function scopeView(s: ScopeRow): Record<string, unknown> {
-  return {
-    name: s.name,
-    description: s.description,
-    descriptions: s.descriptions,
-    resource_server: s.resourceServer,
-    default: s.isDefault,
-    created_at: new Date(s.createdAt).toISOString(),
-  };
-}
 
 /** `--description-locale fr="Voir vos commandes"`, repeatable: LOCALE=TEXT (an empty TEXT removes that locale's). */
 function collectLocale(value: string, previous: Record<string, string> | undefined): Record<string, string> {
@@ -74,7 +63,7 @@ async function list(opts: JsonOption): Promise<void> {
       items.length === 0
         ? 'No scopes.'
         : formatTable(
-            items.map((s) => ({ ...s, default: s['default'] ? 'yes' : '' })),
+            items.map((s) => ({ ...s, default: s['is_default'] ? 'yes' : '' })),
             [
               ['NAME', 'name'],
               ['DEFAULT', 'default'],

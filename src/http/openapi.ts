@@ -2,7 +2,8 @@
  * The OpenAPI 3.1 document (O6, R4): every endpoint, with the scope each protected operation
  * requires (`security: [{ bearer: [scope] }]`, repeated as `x-required-scopes`).
  */
-import { ID_TOKEN_ALGS, type Config } from '../config.js';
+import { BUILTIN_GRANTS } from '../oauth/grant-types.js';
+import { ID_TOKEN_ALGS, KEY_ALGS, type Config } from '../config.js';
 
 type Schema = Record<string, unknown>;
 
@@ -37,7 +38,7 @@ const appFields: Record<string, Schema> = {
   redirect_uris: stringList,
   scopes: { ...stringList, description: 'Scopes the app may request (each must exist)' },
   scope: { type: 'string', description: 'Alternative to `scopes`: space-separated' },
-  grant_types: { type: 'array', items: { type: 'string', enum: ['authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange'] } },
+  grant_types: { type: 'array', items: { type: 'string', enum: [...BUILTIN_GRANTS] } },
   client_type: { type: 'string', enum: ['confidential', 'public'], description: 'Cannot change after creation' },
   org: nullable('string', { description: 'Organization name or id; null clears' }),
   owner: nullable('string', { description: 'Owner email (or user id); null clears' }),
@@ -234,7 +235,7 @@ const adminSchemas: Record<string, Schema> = {
       published_until: nullable('string', { description: 'date-time, or "forever"' }),
     },
   },
-  KeyRotate: { type: 'object', additionalProperties: false, properties: { alg: { type: 'string', enum: ['ES256', 'RS256', 'EdDSA'] } } },
+  KeyRotate: { type: 'object', additionalProperties: false, properties: { alg: { type: 'string', enum: [...KEY_ALGS] } } },
   AuditEvent: {
     type: 'object',
     properties: {

@@ -3,6 +3,7 @@
  * registration. Validation throws OAuthError (`invalid_client_metadata` / `invalid_redirect_uri`)
  * so every caller reports it the same way.
  */
+import { GRANT } from '../oauth/grant-types.js';
 import { KEY_ALGS, type KeyAlg } from '../config.js';
 import { DEFAULT_OIDC_SETTINGS, type ClientPatch, type ClientRow, type GrantType, type NewClient, type OidcClientSettings, type PrivateKeyJwtSettings, type TokenExchangePolicy, type TokenFormat } from '../storage/types.js';
 import { readPublicJwks } from '../oauth/client-assertion.js';
@@ -78,7 +79,7 @@ function keySettings(ctx: OAuthContext, input: NonNullable<AppInput['privateKeyJ
 }
 
 /** The grant type of token exchange (src/features/token-exchange/). */
-export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const TOKEN_EXCHANGE_GRANT = GRANT.tokenExchange;
 const MAX_EXCHANGE_AUDIENCES = 20;
 
 /** The application's token-exchange policy: `current` with `input`'s changes, validated. */

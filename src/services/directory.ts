@@ -114,6 +114,21 @@ function mergeDescriptions(base: Readonly<Record<string, string>>, changes: Read
  * Creates a scope, or replaces the one with this name. `descriptions` (by locale) replaces the
  * scope's per-locale descriptions when given; without it, an existing scope keeps its own.
  */
+/**
+ * The public view of a scope, the same for the admin API and the CLI (issue #16 §2: the two had
+ * drifted apart, `is_default` against `default`).
+ */
+export function scopeView(s: ScopeRow): Record<string, unknown> {
+  return {
+    name: s.name,
+    description: s.description,
+    descriptions: s.descriptions,
+    resource_server: s.resourceServer,
+    is_default: s.isDefault,
+    created_at: new Date(s.createdAt).toISOString(),
+  };
+}
+
 export async function createScope(
   ctx: OAuthContext,
   input: { name: string; description: string; resourceServer?: string | null; isDefault?: boolean; descriptions?: Readonly<Record<string, string>> },

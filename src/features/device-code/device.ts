@@ -3,6 +3,7 @@
  * authorization request (§3.1–3.2), the person's answer on the verification page (§3.3), and the
  * device's polls at the token endpoint (§3.4–3.5). The pages are src/http/routes/device.ts.
  */
+import { GRANT } from '../../oauth/grant-types.js';
 import type { ClientRow, DeviceCodeRow } from '../../storage/types.js';
 import type { OAuthContext } from '../../oauth/context.js';
 import type { SignIn } from '../../oauth/feature.js';
@@ -17,7 +18,7 @@ import { rememberConsent } from '../../oauth/authorize.js';
 import { clientIssuesRefresh, prepareTokens, type TokenResponse } from '../../oauth/tokens/issue.js';
 import { displayUserCode, newUserCode, normalizeUserCode, userCodeHash } from './user-code.js';
 
-export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+export const DEVICE_GRANT = GRANT.deviceCode;
 /** The verification page, relative to the issuer (RFC 8628 §3.2 `verification_uri`). */
 export const VERIFICATION_PATH = '/device';
 

@@ -11,6 +11,7 @@
  * - it joins the subject token's family, so revoking the subject's grant revokes it too.
  * Public clients are refused (client authentication is required).
  */
+import { GRANT } from '../../oauth/grant-types.js';
 import type { Grant } from '../../oauth/feature.js';
 import { defaultAudience } from '../../oauth/context.js';
 import { normalizeResource } from '../../oauth/audience.js';
@@ -21,7 +22,7 @@ import { clientIssuesRefresh, issueTokens } from '../../oauth/tokens/issue.js';
 import type { ActClaim } from '../../storage/types.js';
 import { ACCESS_TOKEN_TYPE, REFRESH_TOKEN_TYPE, assertTokenType, readToken, type ReadToken } from './tokens.js';
 
-export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const TOKEN_EXCHANGE = GRANT.tokenExchange;
 
 /** How deep a delegation chain (`act` within `act`) may get. */
 const MAX_ACT_DEPTH = 5;

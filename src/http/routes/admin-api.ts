@@ -19,14 +19,13 @@ import { single, type Params } from '../../oauth/params.js';
 import { revokeTokens } from '../../services/tokens.js';
 import { ImportError, importPlatform } from '../../services/import.js';
 import { appView, createApp, deleteApp, rotateSecret, setAppActive, updateApp, type AppInput } from '../../services/apps.js';
-import { createOrg, createResourceServer, createScope, createUser, requireOrg, setUserProfile, updateUser, userView } from '../../services/directory.js';
+import { createOrg, createResourceServer, createScope, createUser, requireOrg, scopeView, setUserProfile, updateUser, userView } from '../../services/directory.js';
 import { keyView, rotateSigningKey } from '../../services/keys.js';
 import { blockMetadataClients, blockPattern, blockView, unblockMetadataClients } from '../../services/client-metadata.js';
 import type {
   AuditEventRow,
   MembershipRole,
   OrganizationRow,
-  ScopeRow,
   TokenFormat,
   UserRow,
 } from '../../storage/types.js';
@@ -252,16 +251,6 @@ function localeTexts(body: Body, key: string): Record<string, string> | undefine
   return out;
 }
 
-function scopeView(s: ScopeRow): Record<string, unknown> {
-  return {
-    name: s.name,
-    description: s.description,
-    descriptions: s.descriptions,
-    resource_server: s.resourceServer,
-    is_default: s.isDefault,
-    created_at: new Date(s.createdAt).toISOString(),
-  };
-}
 
 function auditView(e: AuditEventRow): Record<string, unknown> {
   return {

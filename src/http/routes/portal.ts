@@ -10,6 +10,7 @@
  * path and a few minutes. The page shows it, then clears the cookie; a reload shows it no more.
  * Any server process can read it; nothing about it is stored.
  */
+import { GRANT } from '../../oauth/grant-types.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OAuthContext } from '../../oauth/context.js';
 import type { HttpContext } from '../context.js';
@@ -52,7 +53,7 @@ const SECRET_COOKIE_SECONDS = 300;
  * grant a host added — only an administrator may enable. The device authorization grant is a
  * developer's own choice (off by default): its consent page warns against codes others send.
  */
-const SELF_SERVICE_GRANTS = ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'];
+const SELF_SERVICE_GRANTS: readonly string[] = [GRANT.authorizationCode, GRANT.refreshToken, GRANT.clientCredentials, GRANT.deviceCode];
 /** Scopes only an administrator may give an application (`login` answers the platform's sign-ins). */
 const ADMIN_ONLY_SCOPES = ['admin', 'login'];
 

@@ -3,24 +3,25 @@
  * (create and edit), the details list, the shown-once credentials screen (A2) and the delete
  * confirmation.
  */
+import { GRANT, type BuiltinGrant } from '../../oauth/grant-types.js';
 import type { ClientRow, ScopeRow } from '../../storage/types.js';
 import { ID_TOKEN_ALGS } from '../../config.js';
 import { html, type SafeHtml } from './html.js';
 import { formatDate, orgField, statusBadge, type OrgChoices } from './kit.js';
 
-const GRANT_LABELS: Readonly<Record<string, string>> = {
-  authorization_code: 'Authorization code (users sign in and consent)',
-  refresh_token: 'Refresh token',
-  client_credentials: 'Client credentials (the app acts as itself)',
-  password: 'Resource owner password (trusted first-party apps only)',
-  implicit: 'Implicit (legacy browser apps; not recommended)',
-  'urn:ietf:params:oauth:grant-type:device_code': 'Device authorization (TVs, command-line tools and agents sign in with a code)',
-  'urn:ietf:params:oauth:grant-type:token-exchange': 'Token exchange (services acting for a person; administrators only)',
+const GRANT_LABELS: Readonly<Record<BuiltinGrant, string>> = {
+  [GRANT.authorizationCode]: 'Authorization code (users sign in and consent)',
+  [GRANT.refreshToken]: 'Refresh token',
+  [GRANT.clientCredentials]: 'Client credentials (the app acts as itself)',
+  [GRANT.password]: 'Resource owner password (trusted first-party apps only)',
+  [GRANT.implicit]: 'Implicit (legacy browser apps; not recommended)',
+  [GRANT.deviceCode]: 'Device authorization (TVs, command-line tools and agents sign in with a code)',
+  [GRANT.tokenExchange]: 'Token exchange (services acting for a person; administrators only)',
 };
 
 /** A grant type in plain words; an extension grant a host added is shown by its identifier. */
 export function grantLabel(type: string): string {
-  return GRANT_LABELS[type] ?? type;
+  return (GRANT_LABELS as Readonly<Record<string, string>>)[type] ?? type;
 }
 
 /** What the form shows: a stored app, or the values just submitted (after a validation error). */
