@@ -1,5 +1,5 @@
 /**
- * Concurrency (issue #6, SECURITY.md "Codes"/"Refresh tokens"), on SQLite and PostgreSQL:
+ * Concurrency (issue #6, docs/security.md "Codes"/"Refresh tokens"), on SQLite and PostgreSQL:
  * - 50 parallel redemptions of one code: exactly one 200, 49 × 400 `invalid_grant`, and the
  *   replays revoke what the winner got (its access and refresh tokens introspect inactive);
  * - 50 parallel refreshes of one refresh token: exactly one 200, 49 × 400 `invalid_grant`;

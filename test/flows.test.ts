@@ -1,5 +1,5 @@
 /**
- * End-to-end flows driven by real OAuth clients (DESIGN.md "Tests"): oauth4webapi for metadata
+ * End-to-end flows driven by real OAuth clients (docs/design.md "Tests"): oauth4webapi for metadata
  * discovery (RFC 8414, T11), authorization code + PKCE (RFC 6749 §4.1, RFC 7636) for a
  * confidential and a public client with RFC 9207 `iss` validation, refresh (T3), client
  * credentials (T4), revocation (RFC 7009, T9) and introspection (RFC 7662, T10); and

@@ -1,5 +1,5 @@
 /**
- * O5 / SECURITY.md "Logs": a full run of flows (login with a password, code + PKCE, refresh,
+ * O5 / docs/security.md "Logs": a full run of flows (login with a password, code + PKCE, refresh,
  * client credentials, revocation, introspection, registration, a failed login, a bad secret,
  * credentials put where they do not belong) writes no secret, password, code or token issued
  * during the run to any log line or audit event.

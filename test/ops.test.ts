@@ -1,7 +1,7 @@
 /**
  * Operations (O6): liveness, readiness, Prometheus metrics, the OpenAPI document (R4) and its
  * browsable reference; security headers on pages (O7); CORS only where configured and never on
- * the authorization endpoint (SECURITY.md).
+ * the authorization endpoint (docs/security.md).
  */
 import { loadConfig } from '../src/config.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,7 +84,7 @@ describeEachDb('O6 readiness fails when the database is gone', (start, db) => {
     expect(r.headers.get('cache-control')).toBe('no-store');
     expect(await r.json()).toEqual({ status: 'unavailable', database: db });
     expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
-    // SECURITY.md: a storage failure is a 5xx, never a false success or a false `{"active":false}`.
+    // docs/security.md: a storage failure is a 5xx, never a false success or a false `{"active":false}`.
     const app = { authorization: basic('tgc_any', 'tgs_any') };
     for (const path of ['/oauth/revoke', '/oauth/introspect', '/oauth/token']) {
       const r = await postForm(`${s.url}${path}`, { token: 'tga_x', grant_type: 'client_credentials' }, app);

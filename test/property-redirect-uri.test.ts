@@ -1,6 +1,6 @@
 /**
  * Property-based tests (fast-check) of redirect-URI matching and registration
- * (RFC 6749 §3.1.2, RFC 9700 §4.1.3, RFC 8252 §7.3, SECURITY.md): any string that is not exactly a
+ * (RFC 6749 §3.1.2, RFC 9700 §4.1.3, RFC 8252 §7.3, docs/security.md): any string that is not exactly a
  * registered URI is refused, whatever mutation produced it (encodings, case changes, dot
  * segments, userinfo, trailing characters, added query/fragment, repeated parameters, unicode
  * look-alikes, ports, whitespace, backslashes); the only exception is the port of a registered

@@ -1,5 +1,5 @@
 /**
- * SECURITY.md, the rows about consent, token and refresh, over HTTP on SQLite and PostgreSQL:
+ * docs/security.md, the rows about consent, token and refresh, over HTTP on SQLite and PostgreSQL:
  * codes bound to client, redirect URI and PKCE challenge, single-use with replay revocation
  * (RFC 6749 §4.1.2, §4.1.3, §10.5; RFC 7636 §4.6; RFC 9700 §2.1.1, §4.8.2, §4.14.2), refresh
  * rotation and reuse detection (SPEC T3), client authentication (RFC 6749 §2.3.1), entropy

@@ -1,6 +1,6 @@
 /**
  * Token lifecycle: JWT access tokens (T7, RFC 9068), signing-key rotation (T8), opaque tokens
- * stored only as hashes (DESIGN.md "Data"), revocation (T9, RFC 7009), introspection (T10,
+ * stored only as hashes (docs/design.md "Data"), revocation (T9, RFC 7009), introspection (T10,
  * RFC 7662), audiences (T12, RFC 8707) and the purge of expired rows (O8).
  */
 import { createVerifier, type IntrospectionResponse } from '../src/resource/index.js';

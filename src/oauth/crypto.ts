@@ -1,7 +1,7 @@
 /**
  * Random values and hashes for machine-generated secrets (client secrets, codes, tokens).
  * They carry 256 bits of entropy, so SHA-256 is the right hash: fast and unguessable
- * (DESIGN.md "Data"); only human passwords need Argon2id (see accounts/).
+ * (docs/design.md "Data"); only human passwords need Argon2id (see accounts/).
  */
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
 

@@ -7,7 +7,7 @@
  * - lists (redirect URIs, scopes, grant types) are arrays of strings;
  * - every secret, code and token is stored only as its SHA-256 hash (`*_hash`, base64url).
  * - "atomic consume" operations (codes, refresh tokens) are a single conditional UPDATE whose
- *   affected-row count decides the winner (DESIGN.md habit 4).
+ *   affected-row count decides the winner (docs/design.md habit 4).
  */
 import type { KeyAlg } from '../config.js';
 

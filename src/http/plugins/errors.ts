@@ -1,5 +1,5 @@
 /**
- * The one error handler (DESIGN.md habit 3): OAuthError → RFC 6749 §5.2 JSON (or RFC 6750
+ * The one error handler (docs/design.md habit 3): OAuthError → RFC 6749 §5.2 JSON (or RFC 6750
  * `WWW-Authenticate` for bearer errors); framework errors (bad JSON, unsupported media type,
  * body too large) → `invalid_request` with their status; anything else → `server_error`,
  * leaking nothing. Storage outages → 503 `temporarily_unavailable`.

@@ -1,5 +1,5 @@
 /**
- * Security headers on every response (SECURITY.md "Pages"): no framing (`X-Frame-Options: DENY`
+ * Security headers on every response (docs/security.md "Pages"): no framing (`X-Frame-Options: DENY`
  * and CSP `frame-ancestors 'none'`), no referrer, no sniffing, no third-party resources, and no
  * inline scripts. Responses that carry a token, code or secret also get `Cache-Control: no-store`
  * (set by the routes that send them).
