@@ -28,7 +28,7 @@ const BAD_CLIENT = { error: 'invalid_client', error_description: 'Client authent
 
 type Reply = { status: number; headers: Headers; json: Record<string, unknown> };
 
-describeEachDb('SECURITY.md: codes, refresh tokens, client authentication', (start) => {
+describeEachDb('docs/security.md: codes, refresh tokens, client authentication', (start) => {
   let s: TestServer;
   let alice: UserRow & { readonly email: string };
   let b: Browser;
@@ -117,7 +117,7 @@ describeEachDb('SECURITY.md: codes, refresh tokens, client authentication', (sta
     expect(await apiStatus(first.json['access_token'])).toBe(401);
   });
 
-  it('DESIGN.md habit 4: twelve parallel redemptions of one code → exactly one 200, the rest invalid_grant', async () => {
+  it('docs/design.md habit 4: twelve parallel redemptions of one code → exactly one 200, the rest invalid_grant', async () => {
     const c = await code(a);
     const replies = await Promise.all(Array.from({ length: 12 }, () => token({ grant_type: 'authorization_code', code: c, redirect_uri: CB })));
     const ok = replies.filter((r) => r.status === 200);
@@ -227,7 +227,7 @@ describeEachDb('SECURITY.md: codes, refresh tokens, client authentication', (sta
     expect((await token({ grant_type: 'authorization_code', code: await make(now + 60_000), redirect_uri: CB })).status).toBe(200);
   });
 
-  it('DESIGN.md habit 1: a code is bound to its scope; an undeclared scope parameter at the token endpoint is ignored', async () => {
+  it('docs/design.md habit 1: a code is bound to its scope; an undeclared scope parameter at the token endpoint is ignored', async () => {
     const c = await code(a, { scope: 'profile' });
     const r = await token({ grant_type: 'authorization_code', code: c, redirect_uri: CB, scope: 'profile email admin' });
     expect(r.status).toBe(200);
@@ -404,7 +404,7 @@ describeEachDb('SECURITY.md: codes, refresh tokens, client authentication', (sta
     }
   });
 
-  it('RFC 9700 §4.1 / SECURITY.md: no CORS on the authorization endpoint, CORS on the token endpoint as configured', async () => {
+  it('RFC 9700 §4.1 / docs/security.md: no CORS on the authorization endpoint, CORS on the token endpoint as configured', async () => {
     const origin = { origin: 'https://spa.example' };
     const authz = await fetch(`${s.url}/oauth/authorize?client_id=${a.client.clientId}&redirect_uri=${encodeURIComponent(CB)}&response_type=code`, { headers: origin, redirect: 'manual' });
     await authz.arrayBuffer();
@@ -418,7 +418,7 @@ describeEachDb('SECURITY.md: codes, refresh tokens, client authentication', (sta
     expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
   });
 
-  it('O5 / SECURITY.md: the logs of this suite contain no secret, code or token it saw', () => {
+  it('O5 / docs/security.md: the logs of this suite contain no secret, code or token it saw', () => {
     expect(issued.size).toBeGreaterThan(20);
     expect(logLines.length).toBeGreaterThan(20);
     const all = logLines.join('\n');

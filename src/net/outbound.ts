@@ -1,7 +1,6 @@
 /**
  * The one way Tollgate calls a URL that someone else registered (an application's
- * `backchannel_logout_uri`, its `sector_identifier_uri`; later a `jwks_uri` or a Client ID
- * Metadata Document). Such a URL must not let a registrant reach what only the server can reach
+ * `backchannel_logout_uri` or `jwks_uri`, a Client ID Metadata Document and its logo). Such a URL must not let a registrant reach what only the server can reach
  * (SSRF), nor hold the server up:
  * - https only (plain http only to loopback, and only with TOLLGATE_OUTBOUND_INSECURE_LOOPBACK,
  *   for development and tests);

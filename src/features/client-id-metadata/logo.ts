@@ -2,7 +2,7 @@
  * Logos of Client ID Metadata Document clients: fetched through the outbound guard, checked to
  * be a raster image Tollgate recognises by its first bytes (PNG, JPEG, GIF, WebP — never SVG,
  * which can carry script), bounded, stored, and served from Tollgate's own origin
- * (src/http/routes/logos.ts), so that no page hot-links a URL someone else controls. A logo that
+ * (`/client-logo`, clientLogoRoutes in src/http/routes/ops.ts), so that no page hot-links a URL someone else controls. A logo that
  * cannot be fetched is simply absent: it never fails the application.
  */
 import type { OAuthContext } from '../../oauth/context.js';
