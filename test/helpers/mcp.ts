@@ -1,5 +1,5 @@
 /**
- * Helpers for the MCP end-to-end test (test/mcp-server.test.ts): an in-memory implementation of
+ * Helpers for the MCP end-to-end test (test/resource/mcp-server-example.test.ts): an in-memory implementation of
  * the MCP SDK's `OAuthClientProvider` whose "browser" is scripted by the test, a recording `fetch`
  * for what the SDK sends, and a throwaway certificate authority for an https server on 127.0.0.1.
  */

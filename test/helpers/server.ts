@@ -70,7 +70,7 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
     TOLLGATE_ADMIN_PASSWORD: adminPassword,
     TOLLGATE_LOG_LEVEL: opts.logLines ? 'info' : 'silent',
     TOLLGATE_PURGE_INTERVAL: '0',
-    // The suites sign in many times from 127.0.0.1; test/rate-limit.test.ts sets a low limit.
+    // The suites sign in many times from 127.0.0.1; test/system/rate-limit.test.ts sets a low limit.
     TOLLGATE_LOGIN_RATE_LIMIT: '100000',
     TOLLGATE_CLIENT_AUTH_FAILURE_LIMIT: '100000',
     TOLLGATE_REGISTRATION_RATE_LIMIT: '100000',

@@ -29,7 +29,7 @@ const headers = new WeakMap<LoadedKey, string>();
  * Signs with `node:crypto` and the key's reused KeyObject: synchronous, about three times the
  * rate of a WebCrypto signature through jose (issue #5). Only the compact serialization is done
  * here (RFC 7515 §7.1: BASE64URL(header) "." BASE64URL(payload) "." BASE64URL(signature)); every
- * algorithm's output is verified with jose in test/jwt-sign.test.ts and the token tests.
+ * algorithm's output is verified with jose in test/protocol/jwt-sign.test.ts and the token tests.
  */
 export async function signAccessToken(keys: KeyManager, claims: AccessTokenClaims): Promise<string> {
   const key = await keys.signingKey();
