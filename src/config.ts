@@ -511,5 +511,5 @@ export function loadConfig(env: Source = process.env): Config {
   return config;
 }
 
-/** The configuration table the README documents, generated from one list. */
+/** The keys docs/configuration.md documents, from one list. */
 export const CONFIG_KEYS = KNOWN_KEYS;
