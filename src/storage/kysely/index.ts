@@ -41,7 +41,10 @@ import { InCodeMigrationProvider } from './migrations/index.js';
 import { buildRepositories, type Repositories } from './repositories/index.js';
 import type { Database } from './schema.js';
 import type { Db, SqlDialect } from './shared.js';
-import { EpochCache, PgRaw, SqliteGroupCommit, SqliteRaw, TokenWriter, WriteTouchPlugin, coalescedEpoch, type HotPath } from './hot-path.js';
+import type { HotPath } from './hot-path.js';
+import { EpochCache, WriteTouchPlugin, coalescedEpoch } from './epoch-cache.js';
+import { SqliteGroupCommit, SqliteRaw } from './sqlite/raw.js';
+import { PgRaw, TokenWriter } from './postgres/raw.js';
 
 export type { Database } from './schema.js';
 export type { SqlDialect } from './shared.js';
