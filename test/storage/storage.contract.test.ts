@@ -7,8 +7,10 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createStorage } from '../../src/storage/kysely/index.js';
+import { TOKEN_COLUMNS_SET_LATER, TOKEN_WRITE_COLUMNS } from '../../src/storage/kysely/token-columns.js';
 import { DEFAULT_OIDC_SETTINGS, exchangeFamilyOf } from '../../src/storage/types.js';
 import type {
   AuthorizationCodeRow,
@@ -24,6 +26,8 @@ interface Harness {
   readonly storage: Storage;
   /** Another handle on the same database, as a second process would open it (closed by dispose). */
   second(): Promise<Storage>;
+  /** The tokens table's columns as the database has them (after migrate). */
+  tokenTableColumns(): Promise<string[]>;
   dispose(): Promise<void>;
 }
 type Factory = () => Promise<Harness>;
@@ -785,6 +789,51 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       const cc = aToken('t2', { userId: null, scope: '' });
       await storage.tokens.insert(cc);
       expect(await storage.tokens.byHash('t2')).toEqual({ ...cc, revokedAt: null, consumedAt: null });
+    });
+
+    it('issue #16 §1: the three token writers (raw insert, raw batch, raw redemption; Kysely in a transaction) store the same row, and every column of the table is written or set later', async () => {
+      const columns = await harness.tokenTableColumns();
+      expect([...columns].sort()).toEqual([...TOKEN_WRITE_COLUMNS.map((c) => c.name), ...TOKEN_COLUMNS_SET_LATER].sort());
+      // Every written field set (none null), so a column dropped or swapped by one writer shows.
+      const full = (hash: string, kind: NewToken['kind'] = 'access'): NewToken =>
+        aToken(hash, {
+          kind,
+          format: 'jwt',
+          userId: 'u2',
+          clientId: 'c2',
+          scope: 'read write',
+          audience: 'https://api.example',
+          familyId: `fam-${hash}`,
+          parentHash: `parent-${hash}`,
+          expiresAt: T0 + 7_000,
+          createdAt: T0 + 5,
+          exchange: { act: { sub: 'svc' }, notAfter: T0 + 9_000, subject: 'c1' },
+        });
+      const written = {
+        rawInsert: full('w-raw'),
+        rawBatch: full('w-batch'),
+        rawRedeem: full('w-redeem'),
+        kyselyInsert: full('w-kysely'),
+        kyselyRedeem: full('w-kysely-redeem'),
+      };
+      await storage.tokens.insert(written.rawInsert);
+      await storage.tokens.insertMany([written.rawBatch, aToken('w-batch-2')]);
+      await storage.tokens.insertMany([aToken('w-r1', { kind: 'refresh' }), aToken('w-r2', { kind: 'refresh' })]);
+      expect(await storage.grants.redeem({ consume: { kind: 'refresh', hash: 'w-r1' }, now: T0 + 1, consent: null, tokens: [written.rawRedeem], graceResponse: null })).toBe(true);
+      await storage.transaction(async (tx) => {
+        await tx.tokens.insert(written.kyselyInsert);
+        expect(await tx.grants.redeem({ consume: { kind: 'refresh', hash: 'w-r2' }, now: T0 + 1, consent: null, tokens: [written.kyselyRedeem], graceResponse: null })).toBe(true);
+      });
+      for (const token of Object.values(written)) {
+        expect(await storage.tokens.byHash(token.tokenHash)).toEqual({ ...token, revokedAt: null, consumedAt: null });
+      }
+      // And the nulls: a client-credentials token with every nullable field null, both ways.
+      const bare = aToken('w-bare', { userId: null, audience: null, familyId: null, parentHash: null, expiresAt: null });
+      const bareTx = { ...bare, tokenHash: 'w-bare-tx' };
+      await storage.tokens.insert(bare);
+      await storage.transaction((tx) => tx.tokens.insert(bareTx));
+      expect(await storage.tokens.byHash('w-bare')).toEqual({ ...bare, revokedAt: null, consumedAt: null });
+      expect(await storage.tokens.byHash('w-bare-tx')).toEqual({ ...bareTx, revokedAt: null, consumedAt: null });
     });
 
     it('insertMany inserts all, accepts an empty list, and is all-or-nothing', async () => {
@@ -1997,6 +2046,14 @@ describe('storage contract: SQLite', () => {
         others.push(other);
         return other;
       },
+      tokenTableColumns: async () => {
+        const raw = new SQLite(file, { readonly: true });
+        try {
+          return raw.prepare<[], { name: string }>("select name from pragma_table_info('tokens')").all().map((c) => c.name);
+        } finally {
+          raw.close();
+        }
+      },
       dispose: async () => {
         for (const other of others) await other.close();
         await storage.close();
@@ -2082,6 +2139,19 @@ describePg('storage contract: PostgreSQL', (url) => {
         const other = await createStorage({ kind: 'postgres', url, schema: pgSchema.schema, poolSize: 4 });
         others.push(other);
         return other;
+      },
+      tokenTableColumns: async () => {
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        try {
+          const { rows } = await client.query<{ name: string }>(
+            "select column_name as name from information_schema.columns where table_schema = $1 and table_name = 'tokens'",
+            [pgSchema.schema],
+          );
+          return rows.map((r) => r.name);
+        } finally {
+          await client.end();
+        }
       },
       dispose: async () => {
         for (const other of others) await other.close();

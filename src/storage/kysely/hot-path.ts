@@ -21,15 +21,13 @@
  * Only the root repositories use it; repositories bound to a transaction always query directly.
  *
  * The parts live apart: the epoch cache in ./epoch-cache.ts, SQLite's raw statements and group
- * commit in ./sqlite/raw.ts, PostgreSQL's in ./postgres/raw.ts; this file holds what they share.
+ * commit in ./sqlite/raw.ts, PostgreSQL's in ./postgres/raw.ts, the token row both (and Kysely)
+ * write in ./token-columns.ts; this file holds the interfaces they share.
  */
 import type { Selectable } from 'kysely';
 import type { AuthorizationCodeRow, GrantRedemption, NewToken } from '../types.js';
 import type { TokensTable, UsersTable } from './schema.js';
 import type { EpochCache } from './epoch-cache.js';
-
-/** The tokens table's columns, in the order both raw paths write them. */
-export const TOKEN_COLUMNS = 'token_hash, kind, format, client_id, user_id, scope, audience, family_id, parent_hash, expires_at, created_at, exchange';
 
 /** Hot reads and the batched insert without query building: SQLite or PostgreSQL. */
 export interface RawPath {

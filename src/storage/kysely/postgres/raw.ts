@@ -6,8 +6,8 @@
 import type { Selectable } from 'kysely';
 import type { GrantRedemption, NewToken } from '../../types.js';
 import type { TokensTable, UsersTable } from '../schema.js';
-import { toExchangeText } from '../shared.js';
-import { TOKEN_COLUMNS, type RawPath } from '../hot-path.js';
+import type { RawPath } from '../hot-path.js';
+import { TOKEN_COLUMNS, tokenArrays, unnestTokens } from '../token-columns.js';
 
 interface Pending {
   readonly rows: readonly NewToken[];
@@ -119,12 +119,6 @@ export class PgRaw implements RawPath {
   }
 }
 
-/** `select * from unnest(...)` of the token columns, as parameters from `$first` on. */
-function unnestTokens(first: number): string {
-  const types = ['text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'bigint', 'bigint', 'text'];
-  return `select * from unnest(${types.map((t, i) => `$${first + i}::${t}[]`).join(', ')})`;
-}
-
 /** The redemption statement around a consume (`$1` = now): consent at `$n`, `$n+1`, tokens after. */
 function redeemSql(consume: string, n: number): string {
   return (
@@ -134,21 +128,4 @@ function redeemSql(consume: string, n: number): string {
     `inserted as (insert into tokens (${TOKEN_COLUMNS}) ${unnestTokens(n + 2)} where exists (select 1 from consumed)) ` +
     'select count(*)::int as won from consumed'
   );
-}
-
-function tokenArrays(rows: readonly NewToken[]): unknown[] {
-  return [
-    rows.map((t) => t.tokenHash),
-    rows.map((t) => t.kind),
-    rows.map((t) => t.format),
-    rows.map((t) => t.clientId),
-    rows.map((t) => t.userId),
-    rows.map((t) => t.scope),
-    rows.map((t) => t.audience),
-    rows.map((t) => t.familyId),
-    rows.map((t) => t.parentHash),
-    rows.map((t) => t.expiresAt),
-    rows.map((t) => t.createdAt),
-    rows.map((t) => toExchangeText(t.exchange)),
-  ];
 }

@@ -7,7 +7,7 @@
 import type { GrantRedemption, GrantRepo } from '../../types.js';
 import { affected, inTransaction, type Db } from '../shared.js';
 import type { HotPath } from '../hot-path.js';
-import { toColumns } from './tokens.js';
+import { toColumns } from '../token-columns.js';
 
 export class KyselyGrantRepo implements GrantRepo {
   constructor(

@@ -3,10 +3,11 @@
  * - a refresh token is consumed by its grant's redemption (grants.ts).
  * - every revoke* sets `revoked_at` only where it is still null and returns rows changed.
  */
-import { sql, type Insertable, type Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { exchangeFamilyOf, type NewToken, type TokenRepo, type TokenRow } from '../../types.js';
 import type { TokensTable } from '../schema.js';
-import { affected, fromExchangeText, toExchangeText, utcDayOf, type Db, type SqlDialect } from '../shared.js';
+import { affected, fromExchangeText, utcDayOf, type Db, type SqlDialect } from '../shared.js';
+import { toColumns } from '../token-columns.js';
 import type { HotPath } from '../hot-path.js';
 
 /**
@@ -32,25 +33,6 @@ function toRow(row: Selectable<TokensTable>): TokenRow {
     consumedAt: row.consumed_at,
     createdAt: row.created_at,
     ...(exchange !== undefined ? { exchange } : {}),
-  };
-}
-
-export function toColumns(token: NewToken): Insertable<TokensTable> {
-  return {
-    token_hash: token.tokenHash,
-    kind: token.kind,
-    format: token.format,
-    client_id: token.clientId,
-    user_id: token.userId,
-    scope: token.scope,
-    audience: token.audience,
-    family_id: token.familyId,
-    parent_hash: token.parentHash,
-    expires_at: token.expiresAt,
-    revoked_at: null,
-    consumed_at: null,
-    created_at: token.createdAt,
-    exchange: toExchangeText(token.exchange),
   };
 }
 

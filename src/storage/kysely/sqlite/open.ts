@@ -138,25 +138,8 @@ export async function openSqlite(options: SqliteStorageOptions): Promise<Storage
   };
 }
 
-/** Runs in the checkpoint worker (CommonJS, evaluated): one connection, one PASSIVE checkpoint a tick. */
-const CHECKPOINTER_SOURCE = `
-const { workerData, parentPort } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const db = new Database(workerData.file);
-db.pragma('busy_timeout = 1000');
-const timer = setInterval(() => {
-  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy: the next tick tries again */ }
-}, workerData.interval);
-parentPort.on('message', () => {
-  clearInterval(timer);
-  try { db.close(); } catch {}
-  parentPort.close();
-});
-`;
-
 function startCheckpointer(file: string, interval: number): { stop(): Promise<void> } {
-  const worker = new Worker(CHECKPOINTER_SOURCE, {
-    eval: true,
+  const worker = new Worker(new URL('./checkpointer.mjs', import.meta.url), {
     workerData: { file, interval, driver: createRequire(import.meta.url).resolve('better-sqlite3') },
   });
   worker.unref();

@@ -7,8 +7,8 @@ import type SQLite from 'better-sqlite3';
 import type { Selectable } from 'kysely';
 import type { AuthorizationCodeRow, GrantRedemption, NewToken } from '../../types.js';
 import type { TokensTable, UsersTable } from '../schema.js';
-import { toExchangeText } from '../shared.js';
-import { TOKEN_COLUMNS, type RawPath } from '../hot-path.js';
+import type { RawPath } from '../hot-path.js';
+import { TOKEN_COLUMNS, TOKEN_WRITE_COLUMNS, tokenValues } from '../token-columns.js';
 
 /** Whether the raw path may use the connection: open, and no (Kysely) transaction on it. */
 function connectionFree(db: SQLite.Database): boolean {
@@ -34,7 +34,7 @@ export class SqliteRaw implements RawPath {
   insertRows(rows: readonly NewToken[]): void {
     const { insert } = this.prepared();
     for (const t of rows) {
-      insert.run(t.tokenHash, t.kind, t.format, t.clientId, t.userId, t.scope, t.audience, t.familyId, t.parentHash, t.expiresAt, t.createdAt, toExchangeText(t.exchange));
+      insert.run(...tokenValues(t));
     }
   }
 
@@ -65,7 +65,7 @@ export class SqliteRaw implements RawPath {
       token: this.db.prepare<[string], Selectable<TokensTable>>('select * from tokens where token_hash = ?'),
       user: this.db.prepare<[string], Selectable<UsersTable>>('select * from users where id = ?'),
       insert: this.db.prepare<unknown[]>(
-        `insert into tokens (${TOKEN_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `insert into tokens (${TOKEN_COLUMNS}) values (${TOKEN_WRITE_COLUMNS.map(() => '?').join(', ')})`,
       ),
       consumeCode: this.db.prepare<[number, string]>(
         'update authorization_codes set consumed_at = ? where code_hash = ? and consumed_at is null',
