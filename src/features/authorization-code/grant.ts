@@ -13,6 +13,7 @@ import { verifyPkce } from '../../oauth/pkce.js';
 import { parseScope } from '../../oauth/scope.js';
 import { normalizeResource } from '../../oauth/audience.js';
 import { clientIssuesRefresh, prepareTokens } from '../../oauth/tokens/issue.js';
+import { revokeReplayedFamily } from '../../oauth/tokens/replay.js';
 
 export const authorizationCodeGrant: Grant = {
   type: 'authorization_code',
@@ -89,13 +90,7 @@ export const authorizationCodeGrant: Grant = {
 
     async function replayDetected(): Promise<void> {
       if (!row) return;
-      const revoked = await ctx.storage.tokens.revokeFamily(row.familyId, ctx.now());
-      await ctx.audit.record('code.replay_detected', {
-        clientId: client.clientId,
-        actorUserId: row.userId,
-        ip,
-        details: { revoked },
-      });
+      await revokeReplayedFamily(ctx, 'code.replay_detected', { familyId: row.familyId, clientId: client.clientId, userId: row.userId }, ip);
     }
   },
 };

@@ -11,6 +11,7 @@ import { single } from '../../oauth/params.js';
 import { isSubset, parseScope } from '../../oauth/scope.js';
 import { clientIssuesRefresh, prepareTokens, recordFacts, type TokenResponse } from '../../oauth/tokens/issue.js';
 import { openResponse, sealResponse } from '../../oauth/tokens/grace.js';
+import { revokeReplayedFamily } from '../../oauth/tokens/replay.js';
 
 const INVALID = 'The refresh token is invalid, expired or revoked';
 
@@ -109,13 +110,7 @@ export const refreshTokenGrant: Grant = {
 
     async function reuseDetected(): Promise<void> {
       if (!row || row.familyId === null) return;
-      const revoked = await ctx.storage.tokens.revokeFamily(row.familyId, ctx.now());
-      await ctx.audit.record('refresh.reuse_detected', {
-        clientId: client.clientId,
-        actorUserId: row.userId,
-        ip,
-        details: { revoked },
-      });
+      await revokeReplayedFamily(ctx, 'refresh.reuse_detected', { familyId: row.familyId, clientId: client.clientId, userId: row.userId }, ip);
     }
   },
 };

@@ -284,24 +284,35 @@ ${pages > 1
     return sendPage(reply, 200, shell(pc, 'Developers', 'developers', body));
   });
 
+  /** The application form as the portal shows it (create or edit): the person's scopes and organizations, no owner choice. */
+  const portalAppForm = async (
+    pc: PageContext,
+    values: AppFormValues,
+    error: string | null,
+    form: { action: string; mode: 'create' | 'edit'; submitLabel: string; cancelHref: string },
+  ) =>
+    appForm({
+      ...form,
+      csrf: pc.csrf,
+      values,
+      scopes: await scopeChoices(ctx, pc.user),
+      grantTypes: ctx.features.clientGrantTypes(),
+      orgs: await orgChoices(ctx, pc.user),
+      orgName: await orgNameOf(ctx, values.orgId),
+      owners: null,
+      oidc: ctx.features.has('openid-connect'),
+      error,
+    });
+
   const newForm = async (pc: PageContext, values: AppFormValues, error: string | null) =>
     shell(
       pc,
       'Create a new application',
       'developers',
       html`<h1>Create a new application</h1>
-${appForm({
+${await portalAppForm(pc, values, error, {
   action: `${ctx.base}/developers/new`,
-  csrf: pc.csrf,
   mode: 'create',
-  values,
-  scopes: await scopeChoices(ctx, pc.user),
-  grantTypes: ctx.features.clientGrantTypes(),
-  orgs: await orgChoices(ctx, pc.user),
-  orgName: await orgNameOf(ctx, values.orgId),
-  owners: null,
-  oidc: ctx.features.has('openid-connect'),
-  error,
   submitLabel: 'Create application',
   cancelHref: `${ctx.base}/developers`,
 })}`,
@@ -378,18 +389,9 @@ ${c.adminDeactivated && !pc.user.isAdmin
       `Edit ${c.name}`,
       'developers',
       html`<p><a href="${ctx.base}/developers/apps/${c.clientId}">← ${c.name}</a></p><h1>Edit ${c.name}</h1>
-${appForm({
+${await portalAppForm(pc, values, error, {
   action: `${ctx.base}/developers/apps/${encodeURIComponent(c.clientId)}/edit`,
-  csrf: pc.csrf,
   mode: 'edit',
-  values,
-  scopes: await scopeChoices(ctx, pc.user),
-  grantTypes: ctx.features.clientGrantTypes(),
-  orgs: await orgChoices(ctx, pc.user),
-  orgName: await orgNameOf(ctx, values.orgId),
-  owners: null,
-  oidc: ctx.features.has('openid-connect'),
-  error,
   submitLabel: 'Save changes',
   cancelHref: `${ctx.base}/developers/apps/${encodeURIComponent(c.clientId)}`,
 })}`,

@@ -6,7 +6,7 @@
  */
 import { html } from './html.js';
 import { layout, type Site } from './layout.js';
-import { appFacts, appLogo, consentChoices, signedInAs, unverifiedNote } from './pages.js';
+import { consentCard } from './pages.js';
 import { ENGLISH, type Tr } from './i18n.js';
 
 /** GET /device: where the person types the code (again, with the reason, after a wrong one). */
@@ -56,23 +56,14 @@ export function deviceConsentPage(site: Site, v: DeviceConsentView): string {
   return layout(
     site,
     tr.t('device.confirmTitle', { app: v.appName }),
-    html`<div class="card">
-<div class="app-head">${appLogo(v.appName, v.appLogo)}<h1>${tr.t('consent.heading', { app: v.appName })}</h1></div>
-<div class="code-box"><p>${tr.t('device.codeIs', { code: v.userCode })}</p><p class="muted">${tr.t('device.checkCode')}</p></div>
+    consentCard(site, tr, v, {
+      notice: html`<div class="code-box"><p>${tr.t('device.codeIs', { code: v.userCode })}</p><p class="muted">${tr.t('device.checkCode')}</p></div>
 <p class="warning" role="alert">${tr.t('device.warning')}</p>
-${unverifiedNote(site, tr, v)}
-${v.appDescription ? html`<p>${v.appDescription}</p>` : ''}
-<ul class="muted">
-${appFacts(tr, v)}
-</ul>
-${signedInAs(tr, v)}
-<form method="post" action="${site.base}/device/decision">
-<input type="hidden" name="csrf" value="${v.csrf}">
-<input type="hidden" name="user_code" value="${v.userCode}">
-${consentChoices(tr, v.scopes)}
-</form>
-<p class="muted"><small>${tr.t('consent.revokeLater')}</small></p>
-</div>`,
+`,
+      facts: { className: 'muted' },
+      action: `${site.base}/device/decision`,
+      hidden: html`<input type="hidden" name="user_code" value="${v.userCode}">`,
+    }),
     { tr },
   );
 }

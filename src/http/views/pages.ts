@@ -194,27 +194,54 @@ ${scopes.map((s) => html`<li><label class="check"><input type="checkbox" name="s
 </div>`;
 }
 
+/** What the consent card shows of the application and the person (both consent pages). */
+type ConsentCardView = Pick<ConsentView, 'unverified' | 'metadataHost' | 'onlyLocalRedirects'> &
+  Parameters<typeof appFacts>[1] &
+  Parameters<typeof signedInAs>[1] & {
+    readonly appName: string;
+    readonly appLogo?: string | null;
+    readonly appDescription: string | null;
+    readonly csrf: string;
+    readonly scopes: ReadonlyArray<{ readonly name: string; readonly description: string }>;
+  };
+
+/**
+ * The consent card of the authorization and device pages: the application, what is known of
+ * it, who is signed in, and the choices, posted to `action` with the CSRF token and `hidden`.
+ */
+export function consentCard(
+  site: Site,
+  tr: Tr,
+  v: ConsentCardView,
+  o: { readonly notice?: SafeHtml; readonly facts: { readonly className: string; readonly first?: SafeHtml }; readonly action: string; readonly hidden: SafeHtml },
+): SafeHtml {
+  return html`<div class="card">
+<div class="app-head">${appLogo(v.appName, v.appLogo)}<h1>${tr.t('consent.heading', { app: v.appName })}</h1></div>
+${o.notice ?? ''}${unverifiedNote(site, tr, v)}
+${v.appDescription ? html`<p>${v.appDescription}</p>` : ''}
+<ul class="${o.facts.className}">
+${o.facts.first ?? ''}${appFacts(tr, v)}
+</ul>
+${signedInAs(tr, v)}
+<form method="post" action="${o.action}">
+<input type="hidden" name="csrf" value="${v.csrf}">
+${o.hidden}
+${consentChoices(tr, v.scopes)}
+</form>
+<p class="muted"><small>${tr.t('consent.revokeLater')}</small></p>
+</div>`;
+}
+
 export function consentPage(site: Site, v: ConsentView): string {
   const tr = v.tr ?? ENGLISH;
   return layout(
     site,
     tr.t('consent.title'),
-    html`<div class="card">
-<div class="app-head">${appLogo(v.appName, v.appLogo)}<h1>${tr.t('consent.heading', { app: v.appName })}</h1></div>
-${unverifiedNote(site, tr, v)}
-${v.appDescription ? html`<p>${v.appDescription}</p>` : ''}
-<ul class="${v.metadataHost ? 'identity' : 'muted'}">
-<li>${tr.t('consent.sentTo', { host: v.redirectHost })}</li>
-${appFacts(tr, v)}
-</ul>
-${signedInAs(tr, v)}
-<form method="post" action="${site.base}/oauth/authorize">
-<input type="hidden" name="csrf" value="${v.csrf}">
-<input type="hidden" name="authorization_request" value="${v.request}">
-${consentChoices(tr, v.scopes)}
-</form>
-<p class="muted"><small>${tr.t('consent.revokeLater')}</small></p>
-</div>`,
+    consentCard(site, tr, v, {
+      facts: { className: v.metadataHost ? 'identity' : 'muted', first: html`<li>${tr.t('consent.sentTo', { host: v.redirectHost })}</li>` },
+      action: `${site.base}/oauth/authorize`,
+      hidden: html`<input type="hidden" name="authorization_request" value="${v.request}">`,
+    }),
     { tr },
   );
 }
