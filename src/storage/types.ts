@@ -569,11 +569,19 @@ export interface TokenRepo {
  * atomically: the presented code or refresh token is consumed, and only if this request is the
  * one that consumed it are the consent's last use, the new tokens and the grace response written.
  */
+/** See GrantRedemption.consent. */
+export const CONSENT_USE_GRANULARITY_MS = 60_000;
+
 export interface GrantRedemption {
   /** What the client presented, by hash: an authorization code or a refresh token. */
   readonly consume: { readonly kind: 'code' | 'refresh'; readonly hash: string };
   readonly now: number;
-  /** The consent whose last use this records, or null (no user). */
+  /**
+   * The consent whose last use this records, or null (no user). Recorded to the minute: only
+   * when the stored last use is null or at least CONSENT_USE_GRANULARITY_MS older than `now`, so
+   * that one person's redemptions for one application do not each write (and, on PostgreSQL,
+   * wait for one another's commit on) the same row. Pages show the last use to the minute.
+   */
   readonly consent: { readonly userId: string; readonly clientId: string } | null;
   readonly tokens: readonly NewToken[];
   /** Refresh only: the sealed response kept on the consumed token for the grace window. */

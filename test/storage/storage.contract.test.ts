@@ -11,7 +11,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createStorage } from '../../src/storage/kysely/index.js';
 import { TOKEN_COLUMNS_SET_LATER, TOKEN_WRITE_COLUMNS } from '../../src/storage/kysely/token-columns.js';
-import { DEFAULT_OIDC_SETTINGS, exchangeFamilyOf } from '../../src/storage/types.js';
+import { CONSENT_USE_GRANULARITY_MS, DEFAULT_OIDC_SETTINGS, exchangeFamilyOf } from '../../src/storage/types.js';
 import type {
   AuthorizationCodeRow,
   NewClient,
@@ -1128,6 +1128,27 @@ function storageContract(expectedDialect: Storage['dialect'], factory: Factory):
       expect((await storage.consents.get('u1', 'c1'))?.lastUsedAt).toBe(T0 + 10);
       expect(await storage.tokens.byHash('n1-rt')).toMatchObject({ kind: 'refresh', familyId: 'fam', consumedAt: null });
       expect(await storage.tokens.byHash('n1-at')).toMatchObject({ kind: 'access', parentHash: 'n1-rt' });
+    });
+
+    it('issue #17: the consent use is recorded to the minute, on the hot path and in a transaction: a use less than a minute after the recorded one leaves it, a later one moves it', async () => {
+      await storage.tokens.insertMany(['r2', 'r3', 'r4', 'r5'].map((h) => aToken(h, { kind: 'refresh', familyId: 'fam', expiresAt: null })));
+      const at = (hash: string, now: number) => ({ consume: { kind: 'refresh' as const, hash }, now, consent, tokens: [], graceResponse: null });
+      const lastUse = async () => (await storage.consents.get('u1', 'c1'))?.lastUsedAt;
+      expect(await storage.grants.redeem(at('old-rt', T0 + 10))).toBe(true);
+      expect(await lastUse()).toBe(T0 + 10);
+      expect(await storage.grants.redeem(at('r2', T0 + 10 + CONSENT_USE_GRANULARITY_MS - 1))).toBe(true);
+      expect(await lastUse()).toBe(T0 + 10);
+      expect(await storage.grants.redeem(at('r3', T0 + 10 + CONSENT_USE_GRANULARITY_MS))).toBe(true);
+      expect(await lastUse()).toBe(T0 + 10 + CONSENT_USE_GRANULARITY_MS);
+      // The same rule inside a transaction (Kysely's statements rather than the raw path's).
+      await storage.transaction(async (tx) => {
+        expect(await tx.grants.redeem(at('r4', T0 + 20 + CONSENT_USE_GRANULARITY_MS))).toBe(true);
+      });
+      expect(await lastUse()).toBe(T0 + 10 + CONSENT_USE_GRANULARITY_MS);
+      await storage.transaction(async (tx) => {
+        expect(await tx.grants.redeem(at('r5', T0 + 10 + 2 * CONSENT_USE_GRANULARITY_MS))).toBe(true);
+      });
+      expect(await lastUse()).toBe(T0 + 10 + 2 * CONSENT_USE_GRANULARITY_MS);
     });
 
     it('a consumed, revoked, unknown or non-refresh token redeems nothing', async () => {

@@ -4,7 +4,7 @@
  * as one statement.
  */
 import type { Selectable } from 'kysely';
-import type { GrantRedemption, NewToken } from '../../types.js';
+import { CONSENT_USE_GRANULARITY_MS, type GrantRedemption, type NewToken } from '../../types.js';
 import type { TokensTable, UsersTable } from '../schema.js';
 import type { RawPath } from '../hot-path.js';
 import { TOKEN_COLUMNS, tokenArrays, unnestTokens } from '../token-columns.js';
@@ -124,6 +124,7 @@ function redeemSql(consume: string, n: number): string {
   return (
     `with consumed as (${consume}), ` +
     `touched as (update consents set last_used_at = $1 where user_id = $${n}::text and client_id = $${n + 1}::text ` +
+    `and (last_used_at is null or last_used_at <= $1::bigint - ${CONSENT_USE_GRANULARITY_MS}) ` +
     'and exists (select 1 from consumed)), ' +
     `inserted as (insert into tokens (${TOKEN_COLUMNS}) ${unnestTokens(n + 2)} where exists (select 1 from consumed)) ` +
     'select count(*)::int as won from consumed'

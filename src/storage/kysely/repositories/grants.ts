@@ -4,7 +4,7 @@
  * On the root handle the hot path (hot-path.ts) commits it instead: group-committed prepared
  * statements on SQLite, one statement on PostgreSQL.
  */
-import type { GrantRedemption, GrantRepo } from '../../types.js';
+import { CONSENT_USE_GRANULARITY_MS, type GrantRedemption, type GrantRepo } from '../../types.js';
 import { affected, inTransaction, type Db } from '../shared.js';
 import type { HotPath } from '../hot-path.js';
 import { toColumns } from '../token-columns.js';
@@ -46,6 +46,7 @@ async function redeemWithKysely(db: Db, r: GrantRedemption): Promise<boolean> {
       .set({ last_used_at: r.now })
       .where('user_id', '=', r.consent.userId)
       .where('client_id', '=', r.consent.clientId)
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<=', r.now - CONSENT_USE_GRANULARITY_MS)]))
       .execute();
   }
   if (r.tokens.length > 0) await db.insertInto('tokens').values(r.tokens.map(toColumns)).execute();

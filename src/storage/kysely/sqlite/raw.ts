@@ -5,7 +5,7 @@
  */
 import type SQLite from 'better-sqlite3';
 import type { Selectable } from 'kysely';
-import type { AuthorizationCodeRow, GrantRedemption, NewToken } from '../../types.js';
+import { CONSENT_USE_GRANULARITY_MS, type AuthorizationCodeRow, type GrantRedemption, type NewToken } from '../../types.js';
 import type { TokensTable, UsersTable } from '../schema.js';
 import type { RawPath } from '../hot-path.js';
 import { TOKEN_COLUMNS, TOKEN_WRITE_COLUMNS, tokenValues } from '../token-columns.js';
@@ -24,7 +24,7 @@ export class SqliteRaw implements RawPath {
     insert: SQLite.Statement<unknown[]>;
     consumeCode: SQLite.Statement<[number, string]>;
     consumeRefresh: SQLite.Statement<[number, string | null, string]>;
-    touchConsent: SQLite.Statement<[number, string, string]>;
+    touchConsent: SQLite.Statement<[number, string, string, number]>;
     insertCode: SQLite.Statement<unknown[]>;
   } | null = null;
 
@@ -46,7 +46,7 @@ export class SqliteRaw implements RawPath {
         ? st.consumeCode.run(r.now, r.consume.hash)
         : st.consumeRefresh.run(r.now, r.graceResponse, r.consume.hash);
     if (consumed.changes !== 1) return false;
-    if (r.consent) st.touchConsent.run(r.now, r.consent.userId, r.consent.clientId);
+    if (r.consent) st.touchConsent.run(r.now, r.consent.userId, r.consent.clientId, r.now - CONSENT_USE_GRANULARITY_MS);
     this.insertRows(r.tokens);
     return true;
   }
@@ -74,8 +74,8 @@ export class SqliteRaw implements RawPath {
         "update tokens set consumed_at = ?, grace_response = ? where token_hash = ? and kind = 'refresh' " +
           'and consumed_at is null and revoked_at is null',
       ),
-      touchConsent: this.db.prepare<[number, string, string]>(
-        'update consents set last_used_at = ? where user_id = ? and client_id = ?',
+      touchConsent: this.db.prepare<[number, string, string, number]>(
+        'update consents set last_used_at = ? where user_id = ? and client_id = ? and (last_used_at is null or last_used_at <= ?)',
       ),
       insertCode: this.db.prepare<unknown[]>(
         'insert into authorization_codes (code_hash, client_id, user_id, redirect_uri, scope, resource, code_challenge, ' +
