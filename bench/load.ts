@@ -6,7 +6,8 @@
 import { createHash, createPrivateKey, randomBytes, randomUUID, sign } from 'node:crypto';
 import { createHistogram } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import type { AssertionSpec, AuthCodeSpec, LoadResult, LoadSpec, RefreshSpec, Reply, Request, StaticSpec } from './lib/types.js';
+import { openLoop, type Unit } from './lib/open-loop.js';
+import type { AssertionSpec, AuthCodeSpec, LoadResult, LoadSpec, OpenLoopSpec, RefreshSpec, Reply, Request, StaticSpec } from './lib/types.js';
 
 type Instance = autocannon.Instance;
 type AcOptions = Parameters<typeof autocannon>[0];
@@ -141,18 +142,21 @@ function runRefresh(s: RefreshSpec): Promise<LoadResult> {
     {
       method: 'POST',
       path: new URL(s.url).pathname,
-      setupRequest: (req) => {
+      setupRequest: (req, context) => {
         // Each connection takes a token, the response's rotated token goes back to the pool:
-        // every chain is sequential, so no token is ever presented twice.
+        // every chain is sequential, so no token is ever presented twice. A server that does not
+        // rotate (oidc-provider, for a confidential client) answers without a new one: the token
+        // presented goes back instead.
         const rt = shared.shift() ?? 'pool-exhausted';
+        (context as Record<string, string>)['rt'] = rt;
         return { ...req, headers, body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(rt)}` };
       },
-      onResponse: (status, body) => {
+      onResponse: (status, body, context) => {
         if (status !== 200) {
           counters.bad++;
           return;
         }
-        const rt = (JSON.parse(body) as { refresh_token?: string }).refresh_token;
+        const rt = (JSON.parse(body) as { refresh_token?: string }).refresh_token ?? (context as Record<string, string>)['rt'];
         if (rt) shared.push(rt);
       },
     },
@@ -255,6 +259,74 @@ function runAuthCode(s: AuthCodeSpec): Promise<LoadResult> {
   );
 }
 
+/** The open-loop unit for a spec: one request, one refresh from the shared pool, or one code flow. */
+function openUnit(u: OpenLoopSpec['unit']): { url: URL; unit: Unit } {
+  switch (u.kind) {
+    case 'static': {
+      if (u.assertion || u.unique || u.bodies) throw new Error('open loop: static units send one fixed request');
+      const url = new URL(u.url);
+      const path = url.pathname + url.search;
+      const good = (status: number) => (u.okStatus !== undefined ? status === u.okStatus : status >= 200 && status < 300);
+      return { url, unit: async (c) => good((await c.request(u.method, path, u.headers, u.body)).status) };
+    }
+    case 'refresh': {
+      let pool = pools.get(u.poolName);
+      if (!pool) {
+        pool = [...u.pool];
+        pools.set(u.poolName, pool);
+      }
+      const shared = pool;
+      const url = new URL(u.url);
+      const headers = { authorization: `Basic ${u.basic}`, 'content-type': 'application/x-www-form-urlencoded' };
+      return {
+        url,
+        unit: async (c) => {
+          const rt = shared.shift();
+          if (rt === undefined) throw new Error('refresh pool exhausted');
+          const r = await c.request('POST', url.pathname, headers, `grant_type=refresh_token&refresh_token=${encodeURIComponent(rt)}`);
+          if (r.status !== 200) return false;
+          // rotated (Tollgate) or the same token again (oidc-provider, confidential client)
+          shared.push((JSON.parse(r.body) as { refresh_token?: string }).refresh_token ?? rt);
+          return true;
+        },
+      };
+    }
+    case 'authcode': {
+      const url = new URL(u.base);
+      const redirect = encodeURIComponent(u.redirectUri);
+      const tokenHeaders = { authorization: `Basic ${u.basic}`, 'content-type': 'application/x-www-form-urlencoded' };
+      const authHeaders = { cookie: u.cookie };
+      return {
+        url,
+        unit: async (c) => {
+          const verifier = randomBytes(32).toString('base64url');
+          const challenge = createHash('sha256').update(verifier).digest('base64url');
+          const nonce = u.oidc ? randomBytes(12).toString('base64url') : '';
+          const path =
+            `${u.authorizePath}?response_type=code&client_id=${encodeURIComponent(u.clientId)}&redirect_uri=${redirect}` +
+            `&scope=${encodeURIComponent(u.scope)}&state=${randomBytes(6).toString('hex')}` +
+            `&code_challenge=${challenge}&code_challenge_method=S256` +
+            (u.oidc ? `&nonce=${nonce}` : '');
+          const a = await c.request('GET', path, authHeaders);
+          const location = a.headers['location'];
+          const code = (a.status === 302 || a.status === 303) && location?.startsWith(u.redirectUri) ? new URL(location).searchParams.get('code') : null;
+          if (!code) return false;
+          const body = `grant_type=authorization_code&code=${encodeURIComponent(code)}&redirect_uri=${redirect}&code_verifier=${verifier}`;
+          const t = await c.request('POST', u.tokenPath, tokenHeaders, body);
+          if (t.status !== 200) return false;
+          return u.oidc ? idTokenProblem(t.body, u.oidc.alg, nonce) === null : true;
+        },
+      };
+    }
+  }
+}
+
+function runOpen(spec: OpenLoopSpec) {
+  const { url, unit } = openUnit(spec.unit);
+  if (url.hostname !== '127.0.0.1') throw new Error(`open loop: loopback only, not ${url.hostname}`);
+  return openLoop({ host: url.hostname, port: Number(url.port), rate: spec.rate, duration: spec.duration, connections: spec.connections, unit });
+}
+
 function run(spec: LoadSpec): Promise<LoadResult> {
   switch (spec.kind) {
     case 'static':
@@ -267,6 +339,13 @@ function run(spec: LoadSpec): Promise<LoadResult> {
 }
 
 process.on('message', (msg: Request) => {
+  if ('open' in msg) {
+    runOpen(msg.open).then(
+      (openResult) => process.send?.({ id: msg.id, openResult } satisfies Reply),
+      (err: unknown) => process.send?.({ id: msg.id, error: String((err as Error)?.stack ?? err) } satisfies Reply),
+    );
+    return;
+  }
   const specs = 'spec' in msg ? [msg.spec] : msg.parallel;
   Promise.all(specs.map(run)).then(
     (results) => process.send?.({ id: msg.id, results } satisfies Reply),

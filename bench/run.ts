@@ -58,10 +58,25 @@ import {
   type App,
   type Instance,
 } from './lib/tollgate.js';
-import type { LoadResult, LoadSpec, Reply } from './lib/types.js';
+import type { LoadResult, LoadSpec, OpenLoopSpec, Reply } from './lib/types.js';
+import type { OpenLoopResult } from './lib/open-loop.js';
+import {
+  LATENCY_HEAD,
+  latencyConsoleRows,
+  latencyRatios,
+  latencySection,
+  spliceLatency,
+  type LatencyReport,
+  type LatencyScenario,
+  type LatencySide,
+  type LatencyStep,
+} from './lib/latency.js';
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
+// --latency: only the open-loop latency run (issue #17 §1): both servers at fixed fractions of the
+// peer's peak; its section and target rows go into the existing latest.{md,json}.
+const LATENCY = args.includes('--latency');
 const SCALE = !args.includes('--no-scale');
 const SCALE_TOKENS = Number(/^--scale-tokens=(\d+)$/.exec(args.find((a) => a.startsWith('--scale-tokens=')) ?? '')?.[1] ?? 1_000_000);
 // --only=<regex>: while working on one scenario, run only the Tollgate scenarios whose
@@ -89,7 +104,7 @@ if (!existsSync('dist/cli/main.js')) {
 
 let loadProc: ChildProcess;
 let nextId = 1;
-const pending = new Map<number, { resolve: (r: readonly LoadResult[]) => void; reject: (e: Error) => void }>();
+const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
 
 function startLoad(): void {
   loadProc = fork(join(import.meta.dirname, 'load.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -98,16 +113,29 @@ function startLoad(): void {
     if (!p) return;
     pending.delete(m.id);
     if ('error' in m) p.reject(new Error(m.error));
-    else p.resolve(m.results);
+    else p.resolve(m);
   });
 }
 
-function load(specs: readonly LoadSpec[]): Promise<readonly LoadResult[]> {
+function send(msg: { spec: LoadSpec } | { parallel: readonly LoadSpec[] } | { open: OpenLoopSpec }): Promise<Reply> {
   const id = nextId++;
   return new Promise((resolve, reject) => {
     pending.set(id, { resolve, reject });
-    loadProc.send(specs.length === 1 ? { id, spec: specs[0] } : { id, parallel: specs });
+    loadProc.send({ id, ...msg });
   });
+}
+
+async function load(specs: readonly LoadSpec[]): Promise<readonly LoadResult[]> {
+  const r = await send(specs.length === 1 ? { spec: specs[0]! } : { parallel: specs });
+  if (!('results' in r)) throw new Error('load: unexpected reply');
+  return r.results;
+}
+
+/** One open-loop run in the load generator process (bench/lib/open-loop.ts). */
+async function openLoad(spec: OpenLoopSpec): Promise<OpenLoopResult> {
+  const r = await send({ open: spec });
+  if (!('openResult' in r)) throw new Error('load: unexpected reply');
+  return r.openResult;
 }
 
 // --- measuring ----------------------------------------------------------------------------------
@@ -745,6 +773,222 @@ async function withPgSchema<T>(fn: (schema: string) => Promise<T>): Promise<T> {
   }
 }
 
+// --- latency at fixed rates (issue #17 §1) -------------------------------------------------------
+
+const LAT_STEP = QUICK ? 3 : 5;
+const LAT_WARMUP = 1;
+const LAT_FRACTIONS = [0.25, 0.5, 0.75] as const;
+/** Open-loop connection pool: far above rate × latency at these loads, so it is never the limit. */
+const LAT_CONNECTIONS = 64;
+
+type OpenUnitSpec = OpenLoopSpec['unit'];
+
+/**
+ * Open-loop runs: per scenario, the peer's closed-loop peak (as the rest of the bench measures it),
+ * then Tollgate and the peer each driven at 25, 50 and 75 % of it — the same absolute rates — with
+ * latency counted from each unit's scheduled send time. GET /api/me has no peer equivalent: its
+ * base is Tollgate's own closed-loop peak, and the bare-Fastify ceiling runs beside it at the same
+ * rates. All three servers stay up the whole time, as in the paired runs.
+ */
+async function benchLatency(): Promise<LatencyReport> {
+  const ceiling = await startServer('ceiling (latency)', ['--import', 'tsx', join(import.meta.dirname, 'servers/ceiling.ts')], {}, '/json');
+  const { server: peer, basic: peerBasic, code: peerCode } = await startPeer('oidc-provider (latency)');
+  const inst = await startTollgate('sqlite (latency)', { TOLLGATE_KEY_ALG: 'ES256' });
+  const scenarios: LatencyScenario[] = [];
+  try {
+    await signIn(inst);
+    const tg = inst.server;
+    const TG = 'tollgate sqlite';
+    const PEER = 'oidc-provider';
+    const CEIL = 'ceiling';
+    const tgOpaque = await clientCredentials(tg.base, inst.apps.cc);
+    const userOpaque = (await codeFlow(inst, inst.apps.code)).access_token;
+    let peerOpaque = '';
+    let peerCookie = '';
+    const unitOf = (make: (d: number) => LoadSpec): OpenUnitSpec => {
+      const { connections: _c, duration: _d, ...unit } = make(1);
+      return unit;
+    };
+    type Side = { server: Server; label: string; unit: () => OpenUnitSpec };
+    interface Def {
+      scenario: string;
+      unit: 'req/s' | 'flows/s';
+      single: boolean;
+      base: string;
+      /** closed-loop spec on the base server, for its peak */
+      peak: { server: Server; make: (d: number) => LoadSpec };
+      a: Side;
+      b: Side;
+      bIsPeer: boolean;
+      before?: () => Promise<void>;
+      note?: string;
+    }
+    const peerPool: string[] = [];
+    const tgPool: string[] = [];
+    const peerTokenUrl = `${peer.base}/token`;
+    const tgTokenUrl = `${tg.base}/oauth/token`;
+    const peerBase = "the peer's closed-loop peak in this run";
+    const defs: Def[] = [
+      {
+        scenario: 'client_credentials opaque',
+        unit: 'req/s',
+        single: true,
+        base: peerBase,
+        bIsPeer: true,
+        peak: { server: peer, make: post(peerTokenUrl, peerBasic, 'grant_type=client_credentials&scope=api%3Aread') },
+        a: { server: tg, label: TG, unit: () => unitOf(post(tgTokenUrl, inst.apps.cc.basic, 'grant_type=client_credentials')) },
+        b: { server: peer, label: PEER, unit: () => unitOf(post(peerTokenUrl, peerBasic, 'grant_type=client_credentials&scope=api%3Aread')) },
+      },
+      {
+        scenario: 'client_credentials JWT ES256',
+        unit: 'req/s',
+        single: true,
+        base: peerBase,
+        bIsPeer: true,
+        peak: { server: peer, make: post(peerTokenUrl, peerBasic, 'grant_type=client_credentials&scope=api%3Aread&resource=urn%3Abench%3Aapi') },
+        a: { server: tg, label: TG, unit: () => unitOf(post(tgTokenUrl, inst.apps.ccJwt.basic, 'grant_type=client_credentials')) },
+        b: { server: peer, label: PEER, unit: () => unitOf(post(peerTokenUrl, peerBasic, 'grant_type=client_credentials&scope=api%3Aread&resource=urn%3Abench%3Aapi')) },
+      },
+      {
+        scenario: 'introspection opaque',
+        unit: 'req/s',
+        single: true,
+        base: peerBase,
+        bIsPeer: true,
+        // The peer's token right before: the client_credentials runs fill its 1,000-entry LRU.
+        before: async () => {
+          peerOpaque = await clientCredentials(peer.base, { clientId: PEER_CLIENT.id, secret: PEER_CLIENT.secret, basic: peerBasic }, { scope: 'api:read' }, '/token');
+        },
+        peak: { server: peer, make: (d) => post(`${peer.base}/token/introspection`, peerBasic, `token=${peerOpaque}`)(d) },
+        a: { server: tg, label: TG, unit: () => unitOf(post(`${tg.base}/oauth/introspect`, inst.apps.cc.basic, `token=${tgOpaque}`)) },
+        b: { server: peer, label: PEER, unit: () => unitOf(post(`${peer.base}/token/introspection`, peerBasic, `token=${peerOpaque}`)) },
+      },
+      {
+        scenario: 'GET /api/me opaque',
+        unit: 'req/s',
+        single: true,
+        base: "Tollgate's own closed-loop peak in this run (oidc-provider has no equivalent; the ceiling, GET /json on bare Fastify, runs at the same rates)",
+        bIsPeer: false,
+        peak: { server: tg, make: getBearer(`${tg.base}/api/me`, userOpaque) },
+        a: { server: tg, label: TG, unit: () => unitOf(getBearer(`${tg.base}/api/me`, userOpaque)) },
+        b: { server: ceiling, label: CEIL, unit: () => unitOf((d) => ({ kind: 'static', url: `${ceiling.base}/json`, method: 'GET', headers: {}, connections: CONNECTIONS, duration: d })) },
+      },
+      {
+        scenario: 'refresh',
+        unit: 'req/s',
+        single: true,
+        base: peerBase,
+        bIsPeer: true,
+        note: 'Tollgate rotates (each answer a new refresh token, the old one consumed, durable); oidc-provider does not rotate a confidential client\'s refresh token by default, so it presents the same ones again (in memory). Each server chains over its own pool of refresh tokens, each from its own code flow.',
+        before: async () => {
+          peerCookie = await peerSession(peer.base, peerCode);
+          peerPool.length = 0;
+          while (peerPool.length < 200) {
+            const t = await peerCodeFlow(peer.base, peerCode, peerCookie, PLAIN_SCOPE);
+            if (t.refresh_token) peerPool.push(t.refresh_token);
+          }
+          if (tgPool.length === 0) tgPool.push(...(await refreshPool(inst, 160)));
+        },
+        peak: { server: peer, make: (d) => ({ kind: 'refresh', url: peerTokenUrl, basic: peerCode.basic, poolName: 'peer (latency)', pool: peerPool, connections: CONNECTIONS, duration: d }) },
+        a: { server: tg, label: TG, unit: () => ({ kind: 'refresh', url: tgTokenUrl, basic: inst.apps.code.basic, poolName: 'tollgate (latency)', pool: tgPool }) },
+        b: { server: peer, label: PEER, unit: () => ({ kind: 'refresh', url: peerTokenUrl, basic: peerCode.basic, poolName: 'peer (latency)', pool: peerPool }) },
+      },
+      {
+        scenario: CODE_FLOW,
+        unit: 'flows/s',
+        single: false,
+        base: peerBase,
+        bIsPeer: true,
+        note: 'Rate in flows/s; a flow\'s latency runs from its scheduled time to its token response (authorize → 303 with the code → token, on one connection).',
+        before: async () => {
+          peerCookie = await peerSession(peer.base, peerCode);
+        },
+        peak: { server: peer, make: (d) => peerFlow(peer.base, peerCode, peerCookie, false)(d) },
+        a: { server: tg, label: TG, unit: () => unitOf(tgFlow(inst, inst.apps.code, false)) },
+        b: { server: peer, label: PEER, unit: () => unitOf(peerFlow(peer.base, peerCode, peerCookie, false)) },
+      },
+    ];
+    for (const def of defs) {
+      if (ONLY && ![`latency ${def.scenario}`, `${def.a.label} ${def.scenario}`, `${def.b.label} ${def.scenario}`].some((t) => ONLY.test(t))) continue;
+      await def.before?.();
+      await load([def.peak.make(WARMUP)]);
+      const c0 = cpuMs(def.peak.server.pid);
+      const [pk] = await load([def.peak.make(DURATION)]);
+      const peak = figures(pk!, cpuMs(def.peak.server.pid) - c0);
+      log(`latency · ${def.scenario}: base peak ${Math.round(peak.unitsPerSec)} ${def.unit} (closed loop, ${CONNECTIONS} connections), p99 ${peak.p99.toFixed(2)} ms`);
+      const steps: LatencyStep[] = [];
+      for (const [k, fraction] of LAT_FRACTIONS.entries()) {
+        const rate = Math.max(10, Math.round(peak.unitsPerSec * fraction));
+        const order = k % 2 === 0 ? [def.a, def.b] : [def.b, def.a];
+        const got = new Map<Side, LatencySide>();
+        for (const side of order) {
+          const unit = side.unit();
+          await openLoad({ kind: 'open', rate, duration: LAT_WARMUP, connections: LAT_CONNECTIONS, unit });
+          const c1 = cpuMs(side.server.pid);
+          const result = await openLoad({ kind: 'open', rate, duration: LAT_STEP, connections: LAT_CONNECTIONS, unit });
+          const cpu = cpuMs(side.server.pid) - c1;
+          got.set(side, { label: side.label, result, cpuUsPerUnit: result.ok > 0 ? (cpu * 1000) / result.ok : NaN });
+          const l = result.latency;
+          log(
+            `  ${side.label} @ ${rate} ${def.unit} (${Math.round(fraction * 100)} %): p50 ${l.p50.toFixed(2)} / p99 ${l.p99.toFixed(2)} / p99.9 ${l.p999.toFixed(2)} ms, ` +
+              `achieved ${Math.round(result.achievedRate)}, errors ${result.failed + result.timeouts}, lag p99 ${result.sendLag.p99.toFixed(2)} ms, max in flight ${result.maxInFlight}` +
+              (result.firstError ? `, first error: ${result.firstError}` : ''),
+          );
+        }
+        steps.push({ fraction, rate, a: got.get(def.a)!, b: got.get(def.b)! });
+      }
+      scenarios.push({
+        scenario: def.scenario,
+        unit: def.unit,
+        single: def.single,
+        base: def.base,
+        peak: peak.unitsPerSec,
+        peakP99: peak.p99,
+        peakCpuUsPerUnit: peak.cpuUsPerUnit,
+        aLabel: def.a.label,
+        bLabel: def.b.label,
+        bIsPeer: def.bIsPeer,
+        steps,
+        ...(def.note ? { note: def.note } : {}),
+      });
+    }
+  } finally {
+    await Promise.all([ceiling.stop(), peer.stop(), inst.server.stop()]);
+    cleanup(inst);
+  }
+  const m = machineMeta();
+  return {
+    meta: { ...m, quick: QUICK, stepSeconds: LAT_STEP, warmupSeconds: LAT_WARMUP, connections: LAT_CONNECTIONS, totalSeconds: Math.round((Date.now() - started) / 1000) },
+    scenarios,
+  };
+}
+
+/** --latency: the open-loop run alone; without --only, spliced into latest.{md,json}. */
+async function latencyMain(): Promise<void> {
+  const rep = await benchLatency();
+  const lr = latencyRatios(rep);
+  console.log('\n' + consoleTable(LATENCY_HEAD, latencyConsoleRows(rep)));
+  console.log('\n' + consoleTable(['target', 'goal', 'measured', 'status', 'detail'], ratioRows(lr)));
+  if (ONLY) return;
+  const jsonFile = join(RESULTS_DIR, 'latest.json');
+  const mdFile = join(RESULTS_DIR, 'latest.md');
+  const json = existsSync(jsonFile) ? (JSON.parse(readFileSync(jsonFile, 'utf8')) as Record<string, unknown>) : {};
+  writeFileSync(jsonFile, JSON.stringify({ ...json, latency: rep }, null, 2) + '\n');
+  const rows = mdTable(['x'], ratioRows(lr)).split('\n').slice(2);
+  const md = existsSync(mdFile) ? readFileSync(mdFile, 'utf8') : '# Tollgate benchmark — latest run\n\n## Targets\n\n| target | goal | measured | status | detail |\n|---|---|---|---|---|\n\n## All scenarios\n';
+  writeFileSync(mdFile, spliceLatency(md, rep, rows));
+  console.log(`\nwrote the latency section into bench/results/latest.{json,md} in ${rep.meta.totalSeconds} s`);
+}
+
+/** The last --latency run, kept by a full run that did not measure it again. */
+function previousLatency(): LatencyReport | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(RESULTS_DIR, 'latest.json'), 'utf8')) as { latency?: LatencyReport }).latency;
+  } catch {
+    return undefined;
+  }
+}
+
 // --- main ---------------------------------------------------------------------------------------
 
 const ratios: Ratio[] = [];
@@ -802,6 +1046,7 @@ async function main(): Promise<void> {
   mkdirSync(RESULTS_DIR, { recursive: true });
   startLoad();
   log(`mode ${QUICK ? 'quick' : 'full'}: ${DURATION} s × ${RUNS} runs + ${WARMUP} s warm-up per scenario, ${CONNECTIONS} connections`);
+  if (LATENCY) return latencyMain();
   if (ONLY) return benchOnly();
   await benchCeiling();
   await benchPeer();
@@ -922,6 +1167,10 @@ async function main(): Promise<void> {
     });
   }
 
+  // The open-loop latency figures come from the last `--latency` run (their own date and commit).
+  const latency = previousLatency();
+  if (latency) ratios.push(...latencyRatios(latency));
+
   // --- output -----------------------------------------------------------------------------------
   const meta = {
     ...machineMeta(),
@@ -933,7 +1182,7 @@ async function main(): Promise<void> {
     postgres: Boolean(PG_URL),
     totalSeconds: Math.round((Date.now() - started) / 1000),
   };
-  writeFileSync(join(RESULTS_DIR, 'latest.json'), JSON.stringify({ meta, results, ratios, scale: scale ?? null, pgTwoProcesses: pgTwo ?? null }, null, 2) + '\n');
+  writeFileSync(join(RESULTS_DIR, 'latest.json'), JSON.stringify({ meta, results, ratios, scale: scale ?? null, pgTwoProcesses: pgTwo ?? null, ...(latency ? { latency } : {}) }, null, 2) + '\n');
   const chartResults = results.filter((r) => !/@500/.test(r.scenario));
   writeFileSync(join(RESULTS_DIR, 'latest.svg'), svgChart(chartResults, `Tollgate vs oidc-provider 9 vs bare Fastify — ${meta.date.slice(0, 10)}, ${meta.cpus}`));
   const rows = tableRows(results);
@@ -954,6 +1203,7 @@ async function main(): Promise<void> {
     '',
     mdTable(RHEAD, rrows),
     '',
+    ...(latency ? [latencySection(latency), ''] : []),
     '## All scenarios',
     '',
     mdTable(HEAD, rows),
