@@ -4,6 +4,10 @@
  * per response in microseconds (autocannon's own histogram is whole milliseconds and skips 3xx).
  */
 import { createHash, createPrivateKey, randomBytes, randomUUID, sign } from 'node:crypto';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createHistogram } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { openLoop, type Unit } from './lib/open-loop.js';
@@ -327,7 +331,84 @@ function runOpen(spec: OpenLoopSpec) {
   return openLoop({ host: url.hostname, port: Number(url.port), rate: spec.rate, duration: spec.duration, connections: spec.connections, unit });
 }
 
-function run(spec: LoadSpec): Promise<LoadResult> {
+const lua = (v: string) => JSON.stringify(v); // a JSON string literal is a valid Lua string literal here (ASCII)
+
+/**
+ * One closed-loop run with wrk (1 thread, `connections` keep-alive connections, no pipelining),
+ * the request from a Lua script. wrk's CPU comes from its parent shell's cutime+cstime.
+ */
+function runWrk(s: StaticSpec): Promise<LoadResult> {
+  if (s.assertion || s.unique || s.bodies) return Promise.reject(new Error('wrk: static requests with one fixed body only'));
+  const dir = mkdtempSync(join(tmpdir(), 'bench-wrk-'));
+  const script = join(dir, 'req.lua');
+  const headers = Object.entries(s.headers).map(([k, v]) => `wrk.headers[${lua(k)}] = ${lua(v)}`);
+  writeFileSync(
+    script,
+    [
+      `wrk.method = ${lua(s.method)}`,
+      ...(s.body !== undefined ? [`wrk.body = ${lua(s.body)}`] : []),
+      ...headers,
+      'done = function(sm, lat, req)',
+      '  io.write(string.format("@@WRK %f %f %f %f %f %f %f %f %f %f %f\\n", sm.requests, sm.duration, sm.errors.connect, sm.errors.read, sm.errors.write, sm.errors.status, sm.errors.timeout, lat:percentile(50), lat:percentile(90), lat:percentile(99), lat.max))',
+      'end',
+      '',
+    ].join('\n'),
+  );
+  return new Promise((resolve, reject) => {
+    const args = ['-c', 'wrk "$@"; echo "@@STAT $(cat /proc/$$/stat)"', 'sh', '-t1', `-c${s.connections}`, `-d${s.duration}s`, '--timeout', '10s', '-s', script, s.url];
+    const child = spawn('sh', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('close', () => {
+      rmSync(dir, { recursive: true, force: true });
+      const w = /@@WRK (.*)/.exec(out)?.[1]?.trim().split(/\s+/).map(Number);
+      const st = /@@STAT (.*)/.exec(out)?.[1] ?? '';
+      if (!w || w.length < 11) return reject(new Error(`wrk: no summary\n${out}\n${err}`));
+      const [requests, durUs, connect, read, write, status, timeout, p50, p90, p99, max] = w as [number, number, number, number, number, number, number, number, number, number, number];
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      const seconds = durUs / 1e6;
+      const units = requests - status;
+      resolve({
+        requests,
+        units,
+        seconds,
+        rps: requests / seconds,
+        unitsPerSec: units / seconds,
+        p50: p50 / 1000,
+        p90: p90 / 1000,
+        p99: p99 / 1000,
+        max: max / 1000,
+        errors: connect + read + write,
+        timeouts: timeout,
+        non2xx: status,
+        bad: 0,
+        statusCodes: {},
+        generatorCpuMs: ((Number(f[13]) + Number(f[14])) * 1000) / CLK_TCK,
+      });
+    });
+  });
+}
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+async function run(spec: LoadSpec): Promise<LoadResult> {
+  if (spec.kind === 'static' && spec.generator === 'wrk') return runWrk(spec);
+  // autocannon runs in this process: its CPU is this process's, from the start to the end.
+  const c0 = process.cpuUsage();
+  const r = await runAutocannon(spec);
+  const c = process.cpuUsage(c0);
+  return { ...r, generatorCpuMs: (c.user + c.system) / 1000 };
+}
+
+function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
   switch (spec.kind) {
     case 'static':
       return runStatic(spec);

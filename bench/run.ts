@@ -28,7 +28,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { cpuMs, rssMb, runCli, startServer, stopAll, type Server } from './lib/proc.js';
+import { cpuMs, mainThreadCpuMs, rssMb, runCli, startServer, stopAll, wrkAvailable, type Server } from './lib/proc.js';
 import {
   HEAD,
   consoleTable,
@@ -77,6 +77,8 @@ const QUICK = args.includes('--quick');
 // --latency: only the open-loop latency run (issue #17 §1): both servers at fixed fractions of the
 // peer's peak; its section and target rows go into the existing latest.{md,json}.
 const LATENCY = args.includes('--latency');
+// --generators: autocannon and wrk side by side on the same scenarios (needs wrk installed).
+const GENERATORS = args.includes('--generators');
 const SCALE = !args.includes('--no-scale');
 const SCALE_TOKENS = Number(/^--scale-tokens=(\d+)$/.exec(args.find((a) => a.startsWith('--scale-tokens=')) ?? '')?.[1] ?? 1_000_000);
 // --only=<regex>: while working on one scenario, run only the Tollgate scenarios whose
@@ -989,6 +991,163 @@ function previousLatency(): LatencyReport | undefined {
   }
 }
 
+// --- autocannon vs wrk (issue #17: why the two read different ratios) ----------------------------
+
+interface GeneratorRun {
+  readonly scenario: string;
+  readonly generator: 'autocannon' | 'wrk';
+  readonly server: string;
+  readonly rep: number;
+  readonly rps: number;
+  readonly p99: number;
+  readonly failures: number;
+  /** server CPU per request (all threads), µs */
+  readonly serverCpuUs: number;
+  /** server cores busy during the run (all threads / main thread alone) */
+  readonly serverCores: number;
+  readonly serverMainCores: number;
+  /** load generator CPU per request, µs, and cores */
+  readonly generatorCpuUs: number;
+  readonly generatorCores: number;
+  /** machine idle during the run, % of both cores */
+  readonly machineIdlePct: number;
+}
+
+/**
+ * `--generators`: the same closed-loop scenarios (32 connections, keep-alive, no pipelining, the
+ * same request bytes) driven by autocannon and by wrk (1 thread), Tollgate and the peer alternating
+ * run by run and the generator order alternating rep by rep; per run the server's CPU (all threads
+ * and the event-loop thread alone), the generator's CPU and the machine's idle time.
+ */
+async function benchGenerators(): Promise<void> {
+  if (!wrkAvailable()) throw new Error('--generators needs wrk (apt-get install wrk)');
+  const REPS = 3;
+  const { server: peer, basic: peerBasic } = await startPeer('oidc-provider (generators)');
+  const inst = await startTollgate('sqlite (generators)', { TOLLGATE_KEY_ALG: 'ES256' });
+  const out: GeneratorRun[] = [];
+  try {
+    const tg = inst.server;
+    const tgOpaque = await clientCredentials(tg.base, inst.apps.cc);
+    type Side = { server: Server; label: string; make: (d: number) => LoadSpec };
+    const scenarios: Array<{ name: string; before?: () => Promise<void>; a: Side; b: () => Side }> = [];
+    let peerOpaque = '';
+    scenarios.push(
+      {
+        name: 'client_credentials opaque',
+        a: { server: tg, label: 'tollgate', make: post(`${tg.base}/oauth/token`, inst.apps.cc.basic, 'grant_type=client_credentials') },
+        b: () => ({ server: peer, label: 'peer', make: post(`${peer.base}/token`, peerBasic, 'grant_type=client_credentials&scope=api%3Aread') }),
+      },
+      {
+        name: 'client_credentials JWT ES256',
+        a: { server: tg, label: 'tollgate', make: post(`${tg.base}/oauth/token`, inst.apps.ccJwt.basic, 'grant_type=client_credentials') },
+        b: () => ({ server: peer, label: 'peer', make: post(`${peer.base}/token`, peerBasic, 'grant_type=client_credentials&scope=api%3Aread&resource=urn%3Abench%3Aapi') }),
+      },
+      {
+        name: 'introspection opaque',
+        before: async () => {
+          peerOpaque = await clientCredentials(peer.base, { clientId: PEER_CLIENT.id, secret: PEER_CLIENT.secret, basic: peerBasic }, { scope: 'api:read' }, '/token');
+        },
+        a: { server: tg, label: 'tollgate', make: post(`${tg.base}/oauth/introspect`, inst.apps.cc.basic, `token=${tgOpaque}`) },
+        b: () => ({ server: peer, label: 'peer', make: post(`${peer.base}/token/introspection`, peerBasic, `token=${peerOpaque}`) }),
+      },
+    );
+    for (const sc of scenarios) {
+      if (ONLY && !ONLY.test(sc.name)) continue;
+      await sc.before?.();
+      const sides = [sc.a, sc.b()];
+      const withGen = (side: Side, generator: 'autocannon' | 'wrk', d: number): LoadSpec => {
+        const spec = side.make(d);
+        return spec.kind === 'static' ? { ...spec, generator } : spec;
+      };
+      for (const side of sides) for (const g of ['autocannon', 'wrk'] as const) await load([withGen(side, g, WARMUP)]);
+      for (let rep = 0; rep < REPS; rep++) {
+        const gens = rep % 2 === 0 ? (['autocannon', 'wrk'] as const) : (['wrk', 'autocannon'] as const);
+        for (const g of gens) {
+          for (const side of sides) {
+            const c0 = cpuMs(side.server.pid);
+            const m0 = mainThreadCpuMs(side.server.pid);
+            const t0 = machineCpu();
+            const w0 = Date.now();
+            const [r] = await load([withGen(side, g, DURATION)]);
+            const wall = (Date.now() - w0) / 1000;
+            const cpu = cpuMs(side.server.pid) - c0;
+            const main = mainThreadCpuMs(side.server.pid) - m0;
+            const gen = r!.generatorCpuMs ?? NaN;
+            const row: GeneratorRun = {
+              scenario: sc.name,
+              generator: g,
+              server: side.label,
+              rep,
+              rps: r!.unitsPerSec,
+              p99: r!.p99,
+              failures: r!.errors + r!.timeouts + r!.non2xx,
+              serverCpuUs: (cpu * 1000) / r!.requests,
+              serverCores: cpu / 1000 / r!.seconds,
+              serverMainCores: main / 1000 / r!.seconds,
+              generatorCpuUs: (gen * 1000) / r!.requests,
+              generatorCores: gen / 1000 / wall,
+              machineIdlePct: idlePct(t0, machineCpu()),
+            };
+            out.push(row);
+            log(
+              `${sc.name} · ${g} · ${side.label}: ${Math.round(row.rps)} req/s, server ${row.serverCpuUs.toFixed(0)} µs/req (${row.serverCores.toFixed(2)} cores, main thread ${row.serverMainCores.toFixed(2)}), ` +
+                `generator ${row.generatorCpuUs.toFixed(0)} µs/req (${row.generatorCores.toFixed(2)} cores), machine idle ${row.machineIdlePct.toFixed(0)} %` +
+                (row.failures > 0 ? `, failures ${row.failures}` : ''),
+            );
+          }
+        }
+      }
+    }
+  } finally {
+    await Promise.all([peer.stop(), inst.server.stop()]);
+    cleanup(inst);
+  }
+  // Summary: per scenario and generator, the mean of each figure over the reps, and the ratio.
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const head = ['scenario', 'generator', 'tollgate req/s', 'peer req/s', 'ratio (per rep)', 'server CPU µs/req tg / peer', 'server cores tg / peer (main thread)', 'generator µs/req at tg / peer', 'generator cores at tg / peer', 'machine idle % tg / peer'];
+  const rows: string[][] = [];
+  for (const sc of [...new Set(out.map((r) => r.scenario))]) {
+    for (const g of ['autocannon', 'wrk'] as const) {
+      const pick = (server: string) => out.filter((r) => r.scenario === sc && r.generator === g && r.server === server);
+      const a = pick('tollgate');
+      const b = pick('peer');
+      const m = (rs: GeneratorRun[], f: (r: GeneratorRun) => number) => mean(rs.map(f));
+      const perRep = a.map((r, i) => (b[i] ? r.rps / b[i]!.rps : NaN));
+      rows.push([
+        sc,
+        g,
+        m(a, (r) => r.rps).toFixed(0),
+        m(b, (r) => r.rps).toFixed(0),
+        `${(m(a, (r) => r.rps) / m(b, (r) => r.rps)).toFixed(2)}× (${perRep.map((x) => x.toFixed(2)).join(', ')})`,
+        `${m(a, (r) => r.serverCpuUs).toFixed(0)} / ${m(b, (r) => r.serverCpuUs).toFixed(0)}`,
+        `${m(a, (r) => r.serverCores).toFixed(2)} (${m(a, (r) => r.serverMainCores).toFixed(2)}) / ${m(b, (r) => r.serverCores).toFixed(2)} (${m(b, (r) => r.serverMainCores).toFixed(2)})`,
+        `${m(a, (r) => r.generatorCpuUs).toFixed(0)} / ${m(b, (r) => r.generatorCpuUs).toFixed(0)}`,
+        `${m(a, (r) => r.generatorCores).toFixed(2)} / ${m(b, (r) => r.generatorCores).toFixed(2)}`,
+        `${m(a, (r) => r.machineIdlePct).toFixed(0)} / ${m(b, (r) => r.machineIdlePct).toFixed(0)}`,
+      ]);
+    }
+  }
+  console.log('\n' + consoleTable(head, rows));
+  if (ONLY) return;
+  const meta = { ...machineMeta(), quick: QUICK, durationSeconds: DURATION, warmupSeconds: WARMUP, reps: REPS, connections: CONNECTIONS, totalSeconds: Math.round((Date.now() - started) / 1000) };
+  writeFileSync(join(RESULTS_DIR, 'generators-latest.json'), JSON.stringify({ meta, runs: out }, null, 2) + '\n');
+  writeFileSync(
+    join(RESULTS_DIR, 'generators-latest.md'),
+    [
+      '# autocannon vs wrk — latest run',
+      '',
+      `\`npm run bench -- --generators${QUICK ? ' --quick' : ''}\` on ${meta.cpus}, Node ${meta.node}, commit ${meta.commit}, ${meta.date}. ` +
+        `${CONNECTIONS} connections, keep-alive, no pipelining, the same request bytes; wrk with 1 thread. Tollgate (SQLite) and oidc-provider alternate run by run, ` +
+        `the generator order alternates rep by rep; ${REPS} reps of ${DURATION} s each after ${WARMUP} s of warm-up per side and generator. ` +
+        'Server CPU counts all its threads; "main thread" is the event-loop thread alone. Generator CPU: the autocannon process, or wrk (its shell\'s cutime+stime).',
+      '',
+      mdTable(head, rows),
+      '',
+    ].join('\n'),
+  );
+  console.log('wrote bench/results/generators-latest.{json,md}');
+}
+
 // --- main ---------------------------------------------------------------------------------------
 
 const ratios: Ratio[] = [];
@@ -1047,6 +1206,7 @@ async function main(): Promise<void> {
   startLoad();
   log(`mode ${QUICK ? 'quick' : 'full'}: ${DURATION} s × ${RUNS} runs + ${WARMUP} s warm-up per scenario, ${CONNECTIONS} connections`);
   if (LATENCY) return latencyMain();
+  if (GENERATORS) return benchGenerators();
   if (ONLY) return benchOnly();
   await benchCeiling();
   await benchPeer();

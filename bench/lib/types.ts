@@ -25,6 +25,11 @@ export interface StaticSpec {
    * it (ES256, a new jti each time), as a client would send.
    */
   readonly assertion?: AssertionSpec;
+  /**
+   * The closed-loop generator: autocannon in the load process (default), or wrk (1 thread, a
+   * native binary: several times less CPU per request) spawned by it, when installed.
+   */
+  readonly generator?: 'autocannon' | 'wrk';
 }
 
 export interface AssertionSpec {
@@ -111,6 +116,8 @@ export interface LoadResult {
   /** responses whose status was not the one the scenario expects (flows) */
   readonly bad: number;
   readonly statusCodes: Record<string, number>;
+  /** CPU time (user+system, ms) the load generator itself used during the run */
+  readonly generatorCpuMs?: number;
 }
 
 export type Request =
