@@ -9,6 +9,13 @@
  *   TOLLGATE_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench   adds PostgreSQL
  *   npm run bench -- --quick --only='oidc|authorization code'   only the matching scenarios (Tollgate,
  *                                 oidc-provider and paired), printed with their ratios, no report
+ *   npm run bench -- --latency    open-loop latency at 25/50/75 % of the peer's peak (~5 min; with
+ *                                 --quick ~3.5 min; with --only, printed only): its section and target
+ *                                 rows go into the existing bench/results/latest.{md,json}
+ *   npm run bench -- --generators autocannon vs wrk on the same paired scenarios (needs wrk), to
+ *                                 bench/results/generators-latest.{md,json}
+ *   npm run bench -- --no-wrk     the paired peer-target ratios under autocannon only (by default they
+ *                                 also run under wrk when it is installed, and the harsher decides)
  *
  * Scenarios: client_credentials (opaque, JWT ES256/EdDSA), introspection, token exchange (RFC
  * 8693, with an actor token; paired against the peer's client_credentials, its nearest figure),

@@ -5,8 +5,11 @@
  * wrk2 makes). When the server stalls, the units scheduled meanwhile wait for a free connection and
  * that wait is part of their latency, as it is for a real client arriving at that moment.
  *
- * - Schedule: unit i is due at t0 + i / rate. Whenever the event loop runs (a timer set for the next
- *   due unit, or any response), every unit already due is started on a free connection, oldest first.
+ * - Schedule: unit i is due at t0 + i / rate. Whenever the event loop runs (a tick, or any
+ *   response), every unit already due is started on a free connection, oldest first. The ticks come
+ *   from a worker thread that sleeps until the next due time with Atomics.wait (futex precision,
+ *   tens of µs) and posts a message: Node's own timers have 1 ms granularity, which on a 0.2 ms
+ *   request would be most of the measured latency.
  * - Connections: a fixed pool of keep-alive HTTP/1.1 connections opened before the schedule starts,
  *   one unit at a time on each (no pipelining). The pool is sized well above rate × latency so the
  *   generator is not the bottleneck; `maxInFlight` and `saturatedMs` say whether it ever was.
@@ -20,6 +23,40 @@
  */
 import { connect, type Socket } from 'node:net';
 import { performance, createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+
+/** Wall-clock milliseconds with sub-µs resolution, comparable across threads. */
+const now = () => performance.timeOrigin + performance.now();
+
+/**
+ * The ticker thread: sleeps (Atomics.wait) until the first unit the main thread has not started is
+ * due, then posts a wake-up. The main thread publishes how far it got (`shared[0]`, the next unit
+ * index) and how many connections are free (`shared[1]`): while responses keep it dispatching on
+ * time no message is needed, while every connection is busy the responses wake it, and wake-ups
+ * are at least MIN_GAP_MS apart. Plain JavaScript, evaluated (no loader needed).
+ */
+const MIN_GAP_MS = 0.2;
+const TICKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { performance } = require('node:perf_hooks');
+const { t0, interval, total, sab, minGap } = workerData;
+const shared = new Int32Array(sab);
+const cell = new Int32Array(new SharedArrayBuffer(4));
+const now = () => performance.timeOrigin + performance.now();
+let lastPost = -Infinity;
+for (;;) {
+  const next = Atomics.load(shared, 0);
+  if (next >= total) break;
+  if (Atomics.load(shared, 1) === 0) { Atomics.wait(cell, 0, 0, 1); continue; }
+  const wake = Math.max(t0 + next * interval, lastPost + minGap);
+  const t = now();
+  if (wake > t) { Atomics.wait(cell, 0, 0, wake - t); continue; }
+  parentPort.postMessage(0);
+  lastPost = now();
+  // give the main thread the time to take it before looking again
+  Atomics.wait(cell, 0, 0, minGap);
+}
+`;
 
 export interface HttpResponse {
   readonly status: number;
@@ -202,16 +239,23 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   let saturatedSince = -1;
   let saturatedMs = 0;
   let firstError: string | undefined;
-  let timer: NodeJS.Timeout | undefined;
   const rec = (h: RecordableHistogram, ms: number) => h.record(Math.max(1, Math.round(ms * 1000)));
 
   return new Promise<OpenLoopResult>((resolve) => {
-    const t0 = performance.now() + 5;
+    // The ticker thread takes some tens of ms to start: the schedule begins after that.
+    const t0 = now() + 150;
+    const sab = new SharedArrayBuffer(8);
+    const shared = new Int32Array(sab);
+    Atomics.store(shared, 1, free.length);
+    const ticker = new Worker(TICKER, { eval: true, workerData: { t0, interval, total, sab, minGap: MIN_GAP_MS } });
+    ticker.unref();
+    ticker.on('message', () => pump());
     let finished = false;
     const finish = (timeouts: number) => {
       if (finished) return;
       finished = true;
-      if (timer) clearTimeout(timer);
+      Atomics.store(shared, 0, total);
+      void ticker.terminate();
       clearTimeout(deadline);
       for (const c of conns) c.close();
       resolve({
@@ -231,11 +275,11 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
         ...(firstError !== undefined ? { firstError } : {}),
       });
     };
-    const deadline = setTimeout(() => finish(total - done), o.duration * 1000 + (o.timeoutMs ?? 10_000));
+    const deadline = setTimeout(() => finish(total - done), o.duration * 1000 + 150 + (o.timeoutMs ?? 10_000));
 
     const start = (i: number, conn: Connection) => {
       const scheduledAt = t0 + i * interval;
-      const sentAt = performance.now();
+      const sentAt = now();
       rec(lag, sentAt - scheduledAt);
       inFlight++;
       if (inFlight > maxInFlight) maxInFlight = inFlight;
@@ -249,7 +293,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
           firstError ??= String(err);
         },
       ).finally(() => {
-        const end = performance.now();
+        const end = now();
         rec(latency, end - scheduledAt);
         rec(service, end - sentAt);
         inFlight--;
@@ -262,21 +306,18 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
 
     const pump = () => {
       if (finished) return;
-      const now = performance.now();
-      const due = Math.min(total, Math.floor((now - t0) / interval) + 1);
+      const t = now();
+      const due = Math.max(0, Math.min(total, Math.floor((t - t0) / interval) + 1));
       while (next < due && free.length > 0) start(next++, free.pop()!);
+      Atomics.store(shared, 0, next);
+      Atomics.store(shared, 1, free.length);
       if (next < due) {
         // Every connection is busy and units are waiting: their wait counts from their schedule.
-        if (saturatedSince < 0) saturatedSince = now;
+        if (saturatedSince < 0) saturatedSince = t;
       } else if (saturatedSince >= 0) {
-        saturatedMs += now - saturatedSince;
+        saturatedMs += t - saturatedSince;
         saturatedSince = -1;
       }
-      if (next < total && free.length > 0) {
-        if (timer) clearTimeout(timer);
-        timer = setTimeout(pump, Math.max(0, t0 + next * interval - performance.now()));
-      }
     };
-    timer = setTimeout(pump, 5);
   });
 }
