@@ -355,7 +355,8 @@ function runWrk(s: StaticSpec): Promise<LoadResult> {
     ].join('\n'),
   );
   return new Promise((resolve, reject) => {
-    const args = ['-c', 'wrk "$@"; echo "@@STAT $(cat /proc/$$/stat)"', 'sh', '-t1', `-c${s.connections}`, `-d${s.duration}s`, '--timeout', '10s', '-s', script, s.url];
+    const wrk = s.generatorCpus !== undefined ? `taskset -c ${s.generatorCpus} wrk` : 'wrk';
+    const args = ['-c', `${wrk} "$@"; echo "@@STAT $(cat /proc/$$/stat)"`, 'sh', '-t1', `-c${s.connections}`, `-d${s.duration}s`, '--timeout', '10s', '-s', script, s.url];
     const child = spawn('sh', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';

@@ -29,7 +29,7 @@
  * is the server process's utime+stime delta (/proc/<pid>/stat) divided by the requests served.
  * Needs a build (`npm run build`): the Tollgate measured is dist/, exactly what `npm start` runs.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -1025,9 +1025,20 @@ function previousLatency(): LatencyReport | undefined {
 
 // --- autocannon vs wrk (issue #17: why the two read different ratios) ----------------------------
 
+/**
+ * `wrk, pinned`: wrk on CPU 1 and every thread of the server on CPU 0, so the server cannot spread
+ * its off-event-loop work (libuv pool, GC helpers) over the second core.
+ */
+type Gen = 'autocannon' | 'wrk' | 'wrk, pinned';
+const GENS: readonly Gen[] = ['autocannon', 'wrk', 'wrk, pinned'];
+
+function pin(pid: number, cpus: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+}
+
 interface GeneratorRun {
   readonly scenario: string;
-  readonly generator: 'autocannon' | 'wrk';
+  readonly generator: Gen;
   readonly server: string;
   readonly rep: number;
   readonly rps: number;
@@ -1048,7 +1059,8 @@ interface GeneratorRun {
 /**
  * `--generators`: the same closed-loop scenarios (32 connections, keep-alive, no pipelining, the
  * same request bytes) driven by autocannon and by wrk (1 thread), Tollgate and the peer alternating
- * run by run and the generator order alternating rep by rep; per run the server's CPU (all threads
+ * run by run and the generator order alternating rep by rep (and wrk once more with the server
+ * pinned to one core, wrk to the other); per run the server's CPU (all threads
  * and the event-loop thread alone), the generator's CPU and the machine's idle time.
  */
 async function benchGenerators(): Promise<void> {
@@ -1087,20 +1099,24 @@ async function benchGenerators(): Promise<void> {
       if (ONLY && !ONLY.test(sc.name)) continue;
       await sc.before?.();
       const sides = [sc.a, sc.b()];
-      const withGen = (side: Side, generator: 'autocannon' | 'wrk', d: number): LoadSpec => {
+      const withGen = (side: Side, g: Gen, d: number): LoadSpec => {
         const spec = side.make(d);
-        return spec.kind === 'static' ? { ...spec, generator } : spec;
+        if (spec.kind !== 'static') return spec;
+        return g === 'autocannon' ? { ...spec, generator: 'autocannon' } : { ...spec, generator: 'wrk', ...(g === 'wrk, pinned' ? { generatorCpus: '1' } : {}) };
       };
-      for (const side of sides) for (const g of ['autocannon', 'wrk'] as const) await load([withGen(side, g, WARMUP)]);
+      for (const side of sides) for (const g of GENS.slice(0, 2)) await load([withGen(side, g, WARMUP)]);
       for (let rep = 0; rep < REPS; rep++) {
-        const gens = rep % 2 === 0 ? (['autocannon', 'wrk'] as const) : (['wrk', 'autocannon'] as const);
+        const gens = rep % 2 === 0 ? GENS : [...GENS].reverse();
         for (const g of gens) {
           for (const side of sides) {
+            if (g === 'wrk, pinned') pin(side.server.pid, '0');
             const c0 = cpuMs(side.server.pid);
             const m0 = mainThreadCpuMs(side.server.pid);
             const t0 = machineCpu();
             const w0 = Date.now();
-            const [r] = await load([withGen(side, g, DURATION)]);
+            const [r] = await load([withGen(side, g, DURATION)]).finally(() => {
+              if (g === 'wrk, pinned') pin(side.server.pid, '0-1');
+            });
             const wall = (Date.now() - w0) / 1000;
             const cpu = cpuMs(side.server.pid) - c0;
             const main = mainThreadCpuMs(side.server.pid) - m0;
@@ -1139,7 +1155,7 @@ async function benchGenerators(): Promise<void> {
   const head = ['scenario', 'generator', 'tollgate req/s', 'peer req/s', 'ratio (per rep)', 'server CPU µs/req tg / peer', 'server cores tg / peer (main thread)', 'generator µs/req at tg / peer', 'generator cores at tg / peer', 'machine idle % tg / peer'];
   const rows: string[][] = [];
   for (const sc of [...new Set(out.map((r) => r.scenario))]) {
-    for (const g of ['autocannon', 'wrk'] as const) {
+    for (const g of GENS) {
       const pick = (server: string) => out.filter((r) => r.scenario === sc && r.generator === g && r.server === server);
       const a = pick('tollgate');
       const b = pick('peer');
@@ -1171,7 +1187,8 @@ async function benchGenerators(): Promise<void> {
       `\`npm run bench -- --generators${QUICK ? ' --quick' : ''}\` on ${meta.cpus}, Node ${meta.node}, commit ${meta.commit}, ${meta.date}. ` +
         `${CONNECTIONS} connections, keep-alive, no pipelining, the same request bytes; wrk with 1 thread. Tollgate (SQLite) and oidc-provider alternate run by run, ` +
         `the generator order alternates rep by rep; ${REPS} reps of ${DURATION} s each after ${WARMUP} s of warm-up per side and generator. ` +
-        'Server CPU counts all its threads; "main thread" is the event-loop thread alone. Generator CPU: the autocannon process, or wrk (its shell\'s cutime+stime).',
+        'Server CPU counts all its threads; "main thread" is the event-loop thread alone. Generator CPU: the autocannon process, or wrk (its shell\'s cutime+stime). ' +
+        '"wrk, pinned": wrk on CPU 1 and every thread of the server on CPU 0 (taskset), so the server cannot put its off-event-loop work (libuv pool, GC helpers) on the second core.',
       '',
       mdTable(head, rows),
       '',

@@ -30,6 +30,8 @@ export interface StaticSpec {
    * native binary: several times less CPU per request) spawned by it, when installed.
    */
   readonly generator?: 'autocannon' | 'wrk';
+  /** wrk only: the CPUs it may run on (taskset list, e.g. "1") */
+  readonly generatorCpus?: string;
 }
 
 export interface AssertionSpec {
