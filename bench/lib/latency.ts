@@ -84,7 +84,7 @@ export function latencyRatios(rep: LatencyReport): Ratio[] {
     }
     const failures = errs(h.a.result) + errs(h.b.result);
     out.push({
-      what: `p99 at ${Math.round(h.fraction * 100)} % of ${s.bIsPeer ? "the peer's" : 'its base'} peak, open loop: ${s.scenario}`,
+      what: `open-loop p99 at ${Math.round(h.fraction * 100)} % of ${s.bIsPeer ? "the peer's" : "Tollgate's own"} peak: ${s.scenario}`,
       target: goals.join(' and '),
       measured: `${ms(a)} ms` + (s.bIsPeer ? ` (${(a / b).toFixed(2)}× the peer's)` : ''),
       met: checks.length === 0 ? null : checks.every(Boolean) && failures === 0,
@@ -169,7 +169,7 @@ export function latencyConsoleRows(rep: LatencyReport): string[][] {
 export const LATENCY_HEAD = ['scenario', 'load = rate', 'tollgate p50/p99/p99.9', 'other p50/p99/p99.9', 'achieved', 'errors', 'CPU µs', 'lag p99', 'max in flight'];
 
 /** Target rows are recognised by this prefix when a --latency run replaces them in latest.md. */
-export const LATENCY_ROW_PREFIX = '| p99 at ';
+export const LATENCY_ROW_PREFIX = '| open-loop p99 at ';
 
 /**
  * Puts a --latency run into an existing latest.md: its target rows at the end of the Targets table
