@@ -4,9 +4,14 @@
  * per response in microseconds (autocannon's own histogram is whole milliseconds and skips 3xx).
  */
 import { createHash, createPrivateKey, randomBytes, randomUUID, sign } from 'node:crypto';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createHistogram } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import type { AssertionSpec, AuthCodeSpec, LoadResult, LoadSpec, RefreshSpec, Reply, Request, StaticSpec } from './lib/types.js';
+import { openLoop, type Unit } from './lib/open-loop.js';
+import type { AssertionSpec, AuthCodeSpec, LoadResult, LoadSpec, OpenLoopSpec, RefreshSpec, Reply, Request, StaticSpec } from './lib/types.js';
 
 type Instance = autocannon.Instance;
 type AcOptions = Parameters<typeof autocannon>[0];
@@ -141,18 +146,21 @@ function runRefresh(s: RefreshSpec): Promise<LoadResult> {
     {
       method: 'POST',
       path: new URL(s.url).pathname,
-      setupRequest: (req) => {
+      setupRequest: (req, context) => {
         // Each connection takes a token, the response's rotated token goes back to the pool:
-        // every chain is sequential, so no token is ever presented twice.
+        // every chain is sequential, so no token is ever presented twice. A server that does not
+        // rotate (oidc-provider, for a confidential client) answers without a new one: the token
+        // presented goes back instead.
         const rt = shared.shift() ?? 'pool-exhausted';
+        (context as Record<string, string>)['rt'] = rt;
         return { ...req, headers, body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(rt)}` };
       },
-      onResponse: (status, body) => {
+      onResponse: (status, body, context) => {
         if (status !== 200) {
           counters.bad++;
           return;
         }
-        const rt = (JSON.parse(body) as { refresh_token?: string }).refresh_token;
+        const rt = (JSON.parse(body) as { refresh_token?: string }).refresh_token ?? (context as Record<string, string>)['rt'];
         if (rt) shared.push(rt);
       },
     },
@@ -255,7 +263,153 @@ function runAuthCode(s: AuthCodeSpec): Promise<LoadResult> {
   );
 }
 
-function run(spec: LoadSpec): Promise<LoadResult> {
+/** The open-loop unit for a spec: one request, one refresh from the shared pool, or one code flow. */
+function openUnit(u: OpenLoopSpec['unit']): { url: URL; unit: Unit } {
+  switch (u.kind) {
+    case 'static': {
+      if (u.assertion || u.unique || u.bodies) throw new Error('open loop: static units send one fixed request');
+      const url = new URL(u.url);
+      const path = url.pathname + url.search;
+      const good = (status: number) => (u.okStatus !== undefined ? status === u.okStatus : status >= 200 && status < 300);
+      return { url, unit: async (c) => good((await c.request(u.method, path, u.headers, u.body)).status) };
+    }
+    case 'refresh': {
+      let pool = pools.get(u.poolName);
+      if (!pool) {
+        pool = [...u.pool];
+        pools.set(u.poolName, pool);
+      }
+      const shared = pool;
+      const url = new URL(u.url);
+      const headers = { authorization: `Basic ${u.basic}`, 'content-type': 'application/x-www-form-urlencoded' };
+      return {
+        url,
+        unit: async (c) => {
+          const rt = shared.shift();
+          if (rt === undefined) throw new Error('refresh pool exhausted');
+          const r = await c.request('POST', url.pathname, headers, `grant_type=refresh_token&refresh_token=${encodeURIComponent(rt)}`);
+          if (r.status !== 200) return false;
+          // rotated (Tollgate) or the same token again (oidc-provider, confidential client)
+          shared.push((JSON.parse(r.body) as { refresh_token?: string }).refresh_token ?? rt);
+          return true;
+        },
+      };
+    }
+    case 'authcode': {
+      const url = new URL(u.base);
+      const redirect = encodeURIComponent(u.redirectUri);
+      const tokenHeaders = { authorization: `Basic ${u.basic}`, 'content-type': 'application/x-www-form-urlencoded' };
+      const authHeaders = { cookie: u.cookie };
+      return {
+        url,
+        unit: async (c) => {
+          const verifier = randomBytes(32).toString('base64url');
+          const challenge = createHash('sha256').update(verifier).digest('base64url');
+          const nonce = u.oidc ? randomBytes(12).toString('base64url') : '';
+          const path =
+            `${u.authorizePath}?response_type=code&client_id=${encodeURIComponent(u.clientId)}&redirect_uri=${redirect}` +
+            `&scope=${encodeURIComponent(u.scope)}&state=${randomBytes(6).toString('hex')}` +
+            `&code_challenge=${challenge}&code_challenge_method=S256` +
+            (u.oidc ? `&nonce=${nonce}` : '');
+          const a = await c.request('GET', path, authHeaders);
+          const location = a.headers['location'];
+          const code = (a.status === 302 || a.status === 303) && location?.startsWith(u.redirectUri) ? new URL(location).searchParams.get('code') : null;
+          if (!code) return false;
+          const body = `grant_type=authorization_code&code=${encodeURIComponent(code)}&redirect_uri=${redirect}&code_verifier=${verifier}`;
+          const t = await c.request('POST', u.tokenPath, tokenHeaders, body);
+          if (t.status !== 200) return false;
+          return u.oidc ? idTokenProblem(t.body, u.oidc.alg, nonce) === null : true;
+        },
+      };
+    }
+  }
+}
+
+function runOpen(spec: OpenLoopSpec) {
+  const { url, unit } = openUnit(spec.unit);
+  if (url.hostname !== '127.0.0.1') throw new Error(`open loop: loopback only, not ${url.hostname}`);
+  return openLoop({ host: url.hostname, port: Number(url.port), rate: spec.rate, duration: spec.duration, connections: spec.connections, unit });
+}
+
+const lua = (v: string) => JSON.stringify(v); // a JSON string literal is a valid Lua string literal here (ASCII)
+
+/**
+ * One closed-loop run with wrk (1 thread, `connections` keep-alive connections, no pipelining),
+ * the request from a Lua script. wrk's CPU comes from its parent shell's cutime+cstime.
+ */
+function runWrk(s: StaticSpec): Promise<LoadResult> {
+  if (s.assertion || s.unique || s.bodies) return Promise.reject(new Error('wrk: static requests with one fixed body only'));
+  const dir = mkdtempSync(join(tmpdir(), 'bench-wrk-'));
+  const script = join(dir, 'req.lua');
+  const headers = Object.entries(s.headers).map(([k, v]) => `wrk.headers[${lua(k)}] = ${lua(v)}`);
+  writeFileSync(
+    script,
+    [
+      `wrk.method = ${lua(s.method)}`,
+      ...(s.body !== undefined ? [`wrk.body = ${lua(s.body)}`] : []),
+      ...headers,
+      'done = function(sm, lat, req)',
+      '  io.write(string.format("@@WRK %f %f %f %f %f %f %f %f %f %f %f\\n", sm.requests, sm.duration, sm.errors.connect, sm.errors.read, sm.errors.write, sm.errors.status, sm.errors.timeout, lat:percentile(50), lat:percentile(90), lat:percentile(99), lat.max))',
+      'end',
+      '',
+    ].join('\n'),
+  );
+  return new Promise((resolve, reject) => {
+    const wrk = s.generatorCpus !== undefined ? `taskset -c ${s.generatorCpus} wrk` : 'wrk';
+    const args = ['-c', `${wrk} "$@"; echo "@@STAT $(cat /proc/$$/stat)"`, 'sh', '-t1', `-c${s.connections}`, `-d${s.duration}s`, '--timeout', '10s', '-s', script, s.url];
+    const child = spawn('sh', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('close', () => {
+      rmSync(dir, { recursive: true, force: true });
+      const w = /@@WRK (.*)/.exec(out)?.[1]?.trim().split(/\s+/).map(Number);
+      const st = /@@STAT (.*)/.exec(out)?.[1] ?? '';
+      if (!w || w.length < 11) return reject(new Error(`wrk: no summary\n${out}\n${err}`));
+      const [requests, durUs, connect, read, write, status, timeout, p50, p90, p99, max] = w as [number, number, number, number, number, number, number, number, number, number, number];
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      const seconds = durUs / 1e6;
+      const units = requests - status;
+      resolve({
+        requests,
+        units,
+        seconds,
+        rps: requests / seconds,
+        unitsPerSec: units / seconds,
+        p50: p50 / 1000,
+        p90: p90 / 1000,
+        p99: p99 / 1000,
+        max: max / 1000,
+        errors: connect + read + write,
+        timeouts: timeout,
+        non2xx: status,
+        bad: 0,
+        statusCodes: {},
+        generatorCpuMs: ((Number(f[13]) + Number(f[14])) * 1000) / CLK_TCK,
+      });
+    });
+  });
+}
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+async function run(spec: LoadSpec): Promise<LoadResult> {
+  if (spec.kind === 'static' && spec.generator === 'wrk') return runWrk(spec);
+  // autocannon runs in this process: its CPU is this process's, from the start to the end.
+  const c0 = process.cpuUsage();
+  const r = await runAutocannon(spec);
+  const c = process.cpuUsage(c0);
+  return { ...r, generatorCpuMs: (c.user + c.system) / 1000 };
+}
+
+function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
   switch (spec.kind) {
     case 'static':
       return runStatic(spec);
@@ -267,6 +421,13 @@ function run(spec: LoadSpec): Promise<LoadResult> {
 }
 
 process.on('message', (msg: Request) => {
+  if ('open' in msg) {
+    runOpen(msg.open).then(
+      (openResult) => process.send?.({ id: msg.id, openResult } satisfies Reply),
+      (err: unknown) => process.send?.({ id: msg.id, error: String((err as Error)?.stack ?? err) } satisfies Reply),
+    );
+    return;
+  }
   const specs = 'spec' in msg ? [msg.spec] : msg.parallel;
   Promise.all(specs.map(run)).then(
     (results) => process.send?.({ id: msg.id, results } satisfies Reply),

@@ -9,6 +9,13 @@
  *   TOLLGATE_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench   adds PostgreSQL
  *   npm run bench -- --quick --only='oidc|authorization code'   only the matching scenarios (Tollgate,
  *                                 oidc-provider and paired), printed with their ratios, no report
+ *   npm run bench -- --latency    open-loop latency at 25/50/75 % of the peer's peak (~5 min; with
+ *                                 --quick ~3.5 min; with --only, printed only): its section and target
+ *                                 rows go into the existing bench/results/latest.{md,json}
+ *   npm run bench -- --generators autocannon vs wrk on the same paired scenarios (needs wrk), to
+ *                                 bench/results/generators-latest.{md,json}
+ *   npm run bench -- --no-wrk     the paired peer-target ratios under autocannon only (by default they
+ *                                 also run under wrk when it is installed, and the harsher decides)
  *
  * Scenarios: client_credentials (opaque, JWT ES256/EdDSA), introspection, token exchange (RFC
  * 8693, with an actor token; paired against the peer's client_credentials, its nearest figure),
@@ -22,13 +29,13 @@
  * is the server process's utime+stime delta (/proc/<pid>/stat) divided by the requests served.
  * Needs a build (`npm run build`): the Tollgate measured is dist/, exactly what `npm start` runs.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { cpuMs, rssMb, runCli, startServer, stopAll, type Server } from './lib/proc.js';
+import { cpuMs, mainThreadCpuMs, rssMb, runCli, startServer, stopAll, wrkAvailable, type Server } from './lib/proc.js';
 import {
   HEAD,
   consoleTable,
@@ -58,10 +65,27 @@ import {
   type App,
   type Instance,
 } from './lib/tollgate.js';
-import type { LoadResult, LoadSpec, Reply } from './lib/types.js';
+import type { LoadResult, LoadSpec, OpenLoopSpec, Reply } from './lib/types.js';
+import type { OpenLoopResult } from './lib/open-loop.js';
+import {
+  LATENCY_HEAD,
+  latencyConsoleRows,
+  latencyRatios,
+  latencySection,
+  spliceLatency,
+  type LatencyReport,
+  type LatencyScenario,
+  type LatencySide,
+  type LatencyStep,
+} from './lib/latency.js';
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
+// --latency: only the open-loop latency run (issue #17 §1): both servers at fixed fractions of the
+// peer's peak; its section and target rows go into the existing latest.{md,json}.
+const LATENCY = args.includes('--latency');
+// --generators: autocannon and wrk side by side on the same scenarios (needs wrk installed).
+const GENERATORS = args.includes('--generators');
 const SCALE = !args.includes('--no-scale');
 const SCALE_TOKENS = Number(/^--scale-tokens=(\d+)$/.exec(args.find((a) => a.startsWith('--scale-tokens=')) ?? '')?.[1] ?? 1_000_000);
 // --only=<regex>: while working on one scenario, run only the Tollgate scenarios whose
@@ -70,6 +94,8 @@ const SCALE_TOKENS = Number(/^--scale-tokens=(\d+)$/.exec(args.find((a) => a.sta
 const ONLY_ARG = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const ONLY = ONLY_ARG !== undefined ? new RegExp(ONLY_ARG, 'i') : undefined;
 const PG_URL = process.env['TOLLGATE_DATABASE_URL'] ?? '';
+// wrk (Debian package), when installed, is a second closed-loop generator for the peer-target pairs.
+const WRK = !args.includes('--no-wrk') && wrkAvailable();
 // Only the PostgreSQL instance gets the URL: every other server and CLI call runs on SQLite.
 delete process.env['TOLLGATE_DATABASE_URL'];
 delete process.env['TOLLGATE_PG_SCHEMA'];
@@ -89,7 +115,7 @@ if (!existsSync('dist/cli/main.js')) {
 
 let loadProc: ChildProcess;
 let nextId = 1;
-const pending = new Map<number, { resolve: (r: readonly LoadResult[]) => void; reject: (e: Error) => void }>();
+const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
 
 function startLoad(): void {
   loadProc = fork(join(import.meta.dirname, 'load.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -98,16 +124,29 @@ function startLoad(): void {
     if (!p) return;
     pending.delete(m.id);
     if ('error' in m) p.reject(new Error(m.error));
-    else p.resolve(m.results);
+    else p.resolve(m);
   });
 }
 
-function load(specs: readonly LoadSpec[]): Promise<readonly LoadResult[]> {
+function send(msg: { spec: LoadSpec } | { parallel: readonly LoadSpec[] } | { open: OpenLoopSpec }): Promise<Reply> {
   const id = nextId++;
   return new Promise((resolve, reject) => {
     pending.set(id, { resolve, reject });
-    loadProc.send(specs.length === 1 ? { id, spec: specs[0] } : { id, parallel: specs });
+    loadProc.send({ id, ...msg });
   });
+}
+
+async function load(specs: readonly LoadSpec[]): Promise<readonly LoadResult[]> {
+  const r = await send(specs.length === 1 ? { spec: specs[0]! } : { parallel: specs });
+  if (!('results' in r)) throw new Error('load: unexpected reply');
+  return r.results;
+}
+
+/** One open-loop run in the load generator process (bench/lib/open-loop.ts). */
+async function openLoad(spec: OpenLoopSpec): Promise<OpenLoopResult> {
+  const r = await send({ open: spec });
+  if (!('openResult' in r)) throw new Error('load: unexpected reply');
+  return r.openResult;
 }
 
 // --- measuring ----------------------------------------------------------------------------------
@@ -535,21 +574,44 @@ async function benchPaired(): Promise<void> {
       // --only: the pairs where either side's "server scenario" label matches.
       if (ONLY && ![`${pair.a.label} ${pair.a.scenario}`, `${pair.b.label} ${pair.b.scenario}`].some((t) => ONLY.test(t))) continue;
       await pair.before?.();
-      await load([pair.a.make(WARMUP)]);
-      await load([pair.b.make(WARMUP)]);
-      const runsA: RunFigures[] = [];
-      const runsB: RunFigures[] = [];
+      // The peer-target pairs also run under wrk when it is installed (issue #17): the two
+      // generators alternate rep by rep, and a target counts as met only under both.
+      const both = WRK && pair.target !== null && pair.b.label === 'peer (paired)' && pair.a.make(1).kind === 'static' && pair.b.make(1).kind === 'static';
+      const gens: ReadonlyArray<'autocannon' | 'wrk'> = both ? ['autocannon', 'wrk'] : ['autocannon'];
+      const spec = (sd: Side, g: 'autocannon' | 'wrk', d: number): LoadSpec => {
+        const sp = sd.make(d);
+        return g === 'wrk' && sp.kind === 'static' ? { ...sp, generator: 'wrk' } : sp;
+      };
+      for (const g of gens) {
+        await load([spec(pair.a, g, WARMUP)]);
+        await load([spec(pair.b, g, WARMUP)]);
+      }
+      const runs = new Map(gens.map((g) => [g, { a: [] as RunFigures[], b: [] as RunFigures[] }]));
       for (let i = 0; i < PAIRED_RUNS; i++) {
-        for (const [s, runs] of [[pair.a, runsA], [pair.b, runsB]] as const) {
-          const c0 = cpuMs(s.server.pid);
-          const [r] = await load([s.make(DURATION)]);
-          runs.push(figures(r!, cpuMs(s.server.pid) - c0));
+        for (const g of i % 2 === 0 ? gens : [...gens].reverse()) {
+          const rg = runs.get(g)!;
+          for (const [sd, rs] of [[pair.a, rg.a], [pair.b, rg.b]] as const) {
+            const c0 = cpuMs(sd.server.pid);
+            const [r] = await load([spec(sd, g, DURATION)]);
+            rs.push(figures(r!, cpuMs(sd.server.pid) - c0));
+          }
         }
       }
       const unit = pair.unit ?? 'req/s';
-      const a = summarise(pair.a.label, pair.a.scenario, unit, CONNECTIONS, runsA, pair.a.server.pid, pair.note);
-      const b = summarise(pair.b.label, pair.b.scenario, unit, CONNECTIONS, runsB, pair.b.server.pid, pair.note);
+      const ac = runs.get('autocannon')!;
+      const a = summarise(pair.a.label, pair.a.scenario, unit, CONNECTIONS, ac.a, pair.a.server.pid, pair.note);
+      const b = summarise(pair.b.label, pair.b.scenario, unit, CONNECTIONS, ac.b, pair.b.server.pid, pair.note);
       ratio(pair.what, pair.target, a, b, pair.kind);
+      const wr = runs.get('wrk');
+      if (wr) {
+        const primary = ratios.pop()!;
+        const wa = summarise(pair.a.label.replace(')', ', wrk)'), pair.a.scenario, unit, CONNECTIONS, wr.a, pair.a.server.pid, pair.note);
+        const wb = summarise(pair.b.label.replace(')', ', wrk)'), pair.b.scenario, unit, CONNECTIONS, wr.b, pair.b.server.pid, pair.note);
+        ratio(`${pair.what}, wrk`, pair.target, wa, wb, pair.kind);
+        const w = ratios.pop()!;
+        // The harsher figure decides: met only when met under both generators.
+        ratios.push({ ...primary, met: primary.met === null || w.met === null ? null : primary.met && w.met, detail: `${primary.detail}; under wrk ${w.measured}` }, w);
+      }
     }
   } finally {
     await Promise.all([ceiling.stop(), peer.stop(), inst.server.stop()]);
@@ -745,6 +807,396 @@ async function withPgSchema<T>(fn: (schema: string) => Promise<T>): Promise<T> {
   }
 }
 
+// --- latency at fixed rates (issue #17 §1) -------------------------------------------------------
+
+const LAT_STEP = QUICK ? 3 : 5;
+const LAT_WARMUP = 1;
+const LAT_FRACTIONS = [0.25, 0.5, 0.75] as const;
+/** Open-loop connection pool: far above rate × latency at these loads, so it is never the limit. */
+const LAT_CONNECTIONS = 64;
+
+type OpenUnitSpec = OpenLoopSpec['unit'];
+
+/**
+ * Open-loop runs: per scenario, the peer's closed-loop peak (as the rest of the bench measures it),
+ * then Tollgate and the peer each driven at 25, 50 and 75 % of it — the same absolute rates — with
+ * latency counted from each unit's scheduled send time. GET /api/me has no peer equivalent: its
+ * base is Tollgate's own closed-loop peak, and the bare-Fastify ceiling runs beside it at the same
+ * rates. All three servers stay up the whole time, as in the paired runs.
+ */
+async function benchLatency(): Promise<LatencyReport> {
+  const ceiling = await startServer('ceiling (latency)', ['--import', 'tsx', join(import.meta.dirname, 'servers/ceiling.ts')], {}, '/json');
+  const { server: peer, basic: peerBasic, code: peerCode } = await startPeer('oidc-provider (latency)');
+  const inst = await startTollgate('sqlite (latency)', { TOLLGATE_KEY_ALG: 'ES256' });
+  const scenarios: LatencyScenario[] = [];
+  try {
+    await signIn(inst);
+    const tg = inst.server;
+    const TG = 'tollgate sqlite';
+    const PEER = 'oidc-provider';
+    const CEIL = 'ceiling';
+    const tgOpaque = await clientCredentials(tg.base, inst.apps.cc);
+    const userOpaque = (await codeFlow(inst, inst.apps.code)).access_token;
+    let peerOpaque = '';
+    let peerCookie = '';
+    const unitOf = (make: (d: number) => LoadSpec): OpenUnitSpec => {
+      const { connections: _c, duration: _d, ...unit } = make(1);
+      return unit;
+    };
+    type Side = { server: Server; label: string; unit: () => OpenUnitSpec };
+    interface Def {
+      scenario: string;
+      unit: 'req/s' | 'flows/s';
+      single: boolean;
+      base: string;
+      /** closed-loop spec on the base server, for its peak */
+      peak: { server: Server; make: (d: number) => LoadSpec };
+      a: Side;
+      b: Side;
+      bIsPeer: boolean;
+      before?: () => Promise<void>;
+      note?: string;
+    }
+    const peerPool: string[] = [];
+    const tgPool: string[] = [];
+    const peerTokenUrl = `${peer.base}/token`;
+    const tgTokenUrl = `${tg.base}/oauth/token`;
+    const peerBase = "the peer's closed-loop peak in this run";
+    const defs: Def[] = [
+      {
+        scenario: 'client_credentials opaque',
+        unit: 'req/s',
+        single: true,
+        base: peerBase,
+        bIsPeer: true,
+        peak: { server: peer, make: post(peerTokenUrl, peerBasic, 'grant_type=client_credentials&scope=api%3Aread') },
+        a: { server: tg, label: TG, unit: () => unitOf(post(tgTokenUrl, inst.apps.cc.basic, 'grant_type=client_credentials')) },
+        b: { server: peer, label: PEER, unit: () => unitOf(post(peerTokenUrl, peerBasic, 'grant_type=client_credentials&scope=api%3Aread')) },
+      },
+      {
+        scenario: 'client_credentials JWT ES256',
+        unit: 'req/s',
+        single: true,
+        base: peerBase,
+        bIsPeer: true,
+        peak: { server: peer, make: post(peerTokenUrl, peerBasic, 'grant_type=client_credentials&scope=api%3Aread&resource=urn%3Abench%3Aapi') },
+        a: { server: tg, label: TG, unit: () => unitOf(post(tgTokenUrl, inst.apps.ccJwt.basic, 'grant_type=client_credentials')) },
+        b: { server: peer, label: PEER, unit: () => unitOf(post(peerTokenUrl, peerBasic, 'grant_type=client_credentials&scope=api%3Aread&resource=urn%3Abench%3Aapi')) },
+      },
+      {
+        scenario: 'introspection opaque',
+        unit: 'req/s',
+        single: true,
+        base: peerBase,
+        bIsPeer: true,
+        // The peer's token right before: the client_credentials runs fill its 1,000-entry LRU.
+        before: async () => {
+          peerOpaque = await clientCredentials(peer.base, { clientId: PEER_CLIENT.id, secret: PEER_CLIENT.secret, basic: peerBasic }, { scope: 'api:read' }, '/token');
+        },
+        peak: { server: peer, make: (d) => post(`${peer.base}/token/introspection`, peerBasic, `token=${peerOpaque}`)(d) },
+        a: { server: tg, label: TG, unit: () => unitOf(post(`${tg.base}/oauth/introspect`, inst.apps.cc.basic, `token=${tgOpaque}`)) },
+        b: { server: peer, label: PEER, unit: () => unitOf(post(`${peer.base}/token/introspection`, peerBasic, `token=${peerOpaque}`)) },
+      },
+      {
+        scenario: 'GET /api/me opaque',
+        unit: 'req/s',
+        single: true,
+        base: "Tollgate's own closed-loop peak in this run (oidc-provider has no equivalent; the ceiling, GET /json on bare Fastify, runs at the same rates)",
+        bIsPeer: false,
+        peak: { server: tg, make: getBearer(`${tg.base}/api/me`, userOpaque) },
+        a: { server: tg, label: TG, unit: () => unitOf(getBearer(`${tg.base}/api/me`, userOpaque)) },
+        b: { server: ceiling, label: CEIL, unit: () => unitOf((d) => ({ kind: 'static', url: `${ceiling.base}/json`, method: 'GET', headers: {}, connections: CONNECTIONS, duration: d })) },
+      },
+      {
+        scenario: 'refresh',
+        unit: 'req/s',
+        single: true,
+        base: peerBase,
+        bIsPeer: true,
+        note: 'Tollgate rotates (each answer a new refresh token, the old one consumed, durable); oidc-provider does not rotate a confidential client\'s refresh token by default, so it presents the same ones again (in memory). Each server chains over its own pool of refresh tokens, each from its own code flow.',
+        before: async () => {
+          peerCookie = await peerSession(peer.base, peerCode);
+          peerPool.length = 0;
+          while (peerPool.length < 200) {
+            const t = await peerCodeFlow(peer.base, peerCode, peerCookie, PLAIN_SCOPE);
+            if (t.refresh_token) peerPool.push(t.refresh_token);
+          }
+          if (tgPool.length === 0) tgPool.push(...(await refreshPool(inst, 160)));
+        },
+        peak: { server: peer, make: (d) => ({ kind: 'refresh', url: peerTokenUrl, basic: peerCode.basic, poolName: 'peer (latency)', pool: peerPool, connections: CONNECTIONS, duration: d }) },
+        a: { server: tg, label: TG, unit: () => ({ kind: 'refresh', url: tgTokenUrl, basic: inst.apps.code.basic, poolName: 'tollgate (latency)', pool: tgPool }) },
+        b: { server: peer, label: PEER, unit: () => ({ kind: 'refresh', url: peerTokenUrl, basic: peerCode.basic, poolName: 'peer (latency)', pool: peerPool }) },
+      },
+      {
+        scenario: CODE_FLOW,
+        unit: 'flows/s',
+        single: false,
+        base: peerBase,
+        bIsPeer: true,
+        note: 'Rate in flows/s; a flow\'s latency runs from its scheduled time to its token response (authorize → 303 with the code → token, on one connection).',
+        before: async () => {
+          peerCookie = await peerSession(peer.base, peerCode);
+        },
+        peak: { server: peer, make: (d) => peerFlow(peer.base, peerCode, peerCookie, false)(d) },
+        a: { server: tg, label: TG, unit: () => unitOf(tgFlow(inst, inst.apps.code, false)) },
+        b: { server: peer, label: PEER, unit: () => unitOf(peerFlow(peer.base, peerCode, peerCookie, false)) },
+      },
+    ];
+    for (const def of defs) {
+      if (ONLY && ![`latency ${def.scenario}`, `${def.a.label} ${def.scenario}`, `${def.b.label} ${def.scenario}`].some((t) => ONLY.test(t))) continue;
+      await def.before?.();
+      await load([def.peak.make(WARMUP)]);
+      const c0 = cpuMs(def.peak.server.pid);
+      const [pk] = await load([def.peak.make(DURATION)]);
+      const peak = figures(pk!, cpuMs(def.peak.server.pid) - c0);
+      log(`latency · ${def.scenario}: base peak ${Math.round(peak.unitsPerSec)} ${def.unit} (closed loop, ${CONNECTIONS} connections), p99 ${peak.p99.toFixed(2)} ms`);
+      const steps: LatencyStep[] = [];
+      for (const [k, fraction] of LAT_FRACTIONS.entries()) {
+        const rate = Math.max(10, Math.round(peak.unitsPerSec * fraction));
+        const order = k % 2 === 0 ? [def.a, def.b] : [def.b, def.a];
+        const got = new Map<Side, LatencySide>();
+        for (const side of order) {
+          const unit = side.unit();
+          await openLoad({ kind: 'open', rate, duration: LAT_WARMUP, connections: LAT_CONNECTIONS, unit });
+          const c1 = cpuMs(side.server.pid);
+          const result = await openLoad({ kind: 'open', rate, duration: LAT_STEP, connections: LAT_CONNECTIONS, unit });
+          const cpu = cpuMs(side.server.pid) - c1;
+          got.set(side, { label: side.label, result, cpuUsPerUnit: result.ok > 0 ? (cpu * 1000) / result.ok : NaN });
+          const l = result.latency;
+          log(
+            `  ${side.label} @ ${rate} ${def.unit} (${Math.round(fraction * 100)} %): p50 ${l.p50.toFixed(2)} / p99 ${l.p99.toFixed(2)} / p99.9 ${l.p999.toFixed(2)} ms, ` +
+              `achieved ${Math.round(result.achievedRate)}, errors ${result.failed + result.timeouts}, lag p99 ${result.sendLag.p99.toFixed(2)} ms, max in flight ${result.maxInFlight}` +
+              (result.firstError ? `, first error: ${result.firstError}` : ''),
+          );
+        }
+        steps.push({ fraction, rate, a: got.get(def.a)!, b: got.get(def.b)! });
+      }
+      scenarios.push({
+        scenario: def.scenario,
+        unit: def.unit,
+        single: def.single,
+        base: def.base,
+        peak: peak.unitsPerSec,
+        peakP99: peak.p99,
+        peakCpuUsPerUnit: peak.cpuUsPerUnit,
+        aLabel: def.a.label,
+        bLabel: def.b.label,
+        bIsPeer: def.bIsPeer,
+        steps,
+        ...(def.note ? { note: def.note } : {}),
+      });
+    }
+  } finally {
+    await Promise.all([ceiling.stop(), peer.stop(), inst.server.stop()]);
+    cleanup(inst);
+  }
+  const m = machineMeta();
+  return {
+    meta: { ...m, quick: QUICK, stepSeconds: LAT_STEP, warmupSeconds: LAT_WARMUP, connections: LAT_CONNECTIONS, totalSeconds: Math.round((Date.now() - started) / 1000) },
+    scenarios,
+  };
+}
+
+/** --latency: the open-loop run alone; without --only, spliced into latest.{md,json}. */
+async function latencyMain(): Promise<void> {
+  const rep = await benchLatency();
+  const lr = latencyRatios(rep);
+  console.log('\n' + consoleTable(LATENCY_HEAD, latencyConsoleRows(rep)));
+  console.log('\n' + consoleTable(['target', 'goal', 'measured', 'status', 'detail'], ratioRows(lr)));
+  if (ONLY) return;
+  const jsonFile = join(RESULTS_DIR, 'latest.json');
+  const mdFile = join(RESULTS_DIR, 'latest.md');
+  const json = existsSync(jsonFile) ? (JSON.parse(readFileSync(jsonFile, 'utf8')) as Record<string, unknown>) : {};
+  writeFileSync(jsonFile, JSON.stringify({ ...json, latency: rep }, null, 2) + '\n');
+  const rows = mdTable(['x'], ratioRows(lr)).split('\n').slice(2);
+  const md = existsSync(mdFile) ? readFileSync(mdFile, 'utf8') : '# Tollgate benchmark — latest run\n\n## Targets\n\n| target | goal | measured | status | detail |\n|---|---|---|---|---|\n\n## All scenarios\n';
+  writeFileSync(mdFile, spliceLatency(md, rep, rows));
+  console.log(`\nwrote the latency section into bench/results/latest.{json,md} in ${rep.meta.totalSeconds} s`);
+}
+
+/** The last --latency run, kept by a full run that did not measure it again. */
+function previousLatency(): LatencyReport | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(RESULTS_DIR, 'latest.json'), 'utf8')) as { latency?: LatencyReport }).latency;
+  } catch {
+    return undefined;
+  }
+}
+
+// --- autocannon vs wrk (issue #17: why the two read different ratios) ----------------------------
+
+/**
+ * `wrk, pinned`: wrk on CPU 1 and every thread of the server on CPU 0, so the server cannot spread
+ * its off-event-loop work (libuv pool, GC helpers) over the second core.
+ */
+type Gen = 'autocannon' | 'wrk' | 'wrk, pinned';
+const GENS: readonly Gen[] = ['autocannon', 'wrk', 'wrk, pinned'];
+
+function pin(pid: number, cpus: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+}
+
+interface GeneratorRun {
+  readonly scenario: string;
+  readonly generator: Gen;
+  readonly server: string;
+  readonly rep: number;
+  readonly rps: number;
+  readonly p99: number;
+  readonly failures: number;
+  /** server CPU per request (all threads), µs */
+  readonly serverCpuUs: number;
+  /** server cores busy during the run (all threads / main thread alone) */
+  readonly serverCores: number;
+  readonly serverMainCores: number;
+  /** load generator CPU per request, µs, and cores */
+  readonly generatorCpuUs: number;
+  readonly generatorCores: number;
+  /** machine idle during the run, % of both cores */
+  readonly machineIdlePct: number;
+}
+
+/**
+ * `--generators`: the same closed-loop scenarios (32 connections, keep-alive, no pipelining, the
+ * same request bytes) driven by autocannon and by wrk (1 thread), Tollgate and the peer alternating
+ * run by run and the generator order alternating rep by rep (and wrk once more with the server
+ * pinned to one core, wrk to the other); per run the server's CPU (all threads
+ * and the event-loop thread alone), the generator's CPU and the machine's idle time.
+ */
+async function benchGenerators(): Promise<void> {
+  if (!wrkAvailable()) throw new Error('--generators needs wrk (apt-get install wrk)');
+  const REPS = 3;
+  const { server: peer, basic: peerBasic } = await startPeer('oidc-provider (generators)');
+  const inst = await startTollgate('sqlite (generators)', { TOLLGATE_KEY_ALG: 'ES256' });
+  const out: GeneratorRun[] = [];
+  try {
+    const tg = inst.server;
+    const tgOpaque = await clientCredentials(tg.base, inst.apps.cc);
+    type Side = { server: Server; label: string; make: (d: number) => LoadSpec };
+    const scenarios: Array<{ name: string; before?: () => Promise<void>; a: Side; b: () => Side }> = [];
+    let peerOpaque = '';
+    scenarios.push(
+      {
+        name: 'client_credentials opaque',
+        a: { server: tg, label: 'tollgate', make: post(`${tg.base}/oauth/token`, inst.apps.cc.basic, 'grant_type=client_credentials') },
+        b: () => ({ server: peer, label: 'peer', make: post(`${peer.base}/token`, peerBasic, 'grant_type=client_credentials&scope=api%3Aread') }),
+      },
+      {
+        name: 'client_credentials JWT ES256',
+        a: { server: tg, label: 'tollgate', make: post(`${tg.base}/oauth/token`, inst.apps.ccJwt.basic, 'grant_type=client_credentials') },
+        b: () => ({ server: peer, label: 'peer', make: post(`${peer.base}/token`, peerBasic, 'grant_type=client_credentials&scope=api%3Aread&resource=urn%3Abench%3Aapi') }),
+      },
+      {
+        name: 'introspection opaque',
+        before: async () => {
+          peerOpaque = await clientCredentials(peer.base, { clientId: PEER_CLIENT.id, secret: PEER_CLIENT.secret, basic: peerBasic }, { scope: 'api:read' }, '/token');
+        },
+        a: { server: tg, label: 'tollgate', make: post(`${tg.base}/oauth/introspect`, inst.apps.cc.basic, `token=${tgOpaque}`) },
+        b: () => ({ server: peer, label: 'peer', make: post(`${peer.base}/token/introspection`, peerBasic, `token=${peerOpaque}`) }),
+      },
+    );
+    for (const sc of scenarios) {
+      if (ONLY && !ONLY.test(sc.name)) continue;
+      await sc.before?.();
+      const sides = [sc.a, sc.b()];
+      const withGen = (side: Side, g: Gen, d: number): LoadSpec => {
+        const spec = side.make(d);
+        if (spec.kind !== 'static') return spec;
+        return g === 'autocannon' ? { ...spec, generator: 'autocannon' } : { ...spec, generator: 'wrk', ...(g === 'wrk, pinned' ? { generatorCpus: '1' } : {}) };
+      };
+      for (const side of sides) for (const g of GENS.slice(0, 2)) await load([withGen(side, g, WARMUP)]);
+      for (let rep = 0; rep < REPS; rep++) {
+        const gens = rep % 2 === 0 ? GENS : [...GENS].reverse();
+        for (const g of gens) {
+          for (const side of sides) {
+            if (g === 'wrk, pinned') pin(side.server.pid, '0');
+            const c0 = cpuMs(side.server.pid);
+            const m0 = mainThreadCpuMs(side.server.pid);
+            const t0 = machineCpu();
+            const w0 = Date.now();
+            const [r] = await load([withGen(side, g, DURATION)]).finally(() => {
+              if (g === 'wrk, pinned') pin(side.server.pid, '0-1');
+            });
+            const wall = (Date.now() - w0) / 1000;
+            const cpu = cpuMs(side.server.pid) - c0;
+            const main = mainThreadCpuMs(side.server.pid) - m0;
+            const gen = r!.generatorCpuMs ?? NaN;
+            const row: GeneratorRun = {
+              scenario: sc.name,
+              generator: g,
+              server: side.label,
+              rep,
+              rps: r!.unitsPerSec,
+              p99: r!.p99,
+              failures: r!.errors + r!.timeouts + r!.non2xx,
+              serverCpuUs: (cpu * 1000) / r!.requests,
+              serverCores: cpu / 1000 / r!.seconds,
+              serverMainCores: main / 1000 / r!.seconds,
+              generatorCpuUs: (gen * 1000) / r!.requests,
+              generatorCores: gen / 1000 / wall,
+              machineIdlePct: idlePct(t0, machineCpu()),
+            };
+            out.push(row);
+            log(
+              `${sc.name} · ${g} · ${side.label}: ${Math.round(row.rps)} req/s, server ${row.serverCpuUs.toFixed(0)} µs/req (${row.serverCores.toFixed(2)} cores, main thread ${row.serverMainCores.toFixed(2)}), ` +
+                `generator ${row.generatorCpuUs.toFixed(0)} µs/req (${row.generatorCores.toFixed(2)} cores), machine idle ${row.machineIdlePct.toFixed(0)} %` +
+                (row.failures > 0 ? `, failures ${row.failures}` : ''),
+            );
+          }
+        }
+      }
+    }
+  } finally {
+    await Promise.all([peer.stop(), inst.server.stop()]);
+    cleanup(inst);
+  }
+  // Summary: per scenario and generator, the mean of each figure over the reps, and the ratio.
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const head = ['scenario', 'generator', 'tollgate req/s', 'peer req/s', 'ratio (per rep)', 'server CPU µs/req tg / peer', 'server cores tg / peer (main thread)', 'generator µs/req at tg / peer', 'generator cores at tg / peer', 'machine idle % tg / peer'];
+  const rows: string[][] = [];
+  for (const sc of [...new Set(out.map((r) => r.scenario))]) {
+    for (const g of GENS) {
+      const pick = (server: string) => out.filter((r) => r.scenario === sc && r.generator === g && r.server === server);
+      const a = pick('tollgate');
+      const b = pick('peer');
+      const m = (rs: GeneratorRun[], f: (r: GeneratorRun) => number) => mean(rs.map(f));
+      const perRep = a.map((r, i) => (b[i] ? r.rps / b[i]!.rps : NaN));
+      rows.push([
+        sc,
+        g,
+        m(a, (r) => r.rps).toFixed(0),
+        m(b, (r) => r.rps).toFixed(0),
+        `${(m(a, (r) => r.rps) / m(b, (r) => r.rps)).toFixed(2)}× (${perRep.map((x) => x.toFixed(2)).join(', ')})`,
+        `${m(a, (r) => r.serverCpuUs).toFixed(0)} / ${m(b, (r) => r.serverCpuUs).toFixed(0)}`,
+        `${m(a, (r) => r.serverCores).toFixed(2)} (${m(a, (r) => r.serverMainCores).toFixed(2)}) / ${m(b, (r) => r.serverCores).toFixed(2)} (${m(b, (r) => r.serverMainCores).toFixed(2)})`,
+        `${m(a, (r) => r.generatorCpuUs).toFixed(0)} / ${m(b, (r) => r.generatorCpuUs).toFixed(0)}`,
+        `${m(a, (r) => r.generatorCores).toFixed(2)} / ${m(b, (r) => r.generatorCores).toFixed(2)}`,
+        `${m(a, (r) => r.machineIdlePct).toFixed(0)} / ${m(b, (r) => r.machineIdlePct).toFixed(0)}`,
+      ]);
+    }
+  }
+  console.log('\n' + consoleTable(head, rows));
+  if (ONLY) return;
+  const meta = { ...machineMeta(), quick: QUICK, durationSeconds: DURATION, warmupSeconds: WARMUP, reps: REPS, connections: CONNECTIONS, totalSeconds: Math.round((Date.now() - started) / 1000) };
+  writeFileSync(join(RESULTS_DIR, 'generators-latest.json'), JSON.stringify({ meta, runs: out }, null, 2) + '\n');
+  writeFileSync(
+    join(RESULTS_DIR, 'generators-latest.md'),
+    [
+      '# autocannon vs wrk — latest run',
+      '',
+      `\`npm run bench -- --generators${QUICK ? ' --quick' : ''}\` on ${meta.cpus}, Node ${meta.node}, commit ${meta.commit}, ${meta.date}. ` +
+        `${CONNECTIONS} connections, keep-alive, no pipelining, the same request bytes; wrk with 1 thread. Tollgate (SQLite) and oidc-provider alternate run by run, ` +
+        `the generator order alternates rep by rep; ${REPS} reps of ${DURATION} s each after ${WARMUP} s of warm-up per side and generator. ` +
+        'Server CPU counts all its threads; "main thread" is the event-loop thread alone. Generator CPU: the autocannon process, or wrk (its shell\'s cutime+stime). ' +
+        '"wrk, pinned": wrk on CPU 1 and every thread of the server on CPU 0 (taskset), so the server cannot put its off-event-loop work (libuv pool, GC helpers) on the second core.',
+      '',
+      mdTable(head, rows),
+      '',
+    ].join('\n'),
+  );
+  console.log('wrote bench/results/generators-latest.{json,md}');
+}
+
 // --- main ---------------------------------------------------------------------------------------
 
 const ratios: Ratio[] = [];
@@ -802,6 +1254,8 @@ async function main(): Promise<void> {
   mkdirSync(RESULTS_DIR, { recursive: true });
   startLoad();
   log(`mode ${QUICK ? 'quick' : 'full'}: ${DURATION} s × ${RUNS} runs + ${WARMUP} s warm-up per scenario, ${CONNECTIONS} connections`);
+  if (LATENCY) return latencyMain();
+  if (GENERATORS) return benchGenerators();
   if (ONLY) return benchOnly();
   await benchCeiling();
   await benchPeer();
@@ -922,6 +1376,10 @@ async function main(): Promise<void> {
     });
   }
 
+  // The open-loop latency figures come from the last `--latency` run (their own date and commit).
+  const latency = previousLatency();
+  if (latency) ratios.push(...latencyRatios(latency));
+
   // --- output -----------------------------------------------------------------------------------
   const meta = {
     ...machineMeta(),
@@ -933,7 +1391,7 @@ async function main(): Promise<void> {
     postgres: Boolean(PG_URL),
     totalSeconds: Math.round((Date.now() - started) / 1000),
   };
-  writeFileSync(join(RESULTS_DIR, 'latest.json'), JSON.stringify({ meta, results, ratios, scale: scale ?? null, pgTwoProcesses: pgTwo ?? null }, null, 2) + '\n');
+  writeFileSync(join(RESULTS_DIR, 'latest.json'), JSON.stringify({ meta, results, ratios, scale: scale ?? null, pgTwoProcesses: pgTwo ?? null, ...(latency ? { latency } : {}) }, null, 2) + '\n');
   const chartResults = results.filter((r) => !/@500/.test(r.scenario));
   writeFileSync(join(RESULTS_DIR, 'latest.svg'), svgChart(chartResults, `Tollgate vs oidc-provider 9 vs bare Fastify — ${meta.date.slice(0, 10)}, ${meta.cpus}`));
   const rows = tableRows(results);
@@ -954,6 +1412,7 @@ async function main(): Promise<void> {
     '',
     mdTable(RHEAD, rrows),
     '',
+    ...(latency ? [latencySection(latency), ''] : []),
     '## All scenarios',
     '',
     mdTable(HEAD, rows),

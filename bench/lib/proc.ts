@@ -1,5 +1,5 @@
 /** Server processes: start, wait until they answer, read their CPU time and RSS, stop them. */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
@@ -109,8 +109,13 @@ export function cpuMs(pid: number): number {
   return ownCpuMs(pid) + children.reduce((sum, child) => sum + ownCpuMs(child), 0);
 }
 
-function ownCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** CPU time of a process's main thread alone (the event loop; not GC helpers, libuv or workers). */
+export function mainThreadCpuMs(pid: number): number {
+  return ownCpuMs(pid, `/proc/${pid}/task/${pid}/stat`);
+}
+
+function ownCpuMs(pid: number, file = `/proc/${pid}/stat`): number {
+  const stat = readFileSync(file, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state): utime is field 14, stime field 15
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
@@ -125,4 +130,9 @@ export function rssMb(pid: number): number {
 /** Run a command synchronously with env, return stdout (throws with stderr on failure). */
 export function runCli(args: readonly string[], env: Record<string, string>): string {
   return execFileSync(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+}
+
+/** Is wrk (the Debian package) installed? */
+export function wrkAvailable(): boolean {
+  return spawnSync('wrk', ['--version']).error === undefined;
 }

@@ -1,4 +1,5 @@
 /** Messages between the driver (bench/run.ts) and the load generator process (bench/load.ts). */
+import type { OpenLoopResult } from './open-loop.js';
 
 export interface StaticSpec {
   readonly kind: 'static';
@@ -24,6 +25,13 @@ export interface StaticSpec {
    * it (ES256, a new jti each time), as a client would send.
    */
   readonly assertion?: AssertionSpec;
+  /**
+   * The closed-loop generator: autocannon in the load process (default), or wrk (1 thread, a
+   * native binary: several times less CPU per request) spawned by it, when installed.
+   */
+  readonly generator?: 'autocannon' | 'wrk';
+  /** wrk only: the CPUs it may run on (taskset list, e.g. "1") */
+  readonly generatorCpus?: string;
 }
 
 export interface AssertionSpec {
@@ -80,6 +88,19 @@ export interface ParallelSpec {
 
 export type LoadSpec = StaticSpec | RefreshSpec | AuthCodeSpec;
 
+/**
+ * An open-loop run (bench/lib/open-loop.ts): `unit` (a request, a refresh from a pool, or a whole
+ * code flow) started `rate` times a second on a fixed schedule for `duration` seconds, over a pool
+ * of `connections` keep-alive connections; latency counted from each unit's scheduled time.
+ */
+export interface OpenLoopSpec {
+  readonly kind: 'open';
+  readonly rate: number;
+  readonly duration: number;
+  readonly connections: number;
+  readonly unit: Omit<StaticSpec, 'connections' | 'duration'> | Omit<RefreshSpec, 'connections' | 'duration'> | Omit<AuthCodeSpec, 'connections' | 'duration'>;
+}
+
 export interface LoadResult {
   readonly requests: number;
   /** completed units: requests, or flows for authcode */
@@ -97,12 +118,16 @@ export interface LoadResult {
   /** responses whose status was not the one the scenario expects (flows) */
   readonly bad: number;
   readonly statusCodes: Record<string, number>;
+  /** CPU time (user+system, ms) the load generator itself used during the run */
+  readonly generatorCpuMs?: number;
 }
 
 export type Request =
   | { readonly id: number; readonly spec: LoadSpec }
-  | { readonly id: number; readonly parallel: readonly LoadSpec[] };
+  | { readonly id: number; readonly parallel: readonly LoadSpec[] }
+  | { readonly id: number; readonly open: OpenLoopSpec };
 
 export type Reply =
   | { readonly id: number; readonly results: readonly LoadResult[] }
+  | { readonly id: number; readonly openResult: OpenLoopResult }
   | { readonly id: number; readonly error: string };
