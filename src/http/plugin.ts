@@ -12,6 +12,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
 import fp from 'fastify-plugin';
 import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
 import { Redis } from 'ioredis';
 import { OAuthError } from '../oauth/errors.js';
 import type { OAuthContext } from '../oauth/context.js';
@@ -20,6 +21,7 @@ import type { Metrics } from './metrics.js';
 import { installErrorHandler, installNotFoundHandler, type RenderPage } from './plugins/errors.js';
 import { installSecurityHeaders, pageCsp } from './plugins/security-headers.js';
 import { installBodyParsers } from './plugins/body.js';
+import { OPENAPI_DECORATOR, openApiBase } from './openapi.js';
 import { installClientAuthLimits } from './plugins/auth-failures.js';
 import { installRegistrationLimit } from './plugins/registration-limit.js';
 import { errorPage } from './views/pages.js';
@@ -141,6 +143,10 @@ export function instanceRoutes(deps: PluginDeps, redis: Redis | null): FastifyPl
   return async (app: FastifyInstance) => {
     const { ctx, metrics } = deps;
     await installCommon(app, deps, redis);
+    // /openapi.json: the admin routes registered below bring their schemas (tagged); the
+    // protocol endpoints are in the base document. Its own decorator name, so a host that runs
+    // @fastify/swagger for its own routes keeps its `swagger`.
+    await app.register(swagger, { openapi: openApiBase(ctx.config), hideUntagged: true, stripBasePath: true, decorator: OPENAPI_DECORATOR });
     if (deps.ownsServer || ctx.base !== '') installNotFoundHandler(app, { onOAuthError: (e) => metrics.errors.inc({ error: e }) }, renderer(ctx));
 
     const cors = corsFor(ctx);

@@ -373,7 +373,7 @@ describeEachDb('admin REST API', (start) => {
 
     const noName = await call('POST', '/admin/api/apps', { body: { redirect_uris: ['https://client.example/cb'] } });
     expect(noName.status).toBe(400);
-    expect(noName.json).toEqual({ error: 'invalid_client_metadata', error_description: 'name is required' });
+    expect(noName.json).toEqual({ error: 'invalid_request', error_description: '"name" is required' });
 
     const unknownField = await call('POST', '/admin/api/apps', { body: { name: 'Typo', redirect_uri: 'https://client.example/cb' } });
     expect(unknownField.status).toBe(400);

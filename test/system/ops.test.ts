@@ -56,6 +56,9 @@ describeEachDb('O6 operations endpoints', (start, db) => {
     const html = await docs.text();
     expect(html).toMatch(/^<!doctype html>/i);
     expect(html).toContain('/api/me');
+    // Issue #16 §3: the admin operations' fields, from the schemas their routes validate with.
+    expect(html).toContain('<li><code>limit</code> <small>(query, integer 1–200)</small> Page size (default 50)</li>');
+    expect(html).toContain('<li><code>name</code> <small>(body, string, required)</small> Display name shown on the consent screen</li>');
   });
 
   it('O7 pages carry the security headers', async () => {

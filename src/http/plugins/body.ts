@@ -43,15 +43,20 @@ export function bodyParams(request: FastifyRequest): Params {
   return params;
 }
 
+/** A form body as a plain object (fields as strings, repeated ones as arrays); undefined for any other body. */
+export function formObject(body: unknown): Record<string, unknown> | undefined {
+  if (!isForm(body)) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of paramsFromForm(body.__form)) out[k] = v.length === 1 ? v[0] : [...v];
+  return out;
+}
+
 /** The body as a plain object (JSON as is; form fields as strings, repeated ones as arrays). */
 export function bodyObject(request: FastifyRequest): Record<string, unknown> {
   const body = request.body;
   if (body === undefined || body === null) return {};
-  if (isForm(body)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of paramsFromForm(body.__form)) out[k] = v.length === 1 ? v[0] : [...v];
-    return out;
-  }
+  const form = formObject(body);
+  if (form) return form;
   if (typeof body === 'object' && !Array.isArray(body)) return body as Record<string, unknown>;
   return {};
 }

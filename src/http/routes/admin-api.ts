@@ -11,26 +11,21 @@
  * response is `Cache-Control: no-store`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { KEY_ALGS, type KeyAlg } from '../../config.js';
+import type { Static } from 'typebox';
 import type { OAuthContext } from '../../oauth/context.js';
 import { defaultAudience } from '../../oauth/context.js';
-import { insufficientScope, invalidClientMetadata, invalidRequest } from '../../oauth/errors.js';
-import { single, type Params } from '../../oauth/params.js';
+import { insufficientScope, invalidRequest } from '../../oauth/errors.js';
 import { revokeTokens } from '../../services/tokens.js';
 import { ImportError, importPlatform } from '../../services/import.js';
 import { appView, createApp, deleteApp, rotateSecret, setAppActive, updateApp, type AppInput } from '../../services/apps.js';
 import { createOrg, createResourceServer, createScope, createUser, requireOrg, scopeView, setUserProfile, updateUser, userView } from '../../services/directory.js';
 import { keyView, rotateSigningKey } from '../../services/keys.js';
 import { blockMetadataClients, blockPattern, blockView, unblockMetadataClients } from '../../services/client-metadata.js';
-import type {
-  AuditEventRow,
-  MembershipRole,
-  OrganizationRow,
-  TokenFormat,
-  UserRow,
-} from '../../storage/types.js';
+import type { AuditEventRow, MembershipRole, OrganizationRow, UserRow } from '../../storage/types.js';
 import { requireBearer } from '../plugins/bearer.js';
-import { bool, nullableStr, oneOf, readBody, readQuery, requiredStr, secondsOrNull, str, strList, type Body } from '../plugins/admin-body.js';
+import { useRouteSchemas, type SchemaApi } from '../plugins/schema-reader.js';
+import * as S from '../schemas/admin.js';
+import { operation } from '../schemas/operation.js';
 
 export const ADMIN_API_PREFIX = '/admin/api';
 export const ADMIN_SCOPE = 'admin';
@@ -64,50 +59,31 @@ function actorOf(request: FastifyRequest): Actor {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Request parsing
+// Request reading: the schemas (src/http/schemas/admin.ts) check types and unknown fields; what
+// is left here is what involves more than one field, or the database.
 
 type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
+type AppBody = Static<typeof S.AppUpdate>;
 
-function scopeList(body: Body): string[] | undefined {
-  if (body['scopes'] !== undefined && body['scope'] !== undefined) throw invalidRequest('Give either "scopes" or "scope", not both');
-  const scope = str(body, 'scope');
-  if (scope !== undefined) return scope.split(' ').filter((s) => s.length > 0);
-  return strList(body, 'scopes');
+function scopeList(body: AppBody): string[] | undefined {
+  if (body.scopes !== undefined && body.scope !== undefined) throw invalidRequest('Give either "scopes" or "scope", not both');
+  if (body.scope !== undefined) return body.scope.split(' ').filter((s) => s.length > 0);
+  return body.scopes;
 }
 
-/** A whole number query parameter within [min, max], or `def` when absent. */
-function intParam(params: Params, name: string, def: number, min: number, max: number): number {
-  const raw = single(params, name);
-  if (raw === undefined) return def;
-  const n = /^\d{1,9}$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isInteger(n) || n < min || n > max) throw invalidRequest(`"${name}" must be a whole number from ${min} to ${max}`);
-  return n;
-}
-
-/**
- * The one pagination shape of the admin API's lists (issue #15 §12, docs/admin-api.md): `limit`
- * and `cursor` in, `{ items, next }` out, `next` null on the last page. A cursor is opaque.
- */
-function cursorParam(params: Params, pattern: RegExp): string | null {
-  const cursor = single(params, 'cursor');
-  if (cursor === undefined) return null;
-  if (!pattern.test(cursor)) throw invalidRequest('"cursor" is not a cursor this API returned');
-  return cursor;
+/** Offset pagination (apps, blocks): `cursor` is the offset the previous page's `next` gave. */
+function offsetOf(q: { cursor?: string; offset?: number }): number {
+  return q.cursor !== undefined ? Number(q.cursor) : (q.offset ?? 0);
 }
 
 /** A page of a small, cached configuration list (scopes, resource servers, keys) in `key` order. */
-function memoryPage<T>(rows: readonly T[], key: (row: T) => string, params: Params): { items: T[]; next: string | null } {
-  const limit = intParam(params, 'limit', 100, 1, 200);
-  const cursor = cursorParam(params, /^[A-Za-z0-9_-]{1,600}$/);
-  const after = cursor === null ? null : Buffer.from(cursor, 'base64url').toString('utf8');
+function memoryPage<T>(rows: readonly T[], key: (row: T) => string, q: { limit?: number; cursor?: string }): { items: T[]; next: string | null } {
+  const limit = q.limit ?? S.CONFIG_PAGE.def;
+  const after = q.cursor === undefined ? null : Buffer.from(q.cursor, 'base64url').toString('utf8');
   const sorted = [...rows].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)).filter((r) => after === null || key(r) > after);
   const items = sorted.slice(0, limit);
   const last = items[items.length - 1];
   return { items, next: sorted.length > limit && last !== undefined ? Buffer.from(key(last), 'utf8').toString('base64url') : null };
-}
-
-function pagination(params: Params): { limit: number; offset: number } {
-  return { limit: intParam(params, 'limit', 50, 1, 200), offset: intParam(params, 'offset', 0, 0, 1_000_000_000) };
 }
 
 /** A user by email or id (400 when unknown: it is a field of the request, not the resource). */
@@ -118,110 +94,57 @@ async function userRef(ctx: OAuthContext, field: string, value: string): Promise
 }
 
 /** A reference field of an app (org, owner, acts_as): absent, null to clear, or resolved to an id. */
-async function refField(body: Body, key: string, resolve: (value: string) => Promise<string>): Promise<string | null | undefined> {
-  const v = nullableStr(body, key);
+async function refField(v: string | null | undefined, resolve: (value: string) => Promise<string>): Promise<string | null | undefined> {
   return v === undefined || v === null ? v : resolve(v);
 }
 
-const APP_FIELDS = [
-  'name',
-  'description',
-  'website',
-  'logo_uri',
-  'redirect_uris',
-  'scopes',
-  'scope',
-  'grant_types',
-  'client_type',
-  'org',
-  'owner',
-  'acts_as',
-  'internal',
-  'token_format',
-  'access_ttl',
-  'refresh_enabled',
-  'refresh_ttl',
-  'refresh_grace_seconds',
-  'active',
-  'id_token_signed_response_alg',
-  'post_logout_redirect_uris',
-  'application_type',
-  'default_max_age',
-  'contacts',
-  'backchannel_logout_uri',
-  'backchannel_logout_session_required',
-  'token_exchange',
-  'jwks',
-  'jwks_uri',
-] as const;
-
-/** `token_exchange`: null (no policy), or an object of the policy fields to set (RFC 8693). */
-function tokenExchangeField(body: Body): AppInput['tokenExchange'] {
-  const v = body['token_exchange'];
+/** `token_exchange`: null (no policy), or the policy fields to set (RFC 8693). */
+function tokenExchangeField(v: AppBody['token_exchange']): AppInput['tokenExchange'] {
   if (v === undefined || v === null) return v;
-  if (typeof v !== 'object' || Array.isArray(v)) throw invalidRequest('"token_exchange" must be an object or null');
-  const policy = v as Body;
-  for (const key of Object.keys(policy)) {
-    if (!['audiences', 'impersonation', 'refresh_tokens'].includes(key)) {
-      throw invalidRequest(`Unknown field "token_exchange.${key}"; expected audiences, impersonation, refresh_tokens`);
-    }
-  }
-  const out: { audiences?: string[]; impersonation?: boolean; refreshTokens?: boolean } = {};
-  const audiences = strList(policy, 'audiences');
-  if (audiences !== undefined) out.audiences = audiences;
-  const impersonation = bool(policy, 'impersonation');
-  if (impersonation !== undefined) out.impersonation = impersonation;
-  const refresh = bool(policy, 'refresh_tokens');
-  if (refresh !== undefined) out.refreshTokens = refresh;
-  return out;
+  return {
+    ...(v.audiences !== undefined ? { audiences: v.audiences } : {}),
+    ...(v.impersonation !== undefined ? { impersonation: v.impersonation } : {}),
+    ...(v.refresh_tokens !== undefined ? { refreshTokens: v.refresh_tokens } : {}),
+  };
 }
 
 /** The snake_case app body → AppInput fields; only the fields present are set. */
-async function appInput(ctx: OAuthContext, body: Body): Promise<Mutable<AppInput>> {
+async function appInput(ctx: OAuthContext, body: AppBody): Promise<Mutable<AppInput>> {
   const input: Mutable<AppInput> = {};
   const set = <K extends keyof AppInput>(key: K, value: AppInput[K] | undefined): void => {
     if (value !== undefined) input[key] = value;
   };
-  set('name', str(body, 'name'));
-  set('description', nullableStr(body, 'description'));
-  set('website', nullableStr(body, 'website'));
-  set('logoUri', nullableStr(body, 'logo_uri'));
-  set('redirectUris', strList(body, 'redirect_uris'));
+  set('name', body.name);
+  set('description', body.description);
+  set('website', body.website);
+  set('logoUri', body.logo_uri);
+  set('redirectUris', body.redirect_uris);
   set('scopes', scopeList(body));
-  set('grantTypes', strList(body, 'grant_types'));
-  const clientType = oneOf(body, 'client_type', ['confidential', 'public'] as const);
-  set('public', clientType === undefined ? undefined : clientType === 'public');
-  set('orgId', await refField(body, 'org', async (v) => (await requireOrg(ctx, v)).id));
-  set('ownerId', await refField(body, 'owner', async (v) => (await userRef(ctx, 'owner', v)).id));
-  set('actsAsUserId', await refField(body, 'acts_as', async (v) => (await userRef(ctx, 'acts_as', v)).id));
-  set('internal', bool(body, 'internal'));
-  set('tokenFormat', oneOf<TokenFormat>(body, 'token_format', ['opaque', 'jwt']));
-  set('accessTtl', secondsOrNull(body, 'access_ttl'));
-  set('refreshEnabled', bool(body, 'refresh_enabled'));
-  set('refreshTtl', secondsOrNull(body, 'refresh_ttl'));
-  const grace = secondsOrNull(body, 'refresh_grace_seconds');
-  set('refreshGraceSeconds', grace === null ? 0 : grace);
-  set('active', bool(body, 'active'));
+  set('grantTypes', body.grant_types);
+  set('public', body.client_type === undefined ? undefined : body.client_type === 'public');
+  set('orgId', await refField(body.org, async (v) => (await requireOrg(ctx, v)).id));
+  set('ownerId', await refField(body.owner, async (v) => (await userRef(ctx, 'owner', v)).id));
+  set('actsAsUserId', await refField(body.acts_as, async (v) => (await userRef(ctx, 'acts_as', v)).id));
+  set('internal', body.internal);
+  set('tokenFormat', body.token_format);
+  set('accessTtl', body.access_ttl);
+  set('refreshEnabled', body.refresh_enabled);
+  set('refreshTtl', body.refresh_ttl);
+  set('refreshGraceSeconds', body.refresh_grace_seconds === null ? 0 : body.refresh_grace_seconds);
+  set('active', body.active);
   // OpenID Connect
-  set('idTokenSignedResponseAlg', oneOf<KeyAlg>(body, 'id_token_signed_response_alg', KEY_ALGS));
-  set('postLogoutRedirectUris', strList(body, 'post_logout_redirect_uris'));
+  set('idTokenSignedResponseAlg', body.id_token_signed_response_alg);
+  set('postLogoutRedirectUris', body.post_logout_redirect_uris);
   const oidc: Mutable<NonNullable<AppInput['oidc']>> = {};
-  const applicationType = oneOf(body, 'application_type', ['web', 'native'] as const);
-  if (applicationType !== undefined) oidc.applicationType = applicationType;
-  const maxAge = secondsOrNull(body, 'default_max_age');
-  if (maxAge !== undefined) oidc.defaultMaxAge = maxAge;
-  const contacts = strList(body, 'contacts');
-  if (contacts !== undefined) oidc.contacts = contacts;
-  const backchannel = nullableStr(body, 'backchannel_logout_uri');
-  if (backchannel !== undefined) oidc.backchannelLogoutUri = backchannel;
-  const sessionRequired = bool(body, 'backchannel_logout_session_required');
-  if (sessionRequired !== undefined) oidc.backchannelLogoutSessionRequired = sessionRequired;
+  if (body.application_type !== undefined) oidc.applicationType = body.application_type;
+  if (body.default_max_age !== undefined) oidc.defaultMaxAge = body.default_max_age;
+  if (body.contacts !== undefined) oidc.contacts = body.contacts;
+  if (body.backchannel_logout_uri !== undefined) oidc.backchannelLogoutUri = body.backchannel_logout_uri;
+  if (body.backchannel_logout_session_required !== undefined) oidc.backchannelLogoutSessionRequired = body.backchannel_logout_session_required;
   if (Object.keys(oidc).length > 0) input.oidc = oidc;
-  set('tokenExchange', tokenExchangeField(body));
+  set('tokenExchange', tokenExchangeField(body.token_exchange));
   // private_key_jwt: the application's public keys, inline or by URL (checked by the service).
-  const jwks = body['jwks'];
-  const jwksUri = nullableStr(body, 'jwks_uri');
-  if (jwks !== undefined || jwksUri !== undefined) input.privateKeyJwt = { jwks: jwks ?? null, jwksUri: jwksUri ?? null };
+  if (body.jwks !== undefined || body.jwks_uri !== undefined) input.privateKeyJwt = { jwks: body.jwks ?? null, jwksUri: body.jwks_uri ?? null };
   return input;
 }
 
@@ -237,20 +160,6 @@ const noApp = (clientId: string): string => `No application with the client_id $
 function orgView(o: OrganizationRow): Record<string, unknown> {
   return { id: o.id, name: o.name, created_at: new Date(o.createdAt).toISOString() };
 }
-
-/** `{"fr": "…", "de": "…"}`: texts by locale (the service checks the locales). */
-function localeTexts(body: Body, key: string): Record<string, string> | undefined {
-  const v = body[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidRequest(`"${key}" must be a JSON object of texts by locale, e.g. {"fr": "text"}`);
-  const out: Record<string, string> = {};
-  for (const [locale, text] of Object.entries(v)) {
-    if (typeof text !== 'string') throw invalidRequest(`"${key}.${locale}" must be a string`);
-    out[locale] = text;
-  }
-  return out;
-}
-
 
 function auditView(e: AuditEventRow): Record<string, unknown> {
   return {
@@ -275,27 +184,27 @@ async function userWithOrgs(ctx: OAuthContext, u: UserRow): Promise<Record<strin
 }
 
 /** The block-list of Client ID Metadata Documents (docs/client-id-metadata.md). */
-function clientMetadataRoutes(api: FastifyInstance, ctx: OAuthContext): void {
-  api.get('/client-metadata/blocks', bearer, async (request) => {
-    const q = readQuery(request, ['limit', 'offset', 'cursor']);
-    const cursor = cursorParam(q, /^\d{1,10}$/);
-    const { limit, offset: given } = pagination(q);
-    const offset = cursor !== null ? Number(cursor) : given;
+function clientMetadataRoutes(api: SchemaApi, ctx: OAuthContext): void {
+  api.get('/client-metadata/blocks', operation({ summary: 'Client ID Metadata Documents: the block-list, by pattern', query: S.MetadataBlockQuery, ok: [200, 'A page of blocks', S.MetadataBlockPage] }), async (request) => {
+    const limit = request.query.limit ?? S.BLOCK_PAGE.def;
+    const offset = offsetOf(request.query);
     const page = await ctx.storage.clientMetadata.blocks({ limit, offset });
     return { items: page.items.map(blockView), next: offset + page.items.length < page.total ? String(offset + page.items.length) : null, total: page.total };
   });
 
-  api.post('/client-metadata/blocks', bearer, async (request, reply) => {
-    const body = readBody(request, ['pattern', 'reason']);
-    const result = await blockMetadataClients(ctx, requiredStr(body, 'pattern'), { ...actorOf(request), reason: str(body, 'reason') ?? null });
+  const block = operation({
+    summary: 'Block documents from a host, a domain or one client_id URL (201; 200 when already blocked); deactivates the applications already known there',
+    body: S.MetadataBlockCreate,
+    ok: [201, 'Blocked', S.MetadataBlockCreated],
+  });
+  api.post('/client-metadata/blocks', block, async (request, reply) => {
+    const result = await blockMetadataClients(ctx, request.body.pattern, { ...actorOf(request), reason: request.body.reason ?? null });
     return reply.code(result.created ? 201 : 200).send({ ...blockView(result.block), deactivated: result.deactivated });
   });
 
-  api.delete<{ Querystring: { pattern?: string } }>('/client-metadata/blocks', bearer, async (request, reply) => {
-    const q = readQuery(request, ['pattern']);
-    const pattern = single(q, 'pattern');
-    if (pattern === undefined) throw invalidRequest('"pattern" is required (a query parameter)');
-    const normalised = blockPattern(pattern);
+  const unblock = operation({ summary: 'Lift a block (its applications stay deactivated)', query: S.MetadataUnblockQuery, ok: [204, 'Lifted'], notFound: true });
+  api.delete('/client-metadata/blocks', unblock, async (request, reply) => {
+    const normalised = blockPattern(request.query.pattern);
     if (!(await unblockMetadataClients(ctx, normalised, actorOf(request)))) return notFound(reply, `No block for ${normalised}`);
     return reply.code(204).send();
   });
@@ -304,11 +213,10 @@ function clientMetadataRoutes(api: FastifyInstance, ctx: OAuthContext): void {
 // ---------------------------------------------------------------------------------------------
 // Routes
 
-type WithClientId = { Params: { clientId: string } };
-
 export function adminApiRoutes(app: FastifyInstance, ctx: OAuthContext): void {
   void app.register(
-    async (api) => {
+    async (context) => {
+      const api = useRouteSchemas(context);
       api.addHook('onRequest', async (request) => {
         actors.set(request, await authenticateAdmin(ctx, request));
       });
@@ -325,19 +233,11 @@ export function adminApiRoutes(app: FastifyInstance, ctx: OAuthContext): void {
   );
 }
 
-const bearer = { config: { bearer: true } } as const;
-
-function appRoutes(api: FastifyInstance, ctx: OAuthContext): void {
-  api.get('/apps', bearer, async (request) => {
-    const q = readQuery(request, ['name', 'org', 'status', 'owner', 'limit', 'offset', 'cursor']);
-    const status = single(q, 'status');
-    if (status !== undefined && status !== 'active' && status !== 'inactive') throw invalidRequest('"status" must be active or inactive');
-    const cursor = cursorParam(q, /^\d{1,10}$/);
-    const { limit, offset: given } = pagination(q);
-    const offset = cursor !== null ? Number(cursor) : given;
-    const name = single(q, 'name');
-    const org = single(q, 'org');
-    const owner = single(q, 'owner');
+function appRoutes(api: SchemaApi, ctx: OAuthContext): void {
+  api.get('/apps', operation({ summary: 'List applications, newest first', query: S.AppListQuery, ok: [200, 'A page of applications', S.AppPage] }), async (request) => {
+    const { name, org, owner, status } = request.query;
+    const limit = request.query.limit ?? S.PAGE.def;
+    const offset = offsetOf(request.query);
     const page = await ctx.storage.clients.list({
       ...(name !== undefined ? { name } : {}),
       ...(org !== undefined ? { orgId: (await requireOrg(ctx, org)).id } : {}),
@@ -349,10 +249,10 @@ function appRoutes(api: FastifyInstance, ctx: OAuthContext): void {
     return { items: page.items.map(appView), next: offset + page.items.length < page.total ? String(offset + page.items.length) : null, total: page.total, limit, offset };
   });
 
-  api.post('/apps', bearer, async (request, reply) => {
-    const input = await appInput(ctx, readBody(request, APP_FIELDS));
-    if (input.name === undefined) throw invalidClientMetadata('name is required');
-    const created = await createApp(ctx, { ...input, name: input.name }, actorOf(request));
+  const create = operation({ summary: 'Create an application; the secret is shown only once', body: S.AppCreate, ok: [201, 'Created', S.CreatedApp] });
+  api.post('/apps', create, async (request, reply) => {
+    const input = await appInput(ctx, request.body);
+    const created = await createApp(ctx, { ...input, name: request.body.name }, actorOf(request));
     return reply.code(201).send({
       ...appView(created.client),
       ...(created.clientSecret !== null ? { client_secret: created.clientSecret } : {}),
@@ -360,38 +260,49 @@ function appRoutes(api: FastifyInstance, ctx: OAuthContext): void {
     });
   });
 
-  api.get<WithClientId>('/apps/:clientId', bearer, async (request, reply) => {
+  const show = operation({ summary: 'Show an application', params: S.ClientIdParams, query: S.NoQuery, ok: [200, 'The application', S.App], notFound: true });
+  api.get('/apps/:clientId', show, async (request, reply) => {
     const c = await ctx.storage.clients.byId(request.params.clientId);
     return c ? appView(c) : notFound(reply, noApp(request.params.clientId));
   });
 
-  api.patch<WithClientId>('/apps/:clientId', bearer, async (request, reply) => {
+  const update = operation({ summary: 'Update an application (only the fields given change)', params: S.ClientIdParams, body: S.AppUpdate, ok: [200, 'Updated', S.App], notFound: true });
+  api.patch('/apps/:clientId', update, async (request, reply) => {
     const { clientId } = request.params;
     const current = await ctx.storage.clients.byId(clientId);
     if (!current) return notFound(reply, noApp(clientId));
-    const { active, ...patch } = await appInput(ctx, readBody(request, APP_FIELDS));
+    const { active, ...patch } = await appInput(ctx, request.body);
     let c = Object.keys(patch).length > 0 ? await updateApp(ctx, clientId, patch, actorOf(request)) : current;
     if (c && active !== undefined && active !== c.active) c = await setAppActive(ctx, clientId, active, actorOf(request));
     return c ? appView(c) : notFound(reply, noApp(clientId));
   });
 
-  api.delete<WithClientId>('/apps/:clientId', bearer, async (request, reply) => {
+  const remove = operation({ summary: 'Delete an application with its tokens and consents', params: S.ClientIdParams, query: S.NoQuery, ok: [204, 'Deleted'], notFound: true });
+  api.delete('/apps/:clientId', remove, async (request, reply) => {
     const ok = await deleteApp(ctx, request.params.clientId, actorOf(request));
     return ok ? reply.code(204).send() : notFound(reply, noApp(request.params.clientId));
   });
 
-  for (const [action, active] of [['activate', true], ['deactivate', false]] as const) {
-    api.post<WithClientId>(`/apps/:clientId/${action}`, bearer, async (request, reply) => {
-      readBody(request, []);
+  for (const [action, active, summary] of [
+    ['activate', true, 'Activate an application'],
+    ['deactivate', false, 'Deactivate an application: its tokens stop working at once'],
+  ] as const) {
+    const spec = operation({ summary, params: S.ClientIdParams, body: S.NoBody, ok: [200, active ? 'Activated' : 'Deactivated', S.App], notFound: true });
+    api.post(`/apps/:clientId/${action}`, spec, async (request, reply) => {
       const c = await setAppActive(ctx, request.params.clientId, active, actorOf(request));
       return c ? appView(c) : notFound(reply, noApp(request.params.clientId));
     });
   }
 
-  api.post<WithClientId>('/apps/:clientId/rotate-secret', bearer, async (request, reply) => {
-    const body = readBody(request, ['overlap_seconds']);
-    const overlap = secondsOrNull(body, 'overlap_seconds') ?? 0;
-    const r = await rotateSecret(ctx, request.params.clientId, { ...actorOf(request), overlapSeconds: overlap });
+  const rotate = operation({
+    summary: 'New client secret, shown once; the old one stops working at once, or after overlap_seconds',
+    params: S.ClientIdParams,
+    body: S.RotateSecret,
+    ok: [200, 'The new secret', S.ClientSecret],
+    notFound: true,
+  });
+  api.post('/apps/:clientId/rotate-secret', rotate, async (request, reply) => {
+    const r = await rotateSecret(ctx, request.params.clientId, { ...actorOf(request), overlapSeconds: request.body.overlap_seconds ?? 0 });
     if (!r) return notFound(reply, noApp(request.params.clientId));
     return {
       client_id: r.client.clientId,
@@ -401,14 +312,13 @@ function appRoutes(api: FastifyInstance, ctx: OAuthContext): void {
   });
 }
 
-function directoryRoutes(api: FastifyInstance, ctx: OAuthContext): void {
+function directoryRoutes(api: SchemaApi, ctx: OAuthContext): void {
   // Issue #15 §12: one page at a time from an index — `limit`, `cursor` (the previous page's
   // `next`), and `q` (email prefix or user id); `next` is null on the last page.
-  api.get('/users', bearer, async (request) => {
-    const q = readQuery(request, ['limit', 'cursor', 'q']);
-    const cursor = cursorParam(q, /^\d{1,16}\.[A-Za-z0-9_-]{1,400}$/);
-    const search = single(q, 'q');
-    const page = await ctx.storage.users.page({ ...(search !== undefined ? { search } : {}), after: cursor, limit: intParam(q, 'limit', 50, 1, 200) });
+  const users = operation({ summary: 'List users, oldest first', query: S.SearchQuery('Emails starting with this, or this exact user id', S.CURSOR.user), ok: [200, 'A page of users', S.UserPage] });
+  api.get('/users', users, async (request) => {
+    const { q: search, cursor } = request.query;
+    const page = await ctx.storage.users.page({ ...(search !== undefined ? { search } : {}), after: cursor ?? null, limit: request.query.limit ?? S.PAGE.def });
     const memberships = await ctx.storage.users.membershipsOf(page.items.map((u) => u.id));
     const orgs = new Map((await ctx.storage.organizations.byIds(memberships.map((m) => m.orgId))).map((o) => [o.id, o.name]));
     const items = page.items.map((u) => ({
@@ -418,80 +328,65 @@ function directoryRoutes(api: FastifyInstance, ctx: OAuthContext): void {
     return { items, next: page.next };
   });
 
-  api.post('/users', bearer, async (request, reply) => {
-    const body = readBody(request, ['email', 'password', 'is_admin', 'org', 'role']);
-    const role = oneOf<MembershipRole>(body, 'role', ['admin', 'member']);
-    const org = nullableStr(body, 'org') ?? null;
+  api.post('/users', operation({ summary: 'Create a user', body: S.UserCreate, ok: [201, 'Created', S.User] }), async (request, reply) => {
+    const { email, password, is_admin, role } = request.body;
+    const org = request.body.org ?? null;
     if (role !== undefined && org === null) throw invalidRequest('"role" needs "org" (the organization the role is in)');
-    const input = {
-      email: requiredStr(body, 'email'),
-      password: requiredStr(body, 'password'),
-      isAdmin: bool(body, 'is_admin') === true,
-      orgName: org,
-      ...(role ? { role } : {}),
-    };
-    const user = await createUser(ctx, input, actorOf(request));
+    const user = await createUser(ctx, { email, password, isAdmin: is_admin === true, orgName: org, ...(role ? { role } : {}) }, actorOf(request));
     return reply.code(201).send(await userWithOrgs(ctx, user));
   });
 
-  api.patch<{ Params: { id: string } }>('/users/:id', bearer, async (request, reply) => {
+  const patchUser = operation({
+    summary: 'Disable/enable a user, change admin rights (not your own), or set OpenID Connect profile claims',
+    params: S.IdParams,
+    body: S.UserUpdate,
+    ok: [200, 'Updated', S.User],
+    notFound: true,
+  });
+  api.patch('/users/:id', patchUser, async (request, reply) => {
     const user = await ctx.storage.users.byId(request.params.id);
     if (!user) return notFound(reply, `No user with the id ${request.params.id}`);
-    const body = readBody(request, ['disabled', 'is_admin', 'name', 'given_name', 'family_name', 'email_verified']);
-    const patch = { disabled: bool(body, 'disabled'), isAdmin: bool(body, 'is_admin') };
+    const body = request.body;
+    const patch = { disabled: body.disabled, isAdmin: body.is_admin };
     const actor = actorOf(request);
     if (user.id === actor.actorUserId && (patch.disabled === true || patch.isAdmin === false)) {
       throw invalidRequest('You cannot disable yourself or remove your own admin rights (ask another administrator)');
     }
     // OpenID Connect profile claims first (checked before anything changes).
-    const profile = { name: nullableStr(body, 'name'), givenName: nullableStr(body, 'given_name'), familyName: nullableStr(body, 'family_name'), emailVerified: bool(body, 'email_verified') };
+    const profile = { name: body.name, givenName: body.given_name, familyName: body.family_name, emailVerified: body.email_verified };
     if (Object.values(profile).some((v) => v !== undefined)) await setUserProfile(ctx, user.id, profile, actor);
     return userWithOrgs(ctx, (await updateUser(ctx, user.id, patch, actor)) ?? user);
   });
 
-  api.get('/orgs', bearer, async (request) => {
-    const q = readQuery(request, ['limit', 'cursor', 'q']);
-    const search = single(q, 'q');
-    const page = await ctx.storage.organizations.page({
-      ...(search !== undefined ? { search } : {}),
-      after: cursorParam(q, /^[A-Za-z0-9_-]{1,400}$/),
-      limit: intParam(q, 'limit', 50, 1, 200),
-    });
+  const orgs = operation({ summary: 'List organizations by name', query: S.SearchQuery('Names starting with this (case-insensitive)', S.CURSOR.name), ok: [200, 'A page of organizations', S.OrganizationPage] });
+  api.get('/orgs', orgs, async (request) => {
+    const { q: search, cursor } = request.query;
+    const page = await ctx.storage.organizations.page({ ...(search !== undefined ? { search } : {}), after: cursor ?? null, limit: request.query.limit ?? S.PAGE.def });
     return { items: page.items.map(orgView), next: page.next };
   });
 
-  api.post('/orgs', bearer, async (request, reply) => {
-    const body = readBody(request, ['name']);
-    return reply.code(201).send(orgView(await createOrg(ctx, requiredStr(body, 'name'), actorOf(request))));
+  api.post('/orgs', operation({ summary: 'Create an organization', body: S.OrganizationCreate, ok: [201, 'Created', S.Organization] }), async (request, reply) => {
+    return reply.code(201).send(orgView(await createOrg(ctx, request.body.name, actorOf(request))));
   });
 
-  api.get('/scopes', bearer, async (request) => {
-    const q = readQuery(request, ['limit', 'cursor']);
-    const page = memoryPage(await ctx.storage.scopes.list(), (sc) => sc.name, q);
+  api.get('/scopes', operation({ summary: 'List scopes by name', query: S.PagedQuery(S.CONFIG_PAGE, S.CURSOR.name), ok: [200, 'A page of scopes', S.ScopePage] }), async (request) => {
+    const page = memoryPage(await ctx.storage.scopes.list(), (sc) => sc.name, request.query);
     return { items: page.items.map(scopeView), next: page.next };
   });
 
-  api.post('/scopes', bearer, async (request, reply) => {
-    const body = readBody(request, ['name', 'description', 'descriptions', 'resource_server', 'is_default']);
-    const name = requiredStr(body, 'name');
+  api.post('/scopes', operation({ summary: 'Create a scope (201), or update an existing one (200)', body: S.ScopeCreate, ok: [201, 'Created', S.Scope] }), async (request, reply) => {
+    const { name, description, descriptions, resource_server, is_default } = request.body;
     const existed = (await ctx.storage.scopes.byName(name)) !== null;
-    const descriptions = localeTexts(body, 'descriptions');
-    const input = {
-      name,
-      description: str(body, 'description') ?? '',
-      resourceServer: nullableStr(body, 'resource_server') ?? null,
-      isDefault: bool(body, 'is_default') === true,
-      ...(descriptions !== undefined ? { descriptions } : {}),
-    };
+    const input = { name, description: description ?? '', resourceServer: resource_server ?? null, isDefault: is_default === true, ...(descriptions !== undefined ? { descriptions } : {}) };
     const scope = await createScope(ctx, input, actorOf(request));
     // POST upserts: 201 when the scope is new, 200 when an existing one was updated.
     return reply.code(existed ? 200 : 201).send(scopeView(scope));
   });
 
-  api.get('/resource-servers', bearer, async (request) => {
-    const q = readQuery(request, ['limit', 'cursor']);
+  const servers = operation({ summary: 'List resource servers (token audiences)', query: S.PagedQuery(S.CONFIG_PAGE, S.CURSOR.name), ok: [200, 'A page of resource servers', S.ResourceServerPage] });
+  api.get('/resource-servers', servers, async (request) => {
     const scopes = await ctx.storage.scopes.list();
-    const page = memoryPage(await ctx.storage.resourceServers.list(), (rs) => rs.identifier, q);
+    const page = memoryPage(await ctx.storage.resourceServers.list(), (rs) => rs.identifier, request.query);
     const items = page.items.map((rs) => ({
       identifier: rs.identifier,
       name: rs.name,
@@ -502,12 +397,11 @@ function directoryRoutes(api: FastifyInstance, ctx: OAuthContext): void {
     return { items, next: page.next };
   });
 
-  api.post('/resource-servers', bearer, async (request, reply) => {
-    const body = readBody(request, ['identifier', 'name', 'scopes', 'introspectors']);
-    const scopes = resourceServerScopes(body['scopes']);
+  api.post('/resource-servers', operation({ summary: 'Register a resource server with its scopes', body: S.ResourceServerCreate, ok: [201, 'Created', S.ResourceServer] }), async (request, reply) => {
+    const scopes = (request.body.scopes ?? []).map((sc) => ({ name: sc.name, description: sc.description ?? '' }));
     const rs = await createResourceServer(
       ctx,
-      { identifier: requiredStr(body, 'identifier'), name: str(body, 'name') ?? '', scopes, introspectors: strList(body, 'introspectors') ?? [] },
+      { identifier: request.body.identifier, name: request.body.name ?? '', scopes, introspectors: request.body.introspectors ?? [] },
       actorOf(request),
     );
     return reply.code(201).send({
@@ -520,41 +414,23 @@ function directoryRoutes(api: FastifyInstance, ctx: OAuthContext): void {
   });
 }
 
-/** `scopes: [{ name, description? }]` of a new resource server. */
-function resourceServerScopes(value: unknown): Array<{ name: string; description: string }> {
-  if (value === undefined) return [];
-  if (!Array.isArray(value)) throw invalidRequest('"scopes" must be an array of { name, description }');
-  return value.map((item: unknown, i) => {
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw invalidRequest(`scopes[${i}] must be an object { name, description }`);
-    const s = item as Body;
-    for (const key of Object.keys(s)) {
-      if (key !== 'name' && key !== 'description') throw invalidRequest(`scopes[${i}]: unknown field "${key}"`);
-    }
-    return { name: requiredStr(s, 'name'), description: str(s, 'description') ?? '' };
-  });
-}
-
-
-function keyAuditTokenRoutes(api: FastifyInstance, ctx: OAuthContext): void {
-  api.get('/keys', bearer, async (request) => {
-    const q = readQuery(request, ['limit', 'cursor']);
+function keyAuditTokenRoutes(api: SchemaApi, ctx: OAuthContext): void {
+  api.get('/keys', operation({ summary: 'List signing keys', query: S.PagedQuery(S.CONFIG_PAGE, S.CURSOR.name), ok: [200, 'A page of keys', S.SigningKeyPage] }), async (request) => {
     const now = ctx.now();
-    const page = memoryPage(await ctx.storage.keys.listAll(), (k) => k.kid, q);
+    const page = memoryPage(await ctx.storage.keys.listAll(), (k) => k.kid, request.query);
     return { items: page.items.map((k) => keyView(k, now)), next: page.next };
   });
 
-  api.post('/keys/rotate', bearer, async (request, reply) => {
-    const alg = oneOf(readBody(request, ['alg']), 'alg', KEY_ALGS);
-    const key = await rotateSigningKey(ctx, alg ?? ctx.config.keyAlg, actorOf(request));
+  const rotate = operation({ summary: 'Rotate the signing key; the old one stays published until its tokens expire', body: S.KeyRotate, ok: [201, 'The new key', S.SigningKey] });
+  api.post('/keys/rotate', rotate, async (request, reply) => {
+    const key = await rotateSigningKey(ctx, request.body.alg ?? ctx.config.keyAlg, actorOf(request));
     return reply.code(201).send(keyView(key, ctx.now()));
   });
 
-  api.get('/audit', bearer, async (request) => {
-    const q = readQuery(request, ['type', 'client_id', 'limit', 'cursor']);
-    const type = single(q, 'type');
-    const clientId = single(q, 'client_id');
-    const m = /^(\d{1,16})\.(\d{1,16})$/.exec(cursorParam(q, /^\d{1,16}\.\d{1,16}$/) ?? '');
-    const limit = intParam(q, 'limit', 100, 1, 1000);
+  api.get('/audit', operation({ summary: 'Audit events, newest first', query: S.AuditQuery, ok: [200, 'A page of events', S.AuditPage] }), async (request) => {
+    const { type, client_id: clientId, cursor } = request.query;
+    const m = /^(\d{1,16})\.(\d{1,16})$/.exec(cursor ?? '');
+    const limit = request.query.limit ?? S.AUDIT_PAGE.def;
     // One more than asked tells whether there is a next page.
     const rows = await ctx.storage.audit.list({
       ...(type !== undefined ? { type } : {}),
@@ -568,11 +444,16 @@ function keyAuditTokenRoutes(api: FastifyInstance, ctx: OAuthContext): void {
   });
 
   // H5: a platform's existing applications and grants (docs/import.md); all or nothing.
-  api.post('/import', bearer, async (request, reply) => {
-    const q = readQuery(request, ['dry_run']);
-    const dryRun = single(q, 'dry_run') === 'true';
+  const importOp = operation({
+    summary: 'Import existing applications (client_id and secret kept) and grants; all or nothing (docs/import.md)',
+    query: S.ImportQuery,
+    body: S.Import,
+    ok: [201, 'Imported (200 for a dry run)', S.ImportResult],
+  });
+  api.post('/import', importOp, async (request, reply) => {
+    const dryRun = request.query.dry_run === true;
     try {
-      const result = await importPlatform(ctx, request.body ?? {}, { dryRun, ...actorOf(request) });
+      const result = await importPlatform(ctx, request.body, { dryRun, ...actorOf(request) });
       return reply.code(dryRun ? 200 : 201).send({ apps: result.apps, grants: result.grants, tokens: result.tokens, dry_run: result.dryRun });
     } catch (err) {
       if (!(err instanceof ImportError)) throw err;
@@ -580,10 +461,10 @@ function keyAuditTokenRoutes(api: FastifyInstance, ctx: OAuthContext): void {
     }
   });
 
-  api.post('/tokens/revoke', bearer, async (request, reply) => {
-    const body = readBody(request, ['token', 'client_id', 'user_email']);
-    const target = { token: str(body, 'token'), clientId: str(body, 'client_id'), userEmail: str(body, 'user_email') };
-    const result = await revokeTokens(ctx, target, { ...actorOf(request), via: 'admin_api' });
+  const revoke = operation({ summary: 'Revoke one token, every token of an app, or one user’s tokens for an app', body: S.TokenRevoke, ok: [200, 'How many were revoked', S.Revoked], notFound: true });
+  api.post('/tokens/revoke', revoke, async (request, reply) => {
+    const { token, client_id: clientId, user_email: userEmail } = request.body;
+    const result = await revokeTokens(ctx, { token, clientId, userEmail }, { ...actorOf(request), via: 'admin_api' });
     return 'notFound' in result ? notFound(reply, result.notFound) : { revoked: result.revoked };
   });
 }

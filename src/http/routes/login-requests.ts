@@ -20,18 +20,16 @@ import { randomToken, sha256 } from '../../oauth/crypto.js';
 import { paramsFromSearch } from '../../oauth/params.js';
 import type { InteractionRow } from '../../storage/types.js';
 import { requireBearer } from '../plugins/bearer.js';
-import { bool, readBody, readQuery, requiredStr, str, strList, type Body } from '../plugins/admin-body.js';
+import { useRouteSchemas } from '../plugins/schema-reader.js';
+import * as S from '../schemas/admin.js';
+import { operation } from '../schemas/operation.js';
 import { findInteraction } from '../interactions.js';
 import type { LoginAnswer } from '../../login/delegated.js';
 
 export const LOGIN_SCOPE = 'login';
 
-/** Errors a platform may send back to the client (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6). */
-const REJECT_ERRORS: readonly OAuthErrorCode[] = ['access_denied', 'login_required', 'consent_required', 'interaction_required', 'account_selection_required', 'temporarily_unavailable', 'server_error'];
 
 const MAX_CLAIMS_BYTES = 8 * 1024;
-/** Standard members of the accept body that are not custom claims. */
-const ACCEPT_FIELDS = ['subject', 'email', 'email_verified', 'name', 'claims', 'auth_time', 'amr', 'acr', 'remember', 'remember_for'];
 
 function notFound(reply: FastifyReply): FastifyReply {
   return reply.code(404).send({ error: 'not_found', error_description: 'Unknown or expired login request' });
@@ -41,23 +39,14 @@ function conflict(reply: FastifyReply): FastifyReply {
   return reply.code(409).send({ error: 'invalid_request', error_description: 'This login request was already answered or used' });
 }
 
-function intField(body: Body, key: string): number | undefined {
-  const v = body[key];
-  if (v === undefined) return undefined;
-  const n = typeof v === 'string' && /^\d{1,12}$/.test(v) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw invalidRequest(`"${key}" must be a whole number`);
-  return n;
-}
-
-function claimsField(body: Body): Record<string, unknown> {
-  const v = body['claims'];
+/** `claims`: the person's further claims, none of those Tollgate sets itself. */
+function claimsField(v: Record<string, unknown> | undefined): Record<string, unknown> {
   if (v === undefined) return {};
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidRequest('"claims" must be a JSON object');
   if (Buffer.byteLength(JSON.stringify(v)) > MAX_CLAIMS_BYTES) throw invalidRequest(`"claims" is too large (${MAX_CLAIMS_BYTES} bytes max)`);
   for (const key of Object.keys(v)) {
     if (['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'azp', 'sid'].includes(key)) throw invalidRequest(`"claims" must not set "${key}"`);
   }
-  return v as Record<string, unknown>;
+  return v;
 }
 
 async function authenticatePlatform(ctx: HttpContext, request: FastifyRequest): Promise<void> {
@@ -90,7 +79,8 @@ function describe(ctx: HttpContext, row: InteractionRow, clientName: string | nu
 
 export function loginRequestRoutes(app: FastifyInstance, ctx: HttpContext): void {
   void app.register(
-    async (api) => {
+    async (context) => {
+      const api = useRouteSchemas(context);
       api.addHook('onRequest', async (request, reply) => {
         if (ctx.login.mode !== 'delegated') {
           return reply.code(404).header('Cache-Control', 'no-store').send({ error: 'not_found', error_description: 'Delegated login is not enabled on this server (TOLLGATE_LOGIN_URL)' });
@@ -101,10 +91,8 @@ export function loginRequestRoutes(app: FastifyInstance, ctx: HttpContext): void
         reply.header('Cache-Control', 'no-store');
         return payload;
       });
-      const bearer = { config: { bearer: true } } as const;
-
-      api.get<{ Params: { challenge: string } }>('/:challenge', bearer, async (request, reply) => {
-        readQuery(request, []);
+      const show = operation({ summary: 'Delegated login: what a waiting sign-in asks (TOLLGATE_LOGIN_URL)', scope: 'login', params: S.ChallengeParams, query: S.NoQuery, ok: [200, 'The login request', S.LoginRequest], notFound: true });
+      api.get('/:challenge', show, async (request, reply) => {
         const row = await findInteraction(ctx, request.params.challenge);
         if (!row || row.expiresAt <= ctx.now() || row.consumedAt !== null) return notFound(reply);
         const client = row.clientId === null ? null : await ctx.storage.clients.byId(row.clientId);
@@ -118,28 +106,29 @@ export function loginRequestRoutes(app: FastifyInstance, ctx: HttpContext): void
         return describe(ctx, row, client?.name ?? null, host);
       });
 
-      api.post<{ Params: { challenge: string } }>('/:challenge/accept', bearer, async (request, reply) => {
-        const body = readBody(request, ACCEPT_FIELDS);
-        const subject = requiredStr(body, 'subject');
+      const accept = operation({ summary: 'Delegated login: say who signed in; answers where to send the browser', scope: 'login', params: S.ChallengeParams, body: S.LoginAccept, ok: [200, 'Where to send the browser', S.RedirectTo], notFound: true });
+      api.post('/:challenge/accept', accept, async (request, reply) => {
+        const body = request.body;
+        const subject = body.subject;
         if (subject.length > 255 || /[\x00-\x1f\x7f]/.test(subject)) throw invalidRequest('"subject" must be 1 to 255 printable characters');
-        const email = str(body, 'email');
+        const email = body.email;
         if (email !== undefined && (email.length > 320 || !/^[^\s@]+@[^\s@]+$/.test(email))) throw invalidRequest('"email" is not an email address');
-        const name = str(body, 'name');
+        const name = body.name;
         if (name !== undefined && name.length > 200) throw invalidRequest('"name" is too long (200 max)');
-        const verified = bool(body, 'email_verified');
+        const verified = body.email_verified;
         const now = ctx.now();
-        const authTime = intField(body, 'auth_time');
+        const authTime = body.auth_time;
         if (authTime !== undefined && authTime * 1000 > now + 60_000) throw invalidRequest('"auth_time" is in the future');
-        const amr = strList(body, 'amr') ?? null;
+        const amr = body.amr ?? null;
         if (amr !== null && (amr.length > 10 || amr.some((m) => m.length > 32))) throw invalidRequest('"amr" must be at most 10 short strings');
-        const acr = str(body, 'acr') ?? null;
+        const acr = body.acr ?? null;
         if (acr !== null && acr.length > 200) throw invalidRequest('"acr" is too long (200 max)');
-        const rememberFor = intField(body, 'remember_for');
+        const rememberFor = body.remember_for;
         if (rememberFor !== undefined && (rememberFor < 60 || rememberFor > ctx.config.sessionTtl)) {
           throw invalidRequest(`"remember_for" must be between 60 and ${ctx.config.sessionTtl} seconds (TOLLGATE_SESSION_TTL)`);
         }
         const profile = {
-          ...claimsField(body),
+          ...claimsField(body.claims),
           ...(email !== undefined ? { email } : {}),
           ...(verified !== undefined ? { email_verified: verified } : {}),
           ...(name !== undefined ? { name } : {}),
@@ -154,7 +143,7 @@ export function loginRequestRoutes(app: FastifyInstance, ctx: HttpContext): void
           authTime: authTime !== undefined ? authTime * 1000 : now,
           amr,
           acr,
-          remember: bool(body, 'remember') === true,
+          remember: body.remember === true,
           rememberFor: rememberFor ?? null,
           verifierHash: sha256(verifier),
         };
@@ -163,11 +152,11 @@ export function loginRequestRoutes(app: FastifyInstance, ctx: HttpContext): void
         return { redirect_to: redirectTo(ctx, request.params.challenge, verifier) };
       });
 
-      api.post<{ Params: { challenge: string } }>('/:challenge/reject', bearer, async (request, reply) => {
-        const body = readBody(request, ['error', 'error_description']);
-        const error = str(body, 'error') ?? 'access_denied';
-        if (!REJECT_ERRORS.includes(error as OAuthErrorCode)) throw invalidRequest(`"error" must be one of ${REJECT_ERRORS.join(', ')}`);
-        const description = str(body, 'error_description') ?? 'The sign-in was refused';
+      const reject = operation({ summary: 'Delegated login: refuse; the application receives the error with its state', scope: 'login', params: S.ChallengeParams, body: S.LoginReject, ok: [200, 'Where to send the browser', S.RedirectTo], notFound: true });
+      api.post('/:challenge/reject', reject, async (request, reply) => {
+        // Errors a platform may send back to the client (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6).
+        const error: OAuthErrorCode = request.body.error ?? 'access_denied';
+        const description = request.body.error_description ?? 'The sign-in was refused';
         if (description.length > 300 || /[^\x20-\x21\x23-\x5b\x5d-\x7e]/.test(description)) {
           // RFC 6749 §4.1.2.1: error_description is limited to these characters.
           throw invalidRequest('"error_description" must be at most 300 printable ASCII characters, without " or \\');
@@ -176,7 +165,7 @@ export function loginRequestRoutes(app: FastifyInstance, ctx: HttpContext): void
         const row = await findInteraction(ctx, request.params.challenge);
         if (!row || row.expiresAt <= now || row.consumedAt !== null) return notFound(reply);
         const verifier = randomToken('', 32);
-        const answer: LoginAnswer = { type: 'reject', error: error as OAuthErrorCode, description, verifierHash: sha256(verifier) };
+        const answer: LoginAnswer = { type: 'reject', error, description, verifierHash: sha256(verifier) };
         if (!(await ctx.storage.interactions.decide(row.idHash, JSON.stringify(answer), now))) return conflict(reply);
         await ctx.audit.record('login.rejected', { clientId: row.clientId, ip: request.ip, details: { error } });
         return { redirect_to: redirectTo(ctx, request.params.challenge, verifier) };

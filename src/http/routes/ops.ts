@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { OAuthContext } from '../../oauth/context.js';
 import type { Metrics } from '../metrics.js';
 import { secretMatchesHash, sha256 } from '../../oauth/crypto.js';
-import { openApiDocument } from '../openapi.js';
+import { OPENAPI_DECORATOR } from '../openapi.js';
 import { docsPage } from '../views/docs.js';
 import { STYLESHEET } from '../views/pages.js';
 
@@ -42,9 +42,12 @@ export function opsRoutes(app: FastifyInstance, ctx: OAuthContext, metrics: Metr
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  const doc = openApiDocument(ctx.config);
-  app.get('/openapi.json', async (_request, reply) => reply.send(doc));
-  app.get('/docs', async (_request, reply) => reply.type('text/html; charset=utf-8').send(docsPage(ctx.base, doc)));
+  // Built on first use (the routes are all known by then): the protocol endpoints from
+  // src/http/openapi.ts, the admin operations from their route schemas (@fastify/swagger).
+  const document = app.getDecorator<() => Record<string, unknown>>(OPENAPI_DECORATOR);
+  let page: string | null = null;
+  app.get('/openapi.json', async (_request, reply) => reply.send(document()));
+  app.get('/docs', async (_request, reply) => reply.type('text/html; charset=utf-8').send((page ??= docsPage(ctx.base, document()))));
   app.get('/assets/tollgate.css', async (_request, reply) =>
     reply.type('text/css; charset=utf-8').header('Cache-Control', 'public, max-age=3600').send(STYLESHEET),
   );
