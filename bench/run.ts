@@ -12,6 +12,8 @@
  *   npm run bench -- --latency    open-loop latency at 25/50/75 % of the peer's peak (~5 min; with
  *                                 --quick ~3.5 min; with --only, printed only): its section and target
  *                                 rows go into the existing bench/results/latest.{md,json}
+ *   npm run bench -- --latency --pin   the same with the servers on CPU 0 and the generator on
+ *                                 CPU 1 (taskset), so the generator's timers never queue behind a server
  *   npm run bench -- --generators autocannon vs wrk on the same paired scenarios (needs wrk), to
  *                                 bench/results/generators-latest.{md,json}
  *   npm run bench -- --no-wrk     the paired peer-target ratios under autocannon only (by default they
@@ -86,6 +88,9 @@ const QUICK = args.includes('--quick');
 const LATENCY = args.includes('--latency');
 // --generators: autocannon and wrk side by side on the same scenarios (needs wrk installed).
 const GENERATORS = args.includes('--generators');
+// --pin (with --latency): every thread of each server on CPU 0, the load generator and this
+// process on CPU 1, so the generator's timers never wait behind a server on a 2-core machine.
+const PIN = args.includes('--pin');
 const SCALE = !args.includes('--no-scale');
 const SCALE_TOKENS = Number(/^--scale-tokens=(\d+)$/.exec(args.find((a) => a.startsWith('--scale-tokens=')) ?? '')?.[1] ?? 1_000_000);
 // --only=<regex>: while working on one scenario, run only the Tollgate scenarios whose
@@ -828,6 +833,11 @@ async function benchLatency(): Promise<LatencyReport> {
   const ceiling = await startServer('ceiling (latency)', ['--import', 'tsx', join(import.meta.dirname, 'servers/ceiling.ts')], {}, '/json');
   const { server: peer, basic: peerBasic, code: peerCode } = await startPeer('oidc-provider (latency)');
   const inst = await startTollgate('sqlite (latency)', { TOLLGATE_KEY_ALG: 'ES256' });
+  if (PIN) {
+    for (const s of [ceiling, peer, inst.server]) pin(s.pid, '0');
+    pin(loadProc.pid ?? 0, '1');
+    pin(process.pid, '1');
+  }
   const scenarios: LatencyScenario[] = [];
   try {
     await signIn(inst);
@@ -992,7 +1002,7 @@ async function benchLatency(): Promise<LatencyReport> {
   }
   const m = machineMeta();
   return {
-    meta: { ...m, quick: QUICK, stepSeconds: LAT_STEP, warmupSeconds: LAT_WARMUP, connections: LAT_CONNECTIONS, totalSeconds: Math.round((Date.now() - started) / 1000) },
+    meta: { ...m, quick: QUICK, pinned: PIN, stepSeconds: LAT_STEP, warmupSeconds: LAT_WARMUP, connections: LAT_CONNECTIONS, totalSeconds: Math.round((Date.now() - started) / 1000) },
     scenarios,
   };
 }

@@ -46,6 +46,8 @@ export interface LatencyReport {
     readonly cpus: string;
     readonly node: string;
     readonly quick: boolean;
+    /** --pin: servers on CPU 0, the generator on CPU 1 (absent in older reports). */
+    readonly pinned?: boolean;
     readonly stepSeconds: number;
     readonly warmupSeconds: number;
     readonly connections: number;
@@ -106,7 +108,8 @@ export function latencySection(rep: LatencyReport): string {
     LATENCY_START,
     '## Latency at fixed rates (open loop)',
     '',
-    `\`npm run bench -- --latency${m.quick ? ' --quick' : ''}\` on ${m.cpus}, Node ${m.node}, commit ${m.commit}, ${m.date} (${m.totalSeconds} s). ` +
+    `\`npm run bench -- --latency${m.quick ? ' --quick' : ''}${m.pinned ? ' --pin' : ''}\` on ${m.cpus}, Node ${m.node}, commit ${m.commit}, ${m.date} (${m.totalSeconds} s). ` +
+      (m.pinned ? 'Pinned: every thread of each server on CPU 0, the load generator and the bench on CPU 1 (taskset). ' : '') +
       `For each scenario the base server's peak is measured closed-loop first (autocannon, 32 connections), then both servers are driven ` +
       `at 25 / 50 / 75 % of that peak, the same absolute rate for both, alternating which goes first: ${m.warmupSeconds} s of warm-up at the rate, ` +
       `then ${m.stepSeconds} s measured. Fixed-rate schedule over a pool of ${m.connections} keep-alive connections; each unit's latency counts from its ` +
