@@ -43,12 +43,13 @@ export function bodyParams(request: FastifyRequest): Params {
   return params;
 }
 
-/** A form body as a plain object (fields as strings, repeated ones as arrays); undefined for any other body. */
+/**
+ * A form body as a plain object (fields as strings, repeated ones as arrays); undefined for any
+ * other body. fromEntries defines own properties, so a field named "__proto__" stays a field.
+ */
 export function formObject(body: unknown): Record<string, unknown> | undefined {
   if (!isForm(body)) return undefined;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of paramsFromForm(body.__form)) out[k] = v.length === 1 ? v[0] : [...v];
-  return out;
+  return Object.fromEntries([...paramsFromForm(body.__form)].map(([k, v]) => [k, v.length === 1 ? v[0] : [...v]]));
 }
 
 /** The body as a plain object (JSON as is; form fields as strings, repeated ones as arrays). */

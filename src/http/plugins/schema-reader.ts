@@ -134,7 +134,9 @@ function readObject(schema: Shape, value: Record<string, unknown>, prefix: strin
   const open = schema.additionalProperties === true;
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
-    const member = properties[key];
+    // Own members only: "constructor", "toString" or "__proto__" are unknown fields, not
+    // Object.prototype's.
+    const member = Object.hasOwn(properties, key) ? properties[key] : undefined;
     if (member) {
       if (v !== undefined) out[key] = read(member, v, key, `${prefix}${key}`);
     } else if (record) {
@@ -152,28 +154,29 @@ function readObject(schema: Shape, value: Record<string, unknown>, prefix: strin
   return out;
 }
 
-/** The query string as parsed by Fastify: a repeated parameter is refused, an empty one is absent. */
+/**
+ * The query string as Fastify parsed it (a null-prototype object, repeated names as arrays): a
+ * repeated parameter is refused, an empty one is absent. fromEntries keeps "__proto__" a name.
+ */
 function readQuery(schema: Shape, value: unknown): Record<string, unknown> {
-  const given: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(isObject(value) ? value : {})) {
-    if (Array.isArray(v)) fail(`Parameter "${key}" must not be repeated`);
-    if (v !== '') given[key] = v;
-  }
-  return readObject(schema, given, '', 'query parameter');
+  const entries = Object.entries(isObject(value) ? value : {});
+  for (const [key, v] of entries) if (Array.isArray(v)) fail(`Parameter "${key}" must not be repeated`);
+  return readObject(schema, Object.fromEntries(entries.filter(([, v]) => v !== '')), '', 'query parameter');
 }
 
 function readPart(part: Part, schema: Shape, data: unknown): unknown {
   switch (part) {
     case 'body': {
       if (schema['x-checked-by'] === 'service') return data ?? {};
-      if (data !== undefined && data !== null && typeof data !== 'object') fail('The request body must be a JSON object');
-      if (Array.isArray(data)) fail('The request body must be a JSON object');
-      return readObject(schema, formObject(data) ?? (isObject(data) ? data : {}), '');
+      if (data === undefined || data === null) return readObject(schema, {}, '');
+      if (!isObject(data)) return fail('The request body must be a JSON object');
+      return readObject(schema, formObject(data) ?? data, '');
     }
     case 'querystring':
       return readQuery(schema, data);
     default:
-      return isObject(data) ? readObject({ ...schema, additionalProperties: true }, data, '') : data;
+      // Path parameters are strings by construction; the schema types them and documents them.
+      return data;
   }
 }
 

@@ -358,7 +358,7 @@ function directoryRoutes(api: SchemaApi, ctx: OAuthContext): void {
     return userWithOrgs(ctx, (await updateUser(ctx, user.id, patch, actor)) ?? user);
   });
 
-  const orgs = operation({ summary: 'List organizations by name', query: S.SearchQuery('Names starting with this (case-insensitive)', S.CURSOR.name), ok: [200, 'A page of organizations', S.OrganizationPage] });
+  const orgs = operation({ summary: 'List organizations by name', query: S.SearchQuery('Names starting with this (case-insensitive)', S.CURSOR.org), ok: [200, 'A page of organizations', S.OrganizationPage] });
   api.get('/orgs', orgs, async (request) => {
     const { q: search, cursor } = request.query;
     const page = await ctx.storage.organizations.page({ ...(search !== undefined ? { search } : {}), after: cursor ?? null, limit: request.query.limit ?? S.PAGE.def });

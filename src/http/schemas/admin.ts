@@ -67,6 +67,7 @@ export const CURSOR = {
   offset: '^\\d{1,10}$',
   user: '^\\d{1,16}\\.[A-Za-z0-9_-]{1,400}$',
   name: '^[A-Za-z0-9_-]{1,600}$',
+  org: '^[A-Za-z0-9_-]{1,400}$',
   audit: '^\\d{1,16}\\.\\d{1,16}$',
 } as const;
 
